@@ -1,0 +1,317 @@
+/*
+ * main.c - the sigsweep command line: parses options into an sgs_config, feeds paths to the
+ * engine and hands records to output.c. No crypto, no parsing of keys or signatures here.
+ *
+ * Exit status (like gpgv and minisign): 0 every input VALID, 1 some input not VALID (or none
+ * found), 2 usage or fatal error. Diagnostics go to stderr as one line starting "sigsweep".
+ */
+#include "output.h"
+#include "sigsweep.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <openssl/opensslv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXIT_ALL_VALID 0
+#define EXIT_NOT_VALID 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: sigsweep verify --key FILE|DIR [--key ...] [options] PATH...\n"
+    "       sigsweep sign --key PRIVATE [options] FILE|DIR...\n"
+    "       sigsweep --version | --help\n"
+    "\n"
+    "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
+    "detached signature F.sig, as `openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS,\n"
+    "ECDSA) or `openssl pkeyutl -sign -rawin` (Ed25519) make it.\n"
+    "sign: write F.sig for every file, in the same formats.\n"
+    "\n"
+    "options:\n"
+    "  --key FILE|DIR       verify: public key or certificate (PEM/DER), or a directory of\n"
+    "                       them; repeatable. sign: the private key (PEM/DER, unencrypted)\n"
+    "  --hash ALG           sha256 (default), sha384, sha512: file digest and prehash\n"
+    "  --pss                RSA keys use RSA-PSS (salt length auto-detected on verify)\n"
+    "  --sig-suffix S       signature file suffix (default .sig)\n"
+    "  -j, --jobs N         worker threads (default: online CPUs)\n"
+    "  --format F           text (default), jsonl, csv\n"
+    "  --output FILE        write the report to FILE (atomically) instead of stdout\n"
+    "  --files-from FILE    read more paths, one per line, from FILE (- = stdin)\n"
+    "  -q, --quiet          no progress line, no summary\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "exit status: 0 all valid, 1 some file not valid (or no file found), 2 usage or fatal error\n";
+
+typedef struct cli_opts {
+    sgs_config cfg;
+    const char *keys[256];
+    size_t nkeys;
+    out_format format;
+    const char *output;
+    const char *files_from;
+    int quiet;
+} cli_opts;
+
+static int
+fail_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+fail_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "sigsweep %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see sigsweep --help)\n", stderr);
+    return EXIT_USAGE;
+}
+
+static int
+parse_jobs(const char *s, unsigned *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const unsigned long v = strtoul(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < 1 || v > 1024)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* Parses the options of verify/sign; returns -1 to go on, or an exit status. */
+static int
+parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
+{
+    enum { O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM };
+    static const struct option longopts[] = {
+        {"key", required_argument, NULL, O_KEY},
+        {"hash", required_argument, NULL, O_HASH},
+        {"pss", no_argument, NULL, O_PSS},
+        {"sig-suffix", required_argument, NULL, O_SUFFIX},
+        {"jobs", required_argument, NULL, 'j'},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"output", required_argument, NULL, O_OUTPUT},
+        {"files-from", required_argument, NULL, O_FILES_FROM},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":j:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_KEY:
+            if (o->nkeys == sizeof(o->keys) / sizeof(o->keys[0]))
+                return fail_usage(cmd, "too many --key options (%s)", "use a directory");
+            o->keys[o->nkeys++] = optarg;
+            break;
+        case O_HASH:
+            if (sgs_hash_from_name(optarg, &o->cfg.hash) != 0)
+                return fail_usage(cmd, "unknown --hash '%s' (sha256, sha384, sha512)", optarg);
+            break;
+        case O_PSS:
+            o->cfg.pss = 1;
+            break;
+        case O_SUFFIX:
+            if (optarg[0] == '\0' || strchr(optarg, '/') != NULL)
+                return fail_usage(cmd, "bad --sig-suffix '%s'", optarg);
+            o->cfg.sig_suffix = optarg;
+            break;
+        case 'j':
+            if (parse_jobs(optarg, &o->cfg.threads) != 0)
+                return fail_usage(cmd, "-j wants a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case O_FORMAT:
+            if (out_format_parse(optarg, &o->format) != 0)
+                return fail_usage(cmd, "unknown --format '%s' (text, jsonl, csv)", optarg);
+            break;
+        case O_OUTPUT:
+            o->output = optarg;
+            break;
+        case O_FILES_FROM:
+            o->files_from = optarg;
+            break;
+        case 'q':
+            o->quiet = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_ALL_VALID;
+        case ':':
+            return fail_usage(cmd, "option %s needs an argument", argv[optind - 1]);
+        default:
+            return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (o->nkeys == 0)
+        return fail_usage(cmd, "%s", strcmp(cmd, "sign") == 0 ? "--key PRIVATE is required"
+                                                               : "at least one --key is required");
+    if (strcmp(cmd, "sign") == 0 && o->nkeys > 1)
+        return fail_usage(cmd, "%s", "sign takes one --key");
+    if (optind >= argc && o->files_from == NULL)
+        return fail_usage(cmd, "%s", "no PATH given");
+    return -1;
+}
+
+/* Submits each line of the list. Returns 0, or an exit status on a fatal error. */
+static int
+submit_list(const char *cmd, sgs_engine *e, const char *list)
+{
+    FILE *const fp = strcmp(list, "-") == 0 ? stdin : fopen(list, "r");
+    if (fp == NULL) {
+        fprintf(stderr, "sigsweep %s: %s: %s\n", cmd, list, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    while (rc == 0 && (n = getline(&line, &cap, fp)) != -1) {
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        if (sgs_engine_submit(e, line) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            rc = EXIT_USAGE;
+        }
+    }
+    if (rc == 0 && ferror(fp)) {
+        fprintf(stderr, "sigsweep %s: %s: read error\n", cmd, list);
+        rc = EXIT_USAGE;
+    }
+    free(line);
+    if (fp != stdin)
+        fclose(fp);
+    return rc;
+}
+
+static int
+run(const char *cmd, int argc, char **argv)
+{
+    cli_opts o;
+    memset(&o, 0, sizeof(o));
+    sgs_config_init(&o.cfg);
+    o.cfg.op = strcmp(cmd, "sign") == 0 ? SGS_OP_SIGN : SGS_OP_VERIFY;
+    const int prc = parse_options(cmd, argc, argv, &o);
+    if (prc >= 0)
+        return prc;
+
+    out_sink sink;
+    memset(&sink, 0, sizeof(sink));
+    sink.format = o.format;
+    sink.fp = stdout;
+    char *tmp_output = NULL;
+    if (o.output != NULL) {
+        const size_t n = strlen(o.output) + 8;
+        tmp_output = malloc(n);
+        if (tmp_output == NULL)
+            return EXIT_USAGE;
+        snprintf(tmp_output, n, "%s.XXXXXX", o.output);
+        const int fd = mkstemp(tmp_output);
+        if (fd < 0 || (sink.fp = fdopen(fd, "w")) == NULL) {
+            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o.output, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp_output);
+            }
+            free(tmp_output);
+            return EXIT_USAGE;
+        }
+    }
+    sink.progress = !o.quiet && isatty(STDERR_FILENO);
+    o.cfg.on_record = out_record;
+    o.cfg.opaque = &sink;
+
+    int rc = EXIT_USAGE;
+    sgs_engine *e = NULL;
+    sgs_status st = sgs_engine_create(&o.cfg, &e);
+    if (st != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_status_str(st));
+        goto out;
+    }
+    sink.engine = e;
+    for (size_t i = 0; i < o.nkeys; i++) {
+        st = o.cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o.keys[i])
+                                     : sgs_engine_add_key(e, o.keys[i]);
+        if (st != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            goto out;
+        }
+    }
+    out_begin(&sink);
+    for (int i = optind; i < argc; i++) {
+        if (sgs_engine_submit(e, argv[i]) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            goto out;
+        }
+    }
+    if (o.files_from != NULL && submit_list(cmd, e, o.files_from) != 0)
+        goto out;
+    if (sgs_engine_finish(e) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        goto out;
+    }
+    sgs_stats stats;
+    sgs_engine_stats(e, &stats);
+    out_summary(&sink, &stats, o.quiet, o.cfg.op == SGS_OP_SIGN ? "signed" : "checked");
+    if (fflush(sink.fp) != 0 || sink.write_error) {
+        fprintf(stderr, "sigsweep %s: writing the report failed: %s\n", cmd, strerror(errno));
+        goto out;
+    }
+    if (tmp_output != NULL) {
+        const int closed = fclose(sink.fp);
+        sink.fp = NULL;
+        if (closed != 0 || rename(tmp_output, o.output) != 0) {
+            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o.output,
+                    strerror(errno));
+            goto out;
+        }
+        free(tmp_output);
+        tmp_output = NULL;
+    }
+    if (stats.files == 0 && !o.quiet)
+        fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
+    rc = stats.files > 0 && stats.verdicts[SGS_V_VALID] == stats.files ? EXIT_ALL_VALID
+                                                                       : EXIT_NOT_VALID;
+out:
+    sgs_engine_free(e);
+    if (tmp_output != NULL) {
+        if (sink.fp != NULL)
+            fclose(sink.fp);
+        unlink(tmp_output);
+        free(tmp_output);
+    }
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *const cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return EXIT_ALL_VALID;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        const sgs_status st = sgs_selftest();
+        printf("sigsweep %s (%s; self-test %s)\n", sgs_version_string(), OPENSSL_VERSION_TEXT,
+               st == SGS_OK ? "passed" : "FAILED");
+        return st == SGS_OK ? EXIT_ALL_VALID : EXIT_USAGE;
+    }
+    if (strcmp(cmd, "verify") == 0 || strcmp(cmd, "sign") == 0)
+        return run(cmd, argc - 1, argv + 1);
+    fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,207 @@
+/*
+ * output.c - formats records. No crypto and no parsing of signed material here.
+ *
+ * DESIGN: the engine calls out_record() from worker threads one at a time (its sink has one
+ * writer), so this module needs no locks. JSON strings must be valid UTF-8 whatever the file
+ * names hold: invalid bytes become U+FFFD and the record gets "path_hex" with the exact bytes.
+ * Text output escapes control characters so a crafted name cannot rewrite the terminal.
+ */
+#include "output.h"
+
+#include <string.h>
+#include <time.h>
+
+double
+out_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+out_format_parse(const char *s, out_format *out)
+{
+    static const char *const names[] = {"text", "jsonl", "csv"};
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            *out = (out_format)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid (RFC 3629). */
+static size_t
+utf8_len(const unsigned char *s)
+{
+    const unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        return (s[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c >= 0xe0 && c <= 0xef) {
+        const unsigned lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 ? 3 : 0;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        const unsigned lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+        return s[1] >= lo && s[1] <= hi && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4
+                                                                                         : 0;
+    }
+    return 0;
+}
+
+void
+out_json_string(FILE *fp, const char *str, int *lossy)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    putc('"', fp);
+    while (*s) {
+        const unsigned c = *s;
+        if (c == '"' || c == '\\') {
+            putc('\\', fp);
+            putc((int)c, fp);
+            s++;
+        } else if (c < 0x20 || c == 0x7f) {
+            static const char esc[] = "btn?fr";
+            if (c >= 8 && c <= 13 && c != 11)
+                fprintf(fp, "\\%c", esc[c - 8]);
+            else
+                fprintf(fp, "\\u%04x", c);
+            s++;
+        } else {
+            const size_t n = utf8_len(s); /* stops at NUL: continuation bytes are never 0 */
+            if (n == 0) {
+                fputs("\xef\xbf\xbd", fp);
+                if (lossy != NULL)
+                    *lossy = 1;
+                s++;
+            } else {
+                fwrite(s, 1, n, fp);
+                s += n;
+            }
+        }
+    }
+    putc('"', fp);
+}
+
+static void
+text_path(FILE *fp, const char *str)
+{
+    for (const unsigned char *s = (const unsigned char *)str; *s; s++) {
+        if (*s < 0x20 || *s == 0x7f || *s == '\\')
+            fprintf(fp, *s == '\\' ? "\\\\" : "\\x%02x", *s);
+        else
+            putc(*s, fp);
+    }
+}
+
+static void
+csv_field(FILE *fp, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, fp);
+        return;
+    }
+    putc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            putc('"', fp);
+        putc(*s, fp);
+    }
+    putc('"', fp);
+}
+
+void
+out_begin(out_sink *s)
+{
+    s->start = s->last_progress = out_now();
+    if (s->format == OUT_CSV)
+        fputs("path,verdict,reason,alg,signer,digest,size\n", s->fp);
+}
+
+static void
+progress(out_sink *s)
+{
+    const double now = out_now();
+    if (now - s->last_progress < 0.2)
+        return;
+    s->last_progress = now;
+    sgs_stats st;
+    sgs_engine_stats(s->engine, &st);
+    const double secs = now - s->start > 1e-6 ? now - s->start : 1e-6;
+    const uint64_t valid = st.verdicts[SGS_V_VALID];
+    fprintf(stderr, "\r\033[K%llu files  %.0f files/s  %.1f MB/s  valid %llu  not valid %llu",
+            (unsigned long long)st.files, (double)st.files / secs, (double)st.bytes / secs / 1e6,
+            (unsigned long long)valid, (unsigned long long)(st.files - valid));
+}
+
+void
+out_record(void *opaque, const sgs_record *rec)
+{
+    out_sink *const s = opaque;
+    FILE *const fp = s->fp;
+    const char *const verdict = sgs_verdict_name(rec->verdict);
+    char size[32] = "";
+    if (rec->has_size)
+        snprintf(size, sizeof(size), "%llu", (unsigned long long)rec->size);
+    switch (s->format) {
+    case OUT_TEXT:
+        text_path(fp, rec->path);
+        fprintf(fp, ": %s (%s)\n", verdict, rec->reason);
+        break;
+    case OUT_JSONL: {
+        int lossy = 0;
+        fputs("{\"path\":", fp);
+        out_json_string(fp, rec->path, &lossy);
+        if (lossy) {
+            fputs(",\"path_hex\":\"", fp);
+            for (const unsigned char *p = (const unsigned char *)rec->path; *p; p++)
+                fprintf(fp, "%02x", *p);
+            putc('"', fp);
+        }
+        fprintf(fp, ",\"verdict\":\"%s\",\"reason\":", verdict);
+        out_json_string(fp, rec->reason, NULL);
+        fputs(",\"alg\":", fp);
+        out_json_string(fp, rec->alg, NULL);
+        fputs(",\"signer\":", fp);
+        out_json_string(fp, rec->signer, NULL);
+        fputs(",\"digest\":", fp);
+        out_json_string(fp, rec->digest, NULL);
+        fprintf(fp, ",\"size\":%s}\n", rec->has_size ? size : "null");
+        break;
+    }
+    case OUT_CSV:
+        csv_field(fp, rec->path);
+        fprintf(fp, ",%s,", verdict);
+        csv_field(fp, rec->reason);
+        fprintf(fp, ",%s,%s,%s,%s\n", rec->alg, rec->signer, rec->digest, size);
+        break;
+    }
+    if (ferror(fp))
+        s->write_error = 1;
+    if (s->progress)
+        progress(s);
+}
+
+void
+out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
+{
+    if (s->progress)
+        fputs("\r\033[K", stderr);
+    if (quiet)
+        return;
+    const double secs = out_now() - s->start;
+    fprintf(stderr, "sigsweep: %llu files %s:", (unsigned long long)st->files, what);
+    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++)
+        if (st->verdicts[v] > 0)
+            fprintf(stderr, " %llu %s", (unsigned long long)st->verdicts[v],
+                    sgs_verdict_name((sgs_verdict)v));
+    fprintf(stderr, "; %.1f MB in %.2f s (%.0f MB/s, %.0f files/s); %llu verifications, "
+                    "%llu cache hits\n",
+            (double)st->bytes / 1e6, secs, secs > 0 ? (double)st->bytes / secs / 1e6 : 0.0,
+            secs > 0 ? (double)st->files / secs : 0.0, (unsigned long long)st->verifications,
+            (unsigned long long)st->cache_hits);
+}

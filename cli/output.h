@@ -1,0 +1,37 @@
+/* output.h - records to text, JSON Lines or CSV; progress line; closing summary. */
+#ifndef SGS_CLI_OUTPUT_H
+#define SGS_CLI_OUTPUT_H
+
+#include "sigsweep.h"
+
+#include <stdio.h>
+
+typedef enum out_format { OUT_TEXT = 0, OUT_JSONL, OUT_CSV } out_format;
+
+typedef struct out_sink {
+    FILE *fp;
+    out_format format;
+    int progress;          /* draw a progress line on stderr */
+    const sgs_engine *engine;
+    double start, last_progress;
+    int write_error;       /* an fprintf/fwrite to fp failed */
+} out_sink;
+
+/* Parses "text", "jsonl", "csv". 0 on success, -1 if unknown. */
+int out_format_parse(const char *s, out_format *out);
+
+/* Writes the header (CSV) and remembers the start time. */
+void out_begin(out_sink *s);
+
+/* sgs_record_fn: writes one record and, now and then, the progress line. */
+void out_record(void *opaque, const sgs_record *rec);
+
+/* Clears the progress line and prints the summary to stderr (unless quiet). */
+void out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what);
+
+/* JSON string (with quotes) for raw bytes; sets *lossy when bytes were not valid UTF-8. */
+void out_json_string(FILE *fp, const char *s, int *lossy);
+
+double out_now(void);
+
+#endif

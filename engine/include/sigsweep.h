@@ -1,0 +1,222 @@
+/*
+ * sigsweep.h - the one public header of libsigsweep, a parallel batch signature verifier.
+ *
+ * Usage: fill an sgs_config with sgs_config_init(), set a record callback, create an engine,
+ * add keys, submit paths, then sgs_engine_finish() waits for every record to be delivered.
+ *
+ *     sgs_config cfg;
+ *     sgs_config_init(&cfg);
+ *     cfg.on_record = print_record;            (called once per input, one call at a time)
+ *     sgs_engine *e = NULL;
+ *     if (sgs_engine_create(&cfg, &e) != SGS_OK) ...
+ *     sgs_engine_add_key(e, "server.pem");     (file or directory; repeatable)
+ *     sgs_engine_submit(e, "/srv/programs");    (file or directory, walked recursively)
+ *     sgs_engine_finish(e);
+ *     sgs_engine_free(e);
+ *
+ * A bad file is not an error: it is a record with a non-VALID verdict and a reason.
+ * Errors (sgs_status) are for the caller's mistakes and for resources the run needs.
+ */
+#ifndef SIGSWEEP_H
+#define SIGSWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SGS_VERSION_MAJOR 0
+#define SGS_VERSION_MINOR 1
+#define SGS_VERSION_PATCH 0
+
+#if defined(SGS_BUILDING_ENGINE) && defined(__GNUC__)
+#define SGS_API __attribute__((visibility("default")))
+#else
+#define SGS_API
+#endif
+
+#if defined(__GNUC__)
+#define SGS_NODISCARD __attribute__((warn_unused_result))
+#else
+#define SGS_NODISCARD
+#endif
+
+/* Errors of the API itself. Released values never change; new ones are appended. */
+typedef enum sgs_status {
+    SGS_OK = 0,
+    SGS_ERR_NOMEM,       /* an allocation failed */
+    SGS_ERR_INVALID_ARG, /* a parameter or configuration value is out of range */
+    SGS_ERR_IO,          /* a key file or directory could not be read */
+    SGS_ERR_KEY,         /* a key file does not hold a usable key */
+    SGS_ERR_CRYPTO,      /* libcrypto failed where it should not */
+    SGS_ERR_THREAD,      /* a thread could not be started */
+    SGS_ERR_STATE,       /* call out of order (e.g. add_key after submit) */
+    SGS_STATUS_COUNT
+} sgs_status;
+
+/* One verdict per input (DESIGN 4). Only SGS_V_VALID is good. Values never change. */
+typedef enum sgs_verdict {
+    SGS_V_VALID = 0,
+    SGS_V_BAD_SIGNATURE,
+    SGS_V_DIGEST_MISMATCH,
+    SGS_V_NO_SIGNATURE,
+    SGS_V_MISSING_FILE,
+    SGS_V_EXTRA_FILE,
+    SGS_V_UNTRUSTED,
+    SGS_V_EXPIRED,
+    SGS_V_NOT_YET_VALID,
+    SGS_V_REVOKED,
+    SGS_V_KEY_MISMATCH,
+    SGS_V_MALFORMED,
+    SGS_V_UNSUPPORTED,
+    SGS_V_IO_ERROR,
+    SGS_V_CHANGED,
+    SGS_V_SKIPPED,
+    SGS_VERDICT_COUNT
+} sgs_verdict;
+
+typedef enum sgs_hash {
+    SGS_HASH_SHA256 = 0,
+    SGS_HASH_SHA384,
+    SGS_HASH_SHA512,
+    SGS_HASH_COUNT
+} sgs_hash;
+
+/* What the engine does with each submitted file. */
+typedef enum sgs_op {
+    SGS_OP_VERIFY = 0, /* judge F against F<sig_suffix> with the public keys added */
+    SGS_OP_SIGN        /* write F<sig_suffix> with the signing key set */
+} sgs_op;
+
+/* Longest digest in hex (SHA-512) plus NUL. */
+#define SGS_DIGEST_HEX_MAX 129
+/* SPKI SHA-256 fingerprint in hex plus NUL. */
+#define SGS_FP_HEX_LEN 65
+
+/*
+ * A result, handed to sgs_config.on_record. Read-only; every pointer is valid only until the
+ * callback returns (copy what you keep). Strings are NUL-terminated; `path` is the path as
+ * submitted or walked, raw bytes (not necessarily UTF-8). Empty strings mean "not known".
+ */
+typedef struct sgs_record {
+    const char *path;
+    sgs_verdict verdict;
+    const char *reason; /* human reason; never NULL */
+    const char *alg;    /* e.g. "rsa-pkcs1-sha256", "ecdsa-p256-sha256", "ed25519" */
+    const char *signer; /* SPKI SHA-256 fingerprint (hex) of the key that verified or signed */
+    const char *digest; /* hex digest of the file's bytes as read, with cfg.hash */
+    uint64_t size;      /* file size in bytes; valid when has_size */
+    int has_size;
+} sgs_record;
+
+/*
+ * Record callback. THREAD SAFETY: called from worker threads, but never concurrently: the
+ * engine serialises calls (one writer), so the callback needs no locking of its own.
+ */
+typedef void (*sgs_record_fn)(void *opaque, const sgs_record *rec);
+
+/* Custom allocator (tests use it to fail the Nth allocation). Both NULL: malloc/free. */
+typedef struct sgs_allocator {
+    void *(*malloc_fn)(void *opaque, size_t size);
+    void (*free_fn)(void *opaque, void *ptr);
+    void *opaque;
+} sgs_allocator;
+
+/* Caller-owned configuration. Initialise with sgs_config_init(), then change fields. */
+typedef struct sgs_config {
+    sgs_op op;
+    unsigned threads;          /* worker threads; 0 = online CPUs */
+    sgs_hash hash;             /* file digest and RSA/ECDSA prehash; default SHA-256 */
+    int pss;                   /* RSA keys: 1 = RSA-PSS (salt auto on verify), 0 = PKCS#1 v1.5 */
+    const char *sig_suffix;    /* default ".sig"; copied at create */
+    size_t queue_depth;        /* bounded job queue; 0 = 4 x threads */
+    size_t cache_entries;      /* in-run result cache slots; 0 disables; default 65536 */
+    uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap, bytes */
+    sgs_record_fn on_record;   /* required */
+    void *opaque;              /* passed to on_record */
+    sgs_allocator alloc;
+} sgs_config;
+
+/* Counters of a run. THREAD SAFETY: sgs_engine_stats() may be called from any thread. */
+typedef struct sgs_stats {
+    uint64_t files;                       /* records delivered */
+    uint64_t bytes;                       /* file bytes hashed */
+    uint64_t verdicts[SGS_VERDICT_COUNT]; /* records per verdict */
+    uint64_t cache_hits;                  /* verifications answered by the result cache */
+    uint64_t verifications;               /* public-key operations performed */
+} sgs_stats;
+
+typedef struct sgs_engine sgs_engine; /* opaque; one per run */
+
+/* Fills *cfg with safe defaults. */
+SGS_API void sgs_config_init(sgs_config *cfg);
+
+/*
+ * Validates cfg and creates an engine. Worker threads start at the first submit.
+ * Returns SGS_OK, SGS_ERR_INVALID_ARG (on_record NULL, bad hash/op, empty suffix),
+ * SGS_ERR_NOMEM. On success *out is owned by the caller; release with sgs_engine_free().
+ * THREAD SAFETY: an engine is driven by one controlling thread (add_key, submit, finish,
+ * free); records arrive on worker threads.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_create(const sgs_config *cfg, sgs_engine **out);
+
+/*
+ * Adds public keys for SGS_OP_VERIFY: `path` is a PEM or DER SubjectPublicKeyInfo or X.509
+ * certificate (several PEM blocks allowed), or a directory whose regular files are all such
+ * keys. Keys with the same SPKI are kept once. Must be called before the first submit.
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (not a public key; private keys are refused),
+ * SGS_ERR_STATE, SGS_ERR_NOMEM; sgs_engine_error() then says which file and why.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_add_key(sgs_engine *e, const char *path);
+
+/*
+ * Sets the private key (PEM or DER, PKCS#8 or traditional; unencrypted) for SGS_OP_SIGN.
+ * The key bytes read are wiped. Same statuses as sgs_engine_add_key().
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_key(sgs_engine *e, const char *path);
+
+/*
+ * Queues `path` (a file, or a directory walked recursively without following symbolic
+ * links; files ending in the signature suffix are signatures, not inputs). Blocks while the
+ * queue is full. Every file yields exactly one record, possibly before this returns.
+ * Returns SGS_OK, SGS_ERR_STATE (no keys / after finish), SGS_ERR_NOMEM, SGS_ERR_THREAD.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *path);
+
+/* Waits until every submitted file has its record and stops the workers. */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_finish(sgs_engine *e);
+
+/* Copies the counters so far into *out. */
+SGS_API void sgs_engine_stats(const sgs_engine *e, sgs_stats *out);
+
+/* Number of distinct public keys loaded. */
+SGS_API size_t sgs_engine_key_count(const sgs_engine *e);
+
+/* Detail of the last failed call on the controlling thread; "" if none. Never NULL. */
+SGS_API const char *sgs_engine_error(const sgs_engine *e);
+
+/* Finishes if needed, then frees everything. NULL is a no-op. */
+SGS_API void sgs_engine_free(sgs_engine *e);
+
+/* Stable tokens and names; never NULL ("?" for out-of-range values). */
+SGS_API const char *sgs_verdict_name(sgs_verdict v);
+SGS_API const char *sgs_status_str(sgs_status s);
+SGS_API const char *sgs_hash_name(sgs_hash h);
+/* Parses "sha256", "sha384", "sha512". Returns 0 on success, -1 if unknown. */
+SGS_API SGS_NODISCARD int sgs_hash_from_name(const char *name, sgs_hash *out);
+/* Parses a verdict token as printed by sgs_verdict_name(). 0 on success, -1 if unknown. */
+SGS_API SGS_NODISCARD int sgs_verdict_from_name(const char *name, sgs_verdict *out);
+SGS_API const char *sgs_version_string(void);
+
+/*
+ * Known-answer self-test of the digest and signature paths (used by `--version`).
+ * Returns SGS_OK or SGS_ERR_CRYPTO.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_selftest(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SIGSWEEP_H */

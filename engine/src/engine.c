@@ -1,0 +1,816 @@
+/*
+ * engine.c - the run: configuration, keys, the walk, the workers and the one record sink.
+ *
+ * DESIGN (data flow, one pass):
+ *
+ *   submit(path) ─► scan (fts walk) ─► job ─► pool ring ─► worker:
+ *        open F (O_NOFOLLOW|O_NONBLOCK) ─► fstat ─► read F<suffix> ─► pick candidate keys by the
+ *        signature's shape ─► hash F once (EVP, per-thread ctx) ─► fstat again ─► result cache
+ *        ─► verify on a miss ─► record ─► sink (mutex: one writer) ─► on_record()
+ *
+ * Every record starts as a failure and becomes VALID in exactly one place, after the last
+ * check (finish_verified). The signature is read before the file so that a file without one
+ * costs no read. All state is in sgs_engine; workers own their digest context and buffers.
+ */
+#include "alloc.h"
+#include "cache.h"
+#include "digest.h"
+#include "err.h"
+#include "keys.h"
+#include "pool.h"
+#include "scan.h"
+#include "verify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SIG_FILE_MAX (16u * 1024u) /* a raw signature is at most 1 KiB; leave room, but bound */
+#define READ_BUF_SIZE (256u * 1024u)
+#define KEEP_RELEASE_ABOVE (16u * 1024u * 1024u)
+#define REASON_MAX 1024
+
+typedef struct job {
+    sgs_scan_kind kind;
+    int errno_value;
+    char *sig_path; /* points into path's allocation */
+    char path[];
+} job;
+
+typedef struct worker {
+    sgs_digest_ctx dc;
+    uint8_t sig[SIG_FILE_MAX + 1];
+    char reason[REASON_MAX];
+    char alg[64];
+    char digest_hex[SGS_DIGEST_HEX_MAX];
+    int ok; /* init succeeded */
+} worker;
+
+struct sgs_engine {
+    sgs_config cfg;
+    sgs_allocator alloc;
+    char *suffix;
+    const EVP_MD *md;
+    int md_nid;
+    sgs_keyset keys;
+    EVP_PKEY *sign_key;
+    sgs_key sign_desc;
+    sgs_cache *cache;
+    sgs_pool *pool;
+    int started, finished;
+    pthread_mutex_t sink_mu;
+    _Atomic uint64_t files, bytes, cache_hits, verifications;
+    _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
+    char err[512];
+};
+
+void
+sgs_config_init(sgs_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->op = SGS_OP_VERIFY;
+    cfg->hash = SGS_HASH_SHA256;
+    cfg->sig_suffix = ".sig";
+    cfg->cache_entries = 16384;
+    cfg->max_whole_file = 256u * 1024u * 1024u;
+}
+
+sgs_status
+sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
+{
+    *out = NULL;
+    if (cfg == NULL || cfg->on_record == NULL || (unsigned)cfg->hash >= SGS_HASH_COUNT ||
+        (cfg->op != SGS_OP_VERIFY && cfg->op != SGS_OP_SIGN) || cfg->sig_suffix == NULL ||
+        cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
+        cfg->threads > 1024 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
+        return SGS_ERR_INVALID_ARG;
+    sgs_engine *const e = sgs_calloc(&cfg->alloc, 1, sizeof(*e));
+    if (e == NULL)
+        return SGS_ERR_NOMEM;
+    e->alloc = cfg->alloc;
+    e->cfg = *cfg;
+    e->suffix = sgs_strdup(&e->alloc, cfg->sig_suffix);
+    e->cfg.sig_suffix = e->suffix;
+    e->md = sgs_hash_md(cfg->hash);
+    e->md_nid = EVP_MD_get_type(e->md);
+    sgs_keyset_init(&e->keys, &e->alloc);
+    if (e->suffix == NULL) {
+        sgs_free(&e->alloc, e);
+        return SGS_ERR_NOMEM;
+    }
+    if (cfg->cache_entries > 0) {
+        e->cache = sgs_cache_create(&e->alloc, cfg->cache_entries);
+        if (e->cache == NULL) {
+            sgs_free(&e->alloc, e->suffix);
+            sgs_free(&e->alloc, e);
+            return SGS_ERR_NOMEM;
+        }
+    }
+    pthread_mutex_init(&e->sink_mu, NULL);
+    *out = e;
+    return SGS_OK;
+}
+
+const char *
+sgs_engine_error(const sgs_engine *e)
+{
+    return e != NULL ? e->err : "";
+}
+
+size_t
+sgs_engine_key_count(const sgs_engine *e)
+{
+    return e->keys.count;
+}
+
+static int
+is_dir(const char *path)
+{
+    struct stat sb;
+    return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int
+by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Adds every regular file of a directory (not recursive), in name order. */
+static sgs_status
+add_key_dir(sgs_engine *e, const char *dir)
+{
+    sgs_status st = SGS_OK;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    DIR *const d = opendir(dir);
+    if (d == NULL) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    const struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **const grown = sgs_calloc(&e->alloc, cap, sizeof(char *));
+            SGS_FAIL_IF(grown == NULL, SGS_ERR_NOMEM);
+            if (n > 0)
+                memcpy(grown, names, n * sizeof(char *));
+            sgs_free(&e->alloc, names);
+            names = grown;
+        }
+        const size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        names[n] = sgs_malloc(&e->alloc, len);
+        SGS_FAIL_IF(names[n] == NULL, SGS_ERR_NOMEM);
+        snprintf(names[n], len, "%s/%s", dir, de->d_name);
+        n++;
+    }
+    if (n == 0) {
+        snprintf(e->err, sizeof(e->err), "%s: no key files in the directory", dir);
+        st = SGS_ERR_KEY;
+        goto out;
+    }
+    qsort(names, n, sizeof(char *), by_string);
+    for (size_t i = 0; i < n && st == SGS_OK; i++) {
+        if (is_dir(names[i]))
+            continue;
+        st = sgs_keyset_add_file(&e->keys, names[i], e->err, sizeof(e->err));
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        sgs_free(&e->alloc, names[i]);
+    sgs_free(&e->alloc, names);
+    closedir(d);
+    return st;
+}
+
+sgs_status
+sgs_engine_add_key(sgs_engine *e, const char *path)
+{
+    e->err[0] = '\0';
+    if (e->started) {
+        snprintf(e->err, sizeof(e->err), "keys must be added before the first submit");
+        return SGS_ERR_STATE;
+    }
+    const sgs_status st = is_dir(path) ? add_key_dir(e, path)
+                                       : sgs_keyset_add_file(&e->keys, path, e->err,
+                                                             sizeof(e->err));
+    sgs_keyset_finalize(&e->keys);
+    return st;
+}
+
+sgs_status
+sgs_engine_set_signing_key(sgs_engine *e, const char *path)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[256] = "";
+    e->err[0] = '\0';
+    if (e->started || e->sign_key != NULL) {
+        snprintf(e->err, sizeof(e->err), "the signing key is set once, before the first submit");
+        return SGS_ERR_STATE;
+    }
+    sgs_status st = sgs_read_small_file(&e->alloc, path, SGS_KEY_FILE_MAX, &buf, &len, why,
+                                        sizeof(why));
+    if (st != SGS_OK) {
+        snprintf(e->err, sizeof(e->err), "%s", why);
+        return st;
+    }
+    st = sgs_private_key_parse(buf, len, &e->sign_key, why, sizeof(why));
+    OPENSSL_cleanse(buf, len);
+    sgs_free(&e->alloc, buf);
+    if (st != SGS_OK) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", path, why);
+        return st;
+    }
+    st = sgs_key_describe(e->sign_key, &e->sign_desc);
+    if (st != SGS_OK) {
+        EVP_PKEY_free(e->sign_key);
+        e->sign_key = NULL;
+        snprintf(e->err, sizeof(e->err), "%s: cannot derive the public key", path);
+    }
+    return st;
+}
+
+/* ---- records ------------------------------------------------------------------------- */
+
+static void
+deliver(sgs_engine *e, const sgs_record *rec)
+{
+    pthread_mutex_lock(&e->sink_mu);
+    atomic_fetch_add_explicit(&e->verdicts[rec->verdict], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->files, 1, memory_order_relaxed);
+    e->cfg.on_record(e->cfg.opaque, rec);
+    pthread_mutex_unlock(&e->sink_mu);
+}
+
+static void
+say(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+say(worker *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->reason, sizeof(w->reason), fmt, ap);
+    va_end(ap);
+}
+
+static const char *
+alg_name(const sgs_key *k, const char *hash, int pss, char *buf, size_t n)
+{
+    switch (k->type) {
+    case SGS_KEY_RSA:
+        snprintf(buf, n, "rsa%d-%s-%s", k->bits, pss ? "pss" : "pkcs1", hash);
+        break;
+    case SGS_KEY_RSA_PSS:
+        snprintf(buf, n, "rsa%d-pss-%s", k->bits, hash);
+        break;
+    case SGS_KEY_EC:
+        snprintf(buf, n, "ecdsa-%s-%s", k->curve, hash);
+        break;
+    case SGS_KEY_ED25519:
+        snprintf(buf, n, "ed25519");
+        break;
+    case SGS_KEY_OTHER:
+        snprintf(buf, n, "unknown");
+        break;
+    }
+    return buf;
+}
+
+static const char *
+file_type_name(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+/* Opens the input. Returns the fd, or -1 with rec verdict and reason set. */
+static int
+open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
+{
+    switch (j->kind) {
+    case SGS_SCAN_SYMLINK:
+        rec->verdict = SGS_V_SKIPPED;
+        say(w, "symbolic link (not followed)");
+        return -1;
+    case SGS_SCAN_SPECIAL:
+        rec->verdict = SGS_V_SKIPPED;
+        say(w, "not a regular file");
+        return -1;
+    case SGS_SCAN_MISSING:
+        rec->verdict = SGS_V_MISSING_FILE;
+        say(w, "no such file");
+        return -1;
+    case SGS_SCAN_ERROR:
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot examine: %s", strerror(j->errno_value));
+        return -1;
+    case SGS_SCAN_FILE:
+        break;
+    }
+    const int fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        rec->verdict = err == ENOENT ? SGS_V_MISSING_FILE
+                       : err == ELOOP ? SGS_V_SKIPPED
+                                      : SGS_V_IO_ERROR;
+        say(w, "%s", err == ENOENT ? "no such file"
+                     : err == ELOOP ? "symbolic link (not followed)"
+                                    : strerror(err));
+        return -1;
+    }
+    if (fstat(fd, sb) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "fstat: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        rec->verdict = SGS_V_SKIPPED;
+        say(w, "%s, not a regular file", file_type_name(sb->st_mode));
+        close(fd);
+        return -1;
+    }
+    rec->size = (uint64_t)sb->st_size;
+    rec->has_size = 1;
+    return fd;
+}
+
+/* Reads the detached signature into w->sig. Returns its length, or 0 with the verdict set. */
+static size_t
+read_signature(const job *j, worker *w, sgs_record *rec)
+{
+    const int fd = open(j->sig_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        rec->verdict = err == ENOENT ? SGS_V_NO_SIGNATURE
+                       : err == ELOOP ? SGS_V_MALFORMED
+                                      : SGS_V_IO_ERROR;
+        if (err == ENOENT)
+            say(w, "no signature file %s", j->sig_path);
+        else if (err == ELOOP)
+            say(w, "signature %s is a symbolic link (not followed)", j->sig_path);
+        else
+            say(w, "signature %s: %s", j->sig_path, strerror(err));
+        return 0;
+    }
+    struct stat sb;
+    size_t got = 0;
+    if (fstat(fd, &sb) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "signature %s: fstat: %s", j->sig_path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rec->verdict = SGS_V_MALFORMED;
+        say(w, "signature %s is %s", j->sig_path, file_type_name(sb.st_mode));
+        goto out;
+    }
+    while (got <= SIG_FILE_MAX) {
+        const ssize_t n = read(fd, w->sig + got, SIG_FILE_MAX + 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rec->verdict = SGS_V_IO_ERROR;
+            say(w, "signature %s: %s", j->sig_path, strerror(errno));
+            got = 0;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got == 0 || got > SIG_FILE_MAX) {
+        rec->verdict = SGS_V_MALFORMED;
+        if (got == 0)
+            say(w, "signature %s is empty", j->sig_path);
+        else
+            say(w, "signature %s is larger than %u bytes", j->sig_path, SIG_FILE_MAX);
+        got = 0;
+    }
+out:
+    close(fd);
+    return got;
+}
+
+/* Does key k accept a signature of this shape? */
+static int
+key_fits(const sgs_key *k, size_t siglen, int is_der)
+{
+    switch (k->type) {
+    case SGS_KEY_RSA:
+    case SGS_KEY_RSA_PSS:
+        return siglen == k->sig_size;
+    case SGS_KEY_ED25519:
+        return siglen == 64;
+    case SGS_KEY_EC:
+        return is_der && siglen <= k->sig_size;
+    case SGS_KEY_OTHER:
+        break;
+    }
+    return 0;
+}
+
+static const char *
+digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, worker *w)
+{
+    switch (r) {
+    case SGS_DIGEST_OK:
+        return NULL;
+    case SGS_DIGEST_IO_ERROR:
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "read: %s", strerror(d->errno_value));
+        break;
+    case SGS_DIGEST_CHANGED:
+        rec->verdict = SGS_V_CHANGED;
+        say(w, "%s", d->change);
+        break;
+    case SGS_DIGEST_TOO_LARGE:
+        rec->verdict = SGS_V_UNSUPPORTED;
+        say(w, "file too large to keep in memory");
+        break;
+    case SGS_DIGEST_NOMEM:
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "out of memory");
+        break;
+    case SGS_DIGEST_CRYPTO:
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "libcrypto digest failure");
+        break;
+    }
+    return w->reason;
+}
+
+static void
+verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    const int fd = open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return;
+    const size_t siglen = read_signature(j, w, rec);
+    sgs_digest_result dr = SGS_DIGEST_OK;
+    sgs_digest_out d;
+    if (siglen == 0)
+        goto out;
+
+    /* Candidate keys: those whose signature shape matches (RSA: modulus size; Ed25519: 64
+       bytes; ECDSA: strict DER). A signature no key could have made is malformed, not bad. */
+    const int is_der = sgs_sig_is_ecdsa_der(w->sig, siglen);
+    size_t candidates = 0, last = 0;
+    int need_whole = 0;
+    for (size_t i = 0; i < e->keys.count; i++) {
+        if (key_fits(&e->keys.keys[i], siglen, is_der)) {
+            candidates++;
+            last = i;
+            need_whole |= e->keys.keys[i].type == SGS_KEY_ED25519;
+        }
+    }
+    if (candidates == 0) {
+        rec->verdict = SGS_V_MALFORMED;
+        say(w, "signature %s (%zu bytes) has the shape of no signature the %zu key(s) make",
+            j->sig_path, siglen, e->keys.count);
+        goto out;
+    }
+    if (candidates == 1)
+        rec->alg = alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+
+    const uint64_t keep_max = need_whole ? e->cfg.max_whole_file : 0;
+    dr = sgs_digest_fd(&w->dc, fd, e->md, &sb, keep_max, &d);
+    if (dr == SGS_DIGEST_TOO_LARGE) {
+        rec->verdict = SGS_V_UNSUPPORTED;
+        say(w, "Ed25519 signs the whole file, and files over %llu bytes are not supported",
+            (unsigned long long)e->cfg.max_whole_file);
+        goto out;
+    }
+    if (digest_problem(dr, &d, rec, w) != NULL)
+        goto out;
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+
+    sgs_cache_value cv = {SGS_V_BAD_SIGNATURE, -1};
+    if (e->cache != NULL &&
+        sgs_cache_lookup(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv)) {
+        atomic_fetch_add_explicit(&e->cache_hits, 1, memory_order_relaxed);
+    } else {
+        sgs_sig_params params;
+        sgs_sig_params_init(&params, e->md, e->cfg.pss);
+        cv.verdict = SGS_V_BAD_SIGNATURE;
+        cv.key_index = -1;
+        for (size_t i = 0; i < e->keys.count && cv.key_index < 0; i++) {
+            const sgs_key *const k = &e->keys.keys[i];
+            if (!key_fits(k, siglen, is_der))
+                continue;
+            atomic_fetch_add_explicit(&e->verifications, 1, memory_order_relaxed);
+            const int ok = k->type == SGS_KEY_ED25519
+                               ? sgs_verify_message(k->pkey, w->dc.keep, (size_t)d.bytes, w->sig,
+                                                    siglen)
+                               : sgs_verify_prehash(k->pkey, &params, d.md, d.md_len, w->sig,
+                                                    siglen);
+            if (ok) {
+                cv.key_index = (int32_t)i;
+                cv.verdict = SGS_V_VALID;
+            }
+        }
+        if (e->cache != NULL)
+            sgs_cache_insert(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv);
+    }
+    if (cv.key_index < 0 || cv.verdict != SGS_V_VALID) {
+        rec->verdict = SGS_V_BAD_SIGNATURE;
+        say(w, "signature %s does not verify with %s", j->sig_path,
+            candidates == 1 ? "the key of its shape" : "any of the keys of its shape");
+        goto out;
+    }
+    const sgs_key *const signer = &e->keys.keys[cv.key_index];
+    rec->alg = alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+    rec->signer = signer->fp_hex;
+    say(w, "signature verified (%s)", rec->alg);
+    rec->verdict = SGS_V_VALID; /* the only such line: every check above passed */
+out:
+    close(fd);
+}
+
+static void
+sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    char *tmp = NULL;
+    int tfd = -1;
+    const int fd = open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return;
+    const sgs_key *const k = &e->sign_desc;
+    const int whole = k->type == SGS_KEY_ED25519;
+    sgs_digest_out d;
+    const sgs_digest_result dr =
+        sgs_digest_fd(&w->dc, fd, e->md, &sb, whole ? e->cfg.max_whole_file : 0, &d);
+    if (dr == SGS_DIGEST_TOO_LARGE) {
+        rec->verdict = SGS_V_UNSUPPORTED;
+        say(w, "Ed25519 signs the whole file, and files over %llu bytes are not supported",
+            (unsigned long long)e->cfg.max_whole_file);
+        goto out;
+    }
+    if (digest_problem(dr, &d, rec, w) != NULL)
+        goto out;
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    rec->alg = alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+
+    sgs_sig_params params;
+    sgs_sig_params_init(&params, e->md, e->cfg.pss);
+    size_t siglen = SIG_FILE_MAX;
+    char why[160] = "";
+    const int signed_ok =
+        whole ? sgs_sign_message(e->sign_key, w->dc.keep, (size_t)d.bytes, w->sig, &siglen, why,
+                                 sizeof(why))
+              : sgs_sign_prehash(e->sign_key, &params, d.md, d.md_len, w->sig, &siglen, why,
+                                 sizeof(why));
+    if (!signed_ok) {
+        rec->verdict = SGS_V_UNSUPPORTED;
+        say(w, "signing failed: %s", why[0] ? why : "libcrypto error");
+        goto out;
+    }
+    /* Check our own output before it replaces anything. */
+    const int verified = whole ? sgs_verify_message(e->sign_key, w->dc.keep, (size_t)d.bytes,
+                                                    w->sig, siglen)
+                               : sgs_verify_prehash(e->sign_key, &params, d.md, d.md_len, w->sig,
+                                                    siglen);
+    if (!verified) {
+        rec->verdict = SGS_V_BAD_SIGNATURE;
+        say(w, "the new signature does not verify; nothing written");
+        goto out;
+    }
+    const size_t plen = strlen(j->sig_path);
+    tmp = sgs_malloc(&e->alloc, plen + 8);
+    if (tmp == NULL) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "out of memory");
+        goto out;
+    }
+    memcpy(tmp, j->sig_path, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    tfd = mkostemp(tmp, O_CLOEXEC);
+    if (tfd < 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t done = 0;
+    while (done < siglen) {
+        const ssize_t n = write(tfd, w->sig + done, siglen - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    if (done != siglen || fchmod(tfd, 0644) != 0 || close(tfd) != 0) {
+        tfd = -1;
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot write %s: %s", tmp, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    tfd = -1;
+    if (rename(tmp, j->sig_path) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot rename to %s: %s", j->sig_path, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    rec->signer = k->fp_hex;
+    say(w, "signed, wrote %s", j->sig_path);
+    rec->verdict = SGS_V_VALID; /* the signature was made, checked and written */
+out:
+    if (tfd >= 0)
+        close(tfd);
+    sgs_free(&e->alloc, tmp);
+    close(fd);
+}
+
+/* ---- workers ------------------------------------------------------------------------- */
+
+static void *
+worker_init(void *opaque, unsigned index)
+{
+    sgs_engine *const e = opaque;
+    (void)index;
+    worker *const w = sgs_calloc(&e->alloc, 1, sizeof(*w));
+    if (w != NULL)
+        w->ok = sgs_digest_ctx_init(&w->dc, &e->alloc, READ_BUF_SIZE) == SGS_OK;
+    return w;
+}
+
+static void
+worker_fini(void *opaque, void *state)
+{
+    sgs_engine *const e = opaque;
+    worker *const w = state;
+    if (w == NULL)
+        return;
+    sgs_digest_ctx_reset(&w->dc);
+    sgs_free(&e->alloc, w);
+}
+
+static void
+worker_run(void *opaque, void *state, void *job_ptr)
+{
+    sgs_engine *const e = opaque;
+    worker *const w = state;
+    job *const j = job_ptr;
+    sgs_record rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.path = j->path;
+    rec.verdict = SGS_V_IO_ERROR; /* until proven otherwise */
+    rec.alg = "";
+    rec.signer = "";
+    rec.digest = "";
+    if (w == NULL || !w->ok) {
+        rec.reason = "out of memory: worker could not start";
+        deliver(e, &rec);
+        sgs_free(&e->alloc, j);
+        return;
+    }
+    w->reason[0] = '\0';
+    if (e->cfg.op == SGS_OP_SIGN)
+        sign_job(e, w, j, &rec);
+    else
+        verify_job(e, w, j, &rec);
+    rec.reason = w->reason;
+    deliver(e, &rec);
+    if (w->dc.keep_cap > KEEP_RELEASE_ABOVE) { /* keep RSS flat after a huge Ed25519 file */
+        sgs_free(&e->alloc, w->dc.keep);
+        w->dc.keep = NULL;
+        w->dc.keep_cap = 0;
+    }
+    sgs_free(&e->alloc, j);
+}
+
+static unsigned
+online_cpus(void)
+{
+    const long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static sgs_status
+start(sgs_engine *e)
+{
+    if (e->finished) {
+        snprintf(e->err, sizeof(e->err), "the engine has finished");
+        return SGS_ERR_STATE;
+    }
+    if (e->cfg.op == SGS_OP_VERIFY && e->keys.count == 0) {
+        snprintf(e->err, sizeof(e->err), "no public key: add at least one");
+        return SGS_ERR_STATE;
+    }
+    if (e->cfg.op == SGS_OP_SIGN && e->sign_key == NULL) {
+        snprintf(e->err, sizeof(e->err), "no signing key");
+        return SGS_ERR_STATE;
+    }
+    const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();
+    const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 4u * threads;
+    const sgs_pool_hooks hooks = {worker_init, worker_run, worker_fini, e};
+    const sgs_status st = sgs_pool_create(&e->alloc, threads, depth, &hooks, &e->pool);
+    if (st != SGS_OK)
+        snprintf(e->err, sizeof(e->err), "cannot start %u workers: %s", threads,
+                 sgs_status_str(st));
+    else
+        e->started = 1;
+    return st;
+}
+
+static int
+on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
+{
+    sgs_engine *const e = opaque;
+    const size_t plen = strlen(path), slen = strlen(e->suffix);
+    job *const j = sgs_malloc(&e->alloc, sizeof(job) + 2 * plen + slen + 2);
+    if (j == NULL)
+        return 1;
+    j->kind = kind;
+    j->errno_value = errno_value;
+    memcpy(j->path, path, plen + 1);
+    j->sig_path = j->path + plen + 1;
+    memcpy(j->sig_path, path, plen);
+    memcpy(j->sig_path + plen, e->suffix, slen + 1);
+    sgs_pool_submit(e->pool, j);
+    return 0;
+}
+
+sgs_status
+sgs_engine_submit(sgs_engine *e, const char *path)
+{
+    e->err[0] = '\0';
+    if (!e->started)
+        SGS_TRY(start(e));
+    if (e->finished) {
+        snprintf(e->err, sizeof(e->err), "the engine has finished");
+        return SGS_ERR_STATE;
+    }
+    if (sgs_scan_path(path, e->suffix, on_scanned, e) != 0) {
+        snprintf(e->err, sizeof(e->err), "%s: out of memory while queueing", path);
+        return SGS_ERR_NOMEM;
+    }
+    return SGS_OK;
+}
+
+sgs_status
+sgs_engine_finish(sgs_engine *e)
+{
+    if (e->pool != NULL)
+        sgs_pool_join(e->pool);
+    e->finished = 1;
+    return SGS_OK;
+}
+
+void
+sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->files = atomic_load_explicit(&e->files, memory_order_relaxed);
+    out->bytes = atomic_load_explicit(&e->bytes, memory_order_relaxed);
+    out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
+    out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
+    for (unsigned i = 0; i < SGS_VERDICT_COUNT; i++)
+        out->verdicts[i] = atomic_load_explicit(&e->verdicts[i], memory_order_relaxed);
+}
+
+void
+sgs_engine_free(sgs_engine *e)
+{
+    if (e == NULL)
+        return;
+    sgs_pool_free(e->pool); /* joins: every queued job is delivered first */
+    sgs_cache_free(e->cache);
+    sgs_keyset_reset(&e->keys);
+    EVP_PKEY_free(e->sign_key);
+    pthread_mutex_destroy(&e->sink_mu);
+    const sgs_allocator a = e->alloc;
+    sgs_free(&a, e->suffix);
+    sgs_free(&a, e);
+}

@@ -1,0 +1,458 @@
+/*
+ * keys.c - public keys (PEM/DER SPKI or X.509 certificate), private keys for signing, SPKI
+ * SHA-256 fingerprints, and a key set without duplicates.
+ *
+ * DESIGN: all DER/PEM parsing is OpenSSL's (PEM_read_bio, d2i_PUBKEY, d2i_X509); this module
+ * only decides which parser a block goes to and insists that DER input is consumed exactly.
+ * Keys are parsed once when added; workers only read the set afterwards, which is safe for
+ * EVP_PKEY in OpenSSL 3. A key is identified by the SHA-256 of its DER SubjectPublicKeyInfo,
+ * the same fingerprint `openssl pkey -pubin -outform DER | sha256sum` gives.
+ */
+#include "keys.h"
+
+#include "alloc.h"
+#include "digest.h"
+#include "err.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void
+sgs_keyset_init(sgs_keyset *ks, const sgs_allocator *alloc)
+{
+    memset(ks, 0, sizeof(*ks));
+    ks->alloc = alloc;
+}
+
+void
+sgs_keyset_reset(sgs_keyset *ks)
+{
+    for (size_t i = 0; i < ks->count; i++)
+        EVP_PKEY_free(ks->keys[i].pkey);
+    sgs_free(ks->alloc, ks->keys);
+    const sgs_allocator *const a = ks->alloc;
+    sgs_keyset_init(ks, a);
+}
+
+sgs_status
+sgs_read_small_file(const sgs_allocator *a, const char *path, size_t max, uint8_t **out,
+                    size_t *len, char *err, size_t errlen)
+{
+    sgs_status st = SGS_OK;
+    uint8_t *buf = NULL;
+    struct stat sb;
+    const int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == ELOOP ? "is a symbolic link (not followed)" : strerror(errno));
+        return SGS_ERR_IO;
+    }
+    SGS_FAIL_IF(fstat(fd, &sb) != 0, SGS_ERR_IO);
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        st = SGS_ERR_IO;
+        goto out;
+    }
+    if ((uint64_t)sb.st_size > max) {
+        snprintf(err, errlen, "%s: %lld bytes, more than the %zu allowed", path,
+                 (long long)sb.st_size, max);
+        st = SGS_ERR_IO;
+        goto out;
+    }
+    const size_t size = (size_t)sb.st_size;
+    buf = sgs_malloc(a, size + 1);
+    SGS_FAIL_IF(buf == NULL, SGS_ERR_NOMEM);
+    size_t got = 0;
+    while (got <= size) { /* read one byte past the size to notice growth */
+        const ssize_t n = read(fd, buf + got, size + 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            st = SGS_ERR_IO;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != size) {
+        snprintf(err, errlen, "%s: changed while being read", path);
+        st = SGS_ERR_IO;
+        goto out;
+    }
+    *out = buf;
+    *len = size;
+    buf = NULL;
+out:
+    if (st == SGS_ERR_IO && err[0] == '\0')
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, (size_t)sb.st_size + 1);
+        sgs_free(a, buf);
+    }
+    close(fd);
+    return st;
+}
+
+sgs_status
+sgs_key_describe(EVP_PKEY *pkey, sgs_key *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->curve = "";
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        out->type = SGS_KEY_RSA;
+    } else if (EVP_PKEY_is_a(pkey, "RSA-PSS")) {
+        out->type = SGS_KEY_RSA_PSS;
+    } else if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        out->type = SGS_KEY_ED25519;
+    } else if (EVP_PKEY_is_a(pkey, "EC")) {
+        char group[64] = "";
+        size_t glen = 0;
+        out->type = SGS_KEY_EC;
+        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+                                           sizeof(group), &glen) != 1)
+            group[0] = '\0';
+        if (strcmp(group, "prime256v1") == 0)
+            out->curve = "p256";
+        else if (strcmp(group, "secp384r1") == 0)
+            out->curve = "p384";
+        else if (strcmp(group, "secp521r1") == 0)
+            out->curve = "p521";
+        else
+            out->type = SGS_KEY_OTHER;
+    } else {
+        out->type = SGS_KEY_OTHER;
+    }
+    out->bits = EVP_PKEY_get_bits(pkey);
+    const int size = EVP_PKEY_get_size(pkey);
+    out->sig_size = size > 0 ? (size_t)size : 0;
+
+    unsigned char *der = NULL;
+    const int n = i2d_PUBKEY(pkey, &der);
+    unsigned int mdlen = 0;
+    const int ok = n > 0 && EVP_Digest(der, (size_t)n, out->fp, &mdlen, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
+    if (!ok) {
+        ERR_clear_error();
+        return SGS_ERR_CRYPTO;
+    }
+    sgs_hex(out->fp, sizeof(out->fp), out->fp_hex);
+    return SGS_OK;
+}
+
+static const char *
+key_type_problem(const sgs_key *k)
+{
+    if (k->type == SGS_KEY_OTHER)
+        return "unsupported key type (supported: RSA, RSA-PSS, EC P-256/P-384/P-521, Ed25519)";
+    if ((k->type == SGS_KEY_RSA || k->type == SGS_KEY_RSA_PSS) && k->bits < 1024)
+        return "RSA key shorter than 1024 bits";
+    return NULL;
+}
+
+/* Takes ownership of pkey: adds it (if new) or frees it. */
+static sgs_status
+keyset_take(sgs_keyset *ks, EVP_PKEY *pkey, char *err, size_t errlen)
+{
+    sgs_key k;
+    sgs_status st = sgs_key_describe(pkey, &k);
+    if (st != SGS_OK) {
+        snprintf(err, errlen, "cannot encode the public key");
+        EVP_PKEY_free(pkey);
+        return st;
+    }
+    const char *const problem = key_type_problem(&k);
+    if (problem != NULL) {
+        snprintf(err, errlen, "%s", problem);
+        EVP_PKEY_free(pkey);
+        return SGS_ERR_KEY;
+    }
+    for (size_t i = 0; i < ks->count; i++) {
+        if (memcmp(ks->keys[i].fp, k.fp, sizeof(k.fp)) == 0) {
+            EVP_PKEY_free(pkey);
+            return SGS_OK;
+        }
+    }
+    if (ks->count == ks->cap) {
+        const size_t cap = ks->cap ? ks->cap * 2 : 4;
+        sgs_key *const keys = sgs_calloc(ks->alloc, cap, sizeof(*keys));
+        if (keys == NULL) {
+            EVP_PKEY_free(pkey);
+            return SGS_ERR_NOMEM;
+        }
+        if (ks->count > 0)
+            memcpy(keys, ks->keys, ks->count * sizeof(*keys));
+        sgs_free(ks->alloc, ks->keys);
+        ks->keys = keys;
+        ks->cap = cap;
+    }
+    k.pkey = pkey;
+    ks->keys[ks->count++] = k;
+    return SGS_OK;
+}
+
+static int
+is_private_block(const char *name)
+{
+    return strstr(name, "PRIVATE KEY") != NULL;
+}
+
+/* Parses one DER public key or certificate, consuming all of it. NULL if it is neither. */
+static EVP_PKEY *
+der_public(const uint8_t *der, size_t len, int cert_only)
+{
+    const unsigned char *p = der;
+    if (!cert_only) {
+        EVP_PKEY *const pk = d2i_PUBKEY(NULL, &p, (long)len);
+        if (pk != NULL && p == der + len)
+            return pk;
+        EVP_PKEY_free(pk);
+        p = der;
+    }
+    X509 *const x = d2i_X509(NULL, &p, (long)len);
+    EVP_PKEY *pk = NULL;
+    if (x != NULL && p == der + len)
+        pk = X509_get_pubkey(x);
+    X509_free(x);
+    ERR_clear_error();
+    return pk;
+}
+
+static EVP_PKEY *
+pem_block_public(const char *name, const uint8_t *data, size_t len, const char **why)
+{
+    const unsigned char *p = data;
+    if (strcmp(name, "PUBLIC KEY") == 0 || strcmp(name, "CERTIFICATE") == 0 ||
+        strcmp(name, "X509 CERTIFICATE") == 0) {
+        EVP_PKEY *const pk = der_public(data, len, strcmp(name, "PUBLIC KEY") != 0);
+        if (pk == NULL)
+            *why = "PEM block does not decode to a public key or certificate";
+        return pk;
+    }
+    if (strcmp(name, "TRUSTED CERTIFICATE") == 0) {
+        X509 *const x = d2i_X509_AUX(NULL, &p, (long)len);
+        EVP_PKEY *const pk = (x != NULL && p == data + len) ? X509_get_pubkey(x) : NULL;
+        X509_free(x);
+        if (pk == NULL)
+            *why = "TRUSTED CERTIFICATE block does not decode";
+        return pk;
+    }
+    if (strcmp(name, "RSA PUBLIC KEY") == 0) {
+        EVP_PKEY *const pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+        if (pk != NULL && p == data + len)
+            return pk;
+        EVP_PKEY_free(pk);
+        *why = "RSA PUBLIC KEY block does not decode";
+        return NULL;
+    }
+    *why = "unsupported PEM block";
+    return NULL;
+}
+
+static int
+looks_like_pem(const uint8_t *buf, size_t len)
+{
+    static const char tag[] = "-----BEGIN ";
+    const size_t n = sizeof(tag) - 1;
+    for (size_t i = 0; i + n <= len; i++)
+        if (buf[i] == '-' && memcmp(buf + i, tag, n) == 0)
+            return 1;
+    return 0;
+}
+
+sgs_status
+sgs_keyset_add_buffer(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+    char cause[160];
+    sgs_status st = SGS_OK;
+    const size_t count_before = ks->count;
+    BIO *bio = NULL;
+    err[0] = '\0';
+    if (len == 0) {
+        snprintf(err, errlen, "empty file");
+        return SGS_ERR_KEY;
+    }
+    if (len > SGS_KEY_FILE_MAX) {
+        snprintf(err, errlen, "key file larger than %u bytes", SGS_KEY_FILE_MAX);
+        return SGS_ERR_KEY;
+    }
+    if (!looks_like_pem(buf, len)) {
+        EVP_PKEY *const pk = der_public(buf, len, 0);
+        if (pk != NULL)
+            return keyset_take(ks, pk, err, errlen);
+        const unsigned char *p = buf;
+        EVP_PKEY *const priv = d2i_AutoPrivateKey(NULL, &p, (long)len);
+        EVP_PKEY_free(priv);
+        ERR_clear_error();
+        snprintf(err, errlen, "%s", priv != NULL ? "holds a private key; give the public key"
+                                                 : "not a PEM or DER public key or certificate");
+        return SGS_ERR_KEY;
+    }
+    bio = BIO_new_mem_buf(buf, (int)len);
+    SGS_FAIL_IF(bio == NULL, SGS_ERR_NOMEM);
+    unsigned blocks = 0, found = 0;
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long dlen = 0;
+        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
+            const unsigned long e = ERR_peek_last_error();
+            const int at_end = ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                               ERR_GET_REASON(e) == PEM_R_NO_START_LINE && blocks > 0;
+            (void)sgs_crypto_error(cause, sizeof(cause));
+            if (!at_end) {
+                snprintf(err, errlen, "bad PEM: %s", cause[0] ? cause : "no PEM block");
+                st = SGS_ERR_KEY;
+            }
+            break;
+        }
+        blocks++;
+        const char *why = NULL;
+        EVP_PKEY *pk = NULL;
+        if (is_private_block(name)) {
+            why = "holds a private key; give the public key";
+        } else if (strcmp(name, "EC PARAMETERS") != 0) {
+            pk = pem_block_public(name, data, (size_t)dlen, &why);
+        }
+        if (data != NULL)
+            OPENSSL_cleanse(data, (size_t)dlen);
+        if (why != NULL)
+            snprintf(err, errlen, "PEM block %u (%s): %s", blocks, name, why);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        if (why != NULL) {
+            st = SGS_ERR_KEY;
+            break;
+        }
+        if (pk != NULL) {
+            found++;
+            st = keyset_take(ks, pk, err, errlen);
+            if (st != SGS_OK)
+                break;
+        }
+    }
+    if (st == SGS_OK && found == 0) {
+        snprintf(err, errlen, "no public key or certificate in the PEM blocks");
+        st = SGS_ERR_KEY;
+    }
+out:
+    BIO_free(bio);
+    if (st != SGS_OK) {
+        for (size_t i = count_before; i < ks->count; i++)
+            EVP_PKEY_free(ks->keys[i].pkey);
+        ks->count = count_before;
+    }
+    return st;
+}
+
+sgs_status
+sgs_keyset_add_file(sgs_keyset *ks, const char *path, char *err, size_t errlen)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    char why[256] = "";
+    sgs_status st = sgs_read_small_file(ks->alloc, path, SGS_KEY_FILE_MAX, &buf, &len, why,
+                                        sizeof(why));
+    if (st != SGS_OK) {
+        snprintf(err, errlen, "%s", why);
+        return st;
+    }
+    st = sgs_keyset_add_buffer(ks, buf, len, why, sizeof(why));
+    if (st != SGS_OK)
+        snprintf(err, errlen, "%s: %s", path, why);
+    OPENSSL_cleanse(buf, len);
+    sgs_free(ks->alloc, buf);
+    return st;
+}
+
+static int
+fp_cmp(const void *a, const void *b)
+{
+    return memcmp(a, b, 32);
+}
+
+void
+sgs_keyset_finalize(sgs_keyset *ks)
+{
+    uint8_t *const fps = sgs_calloc(ks->alloc, ks->count ? ks->count : 1, 32);
+    unsigned int mdlen = 0;
+    if (fps == NULL) {
+        /* Fall back to insertion order: still a unique id for this set. */
+        EVP_MD_CTX *const c = EVP_MD_CTX_new();
+        if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+            for (size_t i = 0; i < ks->count; i++)
+                (void)EVP_DigestUpdate(c, ks->keys[i].fp, 32);
+            (void)EVP_DigestFinal_ex(c, ks->id, &mdlen);
+        }
+        EVP_MD_CTX_free(c);
+        return;
+    }
+    for (size_t i = 0; i < ks->count; i++)
+        memcpy(fps + 32 * i, ks->keys[i].fp, 32);
+    qsort(fps, ks->count, 32, fp_cmp);
+    (void)EVP_Digest(fps, 32 * ks->count, ks->id, &mdlen, EVP_sha256(), NULL);
+    sgs_free(ks->alloc, fps);
+}
+
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1; /* encrypted keys are refused rather than prompted for */
+}
+
+sgs_status
+sgs_private_key_parse(const uint8_t *buf, size_t len, EVP_PKEY **out, char *err, size_t errlen)
+{
+    char cause[160];
+    EVP_PKEY *pk = NULL;
+    if (len == 0 || len > SGS_KEY_FILE_MAX) {
+        snprintf(err, errlen, "%s", len == 0 ? "empty key file" : "key file too large");
+        return SGS_ERR_KEY;
+    }
+    if (looks_like_pem(buf, len)) {
+        BIO *const bio = BIO_new_mem_buf(buf, (int)len);
+        if (bio == NULL)
+            return SGS_ERR_NOMEM;
+        pk = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+        BIO_free(bio);
+    } else {
+        const unsigned char *p = buf;
+        pk = d2i_AutoPrivateKey(NULL, &p, (long)len);
+        if (pk != NULL && p != buf + len) {
+            EVP_PKEY_free(pk);
+            pk = NULL;
+        }
+    }
+    (void)sgs_crypto_error(cause, sizeof(cause));
+    if (pk == NULL) {
+        snprintf(err, errlen, "not an unencrypted private key%s%s", cause[0] ? ": " : "",
+                 cause);
+        return SGS_ERR_KEY;
+    }
+    sgs_key k;
+    if (sgs_key_describe(pk, &k) != SGS_OK || key_type_problem(&k) != NULL) {
+        snprintf(err, errlen, "%s",
+                 key_type_problem(&k) ? key_type_problem(&k) : "cannot encode the public key");
+        EVP_PKEY_free(pk);
+        return SGS_ERR_KEY;
+    }
+    *out = pk;
+    return SGS_OK;
+}

@@ -1,0 +1,79 @@
+/* keys.h - public and private keys from PEM/DER files; SPKI fingerprints; a deduplicated set. */
+#ifndef SGS_KEYS_H
+#define SGS_KEYS_H
+
+#include "sigsweep.h"
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Upper bound on a key or certificate file; larger files are refused, not read. */
+#define SGS_KEY_FILE_MAX (1024u * 1024u)
+
+typedef enum sgs_key_type {
+    SGS_KEY_RSA = 0,
+    SGS_KEY_RSA_PSS, /* id-RSASSA-PSS SPKI: PSS only, with the key's own restrictions */
+    SGS_KEY_EC,
+    SGS_KEY_ED25519,
+    SGS_KEY_OTHER
+} sgs_key_type;
+
+typedef struct sgs_key {
+    EVP_PKEY *pkey;           /* owned */
+    sgs_key_type type;
+    int bits;
+    size_t sig_size;          /* RSA: modulus bytes (exact signature length); Ed25519: 64;
+                                 ECDSA: maximum DER length */
+    const char *curve;        /* "p256", "p384", "p521" for EC; "" otherwise */
+    uint8_t fp[32];           /* SHA-256 of the DER SubjectPublicKeyInfo */
+    char fp_hex[SGS_FP_HEX_LEN];
+} sgs_key;
+
+/* A growing set of distinct public keys (by SPKI fingerprint). Caller-owned struct. */
+typedef struct sgs_keyset {
+    sgs_key *keys;
+    size_t count, cap;
+    uint8_t id[32]; /* SHA-256 over the sorted fingerprints: identifies the whole set */
+    const sgs_allocator *alloc;
+} sgs_keyset;
+
+void sgs_keyset_init(sgs_keyset *ks, const sgs_allocator *alloc);
+void sgs_keyset_reset(sgs_keyset *ks); /* frees the keys; the struct can be reused */
+
+/*
+ * Parses every public key in (buf, len): PEM (any number of PUBLIC KEY, RSA PUBLIC KEY,
+ * CERTIFICATE blocks) or one DER SubjectPublicKeyInfo or certificate, and adds the new ones.
+ * Private keys are refused. On failure writes a reason into err and adds nothing.
+ * Returns SGS_OK, SGS_ERR_KEY, SGS_ERR_NOMEM.
+ */
+SGS_NODISCARD sgs_status sgs_keyset_add_buffer(sgs_keyset *ks, const uint8_t *buf, size_t len,
+                                               char *err, size_t errlen);
+
+/* Reads a file (at most SGS_KEY_FILE_MAX bytes, no symlink following) and adds its keys. */
+SGS_NODISCARD sgs_status sgs_keyset_add_file(sgs_keyset *ks, const char *path, char *err,
+                                             size_t errlen);
+
+/* Recomputes ks->id; call after the last add. */
+void sgs_keyset_finalize(sgs_keyset *ks);
+
+/* Fills type, bits, sig_size, curve and fingerprint of a key from its EVP_PKEY (not owned). */
+SGS_NODISCARD sgs_status sgs_key_describe(EVP_PKEY *pkey, sgs_key *out);
+
+/*
+ * Parses an unencrypted private key (PEM or DER; PKCS#8 or traditional). On success *out is
+ * owned by the caller (EVP_PKEY_free). The caller wipes buf.
+ */
+SGS_NODISCARD sgs_status sgs_private_key_parse(const uint8_t *buf, size_t len, EVP_PKEY **out,
+                                               char *err, size_t errlen);
+
+/*
+ * Reads a whole small file into a new buffer: open without following symlinks, regular files
+ * only, at most `max` bytes. On success *out (owned by caller, sgs_free) and *len are set.
+ * On failure returns SGS_ERR_IO or SGS_ERR_NOMEM and writes the reason into err.
+ */
+SGS_NODISCARD sgs_status sgs_read_small_file(const sgs_allocator *a, const char *path,
+                                             size_t max, uint8_t **out, size_t *len,
+                                             char *err, size_t errlen);
+
+#endif

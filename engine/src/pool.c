@@ -1,0 +1,157 @@
+/*
+ * pool.c - fixed worker threads over a bounded ring of jobs.
+ *
+ * DESIGN: one mutex, two condition variables (not_empty for workers, not_full for the
+ * submitter), a ring of `depth` job pointers. Submit blocks while the ring is full: that
+ * back-pressure is what keeps memory flat when a walk finds a million files. Join sets
+ * `closing`; workers drain what is queued, then exit. Each worker owns the state its init hook
+ * returns (EVP contexts, buffers), so nothing per-job is shared between threads.
+ *
+ *   submit ─► [ring: head … tail] ─► worker k: run(opaque, state_k, job)
+ */
+#include "pool.h"
+
+#include "alloc.h"
+
+#include <pthread.h>
+#include <string.h>
+
+struct sgs_pool {
+    const sgs_allocator *alloc;
+    sgs_pool_hooks hooks;
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    void **ring;
+    size_t depth, head, count;
+    int closing, joined;
+    unsigned threads, started;
+    pthread_t *tids;
+};
+
+typedef struct worker_arg {
+    sgs_pool *pool;
+    unsigned index;
+} worker_arg;
+
+static void *
+worker_main(void *arg)
+{
+    sgs_pool *const p = ((worker_arg *)arg)->pool;
+    const unsigned index = ((worker_arg *)arg)->index;
+    sgs_free(p->alloc, arg);
+    void *const state = p->hooks.init != NULL ? p->hooks.init(p->hooks.opaque, index) : NULL;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->count == 0 && !p->closing)
+            pthread_cond_wait(&p->not_empty, &p->mu);
+        if (p->count == 0) { /* closing and drained */
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        void *const job = p->ring[p->head];
+        p->head = (p->head + 1) % p->depth;
+        p->count--;
+        pthread_cond_signal(&p->not_full);
+        pthread_mutex_unlock(&p->mu);
+        p->hooks.run(p->hooks.opaque, state, job);
+    }
+    if (p->hooks.fini != NULL)
+        p->hooks.fini(p->hooks.opaque, state);
+    return NULL;
+}
+
+sgs_status
+sgs_pool_create(const sgs_allocator *a, unsigned threads, size_t depth,
+                const sgs_pool_hooks *hooks, sgs_pool **out)
+{
+    *out = NULL;
+    if (threads == 0 || depth == 0 || hooks == NULL || hooks->run == NULL)
+        return SGS_ERR_INVALID_ARG;
+    sgs_pool *const p = sgs_calloc(a, 1, sizeof(*p));
+    if (p == NULL)
+        return SGS_ERR_NOMEM;
+    p->alloc = a;
+    p->hooks = *hooks;
+    p->depth = depth;
+    p->threads = threads;
+    p->ring = sgs_calloc(a, depth, sizeof(void *));
+    p->tids = sgs_calloc(a, threads, sizeof(pthread_t));
+    if (p->ring == NULL || p->tids == NULL) {
+        sgs_free(a, p->ring);
+        sgs_free(a, p->tids);
+        sgs_free(a, p);
+        return SGS_ERR_NOMEM;
+    }
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->not_empty, NULL);
+    pthread_cond_init(&p->not_full, NULL);
+    sgs_status st = SGS_OK;
+    for (unsigned i = 0; i < threads; i++) {
+        worker_arg *const wa = sgs_malloc(a, sizeof(*wa));
+        if (wa == NULL) {
+            st = SGS_ERR_NOMEM;
+            break;
+        }
+        wa->pool = p;
+        wa->index = i;
+        if (pthread_create(&p->tids[i], NULL, worker_main, wa) != 0) {
+            sgs_free(a, wa);
+            st = SGS_ERR_THREAD;
+            break;
+        }
+        p->started++;
+    }
+    if (st != SGS_OK) {
+        sgs_pool_free(p);
+        return st;
+    }
+    *out = p;
+    return SGS_OK;
+}
+
+void
+sgs_pool_submit(sgs_pool *p, void *job)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->count == p->depth)
+        pthread_cond_wait(&p->not_full, &p->mu);
+    p->ring[(p->head + p->count) % p->depth] = job;
+    p->count++;
+    pthread_cond_signal(&p->not_empty);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void
+sgs_pool_join(sgs_pool *p)
+{
+    if (p->joined)
+        return;
+    pthread_mutex_lock(&p->mu);
+    p->closing = 1;
+    pthread_cond_broadcast(&p->not_empty);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->started; i++)
+        pthread_join(p->tids[i], NULL);
+    p->joined = 1;
+}
+
+void
+sgs_pool_free(sgs_pool *p)
+{
+    if (p == NULL)
+        return;
+    sgs_pool_join(p);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->not_empty);
+    pthread_cond_destroy(&p->not_full);
+    const sgs_allocator *const a = p->alloc;
+    sgs_free(a, p->ring);
+    sgs_free(a, p->tids);
+    sgs_free(a, p);
+}
+
+unsigned
+sgs_pool_threads(const sgs_pool *p)
+{
+    return p->started;
+}

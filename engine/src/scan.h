@@ -1,0 +1,26 @@
+/* scan.h - walks paths: directories recursively, no symlink following, signatures skipped. */
+#ifndef SGS_SCAN_H
+#define SGS_SCAN_H
+
+#include <stddef.h>
+
+/* How the walker saw an entry, so the worker can skip obvious non-files without opening. */
+typedef enum sgs_scan_kind {
+    SGS_SCAN_FILE = 0,    /* regular file, or not known yet (worker checks after open) */
+    SGS_SCAN_SYMLINK,     /* not followed */
+    SGS_SCAN_SPECIAL,     /* FIFO, socket, device */
+    SGS_SCAN_MISSING,     /* does not exist (command-line path) */
+    SGS_SCAN_ERROR        /* could not be examined or a directory could not be read */
+} sgs_scan_kind;
+
+/* Called for each input found; returns 0 to go on, non-zero to stop the walk. */
+typedef int (*sgs_scan_fn)(void *opaque, const char *path, sgs_scan_kind kind, int errno_value);
+
+/*
+ * Walks `path`: a directory is walked recursively (fts, physical); any other path is reported
+ * as one entry. Names ending in `skip_suffix` (when not NULL or empty) are not reported.
+ * Returns 0, or the non-zero value a callback returned.
+ */
+int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque);
+
+#endif

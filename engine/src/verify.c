@@ -1,0 +1,143 @@
+/*
+ * verify.c - raw detached signatures, exactly as the openssl CLI makes them.
+ *
+ * DESIGN: `openssl dgst -H -sign` hashes the file and signs the digest (RSA PKCS#1 v1.5 with a
+ * DigestInfo, RSA-PSS, or ECDSA DER); `pkeyutl -sign -rawin` signs the whole message with pure
+ * Ed25519. We verify the same way: the engine streams the file once into the prehash and calls
+ * EVP_PKEY_verify() with the signature md set, so no byte is read twice. The signature is
+ * passed with its full length: `dgst -verify` truncates to the key size, we do not (trailing
+ * bytes are a forgery surface). Each call leaves the thread's error queue empty.
+ */
+#include "verify.h"
+
+#include "err.h"
+
+#include <openssl/crypto.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/rsa.h>
+
+void
+sgs_sig_params_init(sgs_sig_params *p, const EVP_MD *md, int pss)
+{
+    p->md = md;
+    p->pss = pss;
+    p->mgf1 = NULL;
+    p->saltlen = RSA_PSS_SALTLEN_AUTO;
+}
+
+/* Sets hash and padding on a sign/verify context for the key's type. */
+static int
+set_params(EVP_PKEY_CTX *ctx, EVP_PKEY *pkey, const sgs_sig_params *p, int verifying)
+{
+    if (p->md == NULL || EVP_PKEY_CTX_set_signature_md(ctx, p->md) <= 0)
+        return 0;
+    const int is_rsa_pss_key = EVP_PKEY_is_a(pkey, "RSA-PSS");
+    if (!EVP_PKEY_is_a(pkey, "RSA") && !is_rsa_pss_key)
+        return 1;
+    if (!p->pss && !is_rsa_pss_key)
+        return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
+    if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0)
+        return 0;
+    if (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, p->mgf1 != NULL ? p->mgf1 : p->md) <= 0)
+        return 0;
+    int saltlen = p->saltlen;
+    if (!verifying && saltlen == RSA_PSS_SALTLEN_AUTO)
+        saltlen = RSA_PSS_SALTLEN_DIGEST; /* salt = hash length: the interoperable choice
+                                             (RFC 8017 9.1 note); verifiers auto-detect */
+    return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, saltlen) > 0;
+}
+
+int
+sgs_verify_prehash(EVP_PKEY *pkey, const sgs_sig_params *p, const uint8_t *digest, size_t dlen,
+                   const uint8_t *sig, size_t siglen)
+{
+    char why[128];
+    int ok = 0;
+    if (siglen == 0 || dlen == 0 || p->md == NULL || (size_t)EVP_MD_get_size(p->md) != dlen)
+        return 0;
+    EVP_PKEY_CTX *const ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    if (ctx == NULL)
+        goto out;
+    if (EVP_PKEY_verify_init(ctx) <= 0 || !set_params(ctx, pkey, p, 1))
+        goto out;
+    ok = EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    (void)sgs_crypto_error(why, sizeof(why));
+    return ok;
+}
+
+int
+sgs_verify_message(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t *sig,
+                   size_t siglen)
+{
+    char why[128];
+    int ok = 0;
+    static const uint8_t empty[1] = {0};
+    EVP_MD_CTX *const mctx = EVP_MD_CTX_new();
+    if (mctx == NULL || siglen == 0)
+        goto out;
+    if (EVP_DigestVerifyInit_ex(mctx, NULL, NULL, NULL, NULL, pkey, NULL) <= 0)
+        goto out;
+    ok = EVP_DigestVerify(mctx, sig, siglen, msg != NULL ? msg : empty, len) == 1;
+out:
+    EVP_MD_CTX_free(mctx);
+    (void)sgs_crypto_error(why, sizeof(why));
+    return ok;
+}
+
+int
+sgs_sign_prehash(EVP_PKEY *pkey, const sgs_sig_params *p, const uint8_t *digest, size_t dlen,
+                 uint8_t *sig, size_t *siglen, char *err, size_t errlen)
+{
+    int ok = 0;
+    EVP_PKEY_CTX *const ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    if (ctx == NULL)
+        goto out;
+    if (EVP_PKEY_sign_init(ctx) <= 0 || !set_params(ctx, pkey, p, 0))
+        goto out;
+    ok = EVP_PKEY_sign(ctx, sig, siglen, digest, dlen) == 1;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    (void)sgs_crypto_error(err, errlen);
+    return ok;
+}
+
+int
+sgs_sign_message(EVP_PKEY *pkey, const uint8_t *msg, size_t len, uint8_t *sig, size_t *siglen,
+                 char *err, size_t errlen)
+{
+    int ok = 0;
+    static const uint8_t empty[1] = {0};
+    EVP_MD_CTX *const mctx = EVP_MD_CTX_new();
+    if (mctx == NULL)
+        goto out;
+    if (EVP_DigestSignInit_ex(mctx, NULL, NULL, NULL, NULL, pkey, NULL) <= 0)
+        goto out;
+    ok = EVP_DigestSign(mctx, sig, siglen, msg != NULL ? msg : empty, len) == 1;
+out:
+    EVP_MD_CTX_free(mctx);
+    (void)sgs_crypto_error(err, errlen);
+    return ok;
+}
+
+int
+sgs_sig_is_ecdsa_der(const uint8_t *sig, size_t siglen)
+{
+    if (siglen == 0 || siglen > 1024)
+        return 0;
+    const unsigned char *cur = sig;
+    ECDSA_SIG *const s = d2i_ECDSA_SIG(NULL, &cur, (long)siglen);
+    int ok = 0;
+    if (s != NULL && cur == sig + siglen) {
+        /* Strict DER: the re-encoding must be the same bytes (no BER lengths, no padding). */
+        unsigned char *der = NULL;
+        const int n = i2d_ECDSA_SIG(s, &der);
+        ok = n > 0 && (size_t)n == siglen && CRYPTO_memcmp(der, sig, siglen) == 0;
+        OPENSSL_free(der);
+    }
+    ECDSA_SIG_free(s);
+    ERR_clear_error();
+    return ok;
+}

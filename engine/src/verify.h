@@ -1,0 +1,49 @@
+/* verify.h - raw signatures over a prehash (RSA, ECDSA) or the whole message (Ed25519). */
+#ifndef SGS_VERIFY_H
+#define SGS_VERIFY_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* How an RSA/ECDSA signature was made. md is required for everything but Ed25519. */
+typedef struct sgs_sig_params {
+    const EVP_MD *md;   /* the prehash */
+    int pss;            /* RSA: 1 = PSS, 0 = PKCS#1 v1.5 (RSA-PSS keys are always PSS) */
+    const EVP_MD *mgf1; /* PSS MGF1 hash; NULL = md */
+    int saltlen;        /* PSS salt length; RSA_PSS_SALTLEN_AUTO (-2) on verify = detect */
+} sgs_sig_params;
+
+void sgs_sig_params_init(sgs_sig_params *p, const EVP_MD *md, int pss);
+
+/*
+ * Verifies sig (its full length: nothing is truncated or padded) over a digest made with
+ * p->md. Returns 1 only when the signature verifies, 0 for every other outcome. The thread's
+ * libcrypto error queue is left empty.
+ */
+int sgs_verify_prehash(EVP_PKEY *pkey, const sgs_sig_params *p, const uint8_t *digest,
+                       size_t dlen, const uint8_t *sig, size_t siglen);
+
+/* Verifies a pure Ed25519 signature over msg. Returns 1 only when it verifies. */
+int sgs_verify_message(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t *sig,
+                       size_t siglen);
+
+/*
+ * Signs a digest (RSA/ECDSA) exactly as `openssl dgst -HASH -sign` does. On entry *siglen is
+ * the size of sig; on success it is the signature length. Returns 1 on success, 0 on failure
+ * (reason in err).
+ */
+int sgs_sign_prehash(EVP_PKEY *pkey, const sgs_sig_params *p, const uint8_t *digest,
+                     size_t dlen, uint8_t *sig, size_t *siglen, char *err, size_t errlen);
+
+/* Signs msg with pure Ed25519 as `openssl pkeyutl -sign -rawin` does. 1 on success. */
+int sgs_sign_message(EVP_PKEY *pkey, const uint8_t *msg, size_t len, uint8_t *sig,
+                     size_t *siglen, char *err, size_t errlen);
+
+/*
+ * True when sig is a strict-DER ECDSA-Sig-Value (SEQUENCE of two INTEGERs, nothing after):
+ * only such signatures are offered to EC keys.
+ */
+int sgs_sig_is_ecdsa_der(const uint8_t *sig, size_t siglen);
+
+#endif
