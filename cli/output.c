@@ -4,7 +4,8 @@
  * DESIGN: the engine calls out_record() from worker threads one at a time (its sink has one
  * writer), so this module needs no locks. JSON strings must be valid UTF-8 whatever the file
  * names hold: invalid bytes become U+FFFD and the record gets "path_hex" with the exact bytes.
- * Text output escapes control characters so a crafted name cannot rewrite the terminal.
+ * Text output escapes control characters (in names and in reasons, which quote names) so a
+ * crafted name can neither split a record in two nor rewrite the terminal.
  */
 #include "output.h"
 
@@ -87,14 +88,24 @@ out_json_string(FILE *fp, const char *str, int *lossy)
     putc('"', fp);
 }
 
+/* Text output: one line per record whatever the names hold. Control bytes, backslashes and
+   bytes that are not valid UTF-8 are written as \\ and \xHH; valid UTF-8 passes. */
 static void
-text_path(FILE *fp, const char *str)
+text_escaped(FILE *fp, const char *str)
 {
-    for (const unsigned char *s = (const unsigned char *)str; *s; s++) {
-        if (*s < 0x20 || *s == 0x7f || *s == '\\')
-            fprintf(fp, *s == '\\' ? "\\\\" : "\\x%02x", *s);
-        else
-            putc(*s, fp);
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        const size_t n = *s < 0x80 ? 1 : utf8_len(s);
+        if (*s == '\\') {
+            fputs("\\\\", fp);
+            s++;
+        } else if (n == 0 || *s < 0x20 || *s == 0x7f) {
+            fprintf(fp, "\\x%02x", *s);
+            s++;
+        } else {
+            fwrite(s, 1, n, fp);
+            s += n;
+        }
     }
 }
 
@@ -149,8 +160,10 @@ out_record(void *opaque, const sgs_record *rec)
         snprintf(size, sizeof(size), "%llu", (unsigned long long)rec->size);
     switch (s->format) {
     case OUT_TEXT:
-        text_path(fp, rec->path);
-        fprintf(fp, ": %s (%s)\n", verdict, rec->reason);
+        text_escaped(fp, rec->path);
+        fprintf(fp, ": %s (", verdict);
+        text_escaped(fp, rec->reason);
+        fputs(")\n", fp);
         break;
     case OUT_JSONL: {
         int lossy = 0;
@@ -199,9 +212,11 @@ out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
         if (st->verdicts[v] > 0)
             fprintf(stderr, " %llu %s", (unsigned long long)st->verdicts[v],
                     sgs_verdict_name((sgs_verdict)v));
-    fprintf(stderr, "; %.1f MB in %.2f s (%.0f MB/s, %.0f files/s); %llu verifications, "
-                    "%llu cache hits\n",
-            (double)st->bytes / 1e6, secs, secs > 0 ? (double)st->bytes / secs / 1e6 : 0.0,
-            secs > 0 ? (double)st->files / secs : 0.0, (unsigned long long)st->verifications,
-            (unsigned long long)st->cache_hits);
+    fprintf(stderr, "; %.1f MB in %.2f s (%.0f MB/s, %.0f files/s)", (double)st->bytes / 1e6,
+            secs, secs > 0 ? (double)st->bytes / secs / 1e6 : 0.0,
+            secs > 0 ? (double)st->files / secs : 0.0);
+    if (st->verifications > 0 || st->cache_hits > 0)
+        fprintf(stderr, "; %llu verifications, %llu cache hits",
+                (unsigned long long)st->verifications, (unsigned long long)st->cache_hits);
+    fputc('\n', stderr);
 }

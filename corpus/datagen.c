@@ -63,15 +63,25 @@ typedef struct plan {
 } plan;
 
 static const char *const vendors[] = {
-    "Contoso",        "Fabrikam Inc",          "Northwind Traders", "M\xc3\xbcller Software GmbH",
-    "\303\221and\xc3\xba Labs", "\xe6\x9d\xb1\xe4\xba\xac\xe3\x82\xbd\xe3\x83\x95\xe3\x83\x88",
-    "Adventure Works", "\xc5\xbb\xc3\xb3\xc5\x82w Systems", "Tailspin Toys",
-    "Wide World Importers", "\xce\x9b\xce\xac\xce\xbc\xce\xb4\xce\xb1 Tech", "Proseware",
-    "Litware", "Trey Research"};
+    "Contoso",
+    "Fabrikam Inc",
+    "Northwind Traders",
+    "M\xc3\xbcller Software GmbH",
+    "\303\221and\xc3\xba Labs",
+    "\xe6\x9d\xb1\xe4\xba\xac\xe3\x82\xbd\xe3\x83\x95\xe3\x83\x88",
+    "Adventure Works",
+    "\xc5\xbb\xc3\xb3\xc5\x82w Systems",
+    "Tailspin Toys",
+    "Wide World Importers",
+    "\xce\x9b\xce\xac\xce\xbc\xce\xb4\xce\xb1 Tech",
+    "Proseware",
+    "Litware",
+    "Trey Research"};
 static const char *const products[] = {
-    "Office Suite", "Photo Studio", "Backup Agent", "Game Engine", "VPN Client", "Media Player",
-    "Endpoint Protection", "SDK", "Printer Drivers", "Update Service", "Caf\xc3\xa9 POS",
-    "R\xc3\xa9sum\xc3\xa9 Builder", "Remote Desktop", "Database Server", "Mail Client"};
+    "Office Suite",    "Photo Studio",    "Backup Agent",        "Game Engine",
+    "VPN Client",      "Media Player",    "Endpoint Protection", "SDK",
+    "Printer Drivers", "Update Service",  "Caf\xc3\xa9 POS",     "R\xc3\xa9sum\xc3\xa9 Builder",
+    "Remote Desktop",  "Database Server", "Mail Client"};
 static const char *const versions[] = {"2019", "2024", "12", "7.4", "X", "Pro", "LTS"};
 
 typedef struct subdir_spec {
@@ -90,7 +100,10 @@ static const char *const ext_doc[] = {".txt", ".html", ".md", ".pdf", ".ini"};
 static const char *const ext_data[] = {".dat", ".db", ".pak", ".bin", ".cab"};
 static const char *const ext_py[] = {".py", ".pyd", ".so", ".txt"};
 
-#define SPEC(n, x) {n, x, sizeof(x) / sizeof((x)[0])}
+#define SPEC(n, x)                                                                                 \
+    {                                                                                              \
+        n, x, sizeof(x) / sizeof((x)[0])                                                           \
+    }
 static const subdir_spec subdirs[] = {
     SPEC("bin", ext_bin),
     SPEC("bin/x64", ext_bin),
@@ -109,20 +122,27 @@ static const subdir_spec subdirs[] = {
 #define MAX_PROG_SUBDIRS 6
 
 static const char *const syllables[] = {
-    "core", "net", "ui", "gfx", "crypt", "sync", "audio", "video", "codec", "update", "helper",
-    "svc", "agent", "shell", "print", "scan", "base", "kern", "util", "io", "zip", "font",
-    "render", "db", "log", "auth", "tls", "msg", "cfg", "host", "hook", "mon"};
-static const char *const spaced_stems[] = {"Uninstall Helper", "Read Me", "Crash Reporter",
-                                           "Update Checker", "License Agreement", "Setup Wizard"};
-static const char *const utf8_stems[] = {
-    "\303\234berblick", "\xd1\x87\xd0\xb8\xd1\x82\xd0\xb0\xd0\xb9",
-    "\xe8\xaa\xac\xe6\x98\x8e\xe6\x9b\xb8", "fa\303\247ade", "na\xc3\xafve",
-    "\xce\xa9mega", "donn\303\251es", "\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab"};
+    "core",  "net",    "ui",     "gfx", "crypt", "sync",  "audio",  "video",
+    "codec", "update", "helper", "svc", "agent", "shell", "print",  "scan",
+    "base",  "kern",   "util",   "io",  "zip",   "font",  "render", "db",
+    "log",   "auth",   "tls",    "msg", "cfg",   "host",  "hook",   "mon"};
+static const char *const spaced_stems[] = {"Uninstall Helper",  "Read Me",
+                                           "Crash Reporter",    "Update Checker",
+                                           "License Agreement", "Setup Wizard"};
+static const char *const utf8_stems[] = {"\303\234berblick",
+                                         "\xd1\x87\xd0\xb8\xd1\x82\xd0\xb0\xd0\xb9",
+                                         "\xe8\xaa\xac\xe6\x98\x8e\xe6\x9b\xb8",
+                                         "fa\303\247ade",
+                                         "na\xc3\xafve",
+                                         "\xce\xa9mega",
+                                         "donn\303\251es",
+                                         "\xe3\x83\x95\xe3\x82\xa1\xe3\x82\xa4\xe3\x83\xab"};
 static const char *const words[] = {
-    "the", "update", "service", "configuration", "license", "file", "error", "version",
-    "install", "module", "driver", "user", "system", "network", "setting", "default", "value",
-    "enable", "disable", "path", "program", "data", "copyright", "reserved", "rights", "all",
-    "warning", "support", "windows", "linux", "build", "release", "signed", "verify", "key"};
+    "the",     "update",    "service",  "configuration", "license", "file",    "error",
+    "version", "install",   "module",   "driver",        "user",    "system",  "network",
+    "setting", "default",   "value",    "enable",        "disable", "path",    "program",
+    "data",    "copyright", "reserved", "rights",        "all",     "warning", "support",
+    "windows", "linux",     "build",    "release",       "signed",  "verify",  "key"};
 static const uint8_t code_bytes[16] = {0x00, 0x48, 0x89, 0x8b, 0xe8, 0xff, 0x0f, 0x85,
                                        0x84, 0xc3, 0x24, 0x44, 0x83, 0xc0, 0x74, 0x75};
 
@@ -262,11 +282,11 @@ kind_for(const char *name)
     static const struct {
         const char *ext;
         content_kind kind;
-    } map[] = {{".exe", C_PE},  {".dll", C_PE},  {".sys", C_PE},  {".efi", C_PE},
-               {".com", C_PE},  {".pyd", C_PE},  {".plugin", C_PE}, {".so", C_ELF},
-               {".so.1", C_ELF}, {".a", C_ELF},  {".lib", C_ELF}, {".txt", C_TEXT},
-               {".html", C_TEXT}, {".md", C_TEXT}, {".ini", C_TEXT}, {".inf", C_TEXT},
-               {".xml", C_TEXT}, {".json", C_TEXT}, {".py", C_TEXT}, {".pak", C_PAK},
+    } map[] = {{".exe", C_PE},    {".dll", C_PE},    {".sys", C_PE},    {".efi", C_PE},
+               {".com", C_PE},    {".pyd", C_PE},    {".plugin", C_PE}, {".so", C_ELF},
+               {".so.1", C_ELF},  {".a", C_ELF},     {".lib", C_ELF},   {".txt", C_TEXT},
+               {".html", C_TEXT}, {".md", C_TEXT},   {".ini", C_TEXT},  {".inf", C_TEXT},
+               {".xml", C_TEXT},  {".json", C_TEXT}, {".py", C_TEXT},   {".pak", C_PAK},
                {".cab", C_PAK}};
     const size_t n = strlen(name);
     for (size_t i = 0; i < N_OF(map); i++) {
@@ -319,7 +339,9 @@ assign_signer(entry *e, uint64_t *rng, signer_pick *sp, int force_sigsweep)
     } while (k == 3 && e->size > ED25519_MAX);
     e->signer = trusted[k];
     const int openssl = rng_below(rng, 100) < OPENSSL_PERCENT || sp->openssl_count[k] == 0;
-    if (openssl && !force_sigsweep) {
+    /* OpenSSL 3.0 `pkeyutl -sign -rawin` fails on empty input: sigsweep signs those. */
+    const int openssl_can = !(k == 3 && e->size == 0);
+    if (openssl && openssl_can && !force_sigsweep) {
         e->tool = "openssl";
         sp->openssl_count[k]++;
     } else {
@@ -419,8 +441,8 @@ make_stem(char *out, size_t cap, uint64_t *rng)
         size_t len = 0;
         out[0] = '\0';
         for (unsigned i = 0; i < n && len < cap; i++) {
-            const int w = snprintf(out + len, cap - len, "%s",
-                                   syllables[rng_below(rng, N_OF(syllables))]);
+            const int w =
+                snprintf(out + len, cap - len, "%s", syllables[rng_below(rng, N_OF(syllables))]);
             len += w > 0 ? (size_t)w : 0;
         }
         if (rng_below(rng, 4) == 0 && len < cap) {
@@ -536,7 +558,7 @@ plan_free(plan *p)
 typedef struct gen {
     uint64_t rng;
     content_kind kind;
-    int seg;          /* 0 random, 1 code-like, 2 zeros, 3 text */
+    int seg; /* 0 random, 1 code-like, 2 zeros, 3 text */
     uint64_t seg_left;
 } gen;
 
@@ -621,10 +643,18 @@ gen_fill(gen *g, uint8_t *p, size_t n)
         }
         const size_t m = g->seg_left < n ? (size_t)g->seg_left : n;
         switch (g->seg) {
-        case 0: fill_random(&g->rng, p, m); break;
-        case 1: fill_code(&g->rng, p, m); break;
-        case 2: memset(p, 0, m); break;
-        default: fill_text(&g->rng, p, m); break;
+        case 0:
+            fill_random(&g->rng, p, m);
+            break;
+        case 1:
+            fill_code(&g->rng, p, m);
+            break;
+        case 2:
+            memset(p, 0, m);
+            break;
+        default:
+            fill_text(&g->rng, p, m);
+            break;
         }
         g->seg_left -= m;
         p += m;
@@ -714,8 +744,8 @@ put_escaped(FILE *out, const char *s)
 static void
 print_manifest_line(FILE *out, const char *tree, const entry *e)
 {
-    fprintf(out, "%s\t%" PRIu64 "\t%s\t%s\t%s\t%s\t", e->rel, e->size, e->signer, e->tool,
-            e->kase, e->verdict);
+    fprintf(out, "%s\t%" PRIu64 "\t%s\t%s\t%s\t%s\t", e->rel, e->size, e->signer, e->tool, e->kase,
+            e->verdict);
     put_escaped(out, tree);
     fputc('/', out);
     put_escaped(out, e->rel);

@@ -3,6 +3,9 @@
 #
 #   corpus/generate.sh OUTDIR [--seed N] [--files N] [--large N] [-j N]
 #                      [--sigsweep PATH] [--datagen PATH]
+# Defaults: seed 1, 2000 program files, 3 large (32-64 MiB) files, -j 2; sigsweep from
+# $SIGSWEEP, build/cli/sigsweep or PATH; sgs_datagen from $SGS_DATAGEN, build/corpus (when newer
+# than datagen.c) or compiled with ${CC:-cc}. Needs bash, coreutils, openssl.
 #
 # Writes
 #   OUTDIR/tree/          program folders (vendor/product/bin, lib, drivers, ...), every good file F
@@ -12,7 +15,8 @@
 #   OUTDIR/expected.tsv   path<TAB>verdict for every input verify reports (see its header)
 #   OUTDIR/manifest.tsv   the sgs_datagen plan: relpath size signer tool case verdict escaped-path
 #   OUTDIR/signers.tsv    signer<TAB>SPKI SHA-256 fingerprint<TAB>trusted(0/1)<TAB>private key
-#   OUTDIR/.sgs-corpus    stamp: OUTDIR was made here, so it may be wiped and regenerated
+#   OUTDIR/.sgs-corpus    stamp: OUTDIR was made here, so it may be wiped and regenerated; its
+#                         tree= line is the argument the expected paths are relative to
 #
 # Contents depend only on --seed/--files/--large (ECDSA signatures are randomised by nature;
 # RSA PKCS#1 v1.5 and Ed25519 ones are deterministic). All signatures are SHA-256, RSA PKCS#1
@@ -38,7 +42,7 @@ out=
 die() { printf 'generate.sh: %s\n' "$*" >&2; exit 2; }
 note() { printf 'generate.sh: %s\n' "$*" >&2; }
 usage() {
-    sed -n '2,4p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 number() { [[ $2 =~ ^[0-9]+$ ]] || die "$1: not a number: '$2'"; printf '%s' "$2"; }
 
@@ -77,7 +81,7 @@ if [[ -e $out || -L $out ]]; then
     [[ -d $out && ! -L $out ]] || die "$out exists and is not a directory"
     if [[ -n $(ls -A -- "$out") ]]; then
         [[ -f $out/$stamp_name ]] ||
-            die "refusing to write into non-empty $out: it has no $stamp_name stamp (not made by generate.sh)"
+            die "refusing to write into non-empty $out: no $stamp_name stamp (not made by me)"
         find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
     fi
 else
@@ -92,7 +96,8 @@ mkdir -p -- "$tree" "$work" "$out/keys"
 t0=$(date +%s.%N)
 
 if [[ -z $datagen ]]; then
-    if [[ -x $root/build/corpus/sgs_datagen ]]; then
+    if [[ -x $root/build/corpus/sgs_datagen && $root/build/corpus/sgs_datagen -nt $here/datagen.c ]]
+    then
         datagen=$root/build/corpus/sgs_datagen
     else
         note "building sgs_datagen with ${CC:-cc}"
@@ -121,8 +126,11 @@ for list in "$work"/sigsweep-*.list; do
     [[ -e $list ]] || continue
     signer=${list##*/sigsweep-}
     signer=${signer%.list}
-    "$sigsweep" sign --key "$keysrc/$signer.pem" -j "$jobs" --files-from "$list" ||
-        die "sigsweep sign --key $signer.pem failed (exit $?)"
+    if ! "$sigsweep" sign --key "$keysrc/$signer.pem" -j "$jobs" --files-from "$list" \
+        >"$work/sign-$signer.log"; then
+        grep -v ': VALID' "$work/sign-$signer.log" | head -n 20 >&2
+        die "sigsweep sign --key $signer.pem --files-from $list failed"
+    fi
 done
 for list in "$work"/openssl-*.list0; do
     [[ -e $list ]] || continue
@@ -130,10 +138,14 @@ for list in "$work"/openssl-*.list0; do
     signer=${signer%.list0}
     if [[ $signer == ed25519 ]]; then
         # shellcheck disable=SC2016
-        cmd='for f; do openssl pkeyutl -sign -rawin -inkey "$SGS_KEY" -in "$f" -out "$f.sig" || exit 255; done'
+        cmd='for f; do
+            openssl pkeyutl -sign -rawin -inkey "$SGS_KEY" -in "$f" -out "$f.sig" || exit 255
+        done'
     else
         # shellcheck disable=SC2016
-        cmd='for f; do openssl dgst -sha256 -sign "$SGS_KEY" -out "$f.sig" "$f" || exit 255; done'
+        cmd='for f; do
+            openssl dgst -sha256 -sign "$SGS_KEY" -out "$f.sig" "$f" || exit 255
+        done'
     fi
     SGS_KEY=$keysrc/$signer.pem xargs -0 -r -n 32 -P "$jobs" bash -c "$cmd" _ <"$list" ||
         die "openssl signing with $signer.pem failed"
@@ -208,7 +220,9 @@ rm -rf -- "$work"
 t1=$(date +%s.%N)
 n=$(grep -vc '^#' "$out/expected.tsv")
 bytes=$(awk -F'\t' '{ s += $2 } END { printf "%.0f", s }' "$out/manifest.tsv")
-printf 'made by corpus/generate.sh; may be deleted and regenerated\nstate=complete\nseed=%s\nfiles=%s\nlarge=%s\n' \
-    "$seed" "$files" "$large" >"$out/$stamp_name"
+{
+    printf 'made by corpus/generate.sh; may be deleted and regenerated\nstate=complete\n'
+    printf 'seed=%s\nfiles=%s\nlarge=%s\ntree=%s\n' "$seed" "$files" "$large" "$tree"
+} >"$out/$stamp_name"
 note "$(printf '%s: %s inputs, %s MiB, %.1f s (seed %s)' "$out" "$n" $((bytes >> 20)) \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$seed")"

@@ -131,7 +131,7 @@ typedef struct sgs_config {
     sgs_hash hash;             /* file digest and RSA/ECDSA prehash; default SHA-256 */
     int pss;                   /* RSA keys: 1 = RSA-PSS (salt auto on verify), 0 = PKCS#1 v1.5 */
     const char *sig_suffix;    /* default ".sig"; copied at create */
-    size_t queue_depth;        /* bounded job queue; 0 = 4 x threads */
+    size_t queue_depth;        /* bounded job queue; 0 = 256 x threads */
     size_t cache_entries;      /* in-run result cache slots; 0 disables; default 65536 */
     uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap, bytes */
     sgs_record_fn on_record;   /* required */

@@ -76,9 +76,8 @@ reserve_keep(sgs_digest_ctx *c, size_t need)
 {
     if (need <= c->keep_cap)
         return 1;
-    size_t cap = c->keep_cap ? c->keep_cap : 64 * 1024;
-    while (cap < need)
-        cap *= 2;
+    const size_t cap = (need + 65535u) & ~(size_t)65535u; /* exact-ish: a 64 MiB file must
+                                                            not cost 128 MiB */
     uint8_t *const p = sgs_malloc(c->alloc, cap);
     if (p == NULL)
         return 0;
@@ -111,29 +110,20 @@ sgs_digest_fd(sgs_digest_ctx *c, int fd, const EVP_MD *md, const struct stat *be
     if (keep_max > 0) {
         if (size > keep_max)
             return SGS_DIGEST_TOO_LARGE;
-        /* +1: room to notice a file that grew */
-        if (!reserve_keep(c, (size_t)size + 1))
+        if (!reserve_keep(c, (size_t)size))
             return SGS_DIGEST_NOMEM;
     }
     if (EVP_DigestInit_ex(c->mdctx, md, NULL) != 1)
         return SGS_DIGEST_CRYPTO;
     if (size > c->bufsize)
         (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    /* Read exactly the size fstat gave: a file that grew or shrank meanwhile shows in the
+       second fstat (size) or in a short count, so no extra read for EOF is needed. */
     uint64_t total = 0;
-    for (;;) {
-        uint8_t *dst = c->buf;
-        size_t want = c->bufsize;
-        if (keep_max > 0) {
-            /* read straight into the kept copy; never past its end */
-            if (total >= c->keep_cap) {
-                total++; /* grew beyond the reserved size: cannot be the file we stat'ed */
-                break;
-            }
-            dst = c->keep + total;
-            want = c->keep_cap - (size_t)total;
-            if (want > c->bufsize)
-                want = c->bufsize;
-        }
+    while (total < size) {
+        const uint64_t left = size - total;
+        const size_t want = left < c->bufsize ? (size_t)left : c->bufsize;
+        uint8_t *const dst = keep_max > 0 ? c->keep + total : c->buf;
         const ssize_t n = read(fd, dst, want);
         if (n < 0) {
             if (errno == EINTR)

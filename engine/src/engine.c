@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #define SIG_FILE_MAX (16u * 1024u) /* a raw signature is at most 1 KiB; leave room, but bound */
-#define READ_BUF_SIZE (256u * 1024u)
+#define READ_BUF_SIZE (64u * 1024u)
 #define KEEP_RELEASE_ABOVE (16u * 1024u * 1024u)
 #define REASON_MAX 1024
 
@@ -52,6 +52,8 @@ typedef struct worker {
     char reason[REASON_MAX];
     char alg[64];
     char digest_hex[SGS_DIGEST_HEX_MAX];
+    EVP_PKEY_CTX **verifiers; /* per key, made on first use; NULL for Ed25519 keys */
+    size_t nverifiers;
     int ok; /* init succeeded */
 } worker;
 
@@ -60,13 +62,15 @@ struct sgs_engine {
     sgs_allocator alloc;
     char *suffix;
     const EVP_MD *md;
-    int md_nid;
+    int md_nid; /* hash nid and padding, as one cache tag */
     sgs_keyset keys;
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
     sgs_cache *cache;
     sgs_pool *pool;
     int started, finished;
+    void *batch[128]; /* jobs found by the walk, queued together (controlling thread only) */
+    size_t nbatch;
     pthread_mutex_t sink_mu;
     _Atomic uint64_t files, bytes, cache_hits, verifications;
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
@@ -101,7 +105,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     e->suffix = sgs_strdup(&e->alloc, cfg->sig_suffix);
     e->cfg.sig_suffix = e->suffix;
     e->md = sgs_hash_md(cfg->hash);
-    e->md_nid = EVP_MD_get_type(e->md);
+    /* the cache's algorithm tag: a verdict depends on the hash and on the RSA padding */
+    e->md_nid = EVP_MD_get_type(e->md) * 2 + (cfg->pss ? 1 : 0);
     sgs_keyset_init(&e->keys, &e->alloc);
     if (e->suffix == NULL) {
         sgs_free(&e->alloc, e);
@@ -388,8 +393,17 @@ read_signature(const job *j, worker *w, sgs_record *rec)
         say(w, "signature %s is %s", j->sig_path, file_type_name(sb.st_mode));
         goto out;
     }
-    while (got <= SIG_FILE_MAX) {
-        const ssize_t n = read(fd, w->sig + got, SIG_FILE_MAX + 1 - got);
+    if (sb.st_size == 0 || sb.st_size > (off_t)SIG_FILE_MAX) {
+        rec->verdict = SGS_V_MALFORMED;
+        if (sb.st_size == 0)
+            say(w, "signature %s is empty", j->sig_path);
+        else
+            say(w, "signature %s is larger than %u bytes", j->sig_path, SIG_FILE_MAX);
+        goto out;
+    }
+    const size_t size = (size_t)sb.st_size;
+    while (got < size) {
+        const ssize_t n = read(fd, w->sig + got, size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -402,12 +416,9 @@ read_signature(const job *j, worker *w, sgs_record *rec)
             break;
         got += (size_t)n;
     }
-    if (got == 0 || got > SIG_FILE_MAX) {
-        rec->verdict = SGS_V_MALFORMED;
-        if (got == 0)
-            say(w, "signature %s is empty", j->sig_path);
-        else
-            say(w, "signature %s is larger than %u bytes", j->sig_path, SIG_FILE_MAX);
+    if (got != size) {
+        rec->verdict = SGS_V_CHANGED;
+        say(w, "signature %s changed while being read", j->sig_path);
         got = 0;
     }
 out:
@@ -525,11 +536,14 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
             if (!key_fits(k, siglen, is_der))
                 continue;
             atomic_fetch_add_explicit(&e->verifications, 1, memory_order_relaxed);
-            const int ok = k->type == SGS_KEY_ED25519
-                               ? sgs_verify_message(k->pkey, w->dc.keep, (size_t)d.bytes, w->sig,
-                                                    siglen)
-                               : sgs_verify_prehash(k->pkey, &params, d.md, d.md_len, w->sig,
-                                                    siglen);
+            int ok;
+            if (k->type == SGS_KEY_ED25519) {
+                ok = sgs_verify_message(k->pkey, w->dc.keep, (size_t)d.bytes, w->sig, siglen);
+            } else {
+                if (w->verifiers[i] == NULL)
+                    w->verifiers[i] = sgs_verifier_new(k->pkey, &params);
+                ok = sgs_verifier_check(w->verifiers[i], d.md, d.md_len, w->sig, siglen);
+            }
             if (ok) {
                 cv.key_index = (int32_t)i;
                 cv.verdict = SGS_V_VALID;
@@ -660,8 +674,12 @@ worker_init(void *opaque, unsigned index)
     sgs_engine *const e = opaque;
     (void)index;
     worker *const w = sgs_calloc(&e->alloc, 1, sizeof(*w));
-    if (w != NULL)
-        w->ok = sgs_digest_ctx_init(&w->dc, &e->alloc, READ_BUF_SIZE) == SGS_OK;
+    if (w == NULL)
+        return NULL;
+    w->nverifiers = e->keys.count;
+    w->verifiers = sgs_calloc(&e->alloc, w->nverifiers ? w->nverifiers : 1, sizeof(EVP_PKEY_CTX *));
+    w->ok = w->verifiers != NULL &&
+            sgs_digest_ctx_init(&w->dc, &e->alloc, READ_BUF_SIZE) == SGS_OK;
     return w;
 }
 
@@ -673,6 +691,9 @@ worker_fini(void *opaque, void *state)
     if (w == NULL)
         return;
     sgs_digest_ctx_reset(&w->dc);
+    for (size_t i = 0; w->verifiers != NULL && i < w->nverifiers; i++)
+        EVP_PKEY_CTX_free(w->verifiers[i]);
+    sgs_free(&e->alloc, w->verifiers);
     sgs_free(&e->alloc, w);
 }
 
@@ -733,7 +754,7 @@ start(sgs_engine *e)
         return SGS_ERR_STATE;
     }
     const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();
-    const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 4u * threads;
+    const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 256u * threads;
     const sgs_pool_hooks hooks = {worker_init, worker_run, worker_fini, e};
     const sgs_status st = sgs_pool_create(&e->alloc, threads, depth, &hooks, &e->pool);
     if (st != SGS_OK)
@@ -758,7 +779,11 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     j->sig_path = j->path + plen + 1;
     memcpy(j->sig_path, path, plen);
     memcpy(j->sig_path + plen, e->suffix, slen + 1);
-    sgs_pool_submit(e->pool, j);
+    e->batch[e->nbatch++] = j;
+    if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
+        sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+        e->nbatch = 0;
+    }
     return 0;
 }
 
@@ -772,7 +797,10 @@ sgs_engine_submit(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    if (sgs_scan_path(path, e->suffix, on_scanned, e) != 0) {
+    const int rc = sgs_scan_path(path, e->suffix, on_scanned, e);
+    sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
+    e->nbatch = 0;
+    if (rc != 0) {
         snprintf(e->err, sizeof(e->err), "%s: out of memory while queueing", path);
         return SGS_ERR_NOMEM;
     }

@@ -3,7 +3,9 @@
  *
  * DESIGN: one mutex, two condition variables (not_empty for workers, not_full for the
  * submitter), a ring of `depth` job pointers. Submit blocks while the ring is full: that
- * back-pressure is what keeps memory flat when a walk finds a million files. Join sets
+ * back-pressure is what keeps memory flat when a walk finds a million files. Condition
+ * variables are signalled only when a thread sleeps on them (idle/submitters counts), so a
+ * busy pool moves jobs without a futex call per job. Join sets
  * `closing`; workers drain what is queued, then exit. Each worker owns the state its init hook
  * returns (EVP contexts, buffers), so nothing per-job is shared between threads.
  *
@@ -23,6 +25,8 @@ struct sgs_pool {
     pthread_cond_t not_empty, not_full;
     void **ring;
     size_t depth, head, count;
+    unsigned idle;       /* workers waiting on not_empty */
+    unsigned submitters; /* submitters waiting on not_full */
     int closing, joined;
     unsigned threads, started;
     pthread_t *tids;
@@ -33,6 +37,8 @@ typedef struct worker_arg {
     unsigned index;
 } worker_arg;
 
+#define TAKE_MAX 16 /* jobs a worker takes per lock: fewer lock round trips on tiny jobs */
+
 static void *
 worker_main(void *arg)
 {
@@ -40,20 +46,34 @@ worker_main(void *arg)
     const unsigned index = ((worker_arg *)arg)->index;
     sgs_free(p->alloc, arg);
     void *const state = p->hooks.init != NULL ? p->hooks.init(p->hooks.opaque, index) : NULL;
+    void *jobs[TAKE_MAX];
     for (;;) {
         pthread_mutex_lock(&p->mu);
-        while (p->count == 0 && !p->closing)
+        while (p->count == 0 && !p->closing) {
+            p->idle++;
             pthread_cond_wait(&p->not_empty, &p->mu);
+            p->idle--;
+        }
         if (p->count == 0) { /* closing and drained */
             pthread_mutex_unlock(&p->mu);
             break;
         }
-        void *const job = p->ring[p->head];
-        p->head = (p->head + 1) % p->depth;
-        p->count--;
-        pthread_cond_signal(&p->not_full);
+        /* Take a fair share of what is queued, so other workers are not starved. */
+        size_t take = (p->count + p->threads - 1) / p->threads;
+        if (take > TAKE_MAX)
+            take = TAKE_MAX;
+        for (size_t i = 0; i < take; i++) {
+            jobs[i] = p->ring[p->head];
+            p->head = (p->head + 1) % p->depth;
+        }
+        p->count -= take;
+        /* Wake a sleeping submitter only once the ring is half empty: waking it for every
+           free slot would cost a context switch per job. */
+        if (p->submitters > 0 && p->count <= p->depth / 2)
+            pthread_cond_signal(&p->not_full);
         pthread_mutex_unlock(&p->mu);
-        p->hooks.run(p->hooks.opaque, state, job);
+        for (size_t i = 0; i < take; i++)
+            p->hooks.run(p->hooks.opaque, state, jobs[i]);
     }
     if (p->hooks.fini != NULL)
         p->hooks.fini(p->hooks.opaque, state);
@@ -110,15 +130,30 @@ sgs_pool_create(const sgs_allocator *a, unsigned threads, size_t depth,
 }
 
 void
+sgs_pool_submit_many(sgs_pool *p, void *const *jobs, size_t n)
+{
+    size_t done = 0;
+    pthread_mutex_lock(&p->mu);
+    while (done < n) {
+        while (p->count == p->depth) {
+            p->submitters++;
+            pthread_cond_wait(&p->not_full, &p->mu);
+            p->submitters--;
+        }
+        while (done < n && p->count < p->depth) {
+            p->ring[(p->head + p->count) % p->depth] = jobs[done++];
+            p->count++;
+        }
+        if (p->idle > 0)
+            pthread_cond_broadcast(&p->not_empty);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
+void
 sgs_pool_submit(sgs_pool *p, void *job)
 {
-    pthread_mutex_lock(&p->mu);
-    while (p->count == p->depth)
-        pthread_cond_wait(&p->not_full, &p->mu);
-    p->ring[(p->head + p->count) % p->depth] = job;
-    p->count++;
-    pthread_cond_signal(&p->not_empty);
-    pthread_mutex_unlock(&p->mu);
+    sgs_pool_submit_many(p, &job, 1);
 }
 
 void

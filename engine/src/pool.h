@@ -31,6 +31,9 @@ SGS_NODISCARD sgs_status sgs_pool_create(const sgs_allocator *a, unsigned thread
 /* Queues a job, blocking while the queue is full. THREAD SAFETY: any thread, until join. */
 void sgs_pool_submit(sgs_pool *p, void *job);
 
+/* Queues n jobs in order under one lock, blocking while the queue is full. */
+void sgs_pool_submit_many(sgs_pool *p, void *const *jobs, size_t n);
+
 /* Lets the workers drain the queue, then joins them. Idempotent. */
 void sgs_pool_join(sgs_pool *p);
 

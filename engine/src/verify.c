@@ -48,23 +48,44 @@ set_params(EVP_PKEY_CTX *ctx, EVP_PKEY *pkey, const sgs_sig_params *p, int verif
     return EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, saltlen) > 0;
 }
 
+EVP_PKEY_CTX *
+sgs_verifier_new(EVP_PKEY *pkey, const sgs_sig_params *p)
+{
+    char why[128];
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    if (ctx != NULL && (EVP_PKEY_verify_init(ctx) <= 0 || !set_params(ctx, pkey, p, 1))) {
+        EVP_PKEY_CTX_free(ctx);
+        ctx = NULL;
+    }
+    (void)sgs_crypto_error(why, sizeof(why));
+    return ctx;
+}
+
+int
+sgs_verifier_check(EVP_PKEY_CTX *ctx, const uint8_t *digest, size_t dlen, const uint8_t *sig,
+                   size_t siglen)
+{
+    char why[128];
+    const EVP_MD *md = NULL;
+    if (ctx == NULL || siglen == 0 || dlen == 0 || EVP_PKEY_CTX_get_signature_md(ctx, &md) <= 0 ||
+        md == NULL || (size_t)EVP_MD_get_size(md) != dlen) {
+        (void)sgs_crypto_error(why, sizeof(why));
+        return 0;
+    }
+    const int ok = EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1;
+    (void)sgs_crypto_error(why, sizeof(why));
+    return ok;
+}
+
 int
 sgs_verify_prehash(EVP_PKEY *pkey, const sgs_sig_params *p, const uint8_t *digest, size_t dlen,
                    const uint8_t *sig, size_t siglen)
 {
-    char why[128];
-    int ok = 0;
-    if (siglen == 0 || dlen == 0 || p->md == NULL || (size_t)EVP_MD_get_size(p->md) != dlen)
+    if (p->md == NULL || (size_t)EVP_MD_get_size(p->md) != dlen)
         return 0;
-    EVP_PKEY_CTX *const ctx = EVP_PKEY_CTX_new(pkey, NULL);
-    if (ctx == NULL)
-        goto out;
-    if (EVP_PKEY_verify_init(ctx) <= 0 || !set_params(ctx, pkey, p, 1))
-        goto out;
-    ok = EVP_PKEY_verify(ctx, sig, siglen, digest, dlen) == 1;
-out:
+    EVP_PKEY_CTX *const ctx = sgs_verifier_new(pkey, p);
+    const int ok = sgs_verifier_check(ctx, digest, dlen, sig, siglen);
     EVP_PKEY_CTX_free(ctx);
-    (void)sgs_crypto_error(why, sizeof(why));
     return ok;
 }
 

@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# usage.sh SIGSWEEP - golden tests of the sigsweep command line: exit codes, which stream gets
+# what, and the basic verify/sign round trips (STYLE 45). Inputs are made with `sigsweep sign`
+# and the openssl CLI in a private temp dir, removed on exit. Exit 0 when every case passes.
+set -uo pipefail
+export LC_ALL=C
+
+[[ $# -eq 1 && -x $1 ]] || { echo "usage: usage.sh PATH-TO-SIGSWEEP" >&2; exit 2; }
+bin=$1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sgs-usage.XXXXXX") || exit 2
+trap 'rm -rf -- "$tmp"' EXIT
+out=$tmp/stdout
+err=$tmp/stderr
+fails=0
+cases=0
+name=
+
+fail() {
+    fails=$((fails + 1))
+    printf 'FAIL: %s: %s\n' "$name" "$*"
+    printf '  stdout: %s\n' "$(head -c 400 -- "$out" | tr '\n' '|')"
+    printf '  stderr: %s\n' "$(head -c 400 -- "$err" | tr '\n' '|')"
+}
+
+# t NAME WANT_STATUS CMD... : runs CMD (stdin from $stdin, 10 s limit), checks the status.
+stdin=/dev/null
+t() {
+    name=$1
+    local want=$2
+    shift 2
+    cases=$((cases + 1))
+    timeout 10 "$@" <"$stdin" >"$out" 2>"$err"
+    local rc=$?
+    stdin=/dev/null
+    if ((rc == 124)); then fail "timed out (10 s)"; return; fi
+    ((rc == want)) || fail "exit status $rc, want $want"
+    if grep -qE 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' -- "$err"; then
+        fail "sanitizer report"
+    fi
+}
+usage_error() { # NAME CMD... : exit 2, a diagnostic on stderr, nothing on stdout
+    local n=$1
+    shift
+    t "$n" 2 "$@"
+    [[ -s $err ]] || fail "no diagnostic on stderr"
+    [[ ! -s $out ]] || fail "stdout not empty"
+}
+stdout_lines() { local n; n=$(wc -l <"$out"); ((n == $1)) || fail "$n stdout lines, want $1"; }
+stderr_lines() { local n; n=$(wc -l <"$err"); ((n == $1)) || fail "$n stderr lines, want $1"; }
+stdout_has() { grep -qF -- "$1" "$out" || fail "stdout lacks '$1'"; }
+stdout_empty() { [[ ! -s $out ]] || fail "stdout not empty"; }
+
+# ---- inputs ----
+d=$tmp/d
+mkdir -p "$d"
+mk() { head -c "$2" /dev/urandom >"$d/$1"; }
+if ! { openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$d/rsa.key" 2>/dev/null &&
+    openssl genpkey -algorithm ED25519 -out "$d/ed.key" &&
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/ec.key" &&
+    openssl pkey -in "$d/rsa.key" -pubout -out "$d/rsa.pub" &&
+    openssl pkey -in "$d/ed.key" -pubout -out "$d/ed.pub" &&
+    openssl pkey -in "$d/ec.key" -pubout -outform DER -out "$d/ec.pub.der"; }; then
+    echo "usage.sh: openssl key generation failed" >&2
+    exit 2
+fi
+mkdir -p "$d/pub"
+cp "$d/rsa.pub" "$d/ed.pub" "$d/ec.pub.der" "$d/pub/"
+mk good.bin 100000
+mk good2.bin 5000
+mk ed.bin 7000
+mk ec.bin 3000
+mk nosig.bin 10
+mk bad.bin 4096
+printf 'this is not a key\n' >"$d/garbage.pem"
+mkfifo "$d/fifo"
+
+# ---- usage errors: exit 2, one diagnostic on stderr, nothing on stdout ----
+usage_error "no arguments" "$bin"
+usage_error "unknown command" "$bin" frobnicate
+usage_error "verify --bogus" "$bin" verify --bogus
+stderr_lines 1
+usage_error "verify without --key, with a path" "$bin" verify "$d/good.bin"
+usage_error "verify without --key or path" "$bin" verify
+usage_error "verify --key without a path" "$bin" verify --key "$d/rsa.pub"
+usage_error "verify --key /nonexistent" "$bin" verify --key /nonexistent "$d/good.bin"
+usage_error "verify --key garbage" "$bin" verify --key "$d/garbage.pem" "$d/good.bin"
+usage_error "verify --key PRIVATE" "$bin" verify --key "$d/rsa.key" "$d/good.bin"
+usage_error "verify --format xml" "$bin" verify --key "$d/rsa.pub" --format xml "$d/good.bin"
+usage_error "verify --hash md5" "$bin" verify --key "$d/rsa.pub" --hash md5 "$d/good.bin"
+usage_error "verify -j 0" "$bin" verify --key "$d/rsa.pub" -j 0 "$d/good.bin"
+usage_error "verify -j abc" "$bin" verify --key "$d/rsa.pub" -j abc "$d/good.bin"
+usage_error "verify --key with no value" "$bin" verify "$d/good.bin" --key
+usage_error "sign without --key" "$bin" sign "$d/good.bin"
+usage_error "sign --key PUBLIC" "$bin" sign --key "$d/rsa.pub" "$d/good.bin"
+
+# ---- --version, --help ----
+t "--version" 0 "$bin" --version
+[[ $(head -c 9 -- "$out") == "sigsweep " ]] || fail "stdout does not start with 'sigsweep '"
+t "--help" 0 "$bin" --help
+stdout_has "usage"
+t "verify --help" 0 "$bin" verify --help
+stdout_has "usage"
+
+# ---- sign: exit 0, F.sig next to F, same bytes as openssl for RSA and Ed25519 ----
+t "sign rsa" 0 "$bin" sign --key "$d/rsa.key" "$d/good.bin" "$d/good2.bin" "$d/bad.bin"
+for f in good good2 bad; do [[ -s $d/$f.bin.sig ]] || fail "no $f.bin.sig"; done
+openssl dgst -sha256 -sign "$d/rsa.key" -out "$tmp/o.sig" "$d/good.bin"
+cmp -s "$tmp/o.sig" "$d/good.bin.sig" || fail "RSA signature differs from openssl dgst -sign"
+t "sign ed25519 -j 2" 0 "$bin" sign --key "$d/ed.key" -j 2 "$d/ed.bin"
+openssl pkeyutl -sign -rawin -inkey "$d/ed.key" -in "$d/ed.bin" -out "$tmp/o.sig"
+cmp -s "$tmp/o.sig" "$d/ed.bin.sig" || fail "Ed25519 signature differs from openssl pkeyutl"
+printf '%s\n' "$d/ec.bin" >"$tmp/list"
+t "sign ecdsa --files-from" 0 "$bin" sign --key "$d/ec.key" --files-from "$tmp/list"
+openssl dgst -sha256 -verify "$d/ec.pub.der" -keyform DER -signature "$d/ec.bin.sig" \
+    "$d/ec.bin" >/dev/null 2>&1 || fail "openssl rejects the ECDSA signature"
+printf 'x' >>"$d/bad.bin" # signed, then changed
+
+# ---- verify ----
+t "verify one good file" 0 "$bin" verify --key "$d/rsa.pub" "$d/good.bin"
+stdout_lines 1
+[[ $(head -n1 -- "$out") == "$d/good.bin: VALID"* ]] || fail "want '$d/good.bin: VALID ...'"
+t "verify --quiet" 0 "$bin" verify --quiet --key "$d/rsa.pub" "$d/good.bin"
+stdout_has "VALID"
+[[ ! -s $err ]] || fail "--quiet wrote to stderr"
+t "verify key dir, three key types" 0 "$bin" verify --key "$d/pub" "$d/good.bin" "$d/ed.bin" \
+    "$d/ec.bin"
+stdout_lines 3
+t "verify repeated --key" 0 "$bin" verify --key "$d/rsa.pub" --key "$d/ed.pub" "$d/ed.bin"
+t "verify changed file" 1 "$bin" verify --key "$d/rsa.pub" "$d/bad.bin"
+stdout_has "$d/bad.bin: BAD_SIGNATURE"
+t "verify wrong key" 1 "$bin" verify --key "$d/ed.pub" "$d/good.bin"
+stdout_has "$d/good.bin: "
+t "verify no signature" 1 "$bin" verify --key "$d/rsa.pub" "$d/nosig.bin"
+stdout_has "$d/nosig.bin: NO_SIGNATURE"
+nl=$d/$'new\nline.bin'
+printf 'z' >"$nl"
+t "text: one line per file, even for a newline in the name (and reason)" 1 "$bin" verify \
+    --key "$d/rsa.pub" "$nl"
+stdout_lines 1
+t "verify missing path" 1 "$bin" verify --key "$d/rsa.pub" "$d/does-not-exist"
+stdout_has "$d/does-not-exist: "
+t "verify good + bad" 1 "$bin" verify --key "$d/rsa.pub" "$d/good.bin" "$d/bad.bin"
+stdout_lines 2
+t "verify a FIFO does not hang" 1 "$bin" verify --key "$d/rsa.pub" "$d/fifo"
+stdout_has "$d/fifo: SKIPPED"
+
+t "verify --output FILE" 0 "$bin" verify --key "$d/rsa.pub" --output "$tmp/report.txt" \
+    "$d/good.bin"
+stdout_empty
+grep -qF "$d/good.bin: VALID" "$tmp/report.txt" 2>/dev/null || fail "report file lacks the line"
+
+printf '%s\n%s\n' "$d/good.bin" "$d/good2.bin" >"$tmp/paths"
+stdin=$tmp/paths
+t "verify --files-from -" 0 "$bin" verify --key "$d/rsa.pub" --files-from -
+stdout_lines 2
+stdout_has "$d/good.bin: VALID"
+stdout_has "$d/good2.bin: VALID"
+
+t "verify --format jsonl" 0 "$bin" verify --key "$d/rsa.pub" --format jsonl "$d/good.bin"
+python3 - "$out" "$d/good.bin" <<'EOF' || fail "jsonl record is not as expected"
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+assert len(lines) == 1, lines
+r = json.loads(lines[0])
+for k in ("path", "verdict", "reason", "alg", "signer", "digest", "size"):
+    assert k in r, k
+assert r["path"] == sys.argv[2] and r["verdict"] == "VALID" and r["size"] == 100000, r
+EOF
+t "verify --format csv" 0 "$bin" verify --key "$d/rsa.pub" --format csv "$d/good.bin"
+stdout_has "VALID"
+
+printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
+((fails == 0))

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# tests/run.sh - the whole test suite, from a clean checkout: installs what is missing (as root),
+# builds and runs ctest twice: a normal RelWithDebInfo build (which also runs the ThreadSanitizer
+# targets) and an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# Usage: tests/run.sh [--quick]   (--quick: skip the sanitizer build)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.ci/deps
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_build() { # dir, extra cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs" >/dev/null
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs"
+}
+
+echo "== build + tests (RelWithDebInfo) =="
+run_build build
+if [ "${1:-}" != "--quick" ]; then
+  echo "== build + tests (ASan + UBSan) =="
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_build build-asan -DSGS_SANITIZE=address,undefined -DSGS_BUILD_BENCH=OFF
+fi
+echo "== all tests passed =="
