@@ -143,10 +143,12 @@ progress(out_sink *s)
     sgs_stats st;
     sgs_engine_stats(s->engine, &st);
     const double secs = now - s->start > 1e-6 ? now - s->start : 1e-6;
-    const uint64_t valid = st.verdicts[SGS_V_VALID];
-    fprintf(stderr, "\r\033[K%llu files  %.0f files/s  %.1f MB/s  valid %llu  not valid %llu",
-            (unsigned long long)st.files, (double)st.files / secs, (double)st.bytes / secs / 1e6,
-            (unsigned long long)valid, (unsigned long long)(st.files - valid));
+    fprintf(stderr, "\r\033[K%llu files  %.0f files/s  %.1f MB/s ", (unsigned long long)st.files,
+            (double)st.files / secs, (double)st.bytes / secs / 1e6);
+    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++)
+        if (st.verdicts[v] > 0)
+            fprintf(stderr, " %s %llu", sgs_verdict_name((sgs_verdict)v),
+                    (unsigned long long)st.verdicts[v]);
 }
 
 void

@@ -132,8 +132,10 @@ typedef struct sgs_config {
     int pss;                   /* RSA keys: 1 = RSA-PSS (salt auto on verify), 0 = PKCS#1 v1.5 */
     const char *sig_suffix;    /* default ".sig"; copied at create */
     size_t queue_depth;        /* bounded job queue; 0 = 256 x threads */
-    size_t cache_entries;      /* in-run result cache slots; 0 disables; default 65536 */
-    uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap, bytes */
+    size_t cache_entries;      /* in-run result cache slots; 0 disables; default 16384;
+                                  at most 2^26 */
+    uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap in bytes,
+                                  > 0; default 256 MiB; larger files are UNSUPPORTED */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;
@@ -155,7 +157,8 @@ SGS_API void sgs_config_init(sgs_config *cfg);
 
 /*
  * Validates cfg and creates an engine. Worker threads start at the first submit.
- * Returns SGS_OK, SGS_ERR_INVALID_ARG (on_record NULL, bad hash/op, empty suffix),
+ * Returns SGS_OK, SGS_ERR_INVALID_ARG (on_record NULL, bad hash/op, empty suffix or one with
+ * '/', threads > 1024, cache_entries > 2^26, max_whole_file 0, half an allocator),
  * SGS_ERR_NOMEM. On success *out is owned by the caller; release with sgs_engine_free().
  * THREAD SAFETY: an engine is driven by one controlling thread (add_key, submit, finish,
  * free); records arrive on worker threads.

@@ -46,6 +46,8 @@ struct sgs_cache {
 sgs_cache *
 sgs_cache_create(const sgs_allocator *a, size_t entries)
 {
+    if (entries > SGS_CACHE_MAX_ENTRIES)
+        return NULL;
     size_t sets = 1;
     while (sets * WAYS < entries)
         sets *= 2;

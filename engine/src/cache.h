@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Largest table accepted (slots); larger requests fail rather than overflow. */
+#define SGS_CACHE_MAX_ENTRIES ((size_t)1 << 26)
+
 /* Signatures longer than this are not cached (RSA-8192 is 1024 bytes). */
 #define SGS_CACHE_SIG_MAX 1024
 
@@ -21,7 +24,8 @@ typedef struct sgs_cache_value {
 /*
  * A bounded, set-associative table of `entries` slots (rounded up), striped locks. The
  * xxh3-128 of the inputs is only the table key: a hit also compares the full digest, the full
- * signature and the key-set id. Returns NULL on allocation failure. THREAD SAFETY: lookup and
+ * signature and the key-set id. Returns NULL on allocation failure or when entries exceeds
+ * SGS_CACHE_MAX_ENTRIES. THREAD SAFETY: lookup and
  * insert may be called from any thread concurrently.
  */
 sgs_cache *sgs_cache_create(const sgs_allocator *a, size_t entries);

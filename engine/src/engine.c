@@ -95,7 +95,9 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     if (cfg == NULL || cfg->on_record == NULL || (unsigned)cfg->hash >= SGS_HASH_COUNT ||
         (cfg->op != SGS_OP_VERIFY && cfg->op != SGS_OP_SIGN) || cfg->sig_suffix == NULL ||
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
-        cfg->threads > 1024 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
+        cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
+        cfg->max_whole_file == 0 ||
+        (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
         return SGS_ERR_INVALID_ARG;
     sgs_engine *const e = sgs_calloc(&cfg->alloc, 1, sizeof(*e));
     if (e == NULL)

@@ -39,6 +39,15 @@ set_params(EVP_PKEY_CTX *ctx, EVP_PKEY *pkey, const sgs_sig_params *p, int verif
         return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0;
     if (EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PSS_PADDING) <= 0)
         return 0;
+    if (is_rsa_pss_key) {
+        /* An id-RSASSA-PSS key carries its own MGF1 hash and minimum salt length, which
+           OpenSSL applies by default (and refuses "auto" against): only explicit choices are
+           passed on, and the key still enforces its restrictions. */
+        if (p->mgf1 != NULL && EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, p->mgf1) <= 0)
+            return 0;
+        return p->saltlen == RSA_PSS_SALTLEN_AUTO ||
+               EVP_PKEY_CTX_set_rsa_pss_saltlen(ctx, p->saltlen) > 0;
+    }
     if (EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, p->mgf1 != NULL ? p->mgf1 : p->md) <= 0)
         return 0;
     int saltlen = p->saltlen;

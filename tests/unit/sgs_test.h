@@ -46,6 +46,16 @@ static int sgs_test_checks;
         } \
     } while (0)
 
+#define CHECK_EQ_MEM(a, b, n) \
+    do { \
+        sgs_test_checks++; \
+        if (memcmp((a), (b), (n)) != 0) { \
+            sgs_test_failures++; \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%zu bytes differ)\n", __FILE__, \
+                    __LINE__, #a, #b, (size_t)(n)); \
+        } \
+    } while (0)
+
 /* Stops the test at once (setup that later checks depend on). */
 #define REQUIRE(expr) \
     do { \

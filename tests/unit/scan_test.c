@@ -1,0 +1,255 @@
+/*
+ * scan_test.c - the walk: each regular file once, in name order, signatures skipped, symbolic
+ * links reported and never followed, FIFOs reported as special, a missing root as missing, and
+ * a callback's non-zero return stops the walk and is returned.
+ */
+#include "scan.h"
+
+#include "sgs_test.h"
+#include "sgs_test_util.h"
+
+#include <limits.h>
+
+#define MAX_SEEN 64
+
+typedef struct seen {
+    size_t n;
+    char path[MAX_SEEN][PATH_MAX];
+    sgs_scan_kind kind[MAX_SEEN];
+    int err[MAX_SEEN];
+    size_t stop_after; /* 0 = never stop */
+    int stop_value;
+} seen;
+
+static int
+collect(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
+{
+    seen *const s = opaque;
+    REQUIRE(s->n < MAX_SEEN);
+    snprintf(s->path[s->n], PATH_MAX, "%s", path);
+    s->kind[s->n] = kind;
+    s->err[s->n] = errno_value;
+    s->n++;
+    return s->stop_after != 0 && s->n >= s->stop_after ? s->stop_value : 0;
+}
+
+static char root[512];
+
+static void
+mk(const char *rel)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    sgs_test_write(p, rel, strlen(rel));
+}
+
+static void
+mkd(const char *rel)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", root, rel);
+    REQUIRE(mkdir(p, 0755) == 0);
+}
+
+typedef struct expect {
+    const char *rel;
+    sgs_scan_kind kind;
+} expect;
+
+static void
+check_seen(const seen *s, const expect *ex, size_t n)
+{
+    CHECK_EQ_INT(s->n, n);
+    for (size_t i = 0; i < n && i < s->n; i++) {
+        char want[PATH_MAX];
+        snprintf(want, sizeof(want), "%s/%s", root, ex[i].rel);
+        CHECK_EQ_STR(s->path[i], want);
+        CHECK_EQ_INT(s->kind[i], ex[i].kind);
+        CHECK_EQ_INT(s->err[i], 0);
+    }
+}
+
+static void
+build_tree(void)
+{
+    /* Created out of order, so name order is the walk's doing, not the directory's. */
+    mk("zeta");
+    mk("alpha");
+    mk("alpha.sig"); /* a signature: skipped */
+    mk("m.txt");
+    mkd("dir");
+    mk("dir/b");
+    mk("dir/a");
+    mk("dir/a.sig");
+    mkd("dir/deeper");
+    mk("dir/deeper/x");
+    mkd("empty");
+    mk("orphan.sig"); /* skipped even without its file */
+    mk(".sig");       /* the whole name is the suffix: not a signature of anything */
+    mk("sig");
+    mk("alpha.sig.bak"); /* suffix not at the end */
+    char p[PATH_MAX], t[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/fifo", root);
+    REQUIRE(mkfifo(p, 0644) == 0);
+    snprintf(p, sizeof(p), "%s/link_dir", root);
+    snprintf(t, sizeof(t), "%s/dir", root);
+    REQUIRE(symlink(t, p) == 0); /* must not be followed into dir/ */
+    snprintf(p, sizeof(p), "%s/link_file", root);
+    REQUIRE(symlink("alpha", p) == 0);
+    snprintf(p, sizeof(p), "%s/link_dangling", root);
+    REQUIRE(symlink("does-not-exist", p) == 0);
+    snprintf(p, sizeof(p), "%s/link_sig.sig", root); /* a link named like a signature */
+    REQUIRE(symlink("alpha", p) == 0);
+}
+
+static const expect tree_expect[] = {
+    {".sig", SGS_SCAN_FILE},
+    {"alpha", SGS_SCAN_FILE},
+    {"alpha.sig.bak", SGS_SCAN_FILE},
+    {"dir/a", SGS_SCAN_FILE},
+    {"dir/b", SGS_SCAN_FILE},
+    {"dir/deeper/x", SGS_SCAN_FILE},
+    {"fifo", SGS_SCAN_SPECIAL},
+    {"link_dangling", SGS_SCAN_SYMLINK},
+    {"link_dir", SGS_SCAN_SYMLINK},
+    {"link_file", SGS_SCAN_SYMLINK},
+    {"m.txt", SGS_SCAN_FILE},
+    {"sig", SGS_SCAN_FILE},
+    {"zeta", SGS_SCAN_FILE},
+};
+
+static void
+test_tree(void)
+{
+    seen *const s = calloc(1, sizeof(*s));
+    REQUIRE(s != NULL);
+    CHECK_EQ_INT(sgs_scan_path(root, ".sig", collect, s), 0);
+    check_seen(s, tree_expect, sizeof(tree_expect) / sizeof(tree_expect[0]));
+
+    /* Without a skip suffix the signatures are inputs too. */
+    memset(s, 0, sizeof(*s));
+    CHECK_EQ_INT(sgs_scan_path(root, NULL, collect, s), 0);
+    CHECK_EQ_INT(s->n, sizeof(tree_expect) / sizeof(tree_expect[0]) + 4);
+    memset(s, 0, sizeof(*s));
+    CHECK_EQ_INT(sgs_scan_path(root, "", collect, s), 0);
+    CHECK_EQ_INT(s->n, sizeof(tree_expect) / sizeof(tree_expect[0]) + 4);
+
+    /* A different suffix. */
+    memset(s, 0, sizeof(*s));
+    CHECK_EQ_INT(sgs_scan_path(root, ".txt", collect, s), 0);
+    CHECK_EQ_INT(s->n, sizeof(tree_expect) / sizeof(tree_expect[0]) + 4 - 1);
+    for (size_t i = 0; i < s->n; i++)
+        CHECK(strstr(s->path[i], "m.txt") == NULL);
+    free(s);
+}
+
+static void
+test_roots(void)
+{
+    seen *const s = calloc(1, sizeof(*s));
+    REQUIRE(s != NULL);
+    char p[PATH_MAX];
+
+    /* A regular file root: one entry, as given. */
+    snprintf(p, sizeof(p), "%s/alpha", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_STR(s->path[0], p);
+    CHECK_EQ_INT(s->kind[0], SGS_SCAN_FILE);
+
+    /* A missing root. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/no/such/path", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_STR(s->path[0], p);
+    CHECK_EQ_INT(s->kind[0], SGS_SCAN_MISSING);
+    CHECK_EQ_INT(s->err[0], ENOENT);
+
+    /* A symbolic link to a directory as root: reported, not followed. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/link_dir", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_INT(s->kind[0], SGS_SCAN_SYMLINK);
+
+    /* A dangling link as root. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/link_dangling", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_INT(s->kind[0], SGS_SCAN_SYMLINK);
+
+    /* A FIFO as root: special, and the walk must not block opening it. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/fifo", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_INT(s->kind[0], SGS_SCAN_SPECIAL);
+
+    /* An empty directory: nothing. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/empty", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 0);
+
+    /* A subdirectory root: paths keep the root as given. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/dir", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 3);
+    if (s->n == 3) {
+        char want[PATH_MAX];
+        snprintf(want, sizeof(want), "%s/dir/a", root);
+        CHECK_EQ_STR(s->path[0], want);
+        snprintf(want, sizeof(want), "%s/dir/deeper/x", root);
+        CHECK_EQ_STR(s->path[2], want);
+    }
+
+    /* /dev/null: a character device is special. */
+    memset(s, 0, sizeof(*s));
+    CHECK_EQ_INT(sgs_scan_path("/dev/null", ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    CHECK_EQ_INT(s->kind[0], SGS_SCAN_SPECIAL);
+    free(s);
+}
+
+static void
+test_stop(void)
+{
+    seen *const s = calloc(1, sizeof(*s));
+    REQUIRE(s != NULL);
+    s->stop_after = 1;
+    s->stop_value = 7;
+    CHECK_EQ_INT(sgs_scan_path(root, ".sig", collect, s), 7);
+    CHECK_EQ_INT(s->n, 1);
+
+    memset(s, 0, sizeof(*s));
+    s->stop_after = 4; /* inside dir/ */
+    s->stop_value = -3;
+    CHECK_EQ_INT(sgs_scan_path(root, ".sig", collect, s), -3);
+    CHECK_EQ_INT(s->n, 4);
+    check_seen(s, tree_expect, 4);
+
+    /* Stopping on a single (missing) root returns the callback's value too. */
+    memset(s, 0, sizeof(*s));
+    s->stop_after = 1;
+    s->stop_value = 9;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/missing", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 9);
+    CHECK_EQ_INT(s->n, 1);
+    free(s);
+}
+
+int
+main(void)
+{
+    sgs_test_tmpdir(root, sizeof(root), "scan");
+    build_tree();
+    test_tree();
+    test_roots();
+    test_stop();
+    sgs_test_rm_rf(root);
+    return sgs_test_done("scan_test");
+}
