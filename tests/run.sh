@@ -3,14 +3,19 @@
 # builds and runs ctest twice: a normal RelWithDebInfo build (which also runs the ThreadSanitizer
 # targets) and an AddressSanitizer + UndefinedBehaviorSanitizer build.
 # Usage: tests/run.sh [--quick]   (--quick: skip the sanitizer build)
+# Wycheproof vectors are read from ../shared/testvectors (or $SGS_TESTVECTORS); absent, that
+# test is skipped with a message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .ci/deps
 jobs=$(nproc 2>/dev/null || echo 2)
 
+vectors=()
+[ -n "${SGS_TESTVECTORS:-}" ] && vectors=(-DSGS_TESTVECTORS="$SGS_TESTVECTORS")
+
 run_build() { # dir, extra cmake args...
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${vectors[@]}" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
