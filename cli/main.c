@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXIT_ALL_VALID 0
@@ -28,8 +29,9 @@ static const char usage_text[] =
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
-    "detached signature F.sig, as `openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS,\n"
-    "ECDSA) or `openssl pkeyutl -sign -rawin` (Ed25519) make it.\n"
+    "detached signature: F.p7s (CMS, as `openssl cms -sign -binary` makes it), else F.sig, as\n"
+    "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
+    "-rawin` (Ed25519) make it, or CMS.\n"
     "sign: write F.sig for every file, in the same formats.\n"
     "\n"
     "options:\n"
@@ -42,15 +44,32 @@ static const char usage_text[] =
     "  --format F           text (default), jsonl, csv\n"
     "  --output FILE        write the report to FILE (atomically) instead of stdout\n"
     "  --files-from FILE    read more paths, one per line, from FILE (- = stdin)\n"
+    "CMS signatures (verify):\n"
+    "  --trust FILE|DIR     trusted CA certificates (PEM bundle, DER, plain or hashed dir)\n"
+    "  --trust-system       also trust the system's CA bundle (OpenSSL's default paths)\n"
+    "  --untrusted FILE|DIR intermediate certificates that may help build a chain\n"
+    "  --search DIR         candidate CA certificates, never trusted: a missing issuer found\n"
+    "                       here is named as the fix (\"would be VALID after importing ...\")\n"
+    "  --crl FILE           CRL (PEM/DER, offline); revoked signers are REVOKED\n"
+    "  --purpose codesign   the signer must carry the codeSigning extended key usage\n"
+    "  --at TIME            validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH\n"
+    "  --strict             RFC 5280 strictness (X509_V_FLAG_X509_STRICT)\n"
     "  -q, --quiet          no progress line, no summary\n"
     "  -h, --help           this help\n"
     "\n"
     "exit status: 0 all valid, 1 some file not valid (or no file found), 2 usage or fatal error\n";
 
+typedef struct cert_opt {
+    sgs_material kind;
+    const char *path;
+} cert_opt;
+
 typedef struct cli_opts {
     sgs_config cfg;
     const char *keys[256];
     size_t nkeys;
+    cert_opt certs[256];
+    size_t ncerts;
     out_format format;
     const char *output;
     const char *files_from;
@@ -84,11 +103,53 @@ parse_jobs(const char *s, unsigned *out)
     return 0;
 }
 
+/* Parses @EPOCH or an ISO 8601 UTC time: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z]. */
+static int
+parse_time(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    if (s[0] == '@') {
+        errno = 0;
+        const long long v = strtoll(s + 1, &end, 10);
+        if (errno != 0 || end == s + 1 || *end != '\0')
+            return -1;
+        *out = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end != NULL && (*end == 'T' || *end == ' ')) {
+        char *const t = strptime(end + 1, "%H:%M", &tm);
+        end = t;
+        if (end != NULL && *end == ':')
+            end = strptime(end + 1, "%S", &tm);
+    }
+    if (end != NULL && *end == 'Z')
+        end++;
+    if (end == NULL || *end != '\0')
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static int
+has_trust(const cli_opts *o)
+{
+    for (size_t i = 0; i < o->ncerts; i++)
+        if (o->certs[i].kind == SGS_MAT_TRUST)
+            return 1;
+    return 0;
+}
+
 /* Parses the options of verify/sign; returns -1 to go on, or an exit status. */
 static int
 parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
 {
-    enum { O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM };
+    enum {
+        O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM, O_TRUST,
+        O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT
+    };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
         {"hash", required_argument, NULL, O_HASH},
@@ -98,6 +159,14 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"format", required_argument, NULL, O_FORMAT},
         {"output", required_argument, NULL, O_OUTPUT},
         {"files-from", required_argument, NULL, O_FILES_FROM},
+        {"trust", required_argument, NULL, O_TRUST},
+        {"trust-system", no_argument, NULL, O_TRUST_SYSTEM},
+        {"untrusted", required_argument, NULL, O_UNTRUSTED},
+        {"search", required_argument, NULL, O_SEARCH},
+        {"crl", required_argument, NULL, O_CRL},
+        {"purpose", required_argument, NULL, O_PURPOSE},
+        {"at", required_argument, NULL, O_AT},
+        {"strict", no_argument, NULL, O_STRICT},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -138,6 +207,35 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_FILES_FROM:
             o->files_from = optarg;
             break;
+        case O_TRUST:
+        case O_UNTRUSTED:
+        case O_SEARCH:
+        case O_CRL:
+            if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
+                return fail_usage(cmd, "too many certificate options (%s)", "use directories");
+            o->certs[o->ncerts].kind = c == O_TRUST       ? SGS_MAT_TRUST
+                                       : c == O_UNTRUSTED ? SGS_MAT_UNTRUSTED
+                                       : c == O_SEARCH    ? SGS_MAT_SEARCH
+                                                          : SGS_MAT_CRL;
+            o->certs[o->ncerts++].path = optarg;
+            break;
+        case O_TRUST_SYSTEM:
+            o->cfg.trust_system = 1;
+            break;
+        case O_PURPOSE:
+            if (strcmp(optarg, "codesign") != 0)
+                return fail_usage(cmd, "unknown --purpose '%s' (codesign)", optarg);
+            o->cfg.require_codesign = 1;
+            break;
+        case O_AT:
+            if (parse_time(optarg, &o->cfg.at_time) != 0)
+                return fail_usage(cmd, "--at wants YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH, not '%s'",
+                                  optarg);
+            o->cfg.has_at_time = 1;
+            break;
+        case O_STRICT:
+            o->cfg.strict = 1;
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -150,9 +248,14 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
             return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
         }
     }
-    if (o->nkeys == 0)
-        return fail_usage(cmd, "%s", strcmp(cmd, "sign") == 0 ? "--key PRIVATE is required"
-                                                               : "at least one --key is required");
+    const int is_sign = strcmp(cmd, "sign") == 0;
+    if (is_sign && (o->ncerts > 0 || o->cfg.trust_system || o->cfg.require_codesign ||
+                    o->cfg.has_at_time || o->cfg.strict))
+        return fail_usage(cmd, "%s", "certificate options are for verify");
+    if (o->nkeys == 0 && (is_sign || (!o->cfg.trust_system && !has_trust(o))))
+        return fail_usage(cmd, "%s", is_sign ? "--key PRIVATE is required"
+                                             : "give --key (raw signatures) or --trust/"
+                                               "--trust-system (CMS signatures)");
     if (strcmp(cmd, "sign") == 0 && o->nkeys > 1)
         return fail_usage(cmd, "%s", "sign takes one --key");
     if (optind >= argc && o->files_from == NULL)
@@ -242,6 +345,12 @@ run(const char *cmd, int argc, char **argv)
         st = o.cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o.keys[i])
                                      : sgs_engine_add_key(e, o.keys[i]);
         if (st != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < o.ncerts; i++) {
+        if (sgs_engine_add_certs(e, o.certs[i].kind, o.certs[i].path) != SGS_OK) {
             fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
             goto out;
         }

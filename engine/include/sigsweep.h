@@ -90,6 +90,14 @@ typedef enum sgs_op {
     SGS_OP_SIGN        /* write F<sig_suffix> with the signing key set */
 } sgs_op;
 
+/* What a certificate file given to sgs_engine_add_certs() is for. */
+typedef enum sgs_material {
+    SGS_MAT_TRUST = 0, /* trust anchors (--trust) */
+    SGS_MAT_UNTRUSTED, /* intermediates that may help build a chain (--untrusted) */
+    SGS_MAT_SEARCH,    /* candidate CAs, never trusted, only named as fixes (--search) */
+    SGS_MAT_CRL        /* certificate revocation lists (--crl) */
+} sgs_material;
+
 /* Longest digest in hex (SHA-512) plus NUL. */
 #define SGS_DIGEST_HEX_MAX 129
 /* SPKI SHA-256 fingerprint in hex plus NUL. */
@@ -136,6 +144,11 @@ typedef struct sgs_config {
                                   at most 2^26 */
     uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap in bytes,
                                   > 0; default 256 MiB; larger files are UNSUPPORTED */
+    int trust_system;          /* CMS: also trust OpenSSL's default CA file and directory */
+    int require_codesign;      /* CMS: signer needs the codeSigning EKU (--purpose codesign) */
+    int strict;                /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
+    int has_at_time;           /* CMS: validate chains at at_time instead of now */
+    int64_t at_time;           /* seconds since the epoch, UTC */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;
@@ -175,6 +188,15 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_create(const sgs_config *cfg, sgs_en
 SGS_API SGS_NODISCARD sgs_status sgs_engine_add_key(sgs_engine *e, const char *path);
 
 /*
+ * Adds certificates (or CRLs) for CMS signatures: `path` is a PEM bundle, a DER file, or a
+ * directory (plain or hashed) of them; see sgs_material. Must be called before the first submit.
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (a file that is not a certificate/CRL),
+ * SGS_ERR_STATE, SGS_ERR_NOMEM, SGS_ERR_INVALID_ARG; sgs_engine_error() says which file.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_add_certs(sgs_engine *e, sgs_material kind,
+                                                      const char *path);
+
+/*
  * Sets the private key (PEM or DER, PKCS#8 or traditional; unencrypted) for SGS_OP_SIGN.
  * The key bytes read are wiped. Same statuses as sgs_engine_add_key().
  */
@@ -182,9 +204,12 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_key(sgs_engine *e, const
 
 /*
  * Queues `path` (a file, or a directory walked recursively without following symbolic
- * links; files ending in the signature suffix are signatures, not inputs). Blocks while the
- * queue is full. Every file yields exactly one record, possibly before this returns.
- * Returns SGS_OK, SGS_ERR_STATE (no keys / after finish), SGS_ERR_NOMEM, SGS_ERR_THREAD.
+ * links; files ending in the signature suffix or ".p7s" are signatures, not inputs). Blocks
+ * while the queue is full. Every file yields exactly one record, possibly before this returns.
+ * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
+ * signature, or CMS detected by content).
+ * Returns SGS_OK, SGS_ERR_STATE (no keys and no trust / after finish), SGS_ERR_NOMEM,
+ * SGS_ERR_THREAD.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *path);
 

@@ -105,6 +105,13 @@ sgs_digest_result
 sgs_digest_fd(sgs_digest_ctx *c, int fd, const EVP_MD *md, const struct stat *before,
               uint64_t keep_max, sgs_digest_out *out)
 {
+    return sgs_digest_fd_also(c, fd, md, before, keep_max, NULL, 0, out);
+}
+
+sgs_digest_result
+sgs_digest_fd_also(sgs_digest_ctx *c, int fd, const EVP_MD *md, const struct stat *before,
+                   uint64_t keep_max, EVP_MD_CTX *const *also, size_t nalso, sgs_digest_out *out)
+{
     memset(out, 0, sizeof(*out));
     const uint64_t size = (uint64_t)before->st_size;
     if (keep_max > 0) {
@@ -135,6 +142,9 @@ sgs_digest_fd(sgs_digest_ctx *c, int fd, const EVP_MD *md, const struct stat *be
             break;
         if (EVP_DigestUpdate(c->mdctx, dst, (size_t)n) != 1)
             return SGS_DIGEST_CRYPTO;
+        for (size_t k = 0; k < nalso; k++)
+            if (EVP_DigestUpdate(also[k], dst, (size_t)n) != 1)
+                return SGS_DIGEST_CRYPTO;
         total += (uint64_t)n;
     }
     unsigned int mdlen = 0;

@@ -55,6 +55,13 @@ SGS_NODISCARD sgs_digest_result sgs_digest_fd(sgs_digest_ctx *c, int fd, const E
                                               const struct stat *before, uint64_t keep_max,
                                               sgs_digest_out *out);
 
+/* The same, also feeding every byte to `also` (initialised contexts the caller finalises,
+   e.g. the digest BIOs of a CMS signature), in the same single read. */
+SGS_NODISCARD sgs_digest_result sgs_digest_fd_also(sgs_digest_ctx *c, int fd, const EVP_MD *md,
+                                                   const struct stat *before, uint64_t keep_max,
+                                                   EVP_MD_CTX *const *also, size_t nalso,
+                                                   sgs_digest_out *out);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes). */
 void sgs_hex(const uint8_t *in, size_t n, char *out);
 

@@ -14,11 +14,13 @@
  */
 #include "alloc.h"
 #include "cache.h"
+#include "cms.h"
 #include "digest.h"
 #include "err.h"
 #include "keys.h"
 #include "pool.h"
 #include "scan.h"
+#include "trust.h"
 #include "verify.h"
 
 #include <dirent.h>
@@ -34,7 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SIG_FILE_MAX (16u * 1024u) /* a raw signature is at most 1 KiB; leave room, but bound */
+#define SIG_FILE_MAX (1024u * 1024u) /* a CMS signature with its certificates; raw ones are < 1 KiB */
 #define READ_BUF_SIZE (64u * 1024u)
 #define KEEP_RELEASE_ABOVE (16u * 1024u * 1024u)
 #define REASON_MAX 1024
@@ -42,13 +44,15 @@
 typedef struct job {
     sgs_scan_kind kind;
     int errno_value;
-    char *sig_path; /* points into path's allocation */
+    char *sig_path; /* F<suffix>; points into path's allocation */
+    char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
     char path[];
 } job;
 
 typedef struct worker {
     sgs_digest_ctx dc;
-    uint8_t sig[SIG_FILE_MAX + 1];
+    uint8_t *sig; /* SIG_FILE_MAX bytes */
+    char signer_hex[SGS_FP_HEX_LEN];
     char reason[REASON_MAX];
     char alg[64];
     char digest_hex[SGS_DIGEST_HEX_MAX];
@@ -64,6 +68,8 @@ struct sgs_engine {
     const EVP_MD *md;
     int md_nid; /* hash nid and padding, as one cache tag */
     sgs_keyset keys;
+    sgs_trust trust;
+    int trust_material; /* any sgs_engine_add_certs() or trust_system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
     sgs_cache *cache;
@@ -110,6 +116,13 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     /* the cache's algorithm tag: a verdict depends on the hash and on the RSA padding */
     e->md_nid = EVP_MD_get_type(e->md) * 2 + (cfg->pss ? 1 : 0);
     sgs_keyset_init(&e->keys, &e->alloc);
+    sgs_trust_init(&e->trust, &e->alloc);
+    e->trust.system = cfg->trust_system != 0;
+    e->trust.codesign = cfg->require_codesign != 0;
+    e->trust.strict = cfg->strict != 0;
+    e->trust.has_time = cfg->has_at_time != 0;
+    e->trust.at_time = cfg->at_time;
+    e->trust_material = cfg->trust_system != 0;
     if (e->suffix == NULL) {
         sgs_free(&e->alloc, e);
         return SGS_ERR_NOMEM;
@@ -214,6 +227,22 @@ sgs_engine_add_key(sgs_engine *e, const char *path)
                                        : sgs_keyset_add_file(&e->keys, path, e->err,
                                                              sizeof(e->err));
     sgs_keyset_finalize(&e->keys);
+    return st;
+}
+
+sgs_status
+sgs_engine_add_certs(sgs_engine *e, sgs_material kind, const char *path)
+{
+    e->err[0] = '\0';
+    if (e->started) {
+        snprintf(e->err, sizeof(e->err), "certificates must be added before the first submit");
+        return SGS_ERR_STATE;
+    }
+    if ((unsigned)kind > SGS_MAT_CRL)
+        return SGS_ERR_INVALID_ARG;
+    const sgs_status st = sgs_trust_add(&e->trust, kind, path, e->err, sizeof(e->err));
+    if (st == SGS_OK)
+        e->trust_material = 1;
     return st;
 }
 
@@ -365,42 +394,45 @@ open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
     return fd;
 }
 
-/* Reads the detached signature into w->sig. Returns its length, or 0 with the verdict set. */
+/* Reads a detached signature into w->sig. Returns its length, or 0 with the verdict set;
+   *absent is set when the file does not exist. */
 static size_t
-read_signature(const job *j, worker *w, sgs_record *rec)
+read_signature(const char *sig_path, worker *w, sgs_record *rec, int *absent)
 {
-    const int fd = open(j->sig_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    *absent = 0;
+    const int fd = open(sig_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
         const int err = errno;
+        *absent = err == ENOENT;
         rec->verdict = err == ENOENT ? SGS_V_NO_SIGNATURE
                        : err == ELOOP ? SGS_V_MALFORMED
                                       : SGS_V_IO_ERROR;
         if (err == ENOENT)
-            say(w, "no signature file %s", j->sig_path);
+            say(w, "no signature file %s", sig_path);
         else if (err == ELOOP)
-            say(w, "signature %s is a symbolic link (not followed)", j->sig_path);
+            say(w, "signature %s is a symbolic link (not followed)", sig_path);
         else
-            say(w, "signature %s: %s", j->sig_path, strerror(err));
+            say(w, "signature %s: %s", sig_path, strerror(err));
         return 0;
     }
     struct stat sb;
     size_t got = 0;
     if (fstat(fd, &sb) != 0) {
         rec->verdict = SGS_V_IO_ERROR;
-        say(w, "signature %s: fstat: %s", j->sig_path, strerror(errno));
+        say(w, "signature %s: fstat: %s", sig_path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(sb.st_mode)) {
         rec->verdict = SGS_V_MALFORMED;
-        say(w, "signature %s is %s", j->sig_path, file_type_name(sb.st_mode));
+        say(w, "signature %s is %s", sig_path, file_type_name(sb.st_mode));
         goto out;
     }
     if (sb.st_size == 0 || sb.st_size > (off_t)SIG_FILE_MAX) {
         rec->verdict = SGS_V_MALFORMED;
         if (sb.st_size == 0)
-            say(w, "signature %s is empty", j->sig_path);
+            say(w, "signature %s is empty", sig_path);
         else
-            say(w, "signature %s is larger than %u bytes", j->sig_path, SIG_FILE_MAX);
+            say(w, "signature %s is larger than %u bytes", sig_path, SIG_FILE_MAX);
         goto out;
     }
     const size_t size = (size_t)sb.st_size;
@@ -410,7 +442,7 @@ read_signature(const job *j, worker *w, sgs_record *rec)
             continue;
         if (n < 0) {
             rec->verdict = SGS_V_IO_ERROR;
-            say(w, "signature %s: %s", j->sig_path, strerror(errno));
+            say(w, "signature %s: %s", sig_path, strerror(errno));
             got = 0;
             goto out;
         }
@@ -420,7 +452,7 @@ read_signature(const job *j, worker *w, sgs_record *rec)
     }
     if (got != size) {
         rec->verdict = SGS_V_CHANGED;
-        say(w, "signature %s changed while being read", j->sig_path);
+        say(w, "signature %s changed while being read", sig_path);
         got = 0;
     }
 out:
@@ -476,19 +508,15 @@ digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, wo
     return w->reason;
 }
 
-static void
-verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+/* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
+static sgs_verdict
+verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
+           const char *sig_path, size_t siglen, sgs_record *rec)
 {
-    struct stat sb;
-    const int fd = open_input(j, w, rec, &sb);
-    if (fd < 0)
-        return;
-    const size_t siglen = read_signature(j, w, rec);
-    sgs_digest_result dr = SGS_DIGEST_OK;
-    sgs_digest_out d;
-    if (siglen == 0)
-        goto out;
-
+    if (e->keys.count == 0) {
+        say(w, "%s is a raw signature, but no public key was given (--key)", sig_path);
+        return SGS_V_UNTRUSTED;
+    }
     /* Candidate keys: those whose signature shape matches (RSA: modulus size; Ed25519: 64
        bytes; ECDSA: strict DER). A signature no key could have made is malformed, not bad. */
     const int is_der = sgs_sig_is_ecdsa_der(w->sig, siglen);
@@ -502,24 +530,24 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         }
     }
     if (candidates == 0) {
-        rec->verdict = SGS_V_MALFORMED;
         say(w, "signature %s (%zu bytes) has the shape of no signature the %zu key(s) make",
-            j->sig_path, siglen, e->keys.count);
-        goto out;
+            sig_path, siglen, e->keys.count);
+        return SGS_V_MALFORMED;
     }
     if (candidates == 1)
-        rec->alg = alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+        rec->alg = alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg,
+                            sizeof(w->alg));
 
+    sgs_digest_out d;
     const uint64_t keep_max = need_whole ? e->cfg.max_whole_file : 0;
-    dr = sgs_digest_fd(&w->dc, fd, e->md, &sb, keep_max, &d);
+    const sgs_digest_result dr = sgs_digest_fd(&w->dc, fd, e->md, sb, keep_max, &d);
     if (dr == SGS_DIGEST_TOO_LARGE) {
-        rec->verdict = SGS_V_UNSUPPORTED;
         say(w, "Ed25519 signs the whole file, and files over %llu bytes are not supported",
             (unsigned long long)e->cfg.max_whole_file);
-        goto out;
+        return SGS_V_UNSUPPORTED;
     }
     if (digest_problem(dr, &d, rec, w) != NULL)
-        goto out;
+        return rec->verdict;
     atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
     sgs_hex(d.md, d.md_len, w->digest_hex);
     rec->digest = w->digest_hex;
@@ -555,16 +583,82 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
             sgs_cache_insert(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv);
     }
     if (cv.key_index < 0 || cv.verdict != SGS_V_VALID) {
-        rec->verdict = SGS_V_BAD_SIGNATURE;
-        say(w, "signature %s does not verify with %s", j->sig_path,
+        say(w, "signature %s does not verify with %s", sig_path,
             candidates == 1 ? "the key of its shape" : "any of the keys of its shape");
-        goto out;
+        return SGS_V_BAD_SIGNATURE;
     }
     const sgs_key *const signer = &e->keys.keys[cv.key_index];
     rec->alg = alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
     rec->signer = signer->fp_hex;
     say(w, "signature verified (%s)", rec->alg);
-    rec->verdict = SGS_V_VALID; /* the only such line: every check above passed */
+    (void)j;
+    return SGS_V_VALID;
+}
+
+/* CMS SignedData: parse first (it names the digests), hash once into them, verify, chain. */
+static sgs_verdict
+verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
+           sgs_record *rec)
+{
+    sgs_cms_job cj;
+    sgs_verdict v = SGS_V_MALFORMED;
+    if (!sgs_cms_prepare(w->sig, siglen, &cj, &v, w->reason, sizeof(w->reason)))
+        return v;
+    sgs_digest_out d;
+    const sgs_digest_result dr =
+        sgs_digest_fd_also(&w->dc, fd, e->md, sb, 0, cj.ctxs, cj.nctx, &d);
+    if (digest_problem(dr, &d, rec, w) != NULL) {
+        sgs_cms_job_reset(&cj);
+        return rec->verdict;
+    }
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->verifications, 1, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    w->signer_hex[0] = '\0';
+    sgs_cms_verify(&cj, &e->trust, &v, w->reason, sizeof(w->reason), w->alg, sizeof(w->alg),
+                   w->signer_hex);
+    sgs_cms_job_reset(&cj);
+    if (v == SGS_V_VALID) {
+        rec->alg = w->alg;
+        rec->signer = w->signer_hex;
+    }
+    return v;
+}
+
+static void
+verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    const int fd = open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return;
+    /* F.p7s first (always CMS), then F<suffix> (raw, or CMS by content). */
+    int absent = 1, is_cms = 0;
+    size_t siglen = 0;
+    const char *sig_path = j->sig_path;
+    if (j->p7s_path != NULL) {
+        siglen = read_signature(j->p7s_path, w, rec, &absent);
+        if (!absent) {
+            sig_path = j->p7s_path;
+            is_cms = 1;
+        }
+    }
+    if (absent) {
+        siglen = read_signature(j->sig_path, w, rec, &absent);
+        is_cms = siglen > 0 && sgs_cms_detect(w->sig, siglen);
+    }
+    if (absent && j->p7s_path != NULL)
+        say(w, "no signature file %s or %s", j->sig_path, j->p7s_path);
+    if (siglen == 0)
+        goto out;
+    const sgs_verdict outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, rec)
+                                       : verify_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
+    if (outcome != SGS_V_VALID) {
+        rec->verdict = outcome;
+        goto out;
+    }
+    rec->verdict = SGS_V_VALID; /* the only such line: the chosen path verified end to end */
 out:
     close(fd);
 }
@@ -680,7 +774,8 @@ worker_init(void *opaque, unsigned index)
         return NULL;
     w->nverifiers = e->keys.count;
     w->verifiers = sgs_calloc(&e->alloc, w->nverifiers ? w->nverifiers : 1, sizeof(EVP_PKEY_CTX *));
-    w->ok = w->verifiers != NULL &&
+    w->sig = sgs_malloc(&e->alloc, SIG_FILE_MAX);
+    w->ok = w->verifiers != NULL && w->sig != NULL &&
             sgs_digest_ctx_init(&w->dc, &e->alloc, READ_BUF_SIZE) == SGS_OK;
     return w;
 }
@@ -696,6 +791,7 @@ worker_fini(void *opaque, void *state)
     for (size_t i = 0; w->verifiers != NULL && i < w->nverifiers; i++)
         EVP_PKEY_CTX_free(w->verifiers[i]);
     sgs_free(&e->alloc, w->verifiers);
+    sgs_free(&e->alloc, w->sig);
     sgs_free(&e->alloc, w);
 }
 
@@ -747,9 +843,14 @@ start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    if (e->cfg.op == SGS_OP_VERIFY && e->keys.count == 0) {
-        snprintf(e->err, sizeof(e->err), "no public key: add at least one");
+    if (e->cfg.op == SGS_OP_VERIFY && e->keys.count == 0 && !e->trust_material) {
+        snprintf(e->err, sizeof(e->err), "no public key and no trust store: add at least one");
         return SGS_ERR_STATE;
+    }
+    if (e->cfg.op == SGS_OP_VERIFY) {
+        const sgs_status tst = sgs_trust_finalize(&e->trust, e->err, sizeof(e->err));
+        if (tst != SGS_OK)
+            return tst;
     }
     if (e->cfg.op == SGS_OP_SIGN && e->sign_key == NULL) {
         snprintf(e->err, sizeof(e->err), "no signing key");
@@ -771,8 +872,9 @@ static int
 on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
 {
     sgs_engine *const e = opaque;
+    static const char p7s[] = ".p7s";
     const size_t plen = strlen(path), slen = strlen(e->suffix);
-    job *const j = sgs_malloc(&e->alloc, sizeof(job) + 2 * plen + slen + 2);
+    job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);
     if (j == NULL)
         return 1;
     j->kind = kind;
@@ -781,6 +883,12 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     j->sig_path = j->path + plen + 1;
     memcpy(j->sig_path, path, plen);
     memcpy(j->sig_path + plen, e->suffix, slen + 1);
+    j->p7s_path = NULL;
+    if (e->cfg.op == SGS_OP_VERIFY && strcmp(e->suffix, p7s) != 0) {
+        j->p7s_path = j->sig_path + plen + slen + 1;
+        memcpy(j->p7s_path, path, plen);
+        memcpy(j->p7s_path + plen, p7s, sizeof(p7s));
+    }
     e->batch[e->nbatch++] = j;
     if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
         sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
@@ -799,7 +907,8 @@ sgs_engine_submit(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    const int rc = sgs_scan_path(path, e->suffix, on_scanned, e);
+    const char *const skip[2] = {e->suffix, e->cfg.op == SGS_OP_VERIFY ? ".p7s" : NULL};
+    const int rc = sgs_scan_path_skipping(path, skip, 2, on_scanned, e);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
     e->nbatch = 0;
     if (rc != 0) {
@@ -838,6 +947,7 @@ sgs_engine_free(sgs_engine *e)
     sgs_pool_free(e->pool); /* joins: every queued job is delivered first */
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);
+    sgs_trust_reset(&e->trust);
     EVP_PKEY_free(e->sign_key);
     pthread_mutex_destroy(&e->sink_mu);
     const sgs_allocator a = e->alloc;

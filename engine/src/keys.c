@@ -45,14 +45,16 @@ sgs_keyset_reset(sgs_keyset *ks)
     sgs_keyset_init(ks, a);
 }
 
-sgs_status
-sgs_read_small_file(const sgs_allocator *a, const char *path, size_t max, uint8_t **out,
-                    size_t *len, char *err, size_t errlen)
+static sgs_status
+read_file(const sgs_allocator *a, const char *path, size_t max, int follow, uint8_t **out,
+          size_t *len, char *err, size_t errlen)
 {
     sgs_status st = SGS_OK;
     uint8_t *buf = NULL;
     struct stat sb;
-    const int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (errlen > 0)
+        err[0] = '\0';
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path,
                  errno == ELOOP ? "is a symbolic link (not followed)" : strerror(errno));
@@ -150,6 +152,20 @@ sgs_key_describe(EVP_PKEY *pkey, sgs_key *out)
     }
     sgs_hex(out->fp, sizeof(out->fp), out->fp_hex);
     return SGS_OK;
+}
+
+sgs_status
+sgs_read_small_file(const sgs_allocator *a, const char *path, size_t max, uint8_t **out,
+                    size_t *len, char *err, size_t errlen)
+{
+    return read_file(a, path, max, 0, out, len, err, errlen);
+}
+
+sgs_status
+sgs_read_small_file_follow(const sgs_allocator *a, const char *path, size_t max, uint8_t **out,
+                           size_t *len, char *err, size_t errlen)
+{
+    return read_file(a, path, max, 1, out, len, err, errlen);
 }
 
 static const char *

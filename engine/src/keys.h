@@ -76,4 +76,9 @@ SGS_NODISCARD sgs_status sgs_read_small_file(const sgs_allocator *a, const char 
                                              size_t max, uint8_t **out, size_t *len,
                                              char *err, size_t errlen);
 
+/* The same, following symbolic links (trust material: hashed CA directories are links). */
+SGS_NODISCARD sgs_status sgs_read_small_file_follow(const sgs_allocator *a, const char *path,
+                                                    size_t max, uint8_t **out, size_t *len,
+                                                    char *err, size_t errlen);
+
 #endif

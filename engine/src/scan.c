@@ -26,6 +26,15 @@ has_suffix(const char *name, const char *suffix)
 }
 
 static int
+has_any_suffix(const char *name, const char *const *skip, size_t nskip)
+{
+    for (size_t i = 0; i < nskip; i++)
+        if (has_suffix(name, skip[i]))
+            return 1;
+    return 0;
+}
+
+static int
 by_name(const FTSENT **a, const FTSENT **b)
 {
     return strcmp((*a)->fts_name, (*b)->fts_name);
@@ -33,6 +42,13 @@ by_name(const FTSENT **a, const FTSENT **b)
 
 int
 sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque)
+{
+    return sgs_scan_path_skipping(path, &skip_suffix, 1, fn, opaque);
+}
+
+int
+sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
+                       void *opaque)
 {
     char *argv[2];
     char *const copy = strdup(path); /* fts wants char *const *; outside the engine heap on
@@ -66,7 +82,7 @@ sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *o
                     ent->fts_errno);
             break;
         default:
-            if (has_suffix(ent->fts_name, skip_suffix))
+            if (has_any_suffix(ent->fts_name, skip, nskip))
                 break;
             if (ent->fts_info == FTS_SL || ent->fts_info == FTS_SLNONE)
                 rc = fn(opaque, ent->fts_path, SGS_SCAN_SYMLINK, 0);

@@ -23,4 +23,8 @@ typedef int (*sgs_scan_fn)(void *opaque, const char *path, sgs_scan_kind kind, i
  */
 int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque);
 
+/* The same with several suffixes to skip (NULL or empty entries are ignored). */
+int sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
+                           void *opaque);
+
 #endif

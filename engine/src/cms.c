@@ -1,0 +1,261 @@
+/*
+ * cms.c - detached CMS / PKCS#7 SignedData (`openssl cms -sign -binary`, `openssl smime -sign
+ * -binary`), verified over the file the engine reads once.
+ *
+ * DESIGN: the signature names its digest algorithms before the file is read, so prepare()
+ * parses it first and hands the engine one digest context per algorithm (BIO_f_md, the form
+ * OpenSSL's CMS_SignerInfo_verify_content() looks for); the engine feeds the file's bytes to
+ * them in its single read pass. verify() then lets OpenSSL check, per SignerInfo, the
+ * messageDigest attribute and the signature over the signed attributes (or, without attributes,
+ * the signature over the content digest, PSS parameters included), and the chain via trust.c.
+ * All parsing is OpenSSL's. Every signer must verify; the first failure decides the verdict.
+ */
+#include "cms.h"
+
+#include "digest.h"
+#include "err.h"
+#include "keys.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+sgs_cms_detect(const uint8_t *buf, size_t len)
+{
+    static const uint8_t signed_data_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+                                              0xf7, 0x0d, 0x01, 0x07, 0x02};
+    static const char *const pem_tags[] = {"-----BEGIN PKCS7-----", "-----BEGIN CMS-----"};
+    const size_t head = len < 128 ? len : 128;
+    for (size_t t = 0; t < 2; t++) {
+        const size_t tl = strlen(pem_tags[t]);
+        for (size_t i = 0; i + tl <= head; i++)
+            if (memcmp(buf + i, pem_tags[t], tl) == 0)
+                return 1;
+    }
+    /* DER ContentInfo: SEQUENCE { contentType OBJECT IDENTIFIER signedData, ... } */
+    if (len < 16 || buf[0] != 0x30)
+        return 0;
+    const size_t scan = len < 24 ? len : 24;
+    for (size_t i = 1; i + sizeof(signed_data_oid) <= scan; i++)
+        if (memcmp(buf + i, signed_data_oid, sizeof(signed_data_oid)) == 0)
+            return 1;
+    return 0;
+}
+
+void
+sgs_cms_job_reset(sgs_cms_job *job)
+{
+    CMS_ContentInfo_free(job->cms);
+    BIO_free_all(job->chain);
+    memset(job, 0, sizeof(*job));
+}
+
+static int
+supported_md(int nid)
+{
+    return nid == NID_sha256 || nid == NID_sha384 || nid == NID_sha512;
+}
+
+int
+sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_cms_job *job, sgs_verdict *verdict,
+                char *reason, size_t n)
+{
+    char why[160];
+    memset(job, 0, sizeof(*job));
+    *verdict = SGS_V_MALFORMED;
+    if (buf[0] == 0x30) {
+        const unsigned char *p = buf;
+        job->cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+        if (job->cms != NULL && p != buf + len) {
+            snprintf(reason, n, "CMS signature has %zu bytes after its end",
+                     len - (size_t)(p - buf));
+            goto fail;
+        }
+    } else {
+        BIO *const bio = BIO_new_mem_buf(buf, (int)len);
+        if (bio != NULL)
+            job->cms = PEM_read_bio_CMS(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+    }
+    if (job->cms == NULL) {
+        snprintf(reason, n, "CMS signature does not parse: %s",
+                 sgs_crypto_error(why, sizeof(why)));
+        goto fail;
+    }
+    if (OBJ_obj2nid(CMS_get0_type(job->cms)) != NID_pkcs7_signed) {
+        snprintf(reason, n, "CMS content is not SignedData");
+        goto fail;
+    }
+    if (CMS_is_detached(job->cms) != 1) {
+        *verdict = SGS_V_UNSUPPORTED;
+        snprintf(reason, n, "CMS signature embeds its content; only detached signatures are "
+                            "judged against a file");
+        goto fail;
+    }
+    if (OBJ_obj2nid(CMS_get0_eContentType(job->cms)) != NID_pkcs7_data) {
+        *verdict = SGS_V_UNSUPPORTED;
+        snprintf(reason, n, "CMS signs content of a type other than id-data");
+        goto fail;
+    }
+    STACK_OF(CMS_SignerInfo) *const sis = CMS_get0_SignerInfos(job->cms);
+    if (sk_CMS_SignerInfo_num(sis) <= 0) {
+        snprintf(reason, n, "CMS SignedData has no signers");
+        goto fail;
+    }
+    for (int i = 0; i < sk_CMS_SignerInfo_num(sis); i++) {
+        X509_ALGOR *dig = NULL;
+        CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, i), NULL, NULL, &dig, NULL);
+        const ASN1_OBJECT *obj = NULL;
+        if (dig != NULL)
+            X509_ALGOR_get0(&obj, NULL, NULL, dig);
+        const int nid = obj != NULL ? OBJ_obj2nid(obj) : NID_undef;
+        if (!supported_md(nid)) {
+            *verdict = SGS_V_UNSUPPORTED;
+            snprintf(reason, n, "CMS signer %d uses digest %s (supported: SHA-256/384/512)",
+                     i + 1, nid != NID_undef ? OBJ_nid2sn(nid) : "unknown");
+            goto fail;
+        }
+        int seen = 0;
+        for (size_t k = 0; k < job->nctx; k++)
+            seen |= EVP_MD_CTX_get_type(job->ctxs[k]) == nid;
+        if (seen)
+            continue;
+        if (job->nctx == SGS_CMS_MAX_MDS) {
+            *verdict = SGS_V_UNSUPPORTED;
+            snprintf(reason, n, "CMS uses more than %d digest algorithms", SGS_CMS_MAX_MDS);
+            goto fail;
+        }
+        BIO *const b = BIO_new(BIO_f_md());
+        EVP_MD_CTX *ctx = NULL;
+        if (b == NULL || BIO_set_md(b, EVP_get_digestbynid(nid)) != 1 ||
+            BIO_get_md_ctx(b, &ctx) != 1 || ctx == NULL) {
+            BIO_free(b);
+            *verdict = SGS_V_IO_ERROR;
+            snprintf(reason, n, "cannot set up the CMS digest: %s",
+                     sgs_crypto_error(why, sizeof(why)));
+            goto fail;
+        }
+        job->chain = job->chain == NULL ? b : BIO_push(b, job->chain);
+        job->ctxs[job->nctx++] = ctx;
+    }
+    ERR_clear_error();
+    return 1;
+fail:
+    ERR_clear_error();
+    sgs_cms_job_reset(job);
+    return 0;
+}
+
+static void
+signer_alg(X509 *signer, const X509_ALGOR *sig_alg, int md_nid, char *alg, size_t n)
+{
+    sgs_key k;
+    const ASN1_OBJECT *obj = NULL;
+    if (sig_alg != NULL)
+        X509_ALGOR_get0(&obj, NULL, NULL, sig_alg);
+    const int pss = obj != NULL && OBJ_obj2nid(obj) == NID_rsassaPss;
+    const char *const md = md_nid == NID_sha256 ? "sha256" : md_nid == NID_sha384 ? "sha384"
+                                                                                 : "sha512";
+    if (sgs_key_describe(X509_get0_pubkey(signer), &k) != SGS_OK) {
+        snprintf(alg, n, "cms-%s", md);
+        return;
+    }
+    switch (k.type) {
+    case SGS_KEY_RSA:
+    case SGS_KEY_RSA_PSS:
+        snprintf(alg, n, "cms-rsa%d-%s-%s", k.bits, pss || k.type == SGS_KEY_RSA_PSS ? "pss"
+                                                                                   : "pkcs1",
+                 md);
+        break;
+    case SGS_KEY_EC:
+        snprintf(alg, n, "cms-ecdsa-%s-%s", k.curve, md);
+        break;
+    case SGS_KEY_ED25519:
+        snprintf(alg, n, "cms-ed25519");
+        break;
+    case SGS_KEY_OTHER:
+        snprintf(alg, n, "cms-%s", md);
+        break;
+    }
+}
+
+void
+sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *reason, size_t n,
+               char *alg, size_t alglen, char *signer_hex)
+{
+    char why[160], dn[512], chain_reason[1024];
+    *verdict = SGS_V_BAD_SIGNATURE;
+    reason[0] = '\0';
+    STACK_OF(X509) *const certs = CMS_get1_certs(job->cms);
+    (void)CMS_set1_signers_certs(job->cms, trust->untrusted_sk, 0);
+    ERR_clear_error();
+    STACK_OF(CMS_SignerInfo) *const sis = CMS_get0_SignerInfos(job->cms);
+    const int count = sk_CMS_SignerInfo_num(sis);
+    int valid = 0;
+    for (int i = 0; i < count; i++) {
+        CMS_SignerInfo *const si = sk_CMS_SignerInfo_value(sis, i);
+        EVP_PKEY *pk = NULL;
+        X509 *signer = NULL;
+        X509_ALGOR *dig = NULL, *sig = NULL;
+        CMS_SignerInfo_get0_algs(si, &pk, &signer, &dig, &sig);
+        if (signer == NULL || pk == NULL) {
+            *verdict = SGS_V_UNTRUSTED;
+            snprintf(reason, n, "signer %d's certificate is neither in the signature nor in "
+                                "--untrusted", i + 1);
+            goto out;
+        }
+        sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn));
+        if (EVP_PKEY_is_a(pk, "ED25519") || EVP_PKEY_is_a(pk, "ED448")) {
+            *verdict = SGS_V_UNSUPPORTED;
+            snprintf(reason, n, "signer \"%s\" uses EdDSA, which OpenSSL 3.0's CMS cannot verify",
+                     dn);
+            goto out;
+        }
+        const int has_attrs = CMS_signed_get_attr_count(si) >= 0;
+        if (has_attrs && CMS_SignerInfo_verify(si) != 1) {
+            *verdict = SGS_V_BAD_SIGNATURE;
+            snprintf(reason, n, "signature of \"%s\" over the signed attributes does not "
+                                "verify (%s)",
+                     dn, sgs_crypto_error(why, sizeof(why)));
+            goto out;
+        }
+        if (CMS_SignerInfo_verify_content(si, job->chain) != 1) {
+            *verdict = SGS_V_BAD_SIGNATURE;
+            snprintf(reason, n, "%s \"%s\" (%s)",
+                     has_attrs ? "the file's digest differs from the messageDigest signed by"
+                               : "the signature over the file's digest does not verify for",
+                     dn, sgs_crypto_error(why, sizeof(why)));
+            goto out;
+        }
+        ERR_clear_error();
+        sgs_verdict chain = SGS_V_UNTRUSTED;
+        sgs_trust_check(trust, signer, certs, &chain, chain_reason, sizeof(chain_reason));
+        if (chain != SGS_V_VALID) {
+            *verdict = chain;
+            snprintf(reason, n, "signature by \"%s\" verifies, but: %s", dn, chain_reason);
+            goto out;
+        }
+        if (i == 0) {
+            const ASN1_OBJECT *obj = NULL;
+            X509_ALGOR_get0(&obj, NULL, NULL, dig);
+            signer_alg(signer, sig, OBJ_obj2nid(obj), alg, alglen);
+            sgs_key k;
+            if (sgs_key_describe(pk, &k) == SGS_OK)
+                memcpy(signer_hex, k.fp_hex, SGS_FP_HEX_LEN);
+            snprintf(reason, n, "signed by \"%s\", %s", dn, chain_reason);
+        }
+        valid++;
+    }
+    if (valid == count && count > 0) {
+        if (count > 1) {
+            const size_t used = strlen(reason);
+            snprintf(reason + used, n - used, " (all %d signers verified)", count);
+        }
+        *verdict = SGS_V_VALID; /* every signer: signature, content digest and chain */
+    }
+out:
+    sk_X509_pop_free(certs, X509_free);
+    ERR_clear_error();
+}

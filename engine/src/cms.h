@@ -1,0 +1,49 @@
+/* cms.h - detached CMS/PKCS#7 SignedData over a file hashed once by the engine. */
+#ifndef SGS_CMS_H
+#define SGS_CMS_H
+
+#include "sigsweep.h"
+#include "trust.h"
+
+#include <openssl/bio.h>
+#include <openssl/pem.h> /* before cms.h: it declares PEM_read_bio_CMS only then */
+#include <openssl/cms.h>
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SGS_CMS_MAX_MDS 4
+
+/* True when the bytes look like CMS SignedData (PEM "PKCS7"/"CMS" block, or DER whose
+   contentType is id-signedData), as opposed to a raw signature. */
+int sgs_cms_detect(const uint8_t *buf, size_t len);
+
+/* A parsed signature and the digest BIOs the file must be fed into. */
+typedef struct sgs_cms_job {
+    CMS_ContentInfo *cms;
+    BIO *chain;                         /* BIO_f_md per digest algorithm, pushed together */
+    EVP_MD_CTX *ctxs[SGS_CMS_MAX_MDS];  /* their contexts (owned by the BIOs) */
+    size_t nctx;
+} sgs_cms_job;
+
+/*
+ * Parses a detached CMS SignedData (DER or PEM) and prepares one digest context per signer
+ * digest algorithm. On failure sets *verdict (MALFORMED or UNSUPPORTED) and the reason and
+ * returns 0; on success returns 1 and the caller feeds the file's bytes to job->ctxs, then
+ * calls sgs_cms_verify(), then sgs_cms_job_reset().
+ */
+int sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_cms_job *job, sgs_verdict *verdict,
+                    char *reason, size_t n);
+
+/*
+ * Verifies every SignerInfo against the hashed content (messageDigest and signature over the
+ * signed attributes, or the signature over the content when there are none), then the chain
+ * of each signer via trust. Sets verdict and reason; on VALID also alg and signer_hex (SPKI
+ * SHA-256 of the first signer's key).
+ */
+void sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *reason,
+                    size_t n, char *alg, size_t alglen, char *signer_hex);
+
+void sgs_cms_job_reset(sgs_cms_job *job);
+
+#endif

@@ -1,0 +1,822 @@
+/*
+ * trust.c - certificate chains: what is trusted, what may help build a chain, and why a chain
+ * does not close.
+ *
+ * DESIGN: certificates come from files the admin names (--trust, --untrusted, --search, --crl),
+ * each remembered with its file so a diagnosis can say where a fix would come from. Validation
+ * is OpenSSL's X509_verify_cert over one shared X509_STORE (read-only after finalize); this
+ * module only chooses flags and explains failures:
+ *
+ *   signer ─► X509_verify_cert(store, signer, signature certs + --untrusted)
+ *     ok  ─► --purpose codesign? EKU check ─► VALID
+ *     err ─► expired / not yet valid / revoked ─► that verdict, naming the cert and dates
+ *         ─► issuer missing ─► name it (DN, authority key id, caIssuers URL)
+ *                           ─► a trusted cert with that subject? say why it cannot issue
+ *                           ─► --search: re-validate with candidates imported (up to 4 steps);
+ *                                        VALID then = "would be VALID after importing ..."
+ *
+ * A guess from names is never reported as a fix: a candidate counts only when the re-run
+ * validation passes. Results are cached per (signer, signature certificates): thousands of files
+ * signed by one certificate validate its chain once.
+ */
+#include "trust.h"
+
+#include "alloc.h"
+#include "digest.h"
+#include "err.h"
+#include "keys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define CHAIN_CACHE_SLOTS 1024
+#define SEARCH_DEPTH 4
+
+typedef struct chain_slot {
+    uint8_t key[32];
+    int used;
+    sgs_verdict verdict;
+    char *reason;
+} chain_slot;
+
+struct sgs_chain_cache {
+    pthread_mutex_t mu;
+    chain_slot slots[CHAIN_CACHE_SLOTS];
+};
+
+void
+sgs_trust_init(sgs_trust *t, const sgs_allocator *a)
+{
+    memset(t, 0, sizeof(*t));
+    t->alloc = a;
+}
+
+static void
+list_reset(const sgs_allocator *a, sgs_certlist *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        X509_free(l->items[i].cert);
+        sgs_free(a, l->items[i].path);
+    }
+    sgs_free(a, l->items);
+    memset(l, 0, sizeof(*l));
+}
+
+void
+sgs_trust_reset(sgs_trust *t)
+{
+    list_reset(t->alloc, &t->trusted);
+    list_reset(t->alloc, &t->untrusted);
+    list_reset(t->alloc, &t->search);
+    sk_X509_CRL_pop_free(t->crls, X509_CRL_free);
+    X509_STORE_free(t->store);
+    sk_X509_free(t->untrusted_sk); /* references only: the lists own the certificates */
+    if (t->cache != NULL) {
+        for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++)
+            sgs_free(t->alloc, t->cache->slots[i].reason);
+        pthread_mutex_destroy(&t->cache->mu);
+        sgs_free(t->alloc, t->cache);
+    }
+    const sgs_allocator *const a = t->alloc;
+    sgs_trust_init(t, a);
+}
+
+int
+sgs_trust_configured(const sgs_trust *t)
+{
+    return t->trusted.count > 0 || t->system;
+}
+
+const char *
+sgs_dn(const X509_NAME *name, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    BIO *const b = BIO_new(BIO_s_mem());
+    if (b == NULL)
+        return buf;
+    if (X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        char *data = NULL;
+        const long len = BIO_get_mem_data(b, &data);
+        snprintf(buf, n, "%.*s", (int)(len > 0 ? len : 0), data != NULL ? data : "");
+    }
+    BIO_free(b);
+    return buf;
+}
+
+/* ---- loading ------------------------------------------------------------------------- */
+
+static sgs_status
+list_add(const sgs_allocator *a, sgs_certlist *l, X509 *x, const char *path)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (X509_cmp(l->items[i].cert, x) == 0) { /* same certificate: keep the first file */
+            X509_free(x);
+            return SGS_OK;
+        }
+    }
+    if (l->count == l->cap) {
+        const size_t cap = l->cap ? 2 * l->cap : 8;
+        sgs_certref *const items = sgs_calloc(a, cap, sizeof(*items));
+        if (items == NULL) {
+            X509_free(x);
+            return SGS_ERR_NOMEM;
+        }
+        if (l->count > 0)
+            memcpy(items, l->items, l->count * sizeof(*items));
+        sgs_free(a, l->items);
+        l->items = items;
+        l->cap = cap;
+    }
+    char *const copy = sgs_strdup(a, path);
+    if (copy == NULL) {
+        X509_free(x);
+        return SGS_ERR_NOMEM;
+    }
+    l->items[l->count].cert = x;
+    l->items[l->count].path = copy;
+    l->count++;
+    return SGS_OK;
+}
+
+static sgs_certlist *
+list_of(sgs_trust *t, sgs_material kind)
+{
+    switch (kind) {
+    case SGS_MAT_TRUST:
+        return &t->trusted;
+    case SGS_MAT_UNTRUSTED:
+        return &t->untrusted;
+    case SGS_MAT_SEARCH:
+        return &t->search;
+    case SGS_MAT_CRL:
+        break;
+    }
+    return NULL;
+}
+
+/* Takes one parsed object: a certificate (x) or a CRL (crl). */
+static sgs_status
+take(sgs_trust *t, sgs_material kind, X509 *x, X509_CRL *crl, const char *path, char *err,
+     size_t errlen)
+{
+    if (kind == SGS_MAT_CRL) {
+        X509_free(x);
+        if (crl == NULL) {
+            snprintf(err, errlen, "%s: a certificate where a CRL was expected", path);
+            return SGS_ERR_KEY;
+        }
+        if (t->crls == NULL && (t->crls = sk_X509_CRL_new_null()) == NULL) {
+            X509_CRL_free(crl);
+            return SGS_ERR_NOMEM;
+        }
+        if (!sk_X509_CRL_push(t->crls, crl)) {
+            X509_CRL_free(crl);
+            return SGS_ERR_NOMEM;
+        }
+        return SGS_OK;
+    }
+    X509_CRL_free(crl);
+    if (x == NULL) {
+        snprintf(err, errlen, "%s: a CRL where a certificate was expected", path);
+        return SGS_ERR_KEY;
+    }
+    sgs_certlist *const list = list_of(t, kind);
+    if (list == NULL) {
+        X509_free(x);
+        return SGS_ERR_INVALID_ARG;
+    }
+    return list_add(t->alloc, list, x, path);
+}
+
+static int
+has_pem(const uint8_t *buf, size_t len)
+{
+    static const char tag[] = "-----BEGIN ";
+    for (size_t i = 0; i + sizeof(tag) - 1 <= len; i++)
+        if (buf[i] == '-' && memcmp(buf + i, tag, sizeof(tag) - 1) == 0)
+            return 1;
+    return 0;
+}
+
+static sgs_status
+add_buffer(sgs_trust *t, sgs_material kind, const uint8_t *buf, size_t len, const char *path,
+           char *err, size_t errlen)
+{
+    char cause[160];
+    if (!has_pem(buf, len)) {
+        const unsigned char *p = buf;
+        X509 *const x = d2i_X509(NULL, &p, (long)len);
+        if (x != NULL && p == buf + len)
+            return take(t, kind, x, NULL, path, err, errlen);
+        X509_free(x);
+        p = buf;
+        X509_CRL *const crl = d2i_X509_CRL(NULL, &p, (long)len);
+        if (crl != NULL && p == buf + len)
+            return take(t, kind, NULL, crl, path, err, errlen);
+        X509_CRL_free(crl);
+        (void)sgs_crypto_error(cause, sizeof(cause));
+        snprintf(err, errlen, "%s: not a PEM or DER certificate or CRL", path);
+        return SGS_ERR_KEY;
+    }
+    BIO *const bio = BIO_new_mem_buf(buf, (int)len);
+    if (bio == NULL)
+        return SGS_ERR_NOMEM;
+    sgs_status st = SGS_OK;
+    unsigned found = 0, blocks = 0;
+    for (;;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long dlen = 0;
+        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
+            const unsigned long e = ERR_peek_last_error();
+            const int at_end = ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                               ERR_GET_REASON(e) == PEM_R_NO_START_LINE && blocks > 0;
+            (void)sgs_crypto_error(cause, sizeof(cause));
+            if (!at_end) {
+                snprintf(err, errlen, "%s: bad PEM: %s", path, cause[0] ? cause : "no block");
+                st = SGS_ERR_KEY;
+            }
+            break;
+        }
+        blocks++;
+        const unsigned char *p = data;
+        X509 *x = NULL;
+        X509_CRL *crl = NULL;
+        if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0)
+            x = d2i_X509(NULL, &p, dlen);
+        else if (strcmp(name, "TRUSTED CERTIFICATE") == 0)
+            x = d2i_X509_AUX(NULL, &p, dlen);
+        else if (strcmp(name, "X509 CRL") == 0)
+            crl = d2i_X509_CRL(NULL, &p, dlen);
+        const int skip = x == NULL && crl == NULL && strstr(name, "PRIVATE KEY") == NULL &&
+                         strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CRL") != 0;
+        if ((x != NULL || crl != NULL) && p != data + dlen) {
+            X509_free(x);
+            X509_CRL_free(crl);
+            x = NULL;
+            crl = NULL;
+        }
+        if (x == NULL && crl == NULL && !skip) {
+            snprintf(err, errlen, "%s: PEM block %u (%s) %s", path, blocks, name,
+                     strstr(name, "PRIVATE KEY") ? "is a private key" : "does not decode");
+            st = SGS_ERR_KEY;
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+        ERR_clear_error();
+        if (st != SGS_OK)
+            break;
+        if (x != NULL || crl != NULL) {
+            found++;
+            st = take(t, kind, x, crl, path, err, errlen);
+            if (st != SGS_OK)
+                break;
+        }
+    }
+    BIO_free(bio);
+    if (st == SGS_OK && found == 0) {
+        snprintf(err, errlen, "%s: no certificate or CRL in it", path);
+        st = SGS_ERR_KEY;
+    }
+    return st;
+}
+
+static sgs_status
+add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
+{
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    sgs_status st =
+        sgs_read_small_file_follow(t->alloc, path, SGS_CERT_FILE_MAX, &buf, &len, err, errlen);
+    if (st != SGS_OK)
+        return st;
+    st = add_buffer(t, kind, buf, len, path, err, errlen);
+    sgs_free(t->alloc, buf);
+    return st;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+sgs_status
+sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
+{
+    struct stat sb;
+    err[0] = '\0';
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    if (!S_ISDIR(sb.st_mode))
+        return add_file(t, kind, path, err, errlen);
+    /* A directory: every regular file in it (hashed directories hold links to the same
+       certificates; duplicates are kept once). Files that are not certificates are an error:
+       a trust directory should hold nothing else. */
+    DIR *const d = opendir(path);
+    if (d == NULL) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    sgs_status st = SGS_OK;
+    const struct dirent *de;
+    while (st == SGS_OK && (de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **const grown = sgs_calloc(t->alloc, cap, sizeof(char *));
+            if (grown == NULL) {
+                st = SGS_ERR_NOMEM;
+                break;
+            }
+            if (n > 0)
+                memcpy(grown, names, n * sizeof(char *));
+            sgs_free(t->alloc, names);
+            names = grown;
+        }
+        const size_t len = strlen(path) + strlen(de->d_name) + 2;
+        if ((names[n] = sgs_malloc(t->alloc, len)) == NULL) {
+            st = SGS_ERR_NOMEM;
+            break;
+        }
+        snprintf(names[n], len, "%s/%s", path, de->d_name);
+        n++;
+    }
+    closedir(d);
+    if (st == SGS_OK && n > 0)
+        qsort(names, n, sizeof(char *), by_name);
+    size_t loaded = 0;
+    for (size_t i = 0; i < n && st == SGS_OK; i++) {
+        struct stat fs;
+        if (stat(names[i], &fs) != 0 || !S_ISREG(fs.st_mode))
+            continue;
+        st = add_file(t, kind, names[i], err, errlen);
+        loaded++;
+    }
+    for (size_t i = 0; i < n; i++)
+        sgs_free(t->alloc, names[i]);
+    sgs_free(t->alloc, names);
+    if (st == SGS_OK && loaded == 0) {
+        snprintf(err, errlen, "%s: no certificate files in the directory", path);
+        st = SGS_ERR_KEY;
+    }
+    return st;
+}
+
+/* ---- store ---------------------------------------------------------------------------- */
+
+static X509_STORE *
+new_store(const sgs_trust *t, X509 *const *extra, size_t nextra)
+{
+    X509_STORE *const s = X509_STORE_new();
+    if (s == NULL)
+        return NULL;
+    int ok = 1;
+    for (size_t i = 0; ok && i < t->trusted.count; i++)
+        ok = X509_STORE_add_cert(s, t->trusted.items[i].cert) == 1;
+    for (size_t i = 0; ok && i < nextra; i++)
+        ok = X509_STORE_add_cert(s, extra[i]) == 1;
+    for (int i = 0; ok && i < sk_X509_CRL_num(t->crls); i++)
+        ok = X509_STORE_add_crl(s, sk_X509_CRL_value(t->crls, i)) == 1;
+    if (ok && t->system)
+        ok = X509_STORE_set_default_paths(s) == 1;
+    if (!ok) {
+        X509_STORE_free(s);
+        ERR_clear_error();
+        return NULL;
+    }
+    return s;
+}
+
+sgs_status
+sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen)
+{
+    t->store = new_store(t, NULL, 0);
+    t->untrusted_sk = sk_X509_new_null();
+    t->cache = sgs_calloc(t->alloc, 1, sizeof(*t->cache));
+    if (t->store == NULL || t->untrusted_sk == NULL || t->cache == NULL) {
+        snprintf(err, errlen, "cannot build the trust store");
+        return SGS_ERR_NOMEM;
+    }
+    pthread_mutex_init(&t->cache->mu, NULL);
+    for (size_t i = 0; i < t->untrusted.count; i++)
+        if (!sk_X509_push(t->untrusted_sk, t->untrusted.items[i].cert))
+            return SGS_ERR_NOMEM;
+    /* The configuration's fingerprint: trusted certificates, CRLs and flags. */
+    EVP_MD_CTX *const c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
+    const int32_t flags[5] = {t->system, t->codesign, t->strict, t->has_time,
+                              (int32_t)(t->at_time & 0x7fffffff)};
+    ok = ok && EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
+    for (size_t i = 0; ok && i < t->trusted.count; i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mlen = 0;
+        ok = X509_digest(t->trusted.items[i].cert, EVP_sha256(), md, &mlen) == 1 &&
+             EVP_DigestUpdate(c, md, mlen) == 1;
+    }
+    for (int i = 0; ok && i < sk_X509_CRL_num(t->crls); i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mlen = 0;
+        ok = X509_CRL_digest(sk_X509_CRL_value(t->crls, i), EVP_sha256(), md, &mlen) == 1 &&
+             EVP_DigestUpdate(c, md, mlen) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(c, t->id, &len) == 1;
+    EVP_MD_CTX_free(c);
+    ERR_clear_error();
+    return ok ? SGS_OK : SGS_ERR_CRYPTO;
+}
+
+/* ---- validation ---------------------------------------------------------------------- */
+
+static int
+ignore_missing_crl(int ok, X509_STORE_CTX *ctx)
+{
+    /* --crl is offline and partial: a CA without a CRL given is not a failure. */
+    if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL)
+        return 1;
+    return ok;
+}
+
+typedef struct run_out {
+    int ok;
+    int error;
+    X509 *at;      /* certificate at fault (owned, up-ref'd) */
+    X509 *root;    /* top of the chain on success (owned) */
+} run_out;
+
+static void
+run_out_free(run_out *r)
+{
+    X509_free(r->at);
+    X509_free(r->root);
+    memset(r, 0, sizeof(*r));
+}
+
+/* One X509_verify_cert run. Returns 0 if it could not even start. */
+static int
+run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain_certs,
+           run_out *out)
+{
+    memset(out, 0, sizeof(*out));
+    X509_STORE_CTX *const ctx = X509_STORE_CTX_new();
+    if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, chain_certs) != 1) {
+        X509_STORE_CTX_free(ctx);
+        ERR_clear_error();
+        return 0;
+    }
+    X509_VERIFY_PARAM *const param = X509_STORE_CTX_get0_param(ctx);
+    unsigned long flags = 0;
+    if (t->strict)
+        flags |= X509_V_FLAG_X509_STRICT;
+    if (sk_X509_CRL_num(t->crls) > 0)
+        flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    X509_VERIFY_PARAM_set_flags(param, flags);
+    if (t->has_time)
+        X509_VERIFY_PARAM_set_time(param, (time_t)t->at_time);
+    X509_STORE_CTX_set_verify_cb(ctx, ignore_missing_crl);
+    out->ok = X509_verify_cert(ctx) == 1;
+    out->error = X509_STORE_CTX_get_error(ctx);
+    if (out->ok) {
+        STACK_OF(X509) *const chain = X509_STORE_CTX_get0_chain(ctx);
+        X509 *const top = sk_X509_value(chain, sk_X509_num(chain) - 1);
+        if (top != NULL && X509_up_ref(top))
+            out->root = top;
+    } else {
+        X509 *const at = X509_STORE_CTX_get_current_cert(ctx);
+        if (at != NULL && X509_up_ref(at))
+            out->at = at;
+    }
+    X509_STORE_CTX_free(ctx);
+    ERR_clear_error();
+    return 1;
+}
+
+static int
+missing_issuer(int error)
+{
+    return error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+           error == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+           error == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+           error == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+           error == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
+}
+
+static const char *
+date_str(const ASN1_TIME *t, char *buf, size_t n)
+{
+    struct tm tm;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        snprintf(buf, n, "?");
+    else
+        strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    return buf;
+}
+
+/* Appends printf-style text to buf (never overflows). */
+static void
+add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+add(char *buf, size_t n, const char *fmt, ...)
+{
+    const size_t used = strlen(buf);
+    if (used + 1 >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, n - used, fmt, ap);
+    va_end(ap);
+}
+
+static void
+describe_missing(X509 *cert, char *reason, size_t n)
+{
+    char dn[512], sub[512];
+    const int self = X509_self_signed(cert, 0) == 1;
+    sgs_dn(X509_get_subject_name(cert), sub, sizeof(sub));
+    if (self) {
+        add(reason, n, "self-signed certificate \"%s\" is not in the trust store", sub);
+        return;
+    }
+    add(reason, n, "chain incomplete: no certificate for issuer \"%s\"",
+        sgs_dn(X509_get_issuer_name(cert), dn, sizeof(dn)));
+    const ASN1_OCTET_STRING *const akid = X509_get0_authority_key_id(cert);
+    if (akid != NULL && ASN1_STRING_length(akid) > 0 && ASN1_STRING_length(akid) <= 64) {
+        char hex[129];
+        sgs_hex(ASN1_STRING_get0_data(akid), (size_t)ASN1_STRING_length(akid), hex);
+        add(reason, n, " (authority key id %s)", hex);
+    }
+    add(reason, n, " of \"%s\"", sub);
+    AUTHORITY_INFO_ACCESS *const aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
+    for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
+        const ACCESS_DESCRIPTION *const ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers && ad->location->type == GEN_URI) {
+            const ASN1_IA5STRING *const uri = ad->location->d.uniformResourceIdentifier;
+            add(reason, n, "; caIssuers %.*s", ASN1_STRING_length(uri),
+                (const char *)ASN1_STRING_get0_data(uri));
+            break;
+        }
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    ERR_clear_error();
+}
+
+/* Why a trusted certificate with the right subject did not serve as issuer of `cert`. */
+static void
+explain_trusted_namesakes(const sgs_trust *t, X509 *cert, char *reason, size_t n)
+{
+    const X509_NAME *const want = X509_get_issuer_name(cert);
+    for (size_t i = 0; i < t->trusted.count; i++) {
+        X509 *const ca = t->trusted.items[i].cert;
+        if (X509_NAME_cmp(X509_get_subject_name(ca), want) != 0)
+            continue;
+        char dn[512];
+        sgs_dn(X509_get_subject_name(ca), dn, sizeof(dn));
+        const int code = X509_check_issued(ca, cert);
+        add(reason, n, "; trust store holds \"%s\" (%s) but ", dn, t->trusted.items[i].path);
+        if (code != X509_V_OK)
+            add(reason, n, "it cannot be the issuer: %s", X509_verify_cert_error_string(code));
+        else if (X509_check_ca(ca) == 0)
+            add(reason, n, "it is not a CA (basicConstraints)");
+        else if ((X509_get_extension_flags(ca) & EXFLAG_INVALID) != 0)
+            add(reason, n, "it has invalid or duplicate extensions");
+        else if (X509_self_signed(ca, 0) != 1)
+            add(reason, n, "it is not self-signed, so it cannot anchor a chain");
+        else
+            add(reason, n, "it was not accepted");
+        ERR_clear_error();
+    }
+}
+
+/* Tries to close the chain with --search candidates; appends what it found. */
+static void
+search_fix(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *at, char *reason,
+           size_t n)
+{
+    X509 *picked[SEARCH_DEPTH];
+    size_t npicked = 0, first_fail = SIZE_MAX;
+    char fail[384] = "";
+    X509 *missing_of = at;
+    X509_up_ref(missing_of);
+    while (npicked < SEARCH_DEPTH) {
+        const X509_NAME *const want = X509_get_issuer_name(missing_of);
+        size_t cand = SIZE_MAX;
+        for (size_t i = 0; i < t->search.count && cand == SIZE_MAX; i++) {
+            X509 *const c = t->search.items[i].cert;
+            int used = 0;
+            for (size_t k = 0; k < npicked; k++)
+                used |= picked[k] == c;
+            if (!used && X509_NAME_cmp(X509_get_subject_name(c), want) == 0)
+                cand = i;
+        }
+        if (cand == SIZE_MAX)
+            break;
+        picked[npicked++] = t->search.items[cand].cert;
+        X509_STORE *const s = new_store(t, picked, npicked);
+        run_out r;
+        const int ran = s != NULL && run_verify(t, s, leaf, chain_certs, &r);
+        X509_STORE_free(s);
+        if (!ran)
+            break;
+        if (r.ok) {
+            add(reason, n, "; would be VALID after importing");
+            for (size_t k = 0; k < npicked; k++) {
+                char dn[512];
+                for (size_t i = 0; i < t->search.count; i++) {
+                    if (t->search.items[i].cert == picked[k]) {
+                        add(reason, n, "%s \"%s\" from %s", k ? " and" : "",
+                            sgs_dn(X509_get_subject_name(picked[k]), dn, sizeof(dn)),
+                            t->search.items[i].path);
+                        break;
+                    }
+                }
+            }
+            run_out_free(&r);
+            X509_free(missing_of);
+            return;
+        }
+        if (first_fail == SIZE_MAX) {
+            char dn[512];
+            first_fail = cand;
+            snprintf(fail, sizeof(fail), "; \"%s\" from %s does not close the chain: %s",
+                     sgs_dn(X509_get_subject_name(t->search.items[cand].cert), dn, sizeof(dn)),
+                     t->search.items[cand].path, X509_verify_cert_error_string(r.error));
+            const int code = X509_check_issued(t->search.items[cand].cert, missing_of);
+            if (code != X509_V_OK)
+                add(fail, sizeof(fail), " (%s)", X509_verify_cert_error_string(code));
+            else if (X509_check_ca(t->search.items[cand].cert) == 0)
+                add(fail, sizeof(fail), " (it is not a CA)");
+        }
+        const int again = missing_issuer(r.error) && r.at != NULL;
+        if (again) {
+            X509_free(missing_of);
+            missing_of = r.at;
+            r.at = NULL;
+        }
+        run_out_free(&r);
+        if (!again)
+            break;
+    }
+    X509_free(missing_of);
+    if (fail[0] != '\0')
+        add(reason, n, "%s", fail);
+    ERR_clear_error();
+}
+
+static void
+judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verdict,
+      char *reason, size_t n)
+{
+    run_out r;
+    char dn[512], d1[40], d2[40];
+    reason[0] = '\0';
+    *verdict = SGS_V_UNTRUSTED;
+    if (!sgs_trust_configured(t)) {
+        add(reason, n, "no trust store given (--trust or --trust-system)");
+        return;
+    }
+    if (!run_verify(t, t->store, signer, chain_certs, &r)) {
+        add(reason, n, "chain validation could not start");
+        return;
+    }
+    if (r.ok) {
+        if (t->codesign) {
+            const uint32_t flags = X509_get_extension_flags(signer);
+            const uint32_t ku = X509_get_key_usage(signer);
+            if ((flags & EXFLAG_XKUSAGE) == 0 ||
+                (X509_get_extended_key_usage(signer) & XKU_CODE_SIGN) == 0) {
+                add(reason, n, "certificate \"%s\" lacks the codeSigning extended key usage "
+                               "(1.3.6.1.5.5.7.3.3)",
+                    sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn)));
+                goto out;
+            }
+            if ((ku & KU_DIGITAL_SIGNATURE) == 0) {
+                add(reason, n, "certificate \"%s\" lacks the digitalSignature key usage",
+                    sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn)));
+                goto out;
+            }
+        }
+        add(reason, n, "chain to \"%s\"",
+            r.root != NULL ? sgs_dn(X509_get_subject_name(r.root), dn, sizeof(dn)) : "?");
+        *verdict = SGS_V_VALID; /* the chain closed and every required usage is present */
+        goto out;
+    }
+    X509 *const at = r.at != NULL ? r.at : signer;
+    sgs_dn(X509_get_subject_name(at), dn, sizeof(dn));
+    switch (r.error) {
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        *verdict = SGS_V_EXPIRED;
+        add(reason, n, "certificate \"%s\" expired %s (valid %s to %s)", dn,
+            date_str(X509_get0_notAfter(at), d2, sizeof(d2)),
+            date_str(X509_get0_notBefore(at), d1, sizeof(d1)), d2);
+        break;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        *verdict = SGS_V_NOT_YET_VALID;
+        add(reason, n, "certificate \"%s\" is not valid before %s (valid %s to %s)", dn,
+            date_str(X509_get0_notBefore(at), d1, sizeof(d1)), d1,
+            date_str(X509_get0_notAfter(at), d2, sizeof(d2)));
+        break;
+    case X509_V_ERR_CERT_REVOKED: {
+        *verdict = SGS_V_REVOKED;
+        char serial[130] = "";
+        const ASN1_INTEGER *const sn = X509_get0_serialNumber(at);
+        if (sn != NULL && sn->length > 0 && sn->length <= 64)
+            sgs_hex(sn->data, (size_t)sn->length, serial);
+        add(reason, n, "certificate \"%s\" (serial %s) is revoked by a CRL of \"", dn, serial);
+        char idn[512];
+        add(reason, n, "%s\"", sgs_dn(X509_get_issuer_name(at), idn, sizeof(idn)));
+        break;
+    }
+    default:
+        if (missing_issuer(r.error)) {
+            describe_missing(at, reason, n);
+            explain_trusted_namesakes(t, at, reason, n);
+            for (size_t i = 0; i < t->trusted.count; i++)
+                if (X509_cmp(t->trusted.items[i].cert, at) == 0)
+                    add(reason, n, "; \"%s\" is in the trust store (%s) but is not self-signed, "
+                                   "so its issuer is needed too",
+                        dn, t->trusted.items[i].path);
+            if (t->search.count > 0)
+                search_fix(t, signer, chain_certs, at, reason, n);
+        } else {
+            add(reason, n, "certificate \"%s\": %s", dn, X509_verify_cert_error_string(r.error));
+            if (r.error == X509_V_ERR_INVALID_CA || X509_check_ca(at) == 0)
+                add(reason, n, " (it is not a CA, yet it issued a certificate of the chain)");
+        }
+        break;
+    }
+out:
+    run_out_free(&r);
+}
+
+void
+sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
+                char *reason, size_t n)
+{
+    /* cache key: SHA-256 over the signer and the signature's certificates, in order */
+    uint8_t key[32];
+    int keyed = 0;
+    EVP_MD_CTX *const c = EVP_MD_CTX_new();
+    if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mlen = 0, klen = 0;
+        int ok = X509_digest(signer, EVP_sha256(), md, &mlen) == 1 &&
+                 EVP_DigestUpdate(c, md, mlen) == 1;
+        for (int i = 0; ok && i < sk_X509_num(extra); i++)
+            ok = X509_digest(sk_X509_value(extra, i), EVP_sha256(), md, &mlen) == 1 &&
+                 EVP_DigestUpdate(c, md, mlen) == 1;
+        keyed = ok && EVP_DigestFinal_ex(c, key, &klen) == 1;
+    }
+    EVP_MD_CTX_free(c);
+    ERR_clear_error();
+    chain_slot *slot = NULL;
+    if (keyed && t->cache != NULL) {
+        uint64_t h;
+        memcpy(&h, key, sizeof(h));
+        slot = &t->cache->slots[h % CHAIN_CACHE_SLOTS];
+        pthread_mutex_lock(&t->cache->mu);
+        const int hit = slot->used && memcmp(slot->key, key, sizeof(key)) == 0;
+        if (hit) {
+            *verdict = slot->verdict;
+            snprintf(reason, n, "%s", slot->reason);
+        }
+        pthread_mutex_unlock(&t->cache->mu);
+        if (hit)
+            return;
+    }
+    STACK_OF(X509) *const chain_certs =
+        t->untrusted_sk != NULL ? sk_X509_dup(t->untrusted_sk) : sk_X509_new_null();
+    for (int i = 0; chain_certs != NULL && i < sk_X509_num(extra); i++)
+        (void)sk_X509_push(chain_certs, sk_X509_value(extra, i));
+    judge(t, signer, chain_certs, verdict, reason, n);
+    sk_X509_free(chain_certs);
+    if (slot != NULL) {
+        char *const copy = sgs_strdup(t->alloc, reason);
+        if (copy != NULL) {
+            pthread_mutex_lock(&t->cache->mu);
+            char *const old = slot->reason;
+            memcpy(slot->key, key, sizeof(key));
+            slot->used = 1;
+            slot->verdict = *verdict;
+            slot->reason = copy;
+            pthread_mutex_unlock(&t->cache->mu);
+            sgs_free(t->alloc, old);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+/* trust.h - trust store, intermediates, candidate CAs, CRLs; chain validation and diagnosis. */
+#ifndef SGS_TRUST_H
+#define SGS_TRUST_H
+
+#include "sigsweep.h"
+
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Upper bound on one certificate or CRL file (a CA bundle is a few hundred KiB). */
+#define SGS_CERT_FILE_MAX (16u * 1024u * 1024u)
+
+typedef struct sgs_certref {
+    X509 *cert;
+    char *path; /* the file it came from */
+} sgs_certref;
+
+typedef struct sgs_certlist {
+    sgs_certref *items;
+    size_t count, cap;
+} sgs_certlist;
+
+typedef struct sgs_chain_cache sgs_chain_cache;
+
+/* What the run trusts and how it validates. Filled on the controlling thread, then read-only
+   (after sgs_trust_finalize) while workers validate. */
+typedef struct sgs_trust {
+    const sgs_allocator *alloc;
+    sgs_certlist trusted, untrusted, search;
+    STACK_OF(X509_CRL) *crls;
+    int system;           /* also OpenSSL's default CA file and directory */
+    int codesign;         /* require the codeSigning EKU on the signer */
+    int strict;           /* X509_V_FLAG_X509_STRICT */
+    int has_time;
+    int64_t at_time;
+    X509_STORE *store;             /* built by finalize */
+    STACK_OF(X509) *untrusted_sk;  /* --untrusted, shared read-only */
+    sgs_chain_cache *cache;
+    uint8_t id[32];                /* fingerprint of the whole trust configuration */
+} sgs_trust;
+
+void sgs_trust_init(sgs_trust *t, const sgs_allocator *a);
+void sgs_trust_reset(sgs_trust *t);
+
+/*
+ * Loads certificates (or CRLs for SGS_MAT_CRL) from a file (PEM bundle or DER) or from every
+ * file of a directory (plain or hashed; duplicates by content are kept once).
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (nothing usable, or a file that is not a
+ * certificate/CRL), SGS_ERR_NOMEM; err says which file and why.
+ */
+SGS_NODISCARD sgs_status sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path,
+                                       char *err, size_t errlen);
+
+/* Builds the X509_STORE and the chain cache. Returns SGS_OK, SGS_ERR_NOMEM, SGS_ERR_CRYPTO. */
+SGS_NODISCARD sgs_status sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen);
+
+/* True when there is anything to validate against. */
+int sgs_trust_configured(const sgs_trust *t);
+
+/*
+ * Validates the chain of `signer` with the signature's own certificates `extra` (may be NULL)
+ * and --untrusted, against the store. Sets *verdict (VALID, UNTRUSTED, EXPIRED, NOT_YET_VALID,
+ * REVOKED) and a reason naming the certificate at fault and what would fix it (--search).
+ * Results are cached per (signer, extra certificates). THREAD SAFETY: any thread after
+ * finalize.
+ */
+void sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
+                     char *reason, size_t n);
+
+/* Writes a DN as RFC 2253 text (UTF-8 kept) into buf. */
+const char *sgs_dn(const X509_NAME *name, char *buf, size_t n);
+
+#endif
