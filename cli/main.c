@@ -26,6 +26,9 @@
 static const char usage_text[] =
     "usage: sigsweep verify --key FILE|DIR [--key ...] [options] PATH...\n"
     "       sigsweep sign --key PRIVATE [options] FILE|DIR...\n"
+    "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
+    "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
+    "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
@@ -33,6 +36,10 @@ static const char usage_text[] =
     "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
     "-rawin` (Ed25519) make it, or CMS.\n"
     "sign: write F.sig for every file, in the same formats.\n"
+    "trust list: show the certificates of a trust store (subject, issuer, validity, SHA-256,\n"
+    "key id). trust add: copy CA certificates into DIR with OpenSSL subject-hash links; refuses\n"
+    "non-CA certificates unless --force; never overwrites. trust diagnose: for each signed file\n"
+    "(or certificate file), the chain it builds, what is missing and what would fix it.\n"
     "\n"
     "options:\n"
     "  --key FILE|DIR       verify: public key or certificate (PEM/DER), or a directory of\n"
@@ -302,7 +309,9 @@ run(const char *cmd, int argc, char **argv)
     cli_opts o;
     memset(&o, 0, sizeof(o));
     sgs_config_init(&o.cfg);
-    o.cfg.op = strcmp(cmd, "sign") == 0 ? SGS_OP_SIGN : SGS_OP_VERIFY;
+    o.cfg.op = strcmp(cmd, "sign") == 0       ? SGS_OP_SIGN
+               : strcmp(cmd, "diagnose") == 0 ? SGS_OP_DIAGNOSE
+                                              : SGS_OP_VERIFY;
     const int prc = parse_options(cmd, argc, argv, &o);
     if (prc >= 0)
         return prc;
@@ -330,6 +339,7 @@ run(const char *cmd, int argc, char **argv)
         }
     }
     sink.progress = !o.quiet && isatty(STDERR_FILENO);
+    sink.show_chain = o.cfg.op == SGS_OP_DIAGNOSE;
     o.cfg.on_record = out_record;
     o.cfg.opaque = &sink;
 
@@ -401,6 +411,110 @@ out:
     return rc;
 }
 
+static void
+print_cert(void *opaque, const sgs_cert_info *c)
+{
+    const out_format *const f = opaque;
+    out_cert(stdout, *f, c);
+}
+
+typedef struct import_sink {
+    out_format format;
+    unsigned refused;
+} import_sink;
+
+static void
+print_import(void *opaque, const sgs_import_record *r)
+{
+    import_sink *const s = opaque;
+    s->refused += r->action == SGS_IMPORT_REFUSED;
+    out_import(stdout, s->format, r);
+}
+
+/* trust list|add: small option parser (--format, --force) shared by both. */
+static int
+trust_options(const char *cmd, int argc, char **argv, out_format *format, int *force)
+{
+    enum { O_FORMAT = 256, O_FORCE };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, O_FORMAT},
+        {"force", no_argument, NULL, O_FORCE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_FORMAT:
+            if (out_format_parse(optarg, format) != 0 || *format == OUT_CSV)
+                return fail_usage(cmd, "unknown --format '%s' (text, jsonl)", optarg);
+            break;
+        case O_FORCE:
+            if (force == NULL)
+                return fail_usage(cmd, "unknown option %s", "--force");
+            *force = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_ALL_VALID;
+        case ':':
+            return fail_usage(cmd, "option %s needs an argument", argv[optind - 1]);
+        default:
+            return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    return -1;
+}
+
+static int
+trust_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return fail_usage("trust", "%s", "needs list, add or diagnose");
+    const char *const sub = argv[1];
+    char err[512];
+    if (strcmp(sub, "diagnose") == 0)
+        return run("diagnose", argc - 1, argv + 1);
+    out_format format = OUT_TEXT;
+    if (strcmp(sub, "list") == 0) {
+        const int rc = trust_options("trust list", argc - 1, argv + 1, &format, NULL);
+        if (rc >= 0)
+            return rc;
+        if (optind >= argc - 1)
+            return fail_usage("trust list", "%s", "no FILE or DIR given");
+        for (int i = optind + 1; i < argc; i++) {
+            if (sgs_certs_list(argv[i], print_cert, &format, err, sizeof(err)) != SGS_OK) {
+                fprintf(stderr, "sigsweep trust list: %s\n", err);
+                return EXIT_USAGE;
+            }
+        }
+        return fflush(stdout) == 0 ? EXIT_ALL_VALID : EXIT_USAGE;
+    }
+    if (strcmp(sub, "add") == 0) {
+        int force = 0;
+        const int rc = trust_options("trust add", argc - 1, argv + 1, &format, &force);
+        if (rc >= 0)
+            return rc;
+        if (optind + 1 >= argc - 1)
+            return fail_usage("trust add", "%s", "needs DIR and at least one CERT");
+        const char *const dir = argv[optind + 1];
+        import_sink sink = {format, 0};
+        for (int i = optind + 2; i < argc; i++) {
+            if (sgs_trust_store_add(dir, argv[i], force, print_import, &sink, err,
+                                    sizeof(err)) != SGS_OK) {
+                fprintf(stderr, "sigsweep trust add: %s\n", err);
+                return EXIT_USAGE;
+            }
+        }
+        if (fflush(stdout) != 0)
+            return EXIT_USAGE;
+        return sink.refused ? EXIT_NOT_VALID : EXIT_ALL_VALID;
+    }
+    return fail_usage("trust", "unknown subcommand '%s' (list, add, diagnose)", sub);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -421,6 +535,8 @@ main(int argc, char **argv)
     }
     if (strcmp(cmd, "verify") == 0 || strcmp(cmd, "sign") == 0)
         return run(cmd, argc - 1, argv + 1);
+    if (strcmp(cmd, "trust") == 0)
+        return trust_main(argc - 1, argv + 1);
     fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", cmd);
     return EXIT_USAGE;
 }

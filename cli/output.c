@@ -125,6 +125,81 @@ csv_field(FILE *fp, const char *s)
     putc('"', fp);
 }
 
+/* ,"key":["line 1","line 2"] from a '\n'-separated string ([] when empty). */
+static void
+json_lines_array(FILE *fp, const char *key, const char *lines)
+{
+    fprintf(fp, ",\"%s\":[", key);
+    const char *p = lines;
+    int first = 1;
+    while (*p) {
+        const char *const nl = strchr(p, '\n');
+        const size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "%.*s", (int)len, p);
+        if (!first)
+            putc(',', fp);
+        out_json_string(fp, buf, NULL);
+        first = 0;
+        p += len;
+        if (*p == '\n')
+            p++;
+    }
+    putc(']', fp);
+}
+
+void
+out_cert(FILE *fp, out_format f, const sgs_cert_info *c)
+{
+    if (f == OUT_JSONL) {
+        fputs("{\"path\":", fp);
+        out_json_string(fp, c->path, NULL);
+        fputs(",\"subject\":", fp);
+        out_json_string(fp, c->subject, NULL);
+        fputs(",\"issuer\":", fp);
+        out_json_string(fp, c->issuer, NULL);
+        fprintf(fp, ",\"not_before\":\"%s\",\"not_after\":\"%s\",\"fingerprint\":\"%s\","
+                    "\"key_id\":\"%s\",\"ca\":%s,\"self_signed\":%s}\n",
+                c->not_before, c->not_after, c->fingerprint, c->key_id,
+                c->is_ca ? "true" : "false", c->self_signed ? "true" : "false");
+        return;
+    }
+    text_escaped(fp, c->subject);
+    fprintf(fp, "\n  issuer:      ");
+    text_escaped(fp, c->issuer);
+    fprintf(fp, "\n  valid:       %s .. %s\n  sha256:      %s\n  key id:      %s\n  "
+                "kind:        %s%s\n  file:        ",
+            c->not_before, c->not_after, c->fingerprint, c->key_id[0] ? c->key_id : "(none)",
+            c->is_ca ? "CA" : "end entity", c->self_signed ? ", self-signed" : "");
+    text_escaped(fp, c->path);
+    putc('\n', fp);
+}
+
+void
+out_import(FILE *fp, out_format f, const sgs_import_record *r)
+{
+    static const char *const actions[] = {"ADDED", "PRESENT", "REFUSED"};
+    if (f == OUT_JSONL) {
+        fprintf(fp, "{\"action\":\"%s\",\"source\":", actions[r->action]);
+        out_json_string(fp, r->source, NULL);
+        fputs(",\"subject\":", fp);
+        out_json_string(fp, r->cert.subject, NULL);
+        fprintf(fp, ",\"fingerprint\":\"%s\",\"stored\":", r->cert.fingerprint);
+        out_json_string(fp, r->cert.path, NULL);
+        fputs(",\"link\":", fp);
+        out_json_string(fp, r->link, NULL);
+        fputs(",\"detail\":", fp);
+        out_json_string(fp, r->detail, NULL);
+        fputs("}\n", fp);
+        return;
+    }
+    fprintf(fp, "%s ", actions[r->action]);
+    text_escaped(fp, r->cert.subject);
+    fputs(" (", fp);
+    text_escaped(fp, r->detail);
+    fputs(")\n", fp);
+}
+
 void
 out_begin(out_sink *s)
 {
@@ -166,6 +241,18 @@ out_record(void *opaque, const sgs_record *rec)
         fprintf(fp, ": %s (", verdict);
         text_escaped(fp, rec->reason);
         fputs(")\n", fp);
+        if (s->show_chain && rec->chain[0] != '\0') {
+            char line[1024];
+            const char *p = rec->chain;
+            for (int first = 1; *p; first = 0) {
+                const size_t len = strcspn(p, "\n");
+                snprintf(line, sizeof(line), "%.*s", (int)len, p);
+                fputs(first ? "  chain: " : "      <- ", fp);
+                text_escaped(fp, line);
+                putc('\n', fp);
+                p += len + (p[len] == '\n');
+            }
+        }
         break;
     case OUT_JSONL: {
         int lossy = 0;
@@ -185,6 +272,7 @@ out_record(void *opaque, const sgs_record *rec)
         out_json_string(fp, rec->signer, NULL);
         fputs(",\"digest\":", fp);
         out_json_string(fp, rec->digest, NULL);
+        json_lines_array(fp, "chain", rec->chain);
         fprintf(fp, ",\"size\":%s}\n", rec->has_size ? size : "null");
         break;
     }

@@ -15,6 +15,7 @@ typedef struct out_sink {
     const sgs_engine *engine;
     double start, last_progress;
     int write_error;       /* an fprintf/fwrite to fp failed */
+    int show_chain;        /* text: print the chain under each record (trust diagnose) */
 } out_sink;
 
 /* Parses "text", "jsonl", "csv". 0 on success, -1 if unknown. */
@@ -28,6 +29,10 @@ void out_record(void *opaque, const sgs_record *rec);
 
 /* Clears the progress line and prints the summary to stderr (unless quiet). */
 void out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what);
+
+/* `trust list` / `trust add` lines. */
+void out_cert(FILE *fp, out_format f, const sgs_cert_info *c);
+void out_import(FILE *fp, out_format f, const sgs_import_record *r);
 
 /* JSON string (with quotes) for raw bytes; sets *lossy when bytes were not valid UTF-8. */
 void out_json_string(FILE *fp, const char *s, int *lossy);

@@ -87,7 +87,9 @@ typedef enum sgs_hash {
 /* What the engine does with each submitted file. */
 typedef enum sgs_op {
     SGS_OP_VERIFY = 0, /* judge F against F<sig_suffix> with the public keys added */
-    SGS_OP_SIGN        /* write F<sig_suffix> with the signing key set */
+    SGS_OP_SIGN,       /* write F<sig_suffix> with the signing key set */
+    SGS_OP_DIAGNOSE    /* as VERIFY, and a file with no signature that holds a certificate is
+                          judged as that certificate's chain (trust diagnose) */
 } sgs_op;
 
 /* What a certificate file given to sgs_engine_add_certs() is for. */
@@ -115,6 +117,8 @@ typedef struct sgs_record {
     const char *alg;    /* e.g. "rsa-pkcs1-sha256", "ecdsa-p256-sha256", "ed25519" */
     const char *signer; /* SPKI SHA-256 fingerprint (hex) of the key that verified or signed */
     const char *digest; /* hex digest of the file's bytes as read, with cfg.hash */
+    const char *chain;  /* CMS/certificates: the chain built, subject DNs from the signer up,
+                           '\n'-separated (as far as it got when it failed); "" otherwise */
     uint64_t size;      /* file size in bytes; valid when has_size */
     int has_size;
 } sgs_record;
@@ -227,6 +231,58 @@ SGS_API const char *sgs_engine_error(const sgs_engine *e);
 
 /* Finishes if needed, then frees everything. NULL is a no-op. */
 SGS_API void sgs_engine_free(sgs_engine *e);
+
+/* A certificate as `trust list` shows it. Strings valid until the callback returns. */
+typedef struct sgs_cert_info {
+    const char *path;        /* the file it is in */
+    const char *subject;     /* RFC 2253 */
+    const char *issuer;
+    const char *not_before;  /* ISO 8601 UTC, e.g. 2026-01-31T00:00:00Z */
+    const char *not_after;
+    const char *fingerprint; /* SHA-256 of the DER certificate, hex */
+    const char *key_id;      /* subjectKeyIdentifier, hex; "" when absent */
+    int is_ca;               /* basicConstraints CA:TRUE (or a v1 self-signed root) */
+    int self_signed;
+} sgs_cert_info;
+
+typedef void (*sgs_cert_fn)(void *opaque, const sgs_cert_info *info);
+
+/*
+ * Lists the certificates in a file (PEM bundle or DER) or a directory (its regular files and
+ * links, in name order; a certificate reached twice, as in hashed directories, is listed once).
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (a file that is not a certificate), SGS_ERR_NOMEM;
+ * err says which file and why. THREAD SAFETY: no shared state.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_certs_list(const char *path, sgs_cert_fn fn, void *opaque,
+                                                char *err, size_t errlen);
+
+typedef enum sgs_import_action {
+    SGS_IMPORT_ADDED = 0, /* written to the directory and linked under its subject hash */
+    SGS_IMPORT_PRESENT,   /* the same certificate is already there */
+    SGS_IMPORT_REFUSED    /* not a CA (without force), or a name is taken by something else */
+} sgs_import_action;
+
+typedef struct sgs_import_record {
+    const char *source;   /* the file the certificate came from */
+    sgs_cert_info cert;   /* cert.path: the file in the trust directory ("" when refused) */
+    const char *link;     /* the <subject hash>.<n> link name, "" when none */
+    sgs_import_action action;
+    const char *detail;   /* human reason */
+} sgs_import_record;
+
+typedef void (*sgs_import_fn)(void *opaque, const sgs_import_record *rec);
+
+/*
+ * Imports every certificate of cert_path into the trust directory dir (created if missing):
+ * each is written as <sha256 prefix>.pem (never overwriting a file) and linked as
+ * <subject hash>.<n>, the names OpenSSL's hashed-directory lookup uses (`openssl rehash`).
+ * Certificates that are not CAs are refused unless force. One callback per certificate.
+ * Returns SGS_OK (even when some were refused: see the records), SGS_ERR_IO, SGS_ERR_KEY,
+ * SGS_ERR_NOMEM.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_trust_store_add(const char *dir, const char *cert_path,
+                                                     int force, sgs_import_fn fn, void *opaque,
+                                                     char *err, size_t errlen);
 
 /* Stable tokens and names; never NULL ("?" for out-of-range values). */
 SGS_API const char *sgs_verdict_name(sgs_verdict v);

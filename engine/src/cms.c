@@ -188,6 +188,7 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
     char why[160], dn[512], chain_reason[1024];
     *verdict = SGS_V_BAD_SIGNATURE;
     reason[0] = '\0';
+    job->chain_dns[0] = '\0';
     STACK_OF(X509) *const certs = CMS_get1_certs(job->cms);
     (void)CMS_set1_signers_certs(job->cms, trust->untrusted_sk, 0);
     ERR_clear_error();
@@ -231,7 +232,8 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
         }
         ERR_clear_error();
         sgs_verdict chain = SGS_V_UNTRUSTED;
-        sgs_trust_check(trust, signer, certs, &chain, chain_reason, sizeof(chain_reason));
+        sgs_trust_check_chain(trust, signer, certs, &chain, chain_reason, sizeof(chain_reason),
+                              job->chain_dns, sizeof(job->chain_dns));
         if (chain != SGS_V_VALID) {
             *verdict = chain;
             snprintf(reason, n, "signature by \"%s\" verifies, but: %s", dn, chain_reason);

@@ -24,6 +24,8 @@ typedef struct sgs_cms_job {
     BIO *chain;                         /* BIO_f_md per digest algorithm, pushed together */
     EVP_MD_CTX *ctxs[SGS_CMS_MAX_MDS];  /* their contexts (owned by the BIOs) */
     size_t nctx;
+    char chain_dns[2048]; /* set by sgs_cms_verify: the chain of the signer judged last (DNs,
+                         '\n'-separated) */
 } sgs_cms_job;
 
 /*

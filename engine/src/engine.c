@@ -53,6 +53,7 @@ typedef struct worker {
     sgs_digest_ctx dc;
     uint8_t *sig; /* SIG_FILE_MAX bytes */
     char signer_hex[SGS_FP_HEX_LEN];
+    char chain[2048];
     char reason[REASON_MAX];
     char alg[64];
     char digest_hex[SGS_DIGEST_HEX_MAX];
@@ -99,7 +100,7 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
 {
     *out = NULL;
     if (cfg == NULL || cfg->on_record == NULL || (unsigned)cfg->hash >= SGS_HASH_COUNT ||
-        (cfg->op != SGS_OP_VERIFY && cfg->op != SGS_OP_SIGN) || cfg->sig_suffix == NULL ||
+        (cfg->op != SGS_OP_VERIFY && cfg->op != SGS_OP_SIGN && cfg->op != SGS_OP_DIAGNOSE) || cfg->sig_suffix == NULL ||
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
         cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
         cfg->max_whole_file == 0 ||
@@ -618,12 +619,77 @@ verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t sigle
     w->signer_hex[0] = '\0';
     sgs_cms_verify(&cj, &e->trust, &v, w->reason, sizeof(w->reason), w->alg, sizeof(w->alg),
                    w->signer_hex);
+    memcpy(w->chain, cj.chain_dns, sizeof(w->chain));
+    rec->chain = w->chain;
     sgs_cms_job_reset(&cj);
     if (v == SGS_V_VALID) {
         rec->alg = w->alg;
         rec->signer = w->signer_hex;
     }
     return v;
+}
+
+typedef struct cert_collect {
+    X509 *leaf;
+    STACK_OF(X509) *rest;
+} cert_collect;
+
+static sgs_status
+collect_cert(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
+{
+    cert_collect *const c = opaque;
+    (void)path;
+    (void)err;
+    (void)errlen;
+    X509_CRL_free(crl);
+    if (x == NULL)
+        return SGS_OK;
+    if (c->leaf == NULL) {
+        c->leaf = x;
+        return SGS_OK;
+    }
+    if (c->rest == NULL && (c->rest = sk_X509_new_null()) == NULL) {
+        X509_free(x);
+        return SGS_ERR_NOMEM;
+    }
+    if (!sk_X509_push(c->rest, x)) {
+        X509_free(x);
+        return SGS_ERR_NOMEM;
+    }
+    return SGS_OK;
+}
+
+/* trust diagnose: a file without a signature that is a certificate (PEM/DER; the first one is
+   the leaf, the others help build its chain) is judged as that certificate's chain.
+   Returns 0 when the file is not a certificate. */
+static int
+diagnose_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sgs_record *rec,
+              sgs_verdict *outcome)
+{
+    if ((uint64_t)sb->st_size > SGS_CERT_FILE_MAX || sb->st_size == 0)
+        return 0;
+    cert_collect c = {NULL, NULL};
+    char why[256];
+    if (sgs_pki_parse_file(&e->alloc, j->path, collect_cert, &c, why, sizeof(why)) != SGS_OK ||
+        c.leaf == NULL) {
+        X509_free(c.leaf);
+        sk_X509_pop_free(c.rest, X509_free);
+        return 0;
+    }
+    sgs_verdict v = SGS_V_UNTRUSTED;
+    sgs_trust_check_chain(&e->trust, c.leaf, c.rest, &v, w->reason, sizeof(w->reason), w->chain,
+                          sizeof(w->chain));
+    sgs_key k;
+    if (sgs_key_describe(X509_get0_pubkey(c.leaf), &k) == SGS_OK) {
+        memcpy(w->signer_hex, k.fp_hex, sizeof(w->signer_hex));
+        rec->signer = w->signer_hex;
+    }
+    rec->alg = "x509-certificate";
+    rec->chain = w->chain;
+    X509_free(c.leaf);
+    sk_X509_pop_free(c.rest, X509_free);
+    *outcome = v;
+    return 1;
 }
 
 static void
@@ -650,14 +716,23 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     }
     if (absent && j->p7s_path != NULL)
         say(w, "no signature file %s or %s", j->sig_path, j->p7s_path);
+    sgs_verdict outcome = SGS_V_NO_SIGNATURE;
+    if (absent && e->cfg.op == SGS_OP_DIAGNOSE && diagnose_cert(e, w, j, &sb, rec, &outcome)) {
+        if (outcome != SGS_V_VALID) {
+            rec->verdict = outcome;
+            goto out;
+        }
+        goto valid;
+    }
     if (siglen == 0)
         goto out;
-    const sgs_verdict outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, rec)
+    outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, rec)
                                        : verify_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
     if (outcome != SGS_V_VALID) {
         rec->verdict = outcome;
         goto out;
     }
+valid:
     rec->verdict = SGS_V_VALID; /* the only such line: the chosen path verified end to end */
 out:
     close(fd);
@@ -808,6 +883,7 @@ worker_run(void *opaque, void *state, void *job_ptr)
     rec.alg = "";
     rec.signer = "";
     rec.digest = "";
+    rec.chain = "";
     if (w == NULL || !w->ok) {
         rec.reason = "out of memory: worker could not start";
         deliver(e, &rec);
@@ -843,11 +919,11 @@ start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    if (e->cfg.op == SGS_OP_VERIFY && e->keys.count == 0 && !e->trust_material) {
+    if (e->cfg.op != SGS_OP_SIGN && e->keys.count == 0 && !e->trust_material) {
         snprintf(e->err, sizeof(e->err), "no public key and no trust store: add at least one");
         return SGS_ERR_STATE;
     }
-    if (e->cfg.op == SGS_OP_VERIFY) {
+    if (e->cfg.op != SGS_OP_SIGN) {
         const sgs_status tst = sgs_trust_finalize(&e->trust, e->err, sizeof(e->err));
         if (tst != SGS_OK)
             return tst;
@@ -884,7 +960,7 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     memcpy(j->sig_path, path, plen);
     memcpy(j->sig_path + plen, e->suffix, slen + 1);
     j->p7s_path = NULL;
-    if (e->cfg.op == SGS_OP_VERIFY && strcmp(e->suffix, p7s) != 0) {
+    if (e->cfg.op != SGS_OP_SIGN && strcmp(e->suffix, p7s) != 0) {
         j->p7s_path = j->sig_path + plen + slen + 1;
         memcpy(j->p7s_path, path, plen);
         memcpy(j->p7s_path + plen, p7s, sizeof(p7s));
@@ -907,7 +983,7 @@ sgs_engine_submit(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    const char *const skip[2] = {e->suffix, e->cfg.op == SGS_OP_VERIFY ? ".p7s" : NULL};
+    const char *const skip[2] = {e->suffix, e->cfg.op != SGS_OP_SIGN ? ".p7s" : NULL};
     const int rc = sgs_scan_path_skipping(path, skip, 2, on_scanned, e);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
     e->nbatch = 0;

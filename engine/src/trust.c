@@ -46,6 +46,7 @@ typedef struct chain_slot {
     int used;
     sgs_verdict verdict;
     char *reason;
+    char *chain;
 } chain_slot;
 
 struct sgs_chain_cache {
@@ -81,8 +82,10 @@ sgs_trust_reset(sgs_trust *t)
     X509_STORE_free(t->store);
     sk_X509_free(t->untrusted_sk); /* references only: the lists own the certificates */
     if (t->cache != NULL) {
-        for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++)
+        for (size_t i = 0; i < CHAIN_CACHE_SLOTS; i++) {
             sgs_free(t->alloc, t->cache->slots[i].reason);
+            sgs_free(t->alloc, t->cache->slots[i].chain);
+        }
         pthread_mutex_destroy(&t->cache->mu);
         sgs_free(t->alloc, t->cache);
     }
@@ -207,21 +210,21 @@ has_pem(const uint8_t *buf, size_t len)
     return 0;
 }
 
-static sgs_status
-add_buffer(sgs_trust *t, sgs_material kind, const uint8_t *buf, size_t len, const char *path,
-           char *err, size_t errlen)
+sgs_status
+sgs_pki_parse(const uint8_t *buf, size_t len, const char *path, sgs_pki_fn fn, void *opaque,
+              char *err, size_t errlen)
 {
     char cause[160];
     if (!has_pem(buf, len)) {
         const unsigned char *p = buf;
         X509 *const x = d2i_X509(NULL, &p, (long)len);
         if (x != NULL && p == buf + len)
-            return take(t, kind, x, NULL, path, err, errlen);
+            return fn(opaque, x, NULL, path, err, errlen);
         X509_free(x);
         p = buf;
         X509_CRL *const crl = d2i_X509_CRL(NULL, &p, (long)len);
         if (crl != NULL && p == buf + len)
-            return take(t, kind, NULL, crl, path, err, errlen);
+            return fn(opaque, NULL, crl, path, err, errlen);
         X509_CRL_free(crl);
         (void)sgs_crypto_error(cause, sizeof(cause));
         snprintf(err, errlen, "%s: not a PEM or DER certificate or CRL", path);
@@ -278,7 +281,7 @@ add_buffer(sgs_trust *t, sgs_material kind, const uint8_t *buf, size_t len, cons
             break;
         if (x != NULL || crl != NULL) {
             found++;
-            st = take(t, kind, x, crl, path, err, errlen);
+            st = fn(opaque, x, crl, path, err, errlen);
             if (st != SGS_OK)
                 break;
         }
@@ -291,18 +294,37 @@ add_buffer(sgs_trust *t, sgs_material kind, const uint8_t *buf, size_t len, cons
     return st;
 }
 
-static sgs_status
-add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
+sgs_status
+sgs_pki_parse_file(const sgs_allocator *a, const char *path, sgs_pki_fn fn, void *opaque,
+                   char *err, size_t errlen)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    sgs_status st =
-        sgs_read_small_file_follow(t->alloc, path, SGS_CERT_FILE_MAX, &buf, &len, err, errlen);
+    sgs_status st = sgs_read_small_file_follow(a, path, SGS_CERT_FILE_MAX, &buf, &len, err, errlen);
     if (st != SGS_OK)
         return st;
-    st = add_buffer(t, kind, buf, len, path, err, errlen);
-    sgs_free(t->alloc, buf);
+    st = sgs_pki_parse(buf, len, path, fn, opaque, err, errlen);
+    sgs_free(a, buf);
     return st;
+}
+
+typedef struct take_ctx {
+    sgs_trust *t;
+    sgs_material kind;
+} take_ctx;
+
+static sgs_status
+take_cb(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
+{
+    const take_ctx *const c = opaque;
+    return take(c->t, c->kind, x, crl, path, err, errlen);
+}
+
+static sgs_status
+add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
+{
+    take_ctx c = {t, kind};
+    return sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
 }
 
 static int
@@ -458,6 +480,8 @@ typedef struct run_out {
     int error;
     X509 *at;      /* certificate at fault (owned, up-ref'd) */
     X509 *root;    /* top of the chain on success (owned) */
+    char *chain;   /* when not NULL: the chain built, DNs from the leaf up, '\n'-separated */
+    size_t chainlen;
 } run_out;
 
 static void
@@ -465,7 +489,24 @@ run_out_free(run_out *r)
 {
     X509_free(r->at);
     X509_free(r->root);
-    memset(r, 0, sizeof(*r));
+    r->at = NULL;
+    r->root = NULL;
+}
+
+/* Appends printf-style text to buf (never overflows). */
+static void
+add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+add(char *buf, size_t n, const char *fmt, ...)
+{
+    const size_t used = strlen(buf);
+    if (used + 1 >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, n - used, fmt, ap);
+    va_end(ap);
 }
 
 /* One X509_verify_cert run. Returns 0 if it could not even start. */
@@ -473,7 +514,11 @@ static int
 run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain_certs,
            run_out *out)
 {
+    char *const chain = out->chain;
+    const size_t chainlen = out->chainlen;
     memset(out, 0, sizeof(*out));
+    out->chain = chain;
+    out->chainlen = chainlen;
     X509_STORE_CTX *const ctx = X509_STORE_CTX_new();
     if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, chain_certs) != 1) {
         X509_STORE_CTX_free(ctx);
@@ -492,9 +537,18 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
     X509_STORE_CTX_set_verify_cb(ctx, ignore_missing_crl);
     out->ok = X509_verify_cert(ctx) == 1;
     out->error = X509_STORE_CTX_get_error(ctx);
+    if (out->chain != NULL && out->chainlen > 0) {
+        STACK_OF(X509) *const built = X509_STORE_CTX_get0_chain(ctx);
+        out->chain[0] = '\0';
+        for (int i = 0; i < sk_X509_num(built); i++) {
+            char dn[512];
+            add(out->chain, out->chainlen, "%s%s", i ? "\n" : "",
+                sgs_dn(X509_get_subject_name(sk_X509_value(built, i)), dn, sizeof(dn)));
+        }
+    }
     if (out->ok) {
-        STACK_OF(X509) *const chain = X509_STORE_CTX_get0_chain(ctx);
-        X509 *const top = sk_X509_value(chain, sk_X509_num(chain) - 1);
+        STACK_OF(X509) *const built = X509_STORE_CTX_get0_chain(ctx);
+        X509 *const top = sk_X509_value(built, sk_X509_num(built) - 1);
         if (top != NULL && X509_up_ref(top))
             out->root = top;
     } else {
@@ -526,22 +580,6 @@ date_str(const ASN1_TIME *t, char *buf, size_t n)
     else
         strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm);
     return buf;
-}
-
-/* Appends printf-style text to buf (never overflows). */
-static void
-add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-add(char *buf, size_t n, const char *fmt, ...)
-{
-    const size_t used = strlen(buf);
-    if (used + 1 >= n)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, n - used, fmt, ap);
-    va_end(ap);
 }
 
 static void
@@ -630,6 +668,8 @@ search_fix(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *at
         picked[npicked++] = t->search.items[cand].cert;
         X509_STORE *const s = new_store(t, picked, npicked);
         run_out r;
+        r.chain = NULL;
+        r.chainlen = 0;
         const int ran = s != NULL && run_verify(t, s, leaf, chain_certs, &r);
         X509_STORE_free(s);
         if (!ran)
@@ -681,9 +721,11 @@ search_fix(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *at
 
 static void
 judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verdict,
-      char *reason, size_t n)
+      char *reason, size_t n, char *chain, size_t chainlen)
 {
     run_out r;
+    r.chain = chain;
+    r.chainlen = chainlen;
     char dn[512], d1[40], d2[40];
     reason[0] = '\0';
     *verdict = SGS_V_UNTRUSTED;
@@ -769,6 +811,14 @@ void
 sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
                 char *reason, size_t n)
 {
+    sgs_trust_check_chain(t, signer, extra, verdict, reason, n, NULL, 0);
+}
+
+void
+sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
+                      char *reason, size_t n, char *chain, size_t chainlen)
+{
+    char chain_buf[2048] = "";
     /* cache key: SHA-256 over the signer and the signature's certificates, in order */
     uint8_t key[32];
     int keyed = 0;
@@ -795,6 +845,8 @@ sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *
         if (hit) {
             *verdict = slot->verdict;
             snprintf(reason, n, "%s", slot->reason);
+            if (chain != NULL && chainlen > 0)
+                snprintf(chain, chainlen, "%s", slot->chain != NULL ? slot->chain : "");
         }
         pthread_mutex_unlock(&t->cache->mu);
         if (hit)
@@ -804,19 +856,27 @@ sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *
         t->untrusted_sk != NULL ? sk_X509_dup(t->untrusted_sk) : sk_X509_new_null();
     for (int i = 0; chain_certs != NULL && i < sk_X509_num(extra); i++)
         (void)sk_X509_push(chain_certs, sk_X509_value(extra, i));
-    judge(t, signer, chain_certs, verdict, reason, n);
+    judge(t, signer, chain_certs, verdict, reason, n, chain_buf, sizeof(chain_buf));
     sk_X509_free(chain_certs);
+    if (chain != NULL && chainlen > 0)
+        snprintf(chain, chainlen, "%s", chain_buf);
     if (slot != NULL) {
         char *const copy = sgs_strdup(t->alloc, reason);
-        if (copy != NULL) {
+        char *const chain_copy = sgs_strdup(t->alloc, chain_buf);
+        if (copy != NULL && chain_copy != NULL) {
             pthread_mutex_lock(&t->cache->mu);
-            char *const old = slot->reason;
+            char *const old = slot->reason, *const old_chain = slot->chain;
             memcpy(slot->key, key, sizeof(key));
             slot->used = 1;
             slot->verdict = *verdict;
             slot->reason = copy;
+            slot->chain = chain_copy;
             pthread_mutex_unlock(&t->cache->mu);
             sgs_free(t->alloc, old);
+            sgs_free(t->alloc, old_chain);
+        } else {
+            sgs_free(t->alloc, copy);
+            sgs_free(t->alloc, chain_copy);
         }
     }
 }

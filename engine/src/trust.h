@@ -69,6 +69,32 @@ int sgs_trust_configured(const sgs_trust *t);
 void sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
                      char *reason, size_t n);
 
+/* The same, also writing the chain OpenSSL built (DNs from the signer up, '\n'-separated; as
+   far as it got when it failed) into chain. */
+void sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
+                           sgs_verdict *verdict, char *reason, size_t n, char *chain,
+                           size_t chainlen);
+
+/*
+ * Parsed-object callback: receives a certificate (x) or a CRL (crl), owning it. Returns SGS_OK
+ * to go on, or a status that stops the parse (err filled).
+ */
+typedef sgs_status (*sgs_pki_fn)(void *opaque, X509 *x, X509_CRL *crl, const char *path,
+                                 char *err, size_t errlen);
+
+/*
+ * Parses every certificate and CRL in (buf, len): PEM (any number of CERTIFICATE, TRUSTED
+ * CERTIFICATE, X509 CRL blocks; other public blocks are skipped, private keys refused) or one
+ * DER certificate or CRL, consumed exactly. SGS_ERR_KEY when nothing usable is there.
+ */
+SGS_NODISCARD sgs_status sgs_pki_parse(const uint8_t *buf, size_t len, const char *path,
+                                       sgs_pki_fn fn, void *opaque, char *err, size_t errlen);
+
+/* Reads a file (following links, at most SGS_CERT_FILE_MAX bytes) and parses it. */
+SGS_NODISCARD sgs_status sgs_pki_parse_file(const sgs_allocator *a, const char *path,
+                                            sgs_pki_fn fn, void *opaque, char *err,
+                                            size_t errlen);
+
 /* Writes a DN as RFC 2253 text (UTF-8 kept) into buf. */
 const char *sgs_dn(const X509_NAME *name, char *buf, size_t n);
 

@@ -1,0 +1,430 @@
+/*
+ * truststore.c - the trust directory as an admin manages it: list what is in it, add CA
+ * certificates the way OpenSSL's hashed-directory lookup finds them.
+ *
+ * DESIGN: a trust directory holds one PEM file per certificate, named by its SHA-256 prefix,
+ * and a link <subject-name-hash>.<n> to it (what `openssl rehash` makes). Adding never
+ * overwrites: files are written to a temporary name and link()ed into place, which fails if
+ * the name exists; a taken name is compared by content. Parsing is OpenSSL's (trust.c).
+ */
+#include "alloc.h"
+#include "digest.h"
+#include "trust.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <stdlib.h> /* qsort */
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct cert_text {
+    char subject[512], issuer[512], nb[32], na[32], fp[65], kid[129];
+} cert_text;
+
+static void
+iso_time(const ASN1_TIME *t, char *buf, size_t n)
+{
+    struct tm tm;
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1)
+        snprintf(buf, n, "?");
+    else
+        strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+describe(X509 *x, const char *path, cert_text *t, sgs_cert_info *info)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    sgs_dn(X509_get_subject_name(x), t->subject, sizeof(t->subject));
+    sgs_dn(X509_get_issuer_name(x), t->issuer, sizeof(t->issuer));
+    iso_time(X509_get0_notBefore(x), t->nb, sizeof(t->nb));
+    iso_time(X509_get0_notAfter(x), t->na, sizeof(t->na));
+    t->fp[0] = '\0';
+    if (X509_digest(x, EVP_sha256(), md, &len) == 1 && len == 32)
+        sgs_hex(md, 32, t->fp);
+    t->kid[0] = '\0';
+    const ASN1_OCTET_STRING *const kid = X509_get0_subject_key_id(x);
+    if (kid != NULL && ASN1_STRING_length(kid) > 0 && ASN1_STRING_length(kid) <= 64)
+        sgs_hex(ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid), t->kid);
+    memset(info, 0, sizeof(*info));
+    info->path = path;
+    info->subject = t->subject;
+    info->issuer = t->issuer;
+    info->not_before = t->nb;
+    info->not_after = t->na;
+    info->fingerprint = t->fp;
+    info->key_id = t->kid;
+    info->is_ca = X509_check_ca(x) >= 1;
+    info->self_signed = X509_self_signed(x, 0) == 1;
+    ERR_clear_error();
+}
+
+/* ---- list ------------------------------------------------------------------------------ */
+
+typedef struct seen_set {
+    uint8_t (*fps)[32];
+    size_t count, cap;
+} seen_set;
+
+/* 1 if fp was new (and is now remembered), 0 if seen, -1 on allocation failure. */
+static int
+seen_add(seen_set *s, const uint8_t fp[32])
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (memcmp(s->fps[i], fp, 32) == 0)
+            return 0;
+    if (s->count == s->cap) {
+        const size_t cap = s->cap ? 2 * s->cap : 32;
+        uint8_t(*const p)[32] = sgs_calloc(NULL, cap, 32);
+        if (p == NULL)
+            return -1;
+        if (s->count > 0)
+            memcpy(p, s->fps, s->count * 32);
+        sgs_free(NULL, s->fps);
+        s->fps = p;
+        s->cap = cap;
+    }
+    memcpy(s->fps[s->count++], fp, 32);
+    return 1;
+}
+
+typedef struct list_ctx {
+    sgs_cert_fn fn;
+    void *opaque;
+    seen_set seen;
+} list_ctx;
+
+static sgs_status
+list_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
+{
+    list_ctx *const c = opaque;
+    (void)err;
+    (void)errlen;
+    X509_CRL_free(crl); /* a CRL in a trust directory is fine; it is not listed */
+    if (x == NULL)
+        return SGS_OK;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    int fresh = 1;
+    if (X509_digest(x, EVP_sha256(), md, &len) == 1 && len == 32)
+        fresh = seen_add(&c->seen, md);
+    if (fresh < 0) {
+        X509_free(x);
+        return SGS_ERR_NOMEM;
+    }
+    if (fresh) {
+        cert_text t;
+        sgs_cert_info info;
+        describe(x, path, &t, &info);
+        c->fn(c->opaque, &info);
+    }
+    X509_free(x);
+    return SGS_OK;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted paths of the entries of dir (not . files). Caller frees each and the array. */
+static sgs_status
+dir_entries(const char *dir, char ***out, size_t *count, char *err, size_t errlen)
+{
+    DIR *const d = opendir(dir);
+    if (d == NULL) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    sgs_status st = SGS_OK;
+    const struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 32;
+            char **const grown = sgs_calloc(NULL, cap, sizeof(char *));
+            if (grown == NULL) {
+                st = SGS_ERR_NOMEM;
+                break;
+            }
+            if (n > 0)
+                memcpy(grown, names, n * sizeof(char *));
+            sgs_free(NULL, names);
+            names = grown;
+        }
+        const size_t len = strlen(dir) + strlen(de->d_name) + 2;
+        if ((names[n] = sgs_malloc(NULL, len)) == NULL) {
+            st = SGS_ERR_NOMEM;
+            break;
+        }
+        snprintf(names[n], len, "%s/%s", dir, de->d_name);
+        n++;
+    }
+    closedir(d);
+    if (n > 0)
+        qsort(names, n, sizeof(char *), by_name);
+    *out = names;
+    *count = n;
+    return st;
+}
+
+static void
+free_entries(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sgs_free(NULL, names[i]);
+    sgs_free(NULL, names);
+}
+
+sgs_status
+sgs_certs_list(const char *path, sgs_cert_fn fn, void *opaque, char *err, size_t errlen)
+{
+    list_ctx c = {fn, opaque, {NULL, 0, 0}};
+    struct stat sb;
+    err[0] = '\0';
+    if (stat(path, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    sgs_status st = SGS_OK;
+    if (!S_ISDIR(sb.st_mode)) {
+        st = sgs_pki_parse_file(NULL, path, list_one, &c, err, errlen);
+    } else {
+        char **names = NULL;
+        size_t n = 0;
+        st = dir_entries(path, &names, &n, err, errlen);
+        for (size_t i = 0; i < n && st == SGS_OK; i++) {
+            struct stat fs;
+            if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
+                st = sgs_pki_parse_file(NULL, names[i], list_one, &c, err, errlen);
+        }
+        free_entries(names, n);
+    }
+    sgs_free(NULL, c.seen.fps);
+    return st;
+}
+
+/* ---- add ------------------------------------------------------------------------------- */
+
+typedef struct import_ctx {
+    const char *dir;
+    const char *source;
+    int force;
+    sgs_import_fn fn;
+    void *opaque;
+    seen_set present; /* fingerprints already in the directory */
+    char **present_path;
+} import_ctx;
+
+static sgs_status
+collect_present(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
+{
+    seen_set *const s = opaque;
+    (void)path;
+    (void)err;
+    (void)errlen;
+    X509_CRL_free(crl);
+    if (x != NULL) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        if (X509_digest(x, EVP_sha256(), md, &len) == 1 && len == 32 && seen_add(s, md) < 0) {
+            X509_free(x);
+            return SGS_ERR_NOMEM;
+        }
+    }
+    X509_free(x);
+    return SGS_OK;
+}
+
+/* Fingerprint of the (single) certificate in a file; 0 if it holds none or several. */
+typedef struct one_fp {
+    uint8_t fp[32];
+    int count;
+} one_fp;
+
+static sgs_status
+take_fp(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
+{
+    one_fp *const o = opaque;
+    unsigned int len = 0;
+    (void)path;
+    (void)err;
+    (void)errlen;
+    X509_CRL_free(crl);
+    if (x != NULL && X509_digest(x, EVP_sha256(), o->fp, &len) == 1 && len == 32)
+        o->count++;
+    X509_free(x);
+    return SGS_OK;
+}
+
+static int
+file_holds(const char *path, const uint8_t fp[32])
+{
+    one_fp o;
+    char err[256];
+    memset(&o, 0, sizeof(o));
+    return sgs_pki_parse_file(NULL, path, take_fp, &o, err, sizeof(err)) == SGS_OK &&
+           o.count == 1 && memcmp(o.fp, fp, 32) == 0;
+}
+
+/* Writes x as PEM to dir/name without ever replacing an existing file. 0 ok, else errno
+   (EEXIST: the name is taken). */
+static int
+write_new_pem(const char *dir, const char *name, X509 *x)
+{
+    char tmp[4096], final[4096];
+    snprintf(tmp, sizeof(tmp), "%s/.sgs-import.XXXXXX", dir);
+    snprintf(final, sizeof(final), "%s/%s", dir, name);
+    const int fd = mkstemp(tmp);
+    if (fd < 0)
+        return errno;
+    FILE *const fp = fdopen(fd, "w");
+    if (fp == NULL) {
+        const int e = errno;
+        close(fd);
+        unlink(tmp);
+        return e;
+    }
+    int e = 0;
+    if (PEM_write_X509(fp, x) != 1)
+        e = EIO;
+    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
+        e = e ? e : errno;
+    if (fclose(fp) != 0)
+        e = e ? e : errno;
+    if (e == 0 && chmod(tmp, 0644) != 0)
+        e = errno;
+    if (e == 0 && link(tmp, final) != 0) /* link(2) never replaces: EEXIST if taken */
+        e = errno;
+    unlink(tmp);
+    ERR_clear_error();
+    return e;
+}
+
+static sgs_status
+import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
+{
+    import_ctx *const c = opaque;
+    (void)path;
+    (void)err;
+    (void)errlen;
+    X509_CRL_free(crl);
+    if (x == NULL)
+        return SGS_OK;
+    cert_text t;
+    sgs_import_record r;
+    char detail[768], name[64], stored[4096] = "", link_name[32] = "";
+    memset(&r, 0, sizeof(r));
+    describe(x, "", &t, &r.cert);
+    r.source = c->source;
+    r.link = "";
+    r.detail = detail;
+    uint8_t fp[32] = {0};
+    unsigned int len = 0;
+    (void)X509_digest(x, EVP_sha256(), fp, &len);
+    int is_new = 1;
+    for (size_t i = 0; i < c->present.count; i++)
+        if (memcmp(c->present.fps[i], fp, 32) == 0)
+            is_new = 0;
+    if (!is_new) {
+        r.action = SGS_IMPORT_PRESENT;
+        snprintf(detail, sizeof(detail), "already in %s", c->dir);
+        goto done;
+    }
+    if (!c->force && !r.cert.is_ca) {
+        r.action = SGS_IMPORT_REFUSED;
+        snprintf(detail, sizeof(detail), "not a CA certificate (basicConstraints CA:TRUE); "
+                                         "use --force to trust it anyway");
+        goto done;
+    }
+    snprintf(name, sizeof(name), "%.16s.pem", t.fp);
+    snprintf(stored, sizeof(stored), "%s/%s", c->dir, name);
+    const int werr = write_new_pem(c->dir, name, x);
+    if (werr == EEXIST && !file_holds(stored, fp)) {
+        r.action = SGS_IMPORT_REFUSED;
+        snprintf(detail, sizeof(detail), "%s exists and holds something else; not overwritten",
+                 stored);
+        stored[0] = '\0';
+        goto done;
+    }
+    if (werr != 0 && werr != EEXIST) {
+        r.action = SGS_IMPORT_REFUSED;
+        snprintf(detail, sizeof(detail), "cannot write %s: %s", stored, strerror(werr));
+        stored[0] = '\0';
+        goto done;
+    }
+    /* <subject hash>.<n>: the first free n, or the one already pointing at this cert */
+    const unsigned long h = X509_subject_name_hash(x);
+    for (int n = 0; n < 1000; n++) {
+        char lp[4096];
+        snprintf(link_name, sizeof(link_name), "%08lx.%d", h, n);
+        snprintf(lp, sizeof(lp), "%s/%s", c->dir, link_name);
+        if (symlink(name, lp) == 0)
+            break;
+        if (errno != EEXIST) {
+            link_name[0] = '\0';
+            break;
+        }
+        if (file_holds(lp, fp))
+            break;
+        link_name[0] = '\0';
+    }
+    if (seen_add(&c->present, fp) < 0)
+        return SGS_ERR_NOMEM;
+    r.action = SGS_IMPORT_ADDED;
+    r.link = link_name;
+    snprintf(detail, sizeof(detail), "added as %s%s%s", name, link_name[0] ? ", linked as " : "",
+             link_name);
+done:
+    r.cert.path = stored;
+    c->fn(c->opaque, &r);
+    X509_free(x);
+    ERR_clear_error();
+    return SGS_OK;
+}
+
+sgs_status
+sgs_trust_store_add(const char *dir, const char *cert_path, int force, sgs_import_fn fn,
+                    void *opaque, char *err, size_t errlen)
+{
+    import_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.dir = dir;
+    c.source = cert_path;
+    c.force = force;
+    c.fn = fn;
+    c.opaque = opaque;
+    err[0] = '\0';
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    char **names = NULL;
+    size_t n = 0;
+    sgs_status st = dir_entries(dir, &names, &n, err, errlen);
+    for (size_t i = 0; i < n && st == SGS_OK; i++) {
+        struct stat fs;
+        char ignore[256];
+        if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
+            if (sgs_pki_parse_file(NULL, names[i], collect_present, &c.present, ignore,
+                                   sizeof(ignore)) == SGS_ERR_NOMEM)
+                st = SGS_ERR_NOMEM; /* unreadable or foreign neighbours are not ours to judge */
+    }
+    free_entries(names, n);
+    if (st == SGS_OK)
+        st = sgs_pki_parse_file(NULL, cert_path, import_one, &c, err, errlen);
+    sgs_free(NULL, c.present.fps);
+    return st;
+}
