@@ -25,7 +25,7 @@
 
 static const char usage_text[] =
     "usage: sigsweep verify --key FILE|DIR [--key ...] [options] PATH...\n"
-    "       sigsweep sign --key PRIVATE [options] FILE|DIR...\n"
+    "       sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [options] FILE|DIR...\n"
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
@@ -35,7 +35,8 @@ static const char usage_text[] =
     "detached signature: F.p7s (CMS, as `openssl cms -sign -binary` makes it), else F.sig, as\n"
     "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
     "-rawin` (Ed25519) make it, or CMS.\n"
-    "sign: write F.sig for every file, in the same formats.\n"
+    "sign: write F.sig for every file, in the same formats; with --cert, a detached CMS\n"
+    "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed).\n"
     "trust list: show the certificates of a trust store (subject, issuer, validity, SHA-256,\n"
     "key id). trust add: copy CA certificates into DIR with OpenSSL subject-hash links; refuses\n"
     "non-CA certificates unless --force; never overwrites. trust diagnose: for each signed file\n"
@@ -44,6 +45,8 @@ static const char usage_text[] =
     "options:\n"
     "  --key FILE|DIR       verify: public key or certificate (PEM/DER), or a directory of\n"
     "                       them; repeatable. sign: the private key (PEM/DER, unencrypted)\n"
+    "  --cert CERT          sign: write CMS (F.p7s) signed by this certificate (of --key)\n"
+    "  --certfile FILE      sign: certificates to embed in the CMS (intermediates)\n"
     "  --hash ALG           sha256 (default), sha384, sha512: file digest and prehash\n"
     "  --pss                RSA keys use RSA-PSS (salt length auto-detected on verify)\n"
     "  --sig-suffix S       signature file suffix (default .sig)\n"
@@ -69,6 +72,7 @@ static const char usage_text[] =
 typedef struct cert_opt {
     sgs_material kind;
     const char *path;
+    int embed; /* --certfile (sign) rather than --untrusted (verify) */
 } cert_opt;
 
 typedef struct cli_opts {
@@ -80,6 +84,7 @@ typedef struct cli_opts {
     out_format format;
     const char *output;
     const char *files_from;
+    const char *sign_cert;
     int quiet;
 } cli_opts;
 
@@ -155,7 +160,8 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
 {
     enum {
         O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM, O_TRUST,
-        O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT
+        O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT, O_CERT,
+        O_CERTFILE
     };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
@@ -174,6 +180,8 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"purpose", required_argument, NULL, O_PURPOSE},
         {"at", required_argument, NULL, O_AT},
         {"strict", no_argument, NULL, O_STRICT},
+        {"cert", required_argument, NULL, O_CERT},
+        {"certfile", required_argument, NULL, O_CERTFILE},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -226,6 +234,16 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
                                                           : SGS_MAT_CRL;
             o->certs[o->ncerts++].path = optarg;
             break;
+        case O_CERT:
+            o->sign_cert = optarg;
+            break;
+        case O_CERTFILE:
+            if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
+                return fail_usage(cmd, "too many certificate options (%s)", "use a bundle");
+            o->certs[o->ncerts].kind = SGS_MAT_UNTRUSTED;
+            o->certs[o->ncerts].embed = 1;
+            o->certs[o->ncerts++].path = optarg;
+            break;
         case O_TRUST_SYSTEM:
             o->cfg.trust_system = 1;
             break;
@@ -256,9 +274,18 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         }
     }
     const int is_sign = strcmp(cmd, "sign") == 0;
-    if (is_sign && (o->ncerts > 0 || o->cfg.trust_system || o->cfg.require_codesign ||
+    int verify_certs = 0, embed_certs = 0;
+    for (size_t i = 0; i < o->ncerts; i++) {
+        verify_certs += !o->certs[i].embed;
+        embed_certs += o->certs[i].embed;
+    }
+    if (is_sign && (verify_certs > 0 || o->cfg.trust_system || o->cfg.require_codesign ||
                     o->cfg.has_at_time || o->cfg.strict))
-        return fail_usage(cmd, "%s", "certificate options are for verify");
+        return fail_usage(cmd, "%s", "trust options are for verify");
+    if (!is_sign && (o->sign_cert != NULL || embed_certs > 0))
+        return fail_usage(cmd, "%s", "--cert and --certfile are for sign");
+    if (is_sign && embed_certs > 0 && o->sign_cert == NULL)
+        return fail_usage(cmd, "%s", "--certfile needs --cert");
     if (o->nkeys == 0 && (is_sign || (!o->cfg.trust_system && !has_trust(o))))
         return fail_usage(cmd, "%s", is_sign ? "--key PRIVATE is required"
                                              : "give --key (raw signatures) or --trust/"
@@ -358,6 +385,10 @@ run(const char *cmd, int argc, char **argv)
             fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
             goto out;
         }
+    }
+    if (o.sign_cert != NULL && sgs_engine_set_signing_cert(e, o.sign_cert) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        goto out;
     }
     for (size_t i = 0; i < o.ncerts; i++) {
         if (sgs_engine_add_certs(e, o.certs[i].kind, o.certs[i].path) != SGS_OK) {

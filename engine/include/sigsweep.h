@@ -207,6 +207,15 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_add_certs(sgs_engine *e, sgs_materia
 SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_key(sgs_engine *e, const char *path);
 
 /*
+ * SGS_OP_SIGN with a certificate: files get a detached CMS SignedData (F.p7s, DER, signed
+ * attributes, digest cfg.hash, RSA-PSS with cfg.pss) by this certificate and the private key
+ * of sgs_engine_set_signing_key(), which must match it. Certificates added with
+ * sgs_engine_add_certs(SGS_MAT_UNTRUSTED) are embedded too (the intermediates). Same statuses
+ * as sgs_engine_add_certs().
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, const char *path);
+
+/*
  * Queues `path` (a file, or a directory walked recursively without following symbolic
  * links; files ending in the signature suffix or ".p7s" are signatures, not inputs). Blocks
  * while the queue is full. Every file yields exactly one record, possibly before this returns.

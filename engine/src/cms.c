@@ -18,6 +18,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,10 +159,7 @@ signer_alg(X509 *signer, const X509_ALGOR *sig_alg, int md_nid, char *alg, size_
     const int pss = obj != NULL && OBJ_obj2nid(obj) == NID_rsassaPss;
     const char *const md = md_nid == NID_sha256 ? "sha256" : md_nid == NID_sha384 ? "sha384"
                                                                                  : "sha512";
-    if (sgs_key_describe(X509_get0_pubkey(signer), &k) != SGS_OK) {
-        snprintf(alg, n, "cms-%s", md);
-        return;
-    }
+    sgs_key_describe_type(X509_get0_pubkey(signer), &k);
     switch (k.type) {
     case SGS_KEY_RSA:
     case SGS_KEY_RSA_PSS:
@@ -243,9 +241,8 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
             const ASN1_OBJECT *obj = NULL;
             X509_ALGOR_get0(&obj, NULL, NULL, dig);
             signer_alg(signer, sig, OBJ_obj2nid(obj), alg, alglen);
-            sgs_key k;
-            if (sgs_key_describe(pk, &k) == SGS_OK)
-                memcpy(signer_hex, k.fp_hex, SGS_FP_HEX_LEN);
+            if (sgs_cert_spki_fp(signer, signer_hex) != SGS_OK)
+                signer_hex[0] = '\0';
             snprintf(reason, n, "signed by \"%s\", %s", dn, chain_reason);
         }
         valid++;
@@ -260,4 +257,68 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
 out:
     sk_X509_pop_free(certs, X509_free);
     ERR_clear_error();
+}
+
+int
+sgs_cms_sign_start(X509 *cert, EVP_PKEY *pkey, STACK_OF(X509) *extra, const EVP_MD *md, int pss,
+                   sgs_cms_job *job, char *err, size_t n)
+{
+    memset(job, 0, sizeof(*job));
+    const unsigned int flags = CMS_PARTIAL | CMS_DETACHED | CMS_BINARY;
+    job->cms = CMS_sign(NULL, NULL, NULL, NULL, flags);
+    CMS_SignerInfo *const si =
+        job->cms != NULL
+            ? CMS_add1_signer(job->cms, cert, pkey, md, flags | (pss ? CMS_KEY_PARAM : 0))
+            : NULL;
+    if (si == NULL)
+        goto fail;
+    if (pss) {
+        EVP_PKEY_CTX *const pctx = CMS_SignerInfo_get0_pkey_ctx(si);
+        if (pctx == NULL || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <= 0 ||
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0)
+            goto fail;
+    }
+    for (int i = 0; i < sk_X509_num(extra); i++)
+        if (CMS_add1_cert(job->cms, sk_X509_value(extra, i)) != 1)
+            goto fail;
+    /* The content BIO chain: one digest BIO per algorithm over a null sink (detached). The
+       engine feeds their contexts directly in its single read of the file. */
+    job->chain = CMS_dataInit(job->cms, NULL);
+    if (job->chain == NULL)
+        goto fail;
+    for (BIO *b = BIO_find_type(job->chain, BIO_TYPE_MD); b != NULL && job->nctx < SGS_CMS_MAX_MDS;
+         b = BIO_find_type(BIO_next(b), BIO_TYPE_MD)) {
+        EVP_MD_CTX *ctx = NULL;
+        if (BIO_get_md_ctx(b, &ctx) != 1 || ctx == NULL)
+            goto fail;
+        job->ctxs[job->nctx++] = ctx;
+    }
+    if (job->nctx == 0)
+        goto fail;
+    ERR_clear_error();
+    return 1;
+fail:;
+    char why[160];
+    snprintf(err, n, "cannot start the CMS signature: %s", sgs_crypto_error(why, sizeof(why)));
+    sgs_cms_job_reset(job);
+    return 0;
+}
+
+int
+sgs_cms_sign_finish(sgs_cms_job *job, unsigned char **out, size_t *outlen, char *err, size_t n)
+{
+    char why[160];
+    *out = NULL;
+    if (CMS_dataFinal(job->cms, job->chain) != 1) {
+        snprintf(err, n, "CMS signing failed: %s", sgs_crypto_error(why, sizeof(why)));
+        return 0;
+    }
+    const int len = i2d_CMS_ContentInfo(job->cms, out);
+    if (len <= 0) {
+        snprintf(err, n, "cannot encode the CMS signature: %s",
+                 sgs_crypto_error(why, sizeof(why)));
+        return 0;
+    }
+    *outlen = (size_t)len;
+    return 1;
 }

@@ -48,4 +48,17 @@ void sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, ch
 
 void sgs_cms_job_reset(sgs_cms_job *job);
 
+/*
+ * Starts a detached CMS signature (signed attributes, as `openssl cms -sign -binary` makes)
+ * by cert/pkey with digest md (RSA keys: PSS when pss), embedding cert and `extra`. The caller
+ * feeds the content to job->ctxs, then calls sgs_cms_sign_finish(). Returns 1, or 0 with err.
+ */
+int sgs_cms_sign_start(X509 *cert, EVP_PKEY *pkey, STACK_OF(X509) *extra, const EVP_MD *md,
+                       int pss, sgs_cms_job *job, char *err, size_t n);
+
+/* Computes the signature and encodes the ContentInfo as DER into a new buffer (*out, release
+   with OPENSSL_free). Returns 1, or 0 with err. The job still needs sgs_cms_job_reset(). */
+int sgs_cms_sign_finish(sgs_cms_job *job, unsigned char **out, size_t *outlen, char *err,
+                        size_t n);
+
 #endif

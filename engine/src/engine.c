@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -73,6 +74,7 @@ struct sgs_engine {
     int trust_material; /* any sgs_engine_add_certs() or trust_system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
+    X509 *sign_cert; /* set: `sign` writes CMS (F.p7s) instead of a raw signature */
     sgs_cache *cache;
     sgs_pool *pool;
     int started, finished;
@@ -247,6 +249,48 @@ sgs_engine_add_certs(sgs_engine *e, sgs_material kind, const char *path)
     return st;
 }
 
+typedef struct first_cert {
+    X509 *cert;
+} first_cert;
+
+static sgs_status
+keep_first_cert(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err,
+                size_t errlen)
+{
+    first_cert *const f = opaque;
+    (void)path;
+    (void)err;
+    (void)errlen;
+    X509_CRL_free(crl);
+    if (f->cert == NULL)
+        f->cert = x;
+    else
+        X509_free(x);
+    return SGS_OK;
+}
+
+sgs_status
+sgs_engine_set_signing_cert(sgs_engine *e, const char *path)
+{
+    e->err[0] = '\0';
+    if (e->started || e->sign_cert != NULL) {
+        snprintf(e->err, sizeof(e->err), "the signing certificate is set once, before the "
+                                         "first submit");
+        return SGS_ERR_STATE;
+    }
+    first_cert f = {NULL};
+    const sgs_status st =
+        sgs_pki_parse_file(&e->alloc, path, keep_first_cert, &f, e->err, sizeof(e->err));
+    if (st != SGS_OK)
+        return st;
+    if (f.cert == NULL) {
+        snprintf(e->err, sizeof(e->err), "%s: no certificate in it", path);
+        return SGS_ERR_KEY;
+    }
+    e->sign_cert = f.cert;
+    return SGS_OK;
+}
+
 sgs_status
 sgs_engine_set_signing_key(sgs_engine *e, const char *path)
 {
@@ -274,6 +318,7 @@ sgs_engine_set_signing_key(sgs_engine *e, const char *path)
     st = sgs_key_describe(e->sign_key, &e->sign_desc);
     if (st != SGS_OK) {
         EVP_PKEY_free(e->sign_key);
+    X509_free(e->sign_cert);
         e->sign_key = NULL;
         snprintf(e->err, sizeof(e->err), "%s: cannot derive the public key", path);
     }
@@ -679,11 +724,8 @@ diagnose_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sgs
     sgs_verdict v = SGS_V_UNTRUSTED;
     sgs_trust_check_chain(&e->trust, c.leaf, c.rest, &v, w->reason, sizeof(w->reason), w->chain,
                           sizeof(w->chain));
-    sgs_key k;
-    if (sgs_key_describe(X509_get0_pubkey(c.leaf), &k) == SGS_OK) {
-        memcpy(w->signer_hex, k.fp_hex, sizeof(w->signer_hex));
+    if (sgs_cert_spki_fp(c.leaf, w->signer_hex) == SGS_OK)
         rec->signer = w->signer_hex;
-    }
     rec->alg = "x509-certificate";
     rec->chain = w->chain;
     X509_free(c.leaf);
@@ -738,15 +780,113 @@ out:
     close(fd);
 }
 
+/* Writes bytes to target through a temporary file in the same directory and rename(2), so a
+   reader sees the old signature or the new one, never half of one. 1 on success. */
+static int
+write_atomically(sgs_engine *e, worker *w, const char *target, const uint8_t *bytes, size_t len,
+                 sgs_record *rec)
+{
+    const size_t plen = strlen(target);
+    char *const tmp = sgs_malloc(&e->alloc, plen + 8);
+    if (tmp == NULL) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "out of memory");
+        return 0;
+    }
+    memcpy(tmp, target, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    int ok = 0;
+    const int tfd = mkostemp(tmp, O_CLOEXEC);
+    if (tfd < 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t done = 0;
+    while (done < len) {
+        const ssize_t n = write(tfd, bytes + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    const int written = done == len && fchmod(tfd, 0644) == 0;
+    if (close(tfd) != 0 || !written) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot write %s: %s", tmp, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, target) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "cannot rename to %s: %s", target, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    ok = 1;
+out:
+    sgs_free(&e->alloc, tmp);
+    return ok;
+}
+
+/* sign with a certificate: a detached CMS SignedData into F.p7s, the file read once. */
+static sgs_verdict
+sign_cms(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, sgs_record *rec)
+{
+    char why[256];
+    sgs_cms_job cj;
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    sgs_verdict v = SGS_V_UNSUPPORTED;
+    if (!sgs_cms_sign_start(e->sign_cert, e->sign_key, e->trust.untrusted_sk, e->md,
+                            e->cfg.pss, &cj, why, sizeof(why))) {
+        say(w, "%s", why);
+        return v;
+    }
+    sgs_digest_out d;
+    const sgs_digest_result dr = sgs_digest_fd_also(&w->dc, fd, e->md, sb, 0, cj.ctxs, cj.nctx, &d);
+    if (digest_problem(dr, &d, rec, w) != NULL) {
+        v = rec->verdict;
+        goto out;
+    }
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    if (!sgs_cms_sign_finish(&cj, &der, &derlen, why, sizeof(why))) {
+        say(w, "%s", why);
+        goto out;
+    }
+    if (!write_atomically(e, w, j->p7s_path, der, derlen, rec)) {
+        v = rec->verdict;
+        goto out;
+    }
+    rec->alg = "cms";
+    rec->signer = e->sign_desc.fp_hex;
+    say(w, "signed, wrote %s", j->p7s_path);
+    v = SGS_V_VALID;
+out:
+    OPENSSL_free(der);
+    sgs_cms_job_reset(&cj);
+    return v;
+}
+
 static void
 sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     struct stat sb;
-    char *tmp = NULL;
-    int tfd = -1;
     const int fd = open_input(j, w, rec, &sb);
     if (fd < 0)
         return;
+    if (e->sign_cert != NULL) {
+        const sgs_verdict v = sign_cms(e, w, j, fd, &sb, rec);
+        if (v != SGS_V_VALID)
+            rec->verdict = v;
+        else
+            rec->verdict = SGS_V_VALID; /* the CMS signature was made and written */
+        close(fd);
+        return;
+    }
     const sgs_key *const k = &e->sign_desc;
     const int whole = k->type == SGS_KEY_ED25519;
     sgs_digest_out d;
@@ -789,51 +929,12 @@ sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         say(w, "the new signature does not verify; nothing written");
         goto out;
     }
-    const size_t plen = strlen(j->sig_path);
-    tmp = sgs_malloc(&e->alloc, plen + 8);
-    if (tmp == NULL) {
-        rec->verdict = SGS_V_IO_ERROR;
-        say(w, "out of memory");
+    if (!write_atomically(e, w, j->sig_path, w->sig, siglen, rec))
         goto out;
-    }
-    memcpy(tmp, j->sig_path, plen);
-    memcpy(tmp + plen, ".XXXXXX", 8);
-    tfd = mkostemp(tmp, O_CLOEXEC);
-    if (tfd < 0) {
-        rec->verdict = SGS_V_IO_ERROR;
-        say(w, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    size_t done = 0;
-    while (done < siglen) {
-        const ssize_t n = write(tfd, w->sig + done, siglen - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    if (done != siglen || fchmod(tfd, 0644) != 0 || close(tfd) != 0) {
-        tfd = -1;
-        rec->verdict = SGS_V_IO_ERROR;
-        say(w, "cannot write %s: %s", tmp, strerror(errno));
-        (void)unlink(tmp);
-        goto out;
-    }
-    tfd = -1;
-    if (rename(tmp, j->sig_path) != 0) {
-        rec->verdict = SGS_V_IO_ERROR;
-        say(w, "cannot rename to %s: %s", j->sig_path, strerror(errno));
-        (void)unlink(tmp);
-        goto out;
-    }
     rec->signer = k->fp_hex;
     say(w, "signed, wrote %s", j->sig_path);
     rec->verdict = SGS_V_VALID; /* the signature was made, checked and written */
 out:
-    if (tfd >= 0)
-        close(tfd);
-    sgs_free(&e->alloc, tmp);
     close(fd);
 }
 
@@ -928,6 +1029,17 @@ start(sgs_engine *e)
         if (tst != SGS_OK)
             return tst;
     }
+    if (e->cfg.op == SGS_OP_SIGN && e->sign_cert != NULL && e->sign_key != NULL &&
+        X509_check_private_key(e->sign_cert, e->sign_key) != 1) {
+        ERR_clear_error();
+        snprintf(e->err, sizeof(e->err), "the signing certificate is not the private key's");
+        return SGS_ERR_KEY;
+    }
+    if (e->cfg.op == SGS_OP_SIGN && e->sign_cert != NULL) {
+        const sgs_status tst = sgs_trust_finalize(&e->trust, e->err, sizeof(e->err));
+        if (tst != SGS_OK)
+            return tst;
+    }
     if (e->cfg.op == SGS_OP_SIGN && e->sign_key == NULL) {
         snprintf(e->err, sizeof(e->err), "no signing key");
         return SGS_ERR_STATE;
@@ -960,7 +1072,7 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     memcpy(j->sig_path, path, plen);
     memcpy(j->sig_path + plen, e->suffix, slen + 1);
     j->p7s_path = NULL;
-    if (e->cfg.op != SGS_OP_SIGN && strcmp(e->suffix, p7s) != 0) {
+    if ((e->cfg.op != SGS_OP_SIGN || e->sign_cert != NULL) && strcmp(e->suffix, p7s) != 0) {
         j->p7s_path = j->sig_path + plen + slen + 1;
         memcpy(j->p7s_path, path, plen);
         memcpy(j->p7s_path + plen, p7s, sizeof(p7s));
@@ -983,7 +1095,8 @@ sgs_engine_submit(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    const char *const skip[2] = {e->suffix, e->cfg.op != SGS_OP_SIGN ? ".p7s" : NULL};
+    const char *const skip[2] = {e->suffix,
+                                 e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};
     const int rc = sgs_scan_path_skipping(path, skip, 2, on_scanned, e);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
     e->nbatch = 0;
@@ -1025,6 +1138,7 @@ sgs_engine_free(sgs_engine *e)
     sgs_keyset_reset(&e->keys);
     sgs_trust_reset(&e->trust);
     EVP_PKEY_free(e->sign_key);
+    X509_free(e->sign_cert);
     pthread_mutex_destroy(&e->sink_mu);
     const sgs_allocator a = e->alloc;
     sgs_free(&a, e->suffix);

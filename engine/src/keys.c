@@ -108,8 +108,8 @@ out:
     return st;
 }
 
-sgs_status
-sgs_key_describe(EVP_PKEY *pkey, sgs_key *out)
+void
+sgs_key_describe_type(EVP_PKEY *pkey, sgs_key *out)
 {
     memset(out, 0, sizeof(*out));
     out->curve = "";
@@ -140,7 +140,12 @@ sgs_key_describe(EVP_PKEY *pkey, sgs_key *out)
     out->bits = EVP_PKEY_get_bits(pkey);
     const int size = EVP_PKEY_get_size(pkey);
     out->sig_size = size > 0 ? (size_t)size : 0;
+}
 
+sgs_status
+sgs_key_describe(EVP_PKEY *pkey, sgs_key *out)
+{
+    sgs_key_describe_type(pkey, out);
     unsigned char *der = NULL;
     const int n = i2d_PUBKEY(pkey, &der);
     unsigned int mdlen = 0;
@@ -151,6 +156,26 @@ sgs_key_describe(EVP_PKEY *pkey, sgs_key *out)
         return SGS_ERR_CRYPTO;
     }
     sgs_hex(out->fp, sizeof(out->fp), out->fp_hex);
+    return SGS_OK;
+}
+
+sgs_status
+sgs_cert_spki_fp(X509 *cert, char hex[SGS_FP_HEX_LEN])
+{
+    /* The certificate keeps its SubjectPublicKeyInfo as parsed: re-encoding that structure
+       needs no provider encoder (i2d_PUBKEY on an EVP_PKEY costs ~100x more in OpenSSL 3.0). */
+    unsigned char *der = NULL;
+    uint8_t fp[32];
+    unsigned int mdlen = 0;
+    const int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+    const int ok = n > 0 && EVP_Digest(der, (size_t)n, fp, &mdlen, EVP_sha256(), NULL) == 1;
+    OPENSSL_free(der);
+    if (!ok) {
+        ERR_clear_error();
+        hex[0] = '\0';
+        return SGS_ERR_CRYPTO;
+    }
+    sgs_hex(fp, sizeof(fp), hex);
     return SGS_OK;
 }
 

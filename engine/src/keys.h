@@ -5,6 +5,7 @@
 #include "sigsweep.h"
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -59,6 +60,12 @@ void sgs_keyset_finalize(sgs_keyset *ks);
 
 /* Fills type, bits, sig_size, curve and fingerprint of a key from its EVP_PKEY (not owned). */
 SGS_NODISCARD sgs_status sgs_key_describe(EVP_PKEY *pkey, sgs_key *out);
+
+/* Only type, bits, sig_size and curve (no fingerprint: cheap). */
+void sgs_key_describe_type(EVP_PKEY *pkey, sgs_key *out);
+
+/* SPKI SHA-256 fingerprint (hex) of a certificate's key, from the certificate's own encoding. */
+SGS_NODISCARD sgs_status sgs_cert_spki_fp(X509 *cert, char hex[SGS_FP_HEX_LEN]);
 
 /*
  * Parses an unencrypted private key (PEM or DER; PKCS#8 or traditional). On success *out is

@@ -40,6 +40,7 @@
 
 #define CHAIN_CACHE_SLOTS 1024
 #define SEARCH_DEPTH 4
+#define SGS_CHAIN_DEPTH_MAX 32 /* intermediates allowed below the anchor; longer is refused */
 
 typedef struct chain_slot {
     uint8_t key[32];
@@ -393,10 +394,9 @@ sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path, char *err, size
     for (size_t i = 0; i < n; i++)
         sgs_free(t->alloc, names[i]);
     sgs_free(t->alloc, names);
-    if (st == SGS_OK && loaded == 0) {
-        snprintf(err, errlen, "%s: no certificate files in the directory", path);
-        st = SGS_ERR_KEY;
-    }
+    /* An empty directory is not an error: an empty trust store is a state to report (every
+       chain is then UNTRUSTED, saying so), not a reason to refuse the run. */
+    (void)loaded;
     return st;
 }
 
@@ -532,6 +532,7 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
     if (sk_X509_CRL_num(t->crls) > 0)
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
     X509_VERIFY_PARAM_set_flags(param, flags);
+    X509_VERIFY_PARAM_set_depth(param, SGS_CHAIN_DEPTH_MAX);
     if (t->has_time)
         X509_VERIFY_PARAM_set_time(param, (time_t)t->at_time);
     X509_STORE_CTX_set_verify_cb(ctx, ignore_missing_crl);
@@ -730,7 +731,8 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     reason[0] = '\0';
     *verdict = SGS_V_UNTRUSTED;
     if (!sgs_trust_configured(t)) {
-        add(reason, n, "no trust store given (--trust or --trust-system)");
+        add(reason, n, "no trusted certificate: the trust store is empty or was not given "
+                       "(--trust, --trust-system)");
         return;
     }
     if (!run_verify(t, t->store, signer, chain_certs, &r)) {
