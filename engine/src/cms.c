@@ -12,6 +12,7 @@
  */
 #include "cms.h"
 
+#include "alloc.h"
 #include "digest.h"
 #include "err.h"
 #include "keys.h"
@@ -19,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,9 +47,217 @@ sgs_cms_detect(const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* ---- certificate-set cache ------------------------------------------------------------ */
+
+#define CERTSET_SLOTS 64
+#define CERTSET_MAX_BYTES (256u * 1024u)
+
+typedef struct certset {
+    uint8_t *bytes; /* the [0] certificates TLV, owned */
+    size_t len;
+    uint64_t stamp;
+    STACK_OF(X509) *certs;
+} certset;
+
+struct sgs_certset_cache {
+    const sgs_allocator *alloc;
+    pthread_mutex_t mu;
+    uint64_t clock;
+    certset slots[CERTSET_SLOTS];
+};
+
+sgs_certset_cache *
+sgs_certset_cache_create(const sgs_allocator *a)
+{
+    sgs_certset_cache *const c = sgs_calloc(a, 1, sizeof(*c));
+    if (c != NULL) {
+        c->alloc = a;
+        pthread_mutex_init(&c->mu, NULL);
+    }
+    return c;
+}
+
+void
+sgs_certset_cache_free(sgs_certset_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < CERTSET_SLOTS; i++) {
+        sgs_free(c->alloc, c->slots[i].bytes);
+        sk_X509_pop_free(c->slots[i].certs, X509_free);
+    }
+    pthread_mutex_destroy(&c->mu);
+    sgs_free(c->alloc, c);
+}
+
+/* A new stack holding new references to the certificates. */
+static STACK_OF(X509) *
+dup_certs(STACK_OF(X509) *in)
+{
+    STACK_OF(X509) *const out = sk_X509_new_reserve(NULL, sk_X509_num(in));
+    for (int i = 0; out != NULL && i < sk_X509_num(in); i++) {
+        X509 *const x = sk_X509_value(in, i);
+        if (!X509_up_ref(x)) {
+            sk_X509_pop_free(out, X509_free);
+            return NULL;
+        }
+        sk_X509_push(out, x);
+    }
+    return out;
+}
+
+/* Parses a [0] IMPLICIT SET OF Certificate TLV: every element must be an X.509 certificate. */
+static STACK_OF(X509) *
+parse_certset(const uint8_t *tlv, size_t len)
+{
+    const unsigned char *p = tlv;
+    long clen = 0;
+    int tag = 0, cls = 0;
+    const int r = ASN1_get_object(&p, &clen, &tag, &cls, (long)len);
+    if ((r & 0x80) != 0 || r != V_ASN1_CONSTRUCTED || tag != 0 ||
+        cls != V_ASN1_CONTEXT_SPECIFIC || p + clen != tlv + len)
+        return NULL;
+    const unsigned char *const end = p + clen;
+    STACK_OF(X509) *const certs = sk_X509_new_null();
+    while (certs != NULL && p < end) {
+        X509 *const x = d2i_X509(NULL, &p, (long)(end - p));
+        if (x == NULL || !sk_X509_push(certs, x)) {
+            X509_free(x);
+            sk_X509_pop_free(certs, X509_free);
+            return NULL;
+        }
+    }
+    return certs;
+}
+
+static STACK_OF(X509) *
+certset_get(sgs_certset_cache *c, const uint8_t *tlv, size_t len)
+{
+    if (len > CERTSET_MAX_BYTES)
+        return NULL;
+    STACK_OF(X509) *out = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < CERTSET_SLOTS && out == NULL; i++) {
+        certset *const s = &c->slots[i];
+        if (s->bytes != NULL && s->len == len && memcmp(s->bytes, tlv, len) == 0) {
+            s->stamp = ++c->clock;
+            out = dup_certs(s->certs);
+        }
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (out != NULL)
+        return out;
+    STACK_OF(X509) *const parsed = parse_certset(tlv, len);
+    uint8_t *const copy = parsed != NULL ? sgs_malloc(c->alloc, len) : NULL;
+    if (parsed == NULL || copy == NULL) {
+        sk_X509_pop_free(parsed, X509_free);
+        return NULL;
+    }
+    memcpy(copy, tlv, len);
+    out = dup_certs(parsed);
+    pthread_mutex_lock(&c->mu);
+    certset *victim = &c->slots[0]; /* an empty slot, else the least recently used */
+    for (size_t i = 1; i < CERTSET_SLOTS && victim->bytes != NULL; i++)
+        if (c->slots[i].bytes == NULL || c->slots[i].stamp < victim->stamp)
+            victim = &c->slots[i];
+    uint8_t *const old_bytes = victim->bytes;
+    STACK_OF(X509) *const old_certs = victim->certs;
+    victim->bytes = copy;
+    victim->len = len;
+    victim->certs = parsed;
+    victim->stamp = ++c->clock;
+    pthread_mutex_unlock(&c->mu);
+    sgs_free(c->alloc, old_bytes);
+    sk_X509_pop_free(old_certs, X509_free);
+    return out;
+}
+
+/*
+ * ContentInfo ::= SEQUENCE { contentType, [0] EXPLICIT SignedData }. With OpenSSL's generic
+ * codec, take the SignedData's [0] certificates element out (from the cache), re-encode the
+ * rest, and return the new DER (OPENSSL_malloc'd). NULL when the signature is not shaped so
+ * (then the caller parses it whole, as OpenSSL always would).
+ */
+static unsigned char *
+split_certs(sgs_certset_cache *c, const uint8_t *buf, size_t len, size_t *outlen,
+            STACK_OF(X509) **certs)
+{
+    unsigned char *out = NULL, *sd_der = NULL, *wrapped = NULL;
+    ASN1_SEQUENCE_ANY *top = NULL, *sd = NULL;
+    const unsigned char *p = buf;
+    *certs = NULL;
+    top = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len);
+    if (top == NULL || p != buf + len || sk_ASN1_TYPE_num(top) != 2)
+        goto out;
+    const ASN1_TYPE *const oid = sk_ASN1_TYPE_value(top, 0);
+    ASN1_TYPE *const body = sk_ASN1_TYPE_value(top, 1);
+    if (oid->type != V_ASN1_OBJECT || OBJ_obj2nid(oid->value.object) != NID_pkcs7_signed ||
+        body->type != V_ASN1_OTHER)
+        goto out;
+    const unsigned char *q = ASN1_STRING_get0_data(body->value.asn1_string);
+    const long blen = ASN1_STRING_length(body->value.asn1_string);
+    const unsigned char *const bstart = q;
+    long clen = 0;
+    int tag = 0, cls = 0;
+    const int r = ASN1_get_object(&q, &clen, &tag, &cls, blen);
+    if ((r & 0x80) != 0 || r != V_ASN1_CONSTRUCTED || tag != 0 ||
+        cls != V_ASN1_CONTEXT_SPECIFIC || q + clen != bstart + blen)
+        goto out;
+    const unsigned char *const sd_start = q;
+    sd = d2i_ASN1_SEQUENCE_ANY(NULL, &q, clen);
+    if (sd == NULL || q != sd_start + clen)
+        goto out;
+    int at = -1;
+    for (int i = 0; i < sk_ASN1_TYPE_num(sd); i++) {
+        const ASN1_TYPE *const t = sk_ASN1_TYPE_value(sd, i);
+        if (t->type == V_ASN1_OTHER && ASN1_STRING_length(t->value.asn1_string) > 0 &&
+            ASN1_STRING_get0_data(t->value.asn1_string)[0] == 0xa0) {
+            at = i;
+            break;
+        }
+    }
+    if (at < 0)
+        goto out;
+    const ASN1_STRING *const cs = sk_ASN1_TYPE_value(sd, at)->value.asn1_string;
+    *certs = certset_get(c, ASN1_STRING_get0_data(cs), (size_t)ASN1_STRING_length(cs));
+    if (*certs == NULL)
+        goto out;
+    ASN1_TYPE_free(sk_ASN1_TYPE_delete(sd, at));
+    const int sdlen = i2d_ASN1_SEQUENCE_ANY(sd, &sd_der);
+    if (sdlen <= 0)
+        goto out;
+    const int wlen = ASN1_object_size(1, sdlen, 0);
+    if (wlen <= 0 || (wrapped = OPENSSL_malloc((size_t)wlen)) == NULL)
+        goto out;
+    unsigned char *w = wrapped;
+    ASN1_put_object(&w, 1, sdlen, 0, V_ASN1_CONTEXT_SPECIFIC);
+    memcpy(w, sd_der, (size_t)sdlen);
+    if (ASN1_STRING_set(body->value.asn1_string, wrapped, wlen) != 1)
+        goto out;
+    const int olen = i2d_ASN1_SEQUENCE_ANY(top, &out);
+    if (olen <= 0) {
+        OPENSSL_free(out);
+        out = NULL;
+        goto out;
+    }
+    *outlen = (size_t)olen;
+out:
+    if (out == NULL) {
+        sk_X509_pop_free(*certs, X509_free);
+        *certs = NULL;
+    }
+    OPENSSL_free(sd_der);
+    OPENSSL_free(wrapped);
+    sk_ASN1_TYPE_pop_free(sd, ASN1_TYPE_free);
+    sk_ASN1_TYPE_pop_free(top, ASN1_TYPE_free);
+    ERR_clear_error();
+    return out;
+}
+
 void
 sgs_cms_job_reset(sgs_cms_job *job)
 {
+    sk_X509_pop_free(job->certs, X509_free);
     CMS_ContentInfo_free(job->cms);
     BIO_free_all(job->chain);
     memset(job, 0, sizeof(*job));
@@ -60,13 +270,29 @@ supported_md(int nid)
 }
 
 int
-sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_cms_job *job, sgs_verdict *verdict,
-                char *reason, size_t n)
+sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_certset_cache *certsets, sgs_cms_job *job,
+                sgs_verdict *verdict, char *reason, size_t n)
 {
     char why[160];
     memset(job, 0, sizeof(*job));
     *verdict = SGS_V_MALFORMED;
-    if (buf[0] == 0x30) {
+    size_t slen = 0;
+    unsigned char *const split =
+        certsets != NULL && buf[0] == 0x30 ? split_certs(certsets, buf, len, &slen, &job->certs)
+                                           : NULL;
+    if (split != NULL) {
+        const unsigned char *p = split;
+        job->cms = d2i_CMS_ContentInfo(NULL, &p, (long)slen);
+        const int whole = job->cms != NULL && p == split + slen;
+        OPENSSL_free(split);
+        if (!whole) { /* parse the original, so the reason is about what the file holds */
+            CMS_ContentInfo_free(job->cms);
+            job->cms = NULL;
+            sk_X509_pop_free(job->certs, X509_free);
+            job->certs = NULL;
+        }
+    }
+    if (job->cms == NULL && buf[0] == 0x30) {
         const unsigned char *p = buf;
         job->cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
         if (job->cms != NULL && p != buf + len) {
@@ -74,7 +300,7 @@ sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_cms_job *job, sgs_verdict *v
                      len - (size_t)(p - buf));
             goto fail;
         }
-    } else {
+    } else if (job->cms == NULL) {
         BIO *const bio = BIO_new_mem_buf(buf, (int)len);
         if (bio != NULL)
             job->cms = PEM_read_bio_CMS(bio, NULL, NULL, NULL);
@@ -187,8 +413,14 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
     *verdict = SGS_V_BAD_SIGNATURE;
     reason[0] = '\0';
     job->chain_dns[0] = '\0';
-    STACK_OF(X509) *const certs = CMS_get1_certs(job->cms);
-    (void)CMS_set1_signers_certs(job->cms, trust->untrusted_sk, 0);
+    /* the signature's certificates (its own, or the cached parse of the same bytes) */
+    STACK_OF(X509) *const certs =
+        job->certs != NULL ? dup_certs(job->certs) : CMS_get1_certs(job->cms);
+    STACK_OF(X509) *const candidates = sk_X509_dup(trust->untrusted_sk);
+    for (int i = 0; candidates != NULL && i < sk_X509_num(certs); i++)
+        (void)sk_X509_push(candidates, sk_X509_value(certs, i));
+    (void)CMS_set1_signers_certs(job->cms, candidates, 0);
+    sk_X509_free(candidates);
     ERR_clear_error();
     STACK_OF(CMS_SignerInfo) *const sis = CMS_get0_SignerInfos(job->cms);
     const int count = sk_CMS_SignerInfo_num(sis);

@@ -71,6 +71,7 @@ struct sgs_engine {
     int md_nid; /* hash nid and padding, as one cache tag */
     sgs_keyset keys;
     sgs_trust trust;
+    sgs_certset_cache *certsets; /* parsed certificates of CMS signatures, by their bytes */
     int trust_material; /* any sgs_engine_add_certs() or trust_system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
@@ -648,7 +649,7 @@ verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t sigle
 {
     sgs_cms_job cj;
     sgs_verdict v = SGS_V_MALFORMED;
-    if (!sgs_cms_prepare(w->sig, siglen, &cj, &v, w->reason, sizeof(w->reason)))
+    if (!sgs_cms_prepare(w->sig, siglen, e->certsets, &cj, &v, w->reason, sizeof(w->reason)))
         return v;
     sgs_digest_out d;
     const sgs_digest_result dr =
@@ -1028,6 +1029,8 @@ start(sgs_engine *e)
         const sgs_status tst = sgs_trust_finalize(&e->trust, e->err, sizeof(e->err));
         if (tst != SGS_OK)
             return tst;
+        if (e->cfg.cache_entries > 0 && (e->certsets = sgs_certset_cache_create(&e->alloc)) == NULL)
+            return SGS_ERR_NOMEM;
     }
     if (e->cfg.op == SGS_OP_SIGN && e->sign_cert != NULL && e->sign_key != NULL &&
         X509_check_private_key(e->sign_cert, e->sign_key) != 1) {
@@ -1137,6 +1140,7 @@ sgs_engine_free(sgs_engine *e)
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);
     sgs_trust_reset(&e->trust);
+    sgs_certset_cache_free(e->certsets);
     EVP_PKEY_free(e->sign_key);
     X509_free(e->sign_cert);
     pthread_mutex_destroy(&e->sink_mu);
