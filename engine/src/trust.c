@@ -616,6 +616,31 @@ describe_missing(X509 *cert, char *reason, size_t n)
     ERR_clear_error();
 }
 
+/* What keeps a certificate from acting as a CA, in words; NULL when nothing obvious does. */
+static const char *
+ca_defect(X509 *ca)
+{
+    const uint32_t flags = X509_get_extension_flags(ca);
+    const char *why = NULL;
+    if ((flags & EXFLAG_INVALID) != 0)
+        why = "it has invalid or duplicate extensions";
+    else if ((flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(ca) & KU_KEY_CERT_SIGN) == 0)
+        why = "its key usage lacks keyCertSign"; /* (X509_check_ca says "not a CA" for this too) */
+    else if (X509_check_ca(ca) == 0)
+        why = "it is not a CA (basicConstraints CA:TRUE is missing)";
+    ERR_clear_error();
+    return why;
+}
+
+static const sgs_certref *
+find_trusted(const sgs_trust *t, X509 *x)
+{
+    for (size_t i = 0; i < t->trusted.count; i++)
+        if (X509_cmp(t->trusted.items[i].cert, x) == 0)
+            return &t->trusted.items[i];
+    return NULL;
+}
+
 /* Why a trusted certificate with the right subject did not serve as issuer of `cert`. */
 static void
 explain_trusted_namesakes(const sgs_trust *t, X509 *cert, char *reason, size_t n)
@@ -628,13 +653,12 @@ explain_trusted_namesakes(const sgs_trust *t, X509 *cert, char *reason, size_t n
         char dn[512];
         sgs_dn(X509_get_subject_name(ca), dn, sizeof(dn));
         const int code = X509_check_issued(ca, cert);
+        const char *const defect = ca_defect(ca);
         add(reason, n, "; trust store holds \"%s\" (%s) but ", dn, t->trusted.items[i].path);
-        if (code != X509_V_OK)
+        if (defect != NULL)
+            add(reason, n, "%s", defect);
+        else if (code != X509_V_OK)
             add(reason, n, "it cannot be the issuer: %s", X509_verify_cert_error_string(code));
-        else if (X509_check_ca(ca) == 0)
-            add(reason, n, "it is not a CA (basicConstraints)");
-        else if ((X509_get_extension_flags(ca) & EXFLAG_INVALID) != 0)
-            add(reason, n, "it has invalid or duplicate extensions");
         else if (X509_self_signed(ca, 0) != 1)
             add(reason, n, "it is not self-signed, so it cannot anchor a chain");
         else
@@ -643,80 +667,82 @@ explain_trusted_namesakes(const sgs_trust *t, X509 *cert, char *reason, size_t n
     }
 }
 
+/* Depth-first over --search candidates: import those whose subject is the missing issuer,
+   re-validate, and follow a new missing issuer up to SEARCH_DEPTH imports. 1 when the chain
+   closes (picked[0..*npicked) is the fix); otherwise the first failure is described in fail. */
+static int
+search_dfs(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *missing_of,
+           X509 **picked, size_t *npicked, char *fail, size_t failn)
+{
+    if (*npicked == SEARCH_DEPTH)
+        return 0;
+    const X509_NAME *const want = X509_get_issuer_name(missing_of);
+    for (size_t i = 0; i < t->search.count; i++) {
+        X509 *const c = t->search.items[i].cert;
+        int used = 0;
+        for (size_t k = 0; k < *npicked; k++)
+            used |= picked[k] == c;
+        if (used || X509_NAME_cmp(X509_get_subject_name(c), want) != 0)
+            continue;
+        picked[(*npicked)++] = c;
+        X509_STORE *const s = new_store(t, picked, *npicked);
+        run_out r;
+        r.chain = NULL;
+        r.chainlen = 0;
+        const int ran = s != NULL && run_verify(t, s, leaf, chain_certs, &r);
+        X509_STORE_free(s);
+        if (ran && r.ok) {
+            run_out_free(&r);
+            return 1;
+        }
+        if (ran && fail[0] == '\0') {
+            char dn[512];
+            snprintf(fail, failn, "; \"%s\" from %s does not close the chain: %s",
+                     sgs_dn(X509_get_subject_name(c), dn, sizeof(dn)), t->search.items[i].path,
+                     X509_verify_cert_error_string(r.error));
+            const char *const defect = ca_defect(c);
+            const int code = X509_check_issued(c, missing_of);
+            if (defect != NULL)
+                add(fail, failn, " (%s)", defect);
+            else if (code != X509_V_OK)
+                add(fail, failn, " (%s)", X509_verify_cert_error_string(code));
+        }
+        const int deeper = ran && missing_issuer(r.error) && r.at != NULL && r.at != missing_of &&
+                           X509_cmp(r.at, missing_of) != 0 &&
+                           search_dfs(t, leaf, chain_certs, r.at, picked, npicked, fail, failn);
+        run_out_free(&r);
+        if (deeper)
+            return 1;
+        (*npicked)--;
+        ERR_clear_error();
+    }
+    return 0;
+}
+
 /* Tries to close the chain with --search candidates; appends what it found. */
 static void
 search_fix(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *at, char *reason,
            size_t n)
 {
     X509 *picked[SEARCH_DEPTH];
-    size_t npicked = 0, first_fail = SIZE_MAX;
-    char fail[384] = "";
-    X509 *missing_of = at;
-    X509_up_ref(missing_of);
-    while (npicked < SEARCH_DEPTH) {
-        const X509_NAME *const want = X509_get_issuer_name(missing_of);
-        size_t cand = SIZE_MAX;
-        for (size_t i = 0; i < t->search.count && cand == SIZE_MAX; i++) {
-            X509 *const c = t->search.items[i].cert;
-            int used = 0;
-            for (size_t k = 0; k < npicked; k++)
-                used |= picked[k] == c;
-            if (!used && X509_NAME_cmp(X509_get_subject_name(c), want) == 0)
-                cand = i;
-        }
-        if (cand == SIZE_MAX)
-            break;
-        picked[npicked++] = t->search.items[cand].cert;
-        X509_STORE *const s = new_store(t, picked, npicked);
-        run_out r;
-        r.chain = NULL;
-        r.chainlen = 0;
-        const int ran = s != NULL && run_verify(t, s, leaf, chain_certs, &r);
-        X509_STORE_free(s);
-        if (!ran)
-            break;
-        if (r.ok) {
-            add(reason, n, "; would be VALID after importing");
-            for (size_t k = 0; k < npicked; k++) {
-                char dn[512];
-                for (size_t i = 0; i < t->search.count; i++) {
-                    if (t->search.items[i].cert == picked[k]) {
-                        add(reason, n, "%s \"%s\" from %s", k ? " and" : "",
-                            sgs_dn(X509_get_subject_name(picked[k]), dn, sizeof(dn)),
-                            t->search.items[i].path);
-                        break;
-                    }
+    size_t npicked = 0;
+    char fail[768] = "";
+    if (search_dfs(t, leaf, chain_certs, at, picked, &npicked, fail, sizeof(fail))) {
+        add(reason, n, "; would be VALID after importing");
+        for (size_t k = 0; k < npicked; k++) {
+            char dn[512];
+            for (size_t i = 0; i < t->search.count; i++) {
+                if (t->search.items[i].cert == picked[k]) {
+                    add(reason, n, "%s \"%s\" from %s", k ? " and" : "",
+                        sgs_dn(X509_get_subject_name(picked[k]), dn, sizeof(dn)),
+                        t->search.items[i].path);
+                    break;
                 }
             }
-            run_out_free(&r);
-            X509_free(missing_of);
-            return;
         }
-        if (first_fail == SIZE_MAX) {
-            char dn[512];
-            first_fail = cand;
-            snprintf(fail, sizeof(fail), "; \"%s\" from %s does not close the chain: %s",
-                     sgs_dn(X509_get_subject_name(t->search.items[cand].cert), dn, sizeof(dn)),
-                     t->search.items[cand].path, X509_verify_cert_error_string(r.error));
-            const int code = X509_check_issued(t->search.items[cand].cert, missing_of);
-            if (code != X509_V_OK)
-                add(fail, sizeof(fail), " (%s)", X509_verify_cert_error_string(code));
-            else if (X509_check_ca(t->search.items[cand].cert) == 0)
-                add(fail, sizeof(fail), " (it is not a CA)");
-        }
-        const int again = missing_issuer(r.error) && r.at != NULL;
-        if (again) {
-            X509_free(missing_of);
-            missing_of = r.at;
-            r.at = NULL;
-        }
-        run_out_free(&r);
-        if (!again)
-            break;
-    }
-    X509_free(missing_of);
-    if (fail[0] != '\0')
+    } else if (fail[0] != '\0') {
         add(reason, n, "%s", fail);
+    }
     ERR_clear_error();
 }
 
@@ -730,11 +756,8 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     char dn[512], d1[40], d2[40];
     reason[0] = '\0';
     *verdict = SGS_V_UNTRUSTED;
-    if (!sgs_trust_configured(t)) {
-        add(reason, n, "no trusted certificate: the trust store is empty or was not given "
-                       "(--trust, --trust-system)");
-        return;
-    }
+    if (!sgs_trust_configured(t)) /* still diagnose: which issuer is missing, what would fix */
+        add(reason, n, "no trusted certificate (the trust store is empty or was not given); ");
     if (!run_verify(t, t->store, signer, chain_certs, &r)) {
         add(reason, n, "chain validation could not start");
         return;
@@ -791,17 +814,27 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
         if (missing_issuer(r.error)) {
             describe_missing(at, reason, n);
             explain_trusted_namesakes(t, at, reason, n);
-            for (size_t i = 0; i < t->trusted.count; i++)
-                if (X509_cmp(t->trusted.items[i].cert, at) == 0)
-                    add(reason, n, "; \"%s\" is in the trust store (%s) but is not self-signed, "
-                                   "so its issuer is needed too",
-                        dn, t->trusted.items[i].path);
+            const sgs_certref *const held = find_trusted(t, at);
+            if (held != NULL) {
+                const char *const defect = ca_defect(at);
+                add(reason, n, "; trust store holds \"%s\" (%s) but it is not self-signed, so "
+                               "its issuer is needed too%s%s",
+                    dn, held->path, defect ? ", and " : "", defect ? defect : "");
+            }
             if (t->search.count > 0)
                 search_fix(t, signer, chain_certs, at, reason, n);
         } else {
             add(reason, n, "certificate \"%s\": %s", dn, X509_verify_cert_error_string(r.error));
-            if (r.error == X509_V_ERR_INVALID_CA || X509_check_ca(at) == 0)
-                add(reason, n, " (it is not a CA, yet it issued a certificate of the chain)");
+            const int ca_problem = r.error == X509_V_ERR_INVALID_CA ||
+                                   r.error == X509_V_ERR_KEYUSAGE_NO_CERTSIGN ||
+                                   r.error == X509_V_ERR_PATH_LENGTH_EXCEEDED;
+            const char *const defect = ca_problem ? ca_defect(at) : NULL;
+            const sgs_certref *const held = ca_problem ? find_trusted(t, at) : NULL;
+            if (held != NULL)
+                add(reason, n, "; trust store holds \"%s\" (%s) but %s", dn, held->path,
+                    defect != NULL ? defect : "it cannot issue certificates");
+            else if (defect != NULL)
+                add(reason, n, " (%s, yet it issued a certificate of the chain)", defect);
         }
         break;
     }
@@ -858,12 +891,14 @@ sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_ver
         t->untrusted_sk != NULL ? sk_X509_dup(t->untrusted_sk) : sk_X509_new_null();
     for (int i = 0; chain_certs != NULL && i < sk_X509_num(extra); i++)
         (void)sk_X509_push(chain_certs, sk_X509_value(extra, i));
-    judge(t, signer, chain_certs, verdict, reason, n, chain_buf, sizeof(chain_buf));
+    char full[2048]; /* judged whole, so the cache never keeps a reason cut to a small buffer */
+    judge(t, signer, chain_certs, verdict, full, sizeof(full), chain_buf, sizeof(chain_buf));
     sk_X509_free(chain_certs);
+    snprintf(reason, n, "%s", full);
     if (chain != NULL && chainlen > 0)
         snprintf(chain, chainlen, "%s", chain_buf);
     if (slot != NULL) {
-        char *const copy = sgs_strdup(t->alloc, reason);
+        char *const copy = sgs_strdup(t->alloc, full);
         char *const chain_copy = sgs_strdup(t->alloc, chain_buf);
         if (copy != NULL && chain_copy != NULL) {
             pthread_mutex_lock(&t->cache->mu);

@@ -325,7 +325,7 @@ import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, si
         return SGS_OK;
     cert_text t;
     sgs_import_record r;
-    char detail[768], name[64], stored[4096] = "", link_name[32] = "";
+    char detail[4608], name[64], stored[4096] = "", link_name[32] = "";
     memset(&r, 0, sizeof(r));
     describe(x, "", &t, &r.cert);
     r.source = c->source;
