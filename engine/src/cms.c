@@ -276,6 +276,10 @@ sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_certset_cache *certsets, sgs
     char why[160];
     memset(job, 0, sizeof(*job));
     *verdict = SGS_V_MALFORMED;
+    if (len == 0) {
+        snprintf(reason, n, "CMS signature is empty");
+        return 0;
+    }
     size_t slen = 0;
     unsigned char *const split =
         certsets != NULL && buf[0] == 0x30 ? split_certs(certsets, buf, len, &slen, &job->certs)

@@ -321,11 +321,25 @@ take_cb(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_
     return take(c->t, c->kind, x, crl, path, err, errlen);
 }
 
+/* All of a file or none of it: a file that fails half-way leaves nothing behind. */
 static sgs_status
 add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
 {
     take_ctx c = {t, kind};
-    return sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
+    sgs_certlist *const list = list_of(t, kind);
+    const size_t count = list != NULL ? list->count : 0;
+    const int crls = sk_X509_CRL_num(t->crls) > 0 ? sk_X509_CRL_num(t->crls) : 0;
+    const sgs_status st = sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
+    if (st != SGS_OK) {
+        while (list != NULL && list->count > count) {
+            list->count--;
+            X509_free(list->items[list->count].cert);
+            sgs_free(t->alloc, list->items[list->count].path);
+        }
+        while (sk_X509_CRL_num(t->crls) > crls)
+            X509_CRL_free(sk_X509_CRL_pop(t->crls));
+    }
+    return st;
 }
 
 static int
