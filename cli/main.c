@@ -26,6 +26,10 @@
 static const char usage_text[] =
     "usage: sigsweep verify --key FILE|DIR [--key ...] [options] PATH...\n"
     "       sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [options] FILE|DIR...\n"
+    "       sigsweep agents --server-cert FILE [--known FILE]... [--key-file NAME]\n"
+    "                [--list FILE] [--command FILE --command-sig FILE] [options] [FLEET_DIR...]\n"
+    "       sigsweep keygen --type rsa2048|rsa3072|ec-p256|ed25519 --out DIR\n"
+    "       sigsweep export-agent-key --server-cert FILE --out FILE [--der|--pem]\n"
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
@@ -37,6 +41,12 @@ static const char usage_text[] =
     "-rawin` (Ed25519) make it, or CMS.\n"
     "sign: write F.sig for every file, in the same formats; with --cert, a detached CMS\n"
     "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed).\n"
+    "agents: audit every agent's copy of the server key (FLEET_DIR/<agent>/OfcNTCer.dat, or\n"
+    "--list lines agent<TAB>path): VALID, MISSING_FILE, KEY_MISMATCH (naming a --known old key),\n"
+    "MALFORMED, EXPIRED/NOT_YET_VALID, UNSUPPORTED, PRIVATE_KEY_EXPOSED; with --command and\n"
+    "--command-sig, whether each agent's key accepts the server's real signed command.\n"
+    "keygen: server key pair, self-signed certificate and the agents' key file (never\n"
+    "overwrites). export-agent-key: the agents' key file from a certificate (DER or PEM).\n"
     "trust list: show the certificates of a trust store (subject, issuer, validity, SHA-256,\n"
     "key id). trust add: copy CA certificates into DIR with OpenSSL subject-hash links; refuses\n"
     "non-CA certificates unless --force; never overwrites. trust diagnose: for each signed file\n"
@@ -85,6 +95,13 @@ typedef struct cli_opts {
     const char *output;
     const char *files_from;
     const char *sign_cert;
+    const char *server_cert;
+    const char *known[64];
+    size_t nknown;
+    const char *key_file;
+    const char *list;
+    const char *command;
+    const char *command_sig;
     int quiet;
 } cli_opts;
 
@@ -161,7 +178,7 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
     enum {
         O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM, O_TRUST,
         O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT, O_CERT,
-        O_CERTFILE
+        O_CERTFILE, O_SERVER_CERT, O_KNOWN, O_KEY_FILE, O_LIST, O_COMMAND, O_COMMAND_SIG
     };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
@@ -182,6 +199,12 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"strict", no_argument, NULL, O_STRICT},
         {"cert", required_argument, NULL, O_CERT},
         {"certfile", required_argument, NULL, O_CERTFILE},
+        {"server-cert", required_argument, NULL, O_SERVER_CERT},
+        {"known", required_argument, NULL, O_KNOWN},
+        {"key-file", required_argument, NULL, O_KEY_FILE},
+        {"list", required_argument, NULL, O_LIST},
+        {"command", required_argument, NULL, O_COMMAND},
+        {"command-sig", required_argument, NULL, O_COMMAND_SIG},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -237,6 +260,28 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_CERT:
             o->sign_cert = optarg;
             break;
+        case O_SERVER_CERT:
+            o->server_cert = optarg;
+            break;
+        case O_KNOWN:
+            if (o->nknown == sizeof(o->known) / sizeof(o->known[0]))
+                return fail_usage(cmd, "more than %zu --known keys", o->nknown);
+            o->known[o->nknown++] = optarg;
+            break;
+        case O_KEY_FILE:
+            if (optarg[0] == '\0' || strchr(optarg, '/') != NULL)
+                return fail_usage(cmd, "bad --key-file '%s' (a file name)", optarg);
+            o->key_file = optarg;
+            break;
+        case O_LIST:
+            o->list = optarg;
+            break;
+        case O_COMMAND:
+            o->command = optarg;
+            break;
+        case O_COMMAND_SIG:
+            o->command_sig = optarg;
+            break;
         case O_CERTFILE:
             if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
                 return fail_usage(cmd, "too many certificate options (%s)", "use a bundle");
@@ -273,6 +318,23 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
             return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
         }
     }
+    const int agent_opts = o->server_cert != NULL || o->nknown > 0 || o->key_file != NULL ||
+                           o->list != NULL || o->command != NULL || o->command_sig != NULL;
+    if (strcmp(cmd, "agents") == 0) {
+        if (o->server_cert == NULL)
+            return fail_usage(cmd, "%s", "--server-cert is required");
+        if (o->nkeys > 0 || o->ncerts > 0 || o->sign_cert != NULL || o->cfg.trust_system ||
+            o->cfg.require_codesign || o->cfg.strict || o->files_from != NULL)
+            return fail_usage(cmd, "%s", "--key, trust and --files-from options are not for agents");
+        if ((o->command == NULL) != (o->command_sig == NULL))
+            return fail_usage(cmd, "%s", "--command and --command-sig go together");
+        if (optind >= argc && o->list == NULL)
+            return fail_usage(cmd, "%s", "no FLEET_DIR and no --list given");
+        return -1;
+    }
+    if (agent_opts)
+        return fail_usage(cmd, "%s", "--server-cert, --known, --key-file, --list and --command "
+                                     "are for agents");
     const int is_sign = strcmp(cmd, "sign") == 0;
     int verify_certs = 0, embed_certs = 0;
     for (size_t i = 0; i < o->ncerts; i++) {
@@ -331,6 +393,62 @@ submit_list(const char *cmd, sgs_engine *e, const char *list)
 }
 
 static int
+setup_agents(const char *cmd, sgs_engine *e, const cli_opts *o)
+{
+    sgs_status st = sgs_engine_set_server_key(e, o->server_cert);
+    for (size_t i = 0; st == SGS_OK && i < o->nknown; i++)
+        st = sgs_engine_add_known_key(e, o->known[i]);
+    if (st == SGS_OK && o->command != NULL)
+        st = sgs_engine_set_command(e, o->command, o->command_sig);
+    if (st != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* --list: lines "agent_id<TAB>path". Returns 0, or an exit status on a fatal error. */
+static int
+submit_agent_list(const char *cmd, sgs_engine *e, const char *list)
+{
+    FILE *const fp = strcmp(list, "-") == 0 ? stdin : fopen(list, "r");
+    if (fp == NULL) {
+        fprintf(stderr, "sigsweep %s: %s: %s\n", cmd, list, strerror(errno));
+        return EXIT_USAGE;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    unsigned long lineno = 0;
+    while (rc == 0 && (n = getline(&line, &cap, fp)) != -1) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n > 0 && line[n - 1] == '\r')
+            line[--n] = '\0';
+        if (n == 0 || line[0] == '#')
+            continue;
+        char *const tab = strchr(line, '\t');
+        if (tab == NULL || tab == line || tab[1] == '\0') {
+            fprintf(stderr, "sigsweep %s: %s:%lu: expected agent_id<TAB>path\n", cmd, list,
+                    lineno);
+            rc = EXIT_USAGE;
+            break;
+        }
+        *tab = '\0';
+        if (sgs_engine_submit_agent(e, line, tab + 1) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            rc = EXIT_USAGE;
+        }
+    }
+    free(line);
+    if (fp != stdin)
+        fclose(fp);
+    return rc;
+}
+
+static int
 run(const char *cmd, int argc, char **argv)
 {
     cli_opts o;
@@ -338,6 +456,7 @@ run(const char *cmd, int argc, char **argv)
     sgs_config_init(&o.cfg);
     o.cfg.op = strcmp(cmd, "sign") == 0       ? SGS_OP_SIGN
                : strcmp(cmd, "diagnose") == 0 ? SGS_OP_DIAGNOSE
+               : strcmp(cmd, "agents") == 0   ? SGS_OP_AGENTS
                                               : SGS_OP_VERIFY;
     const int prc = parse_options(cmd, argc, argv, &o);
     if (prc >= 0)
@@ -367,6 +486,7 @@ run(const char *cmd, int argc, char **argv)
     }
     sink.progress = !o.quiet && isatty(STDERR_FILENO);
     sink.show_chain = o.cfg.op == SGS_OP_DIAGNOSE;
+    sink.agents = o.cfg.op == SGS_OP_AGENTS;
     o.cfg.on_record = out_record;
     o.cfg.opaque = &sink;
 
@@ -386,6 +506,8 @@ run(const char *cmd, int argc, char **argv)
             goto out;
         }
     }
+    if (o.cfg.op == SGS_OP_AGENTS && setup_agents(cmd, e, &o) != 0)
+        goto out;
     if (o.sign_cert != NULL && sgs_engine_set_signing_cert(e, o.sign_cert) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
         goto out;
@@ -397,7 +519,18 @@ run(const char *cmd, int argc, char **argv)
         }
     }
     out_begin(&sink);
-    for (int i = optind; i < argc; i++) {
+    if (o.cfg.op == SGS_OP_AGENTS) {
+        for (int i = optind; i < argc; i++) {
+            if (sgs_engine_submit_fleet(e, argv[i], o.key_file ? o.key_file : "OfcNTCer.dat") !=
+                SGS_OK) {
+                fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+                goto out;
+            }
+        }
+        if (o.list != NULL && submit_agent_list(cmd, e, o.list) != 0)
+            goto out;
+    }
+    for (int i = optind; i < argc && o.cfg.op != SGS_OP_AGENTS; i++) {
         if (sgs_engine_submit(e, argv[i]) != SGS_OK) {
             fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
             goto out;
@@ -411,7 +544,10 @@ run(const char *cmd, int argc, char **argv)
     }
     sgs_stats stats;
     sgs_engine_stats(e, &stats);
-    out_summary(&sink, &stats, o.quiet, o.cfg.op == SGS_OP_SIGN ? "signed" : "checked");
+    if (o.cfg.op == SGS_OP_AGENTS)
+        out_agents_summary(&sink, &stats, o.quiet);
+    else
+        out_summary(&sink, &stats, o.quiet, o.cfg.op == SGS_OP_SIGN ? "signed" : "checked");
     if (fflush(sink.fp) != 0 || sink.write_error) {
         fprintf(stderr, "sigsweep %s: writing the report failed: %s\n", cmd, strerror(errno));
         goto out;
@@ -546,6 +682,80 @@ trust_main(int argc, char **argv)
     return fail_usage("trust", "unknown subcommand '%s' (list, add, diagnose)", sub);
 }
 
+/* keygen and export-agent-key */
+static int
+keys_main(const char *cmd, int argc, char **argv)
+{
+    enum { O_TYPE = 256, O_OUT, O_SERVER_CERT, O_DER, O_PEM, O_AGENT_FILE };
+    static const struct option longopts[] = {
+        {"type", required_argument, NULL, O_TYPE},
+        {"out", required_argument, NULL, O_OUT},
+        {"server-cert", required_argument, NULL, O_SERVER_CERT},
+        {"der", no_argument, NULL, O_DER},
+        {"pem", no_argument, NULL, O_PEM},
+        {"key-file", required_argument, NULL, O_AGENT_FILE},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *type = NULL, *out = NULL, *cert = NULL, *agent_file = "OfcNTCer.dat";
+    int pem = -1;
+    const int is_keygen = strcmp(cmd, "keygen") == 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_TYPE:
+            type = optarg;
+            break;
+        case O_OUT:
+            out = optarg;
+            break;
+        case O_SERVER_CERT:
+            cert = optarg;
+            break;
+        case O_DER:
+        case O_PEM:
+            if (pem >= 0)
+                return fail_usage(cmd, "%s", "--der and --pem exclude each other");
+            pem = c == O_PEM;
+            break;
+        case O_AGENT_FILE:
+            agent_file = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_ALL_VALID;
+        case ':':
+            return fail_usage(cmd, "option %s needs an argument", argv[optind - 1]);
+        default:
+            return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return fail_usage(cmd, "unexpected argument '%s'", argv[optind]);
+    if (out == NULL)
+        return fail_usage(cmd, "%s", "--out is required");
+    char err[512];
+    sgs_status st;
+    if (is_keygen) {
+        if (type == NULL || cert != NULL || pem >= 0)
+            return fail_usage(cmd, "%s", "keygen takes --type and --out (and --key-file NAME)");
+        st = sgs_keygen(type, out, agent_file, err, sizeof(err));
+        if (st == SGS_OK)
+            printf("%s/server.key\n%s/server.crt\n%s/%s\n", out, out, out, agent_file);
+    } else {
+        if (cert == NULL || type != NULL)
+            return fail_usage(cmd, "%s", "export-agent-key takes --server-cert and --out");
+        st = sgs_export_public_key(cert, out, pem == 1, err, sizeof(err));
+    }
+    if (st != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, err);
+        return EXIT_USAGE;
+    }
+    return EXIT_ALL_VALID;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -568,6 +778,10 @@ main(int argc, char **argv)
         return run(cmd, argc - 1, argv + 1);
     if (strcmp(cmd, "trust") == 0)
         return trust_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "agents") == 0)
+        return run(cmd, argc - 1, argv + 1);
+    if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "export-agent-key") == 0)
+        return keys_main(cmd, argc - 1, argv + 1);
     fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", cmd);
     return EXIT_USAGE;
 }

@@ -205,7 +205,9 @@ out_begin(out_sink *s)
 {
     s->start = s->last_progress = out_now();
     if (s->format == OUT_CSV)
-        fputs("path,verdict,reason,alg,signer,digest,size\n", s->fp);
+        fputs(s->agents ? "agent,path,verdict,reason,alg,key_fp,digest,size\n"
+                        : "path,verdict,reason,alg,signer,digest,size\n",
+              s->fp);
 }
 
 static void
@@ -237,7 +239,7 @@ out_record(void *opaque, const sgs_record *rec)
         snprintf(size, sizeof(size), "%llu", (unsigned long long)rec->size);
     switch (s->format) {
     case OUT_TEXT:
-        text_escaped(fp, rec->path);
+        text_escaped(fp, rec->agent[0] != '\0' ? rec->agent : rec->path);
         fprintf(fp, ": %s (", verdict);
         text_escaped(fp, rec->reason);
         fputs(")\n", fp);
@@ -256,7 +258,22 @@ out_record(void *opaque, const sgs_record *rec)
         break;
     case OUT_JSONL: {
         int lossy = 0;
-        fputs("{\"path\":", fp);
+        if (rec->agent[0] != '\0') {
+            int agent_lossy = 0;
+            fputs("{\"agent\":", fp);
+            out_json_string(fp, rec->agent, &agent_lossy);
+            if (agent_lossy) {
+                fputs(",\"agent_hex\":\"", fp);
+                for (const unsigned char *p = (const unsigned char *)rec->agent; *p; p++)
+                    fprintf(fp, "%02x", *p);
+                putc('"', fp);
+            }
+            fputs(",\"key_fp\":", fp);
+            out_json_string(fp, rec->signer, NULL);
+            fputs(",\"path\":", fp);
+        } else {
+            fputs("{\"path\":", fp);
+        }
         out_json_string(fp, rec->path, &lossy);
         if (lossy) {
             fputs(",\"path_hex\":\"", fp);
@@ -277,6 +294,10 @@ out_record(void *opaque, const sgs_record *rec)
         break;
     }
     case OUT_CSV:
+        if (s->agents) {
+            csv_field(fp, rec->agent);
+            putc(',', fp);
+        }
         csv_field(fp, rec->path);
         fprintf(fp, ",%s,", verdict);
         csv_field(fp, rec->reason);
@@ -309,4 +330,22 @@ out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
         fprintf(stderr, "; %llu verifications, %llu cache hits",
                 (unsigned long long)st->verifications, (unsigned long long)st->cache_hits);
     fputc('\n', stderr);
+}
+
+void
+out_agents_summary(out_sink *s, const sgs_stats *st, int quiet)
+{
+    if (s->progress)
+        fputs("\r\033[K", stderr);
+    if (quiet)
+        return;
+    const double secs = out_now() - s->start;
+    fprintf(stderr, "sigsweep: %llu agents in %.2f s\n", (unsigned long long)st->files, secs);
+    fprintf(stderr, "%llu of %llu agents do not have a valid server certificate\n",
+            (unsigned long long)(st->files - st->verdicts[SGS_V_VALID]),
+            (unsigned long long)st->files);
+    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++)
+        if (st->verdicts[v] > 0)
+            fprintf(stderr, "  %-20s %llu\n", sgs_verdict_name((sgs_verdict)v),
+                    (unsigned long long)st->verdicts[v]);
 }

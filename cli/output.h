@@ -16,6 +16,7 @@ typedef struct out_sink {
     double start, last_progress;
     int write_error;       /* an fprintf/fwrite to fp failed */
     int show_chain;        /* text: print the chain under each record (trust diagnose) */
+    int agents;            /* records are agents (CSV gets an agent column) */
 } out_sink;
 
 /* Parses "text", "jsonl", "csv". 0 on success, -1 if unknown. */
@@ -29,6 +30,9 @@ void out_record(void *opaque, const sgs_record *rec);
 
 /* Clears the progress line and prints the summary to stderr (unless quiet). */
 void out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what);
+
+/* agents: "N of M agents do not have a valid server certificate", then counts. */
+void out_agents_summary(out_sink *s, const sgs_stats *st, int quiet);
 
 /* `trust list` / `trust add` lines. */
 void out_cert(FILE *fp, out_format f, const sgs_cert_info *c);

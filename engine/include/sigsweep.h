@@ -74,6 +74,7 @@ typedef enum sgs_verdict {
     SGS_V_IO_ERROR,
     SGS_V_CHANGED,
     SGS_V_SKIPPED,
+    SGS_V_PRIVATE_KEY_EXPOSED, /* agents: a key file holds a private key (a security finding) */
     SGS_VERDICT_COUNT
 } sgs_verdict;
 
@@ -88,8 +89,9 @@ typedef enum sgs_hash {
 typedef enum sgs_op {
     SGS_OP_VERIFY = 0, /* judge F against F<sig_suffix> with the public keys added */
     SGS_OP_SIGN,       /* write F<sig_suffix> with the signing key set */
-    SGS_OP_DIAGNOSE    /* as VERIFY, and a file with no signature that holds a certificate is
+    SGS_OP_DIAGNOSE,   /* as VERIFY, and a file with no signature that holds a certificate is
                           judged as that certificate's chain (trust diagnose) */
+    SGS_OP_AGENTS      /* judge agents' copies of the server key (sgs_engine_submit_agent) */
 } sgs_op;
 
 /* What a certificate file given to sgs_engine_add_certs() is for. */
@@ -112,10 +114,12 @@ typedef enum sgs_material {
  */
 typedef struct sgs_record {
     const char *path;
+    const char *agent;  /* SGS_OP_AGENTS: the agent id (raw bytes); "" otherwise */
     sgs_verdict verdict;
     const char *reason; /* human reason; never NULL */
     const char *alg;    /* e.g. "rsa-pkcs1-sha256", "ecdsa-p256-sha256", "ed25519" */
-    const char *signer; /* SPKI SHA-256 fingerprint (hex) of the key that verified or signed */
+    const char *signer; /* SPKI SHA-256 fingerprint (hex) of the key that verified or signed;
+                           SGS_OP_AGENTS: of the agent's key, whatever the verdict */
     const char *digest; /* hex digest of the file's bytes as read, with cfg.hash */
     const char *chain;  /* CMS/certificates: the chain built, subject DNs from the signer up,
                            '\n'-separated (as far as it got when it failed); "" otherwise */
@@ -214,6 +218,51 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_key(sgs_engine *e, const
  * as sgs_engine_add_certs().
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, const char *path);
+
+/*
+ * SGS_OP_AGENTS: the server's certificate or public key (PEM/DER) the agents' copies must
+ * match. Required before the first submit. Statuses as sgs_engine_add_key().
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_set_server_key(sgs_engine *e, const char *path);
+
+/* SGS_OP_AGENTS: another known server key or certificate (an old server's); a mismatched agent
+   key equal to it is named by the file's base name. */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_add_known_key(sgs_engine *e, const char *path);
+
+/*
+ * SGS_OP_AGENTS: a command message and its detached signature by the server key (raw, as
+ * `openssl dgst -sign`/`pkeyutl -sign -rawin` make it, with cfg.hash/cfg.pss; or CMS). Each
+ * agent's key then verifies it: the record says whether that agent would accept the command.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_set_command(sgs_engine *e, const char *message,
+                                                        const char *signature);
+
+/* SGS_OP_AGENTS: queues one agent whose key file is `path`. Blocks while the queue is full. */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_agent(sgs_engine *e, const char *agent_id,
+                                                         const char *path);
+
+/*
+ * SGS_OP_AGENTS: queues every agent of a fleet directory: each entry of `dir` is an agent (its
+ * name the id) whose key file is dir/<agent>/<key_file>. Entries that are symbolic links or not
+ * directories are reported (SKIPPED), never followed. In name order.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_fleet(sgs_engine *e, const char *dir,
+                                                         const char *key_file);
+
+/*
+ * Makes a server key pair for an installation: dir/server.key (PKCS#8 PEM, mode 0600),
+ * dir/server.crt (self-signed, CN=sigsweep server, 10 years) and dir/<agent_file> (the agents'
+ * copy: the public key as DER SubjectPublicKeyInfo). type: "rsa2048", "rsa3072", "ec-p256",
+ * "ed25519". Never overwrites (SGS_ERR_IO when a file exists). The private key is wiped from
+ * memory. Returns SGS_OK, SGS_ERR_INVALID_ARG, SGS_ERR_IO, SGS_ERR_CRYPTO; err says why.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_keygen(const char *type, const char *dir,
+                                            const char *agent_file, char *err, size_t errlen);
+
+/* Writes the public key (SPKI) of a certificate or public key file to out, DER or PEM; never
+   overwrites. Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY; err says why. */
+SGS_API SGS_NODISCARD sgs_status sgs_export_public_key(const char *cert, const char *out, int pem,
+                                                       char *err, size_t errlen);
 
 /*
  * Queues `path` (a file, or a directory walked recursively without following symbolic

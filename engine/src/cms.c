@@ -420,7 +420,8 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
     /* the signature's certificates (its own, or the cached parse of the same bytes) */
     STACK_OF(X509) *const certs =
         job->certs != NULL ? dup_certs(job->certs) : CMS_get1_certs(job->cms);
-    STACK_OF(X509) *const candidates = sk_X509_dup(trust->untrusted_sk);
+    STACK_OF(X509) *const candidates =
+        trust != NULL ? sk_X509_dup(trust->untrusted_sk) : sk_X509_new_null();
     for (int i = 0; candidates != NULL && i < sk_X509_num(certs); i++)
         (void)sk_X509_push(candidates, sk_X509_value(certs, i));
     (void)CMS_set1_signers_certs(job->cms, candidates, 0);
@@ -465,9 +466,11 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
             goto out;
         }
         ERR_clear_error();
-        sgs_verdict chain = SGS_V_UNTRUSTED;
-        sgs_trust_check_chain(trust, signer, certs, &chain, chain_reason, sizeof(chain_reason),
-                              job->chain_dns, sizeof(job->chain_dns));
+        sgs_verdict chain = SGS_V_VALID;
+        snprintf(chain_reason, sizeof(chain_reason), "signature only (no chain check)");
+        if (trust != NULL) /* NULL: the caller trusts a key, not a CA (agents' --command) */
+            sgs_trust_check_chain(trust, signer, certs, &chain, chain_reason, sizeof(chain_reason),
+                                  job->chain_dns, sizeof(job->chain_dns));
         if (chain != SGS_V_VALID) {
             *verdict = chain;
             snprintf(reason, n, "signature by \"%s\" verifies, but: %s", dn, chain_reason);

@@ -55,7 +55,7 @@ int sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_certset_cache *certsets,
 /*
  * Verifies every SignerInfo against the hashed content (messageDigest and signature over the
  * signed attributes, or the signature over the content when there are none), then the chain
- * of each signer via trust. Sets verdict and reason; on VALID also alg and signer_hex (SPKI
+ * of each signer via trust (NULL: signatures only, no chain). Sets verdict and reason; on VALID also alg and signer_hex (SPKI
  * SHA-256 of the first signer's key).
  */
 void sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *reason,

@@ -12,6 +12,7 @@
  * check (finish_verified). The signature is read before the file so that a file without one
  * costs no read. All state is in sgs_engine; workers own their digest context and buffers.
  */
+#include "agents.h"
 #include "alloc.h"
 #include "cache.h"
 #include "cms.h"
@@ -45,6 +46,7 @@
 typedef struct job {
     sgs_scan_kind kind;
     int errno_value;
+    const char *agent; /* SGS_OP_AGENTS: the agent id, in the same allocation; else NULL */
     char *sig_path; /* F<suffix>; points into path's allocation */
     char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
     char path[];
@@ -72,6 +74,7 @@ struct sgs_engine {
     sgs_keyset keys;
     sgs_trust trust;
     sgs_certset_cache *certsets; /* parsed certificates of CMS signatures, by their bytes */
+    sgs_agents *agents;          /* SGS_OP_AGENTS */
     int trust_material; /* any sgs_engine_add_certs() or trust_system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
@@ -103,7 +106,7 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
 {
     *out = NULL;
     if (cfg == NULL || cfg->on_record == NULL || (unsigned)cfg->hash >= SGS_HASH_COUNT ||
-        (cfg->op != SGS_OP_VERIFY && cfg->op != SGS_OP_SIGN && cfg->op != SGS_OP_DIAGNOSE) || cfg->sig_suffix == NULL ||
+        (unsigned)cfg->op > SGS_OP_AGENTS || cfg->sig_suffix == NULL ||
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
         cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
         cfg->max_whole_file == 0 ||
@@ -138,6 +141,17 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
             sgs_free(&e->alloc, e);
             return SGS_ERR_NOMEM;
         }
+    }
+    if (cfg->op == SGS_OP_AGENTS) {
+        e->agents = sgs_agents_create(&e->alloc);
+        if (e->agents == NULL) {
+            sgs_cache_free(e->cache);
+            sgs_free(&e->alloc, e->suffix);
+            sgs_free(&e->alloc, e);
+            return SGS_ERR_NOMEM;
+        }
+        if (cfg->has_at_time)
+            sgs_agents_set_time(e->agents, cfg->at_time);
     }
     pthread_mutex_init(&e->sink_mu, NULL);
     *out = e;
@@ -324,6 +338,43 @@ sgs_engine_set_signing_key(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "%s: cannot derive the public key", path);
     }
     return st;
+}
+
+static sgs_status
+agents_only(sgs_engine *e)
+{
+    e->err[0] = '\0';
+    if (e->agents == NULL) {
+        snprintf(e->err, sizeof(e->err), "not an agents engine (cfg.op = SGS_OP_AGENTS)");
+        return SGS_ERR_STATE;
+    }
+    if (e->started) {
+        snprintf(e->err, sizeof(e->err), "set before the first submit");
+        return SGS_ERR_STATE;
+    }
+    return SGS_OK;
+}
+
+sgs_status
+sgs_engine_set_server_key(sgs_engine *e, const char *path)
+{
+    SGS_TRY(agents_only(e));
+    return sgs_agents_set_server(e->agents, path, e->err, sizeof(e->err));
+}
+
+sgs_status
+sgs_engine_add_known_key(sgs_engine *e, const char *path)
+{
+    SGS_TRY(agents_only(e));
+    return sgs_agents_add_known(e->agents, path, e->err, sizeof(e->err));
+}
+
+sgs_status
+sgs_engine_set_command(sgs_engine *e, const char *message, const char *signature)
+{
+    SGS_TRY(agents_only(e));
+    return sgs_agents_set_command(e->agents, message, signature, e->md, e->cfg.pss, e->err,
+                                  sizeof(e->err));
 }
 
 /* ---- records ------------------------------------------------------------------------- */
@@ -735,6 +786,87 @@ diagnose_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sgs
     return 1;
 }
 
+/* One agent: read its key file (never following links, never blocking), judge the content. */
+static void
+agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    if (j->kind == SGS_SCAN_SYMLINK || j->kind == SGS_SCAN_SPECIAL) {
+        rec->verdict = SGS_V_SKIPPED;
+        say(w, "%s", j->kind == SGS_SCAN_SYMLINK
+                         ? "the agent directory is a symbolic link (not followed)"
+                         : "not an agent directory");
+        return;
+    }
+    const int fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        const int err = errno;
+        if (err == ENOENT || err == ENOTDIR) {
+            rec->verdict = SGS_V_MISSING_FILE;
+            say(w, "no key file %s", j->path);
+        } else if (err == ELOOP) {
+            char target[512];
+            const ssize_t n = readlink(j->path, target, sizeof(target) - 1);
+            target[n > 0 ? n : 0] = '\0';
+            rec->verdict = SGS_V_SKIPPED;
+            say(w, "the key file is a symbolic link%s%s (not followed)", n > 0 ? " to " : "",
+                target);
+        } else {
+            rec->verdict = SGS_V_IO_ERROR;
+            say(w, "%s: %s", j->path, strerror(err));
+        }
+        return;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rec->verdict = SGS_V_SKIPPED;
+        say(w, "the key file is %s", file_type_name(sb.st_mode));
+        close(fd);
+        return;
+    }
+    rec->size = (uint64_t)sb.st_size;
+    rec->has_size = 1;
+    if ((uint64_t)sb.st_size > SGS_AGENT_FILE_MAX) {
+        rec->verdict = SGS_V_MALFORMED;
+        say(w, "the key file is larger than %u bytes (%llu)", SGS_AGENT_FILE_MAX,
+            (unsigned long long)sb.st_size);
+        close(fd);
+        return;
+    }
+    size_t got = 0;
+    const size_t size = (size_t)sb.st_size;
+    while (got < size) {
+        const ssize_t n = read(fd, w->sig + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    struct stat after;
+    const int changed = got != size || fstat(fd, &after) != 0 || after.st_size != sb.st_size ||
+                        after.st_mtim.tv_nsec != sb.st_mtim.tv_nsec ||
+                        after.st_mtim.tv_sec != sb.st_mtim.tv_sec;
+    close(fd);
+    if (changed) {
+        rec->verdict = SGS_V_CHANGED;
+        say(w, "the key file changed while being read");
+        return;
+    }
+    sgs_agent_result r;
+    sgs_agents_judge(e->agents, w->sig, got, &r);
+    OPENSSL_cleanse(w->sig, got); /* it may have held a private key */
+    memcpy(w->signer_hex, r.key_fp, sizeof(w->signer_hex));
+    snprintf(w->alg, sizeof(w->alg), "%s", r.alg);
+    snprintf(w->reason, sizeof(w->reason), "%s", r.reason);
+    rec->signer = w->signer_hex;
+    rec->alg = w->alg;
+    if (r.verdict != SGS_V_VALID) {
+        rec->verdict = r.verdict;
+        return;
+    }
+    rec->verdict = SGS_V_VALID; /* agents.c judged this content VALID in its one place */
+}
+
 static void
 verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
@@ -993,8 +1125,11 @@ worker_run(void *opaque, void *state, void *job_ptr)
         return;
     }
     w->reason[0] = '\0';
+    rec.agent = j->agent != NULL ? j->agent : "";
     if (e->cfg.op == SGS_OP_SIGN)
         sign_job(e, w, j, &rec);
+    else if (e->cfg.op == SGS_OP_AGENTS)
+        agent_job(e, w, j, &rec);
     else
         verify_job(e, w, j, &rec);
     rec.reason = w->reason;
@@ -1021,11 +1156,15 @@ start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    if (e->cfg.op != SGS_OP_SIGN && e->keys.count == 0 && !e->trust_material) {
-        snprintf(e->err, sizeof(e->err), "no public key and no trust store: add at least one");
+    if (e->cfg.op == SGS_OP_AGENTS && !sgs_agents_ready(e->agents)) {
+        snprintf(e->err, sizeof(e->err), "no server certificate (--server-cert)");
         return SGS_ERR_STATE;
     }
-    if (e->cfg.op != SGS_OP_SIGN) {
+    if (e->cfg.op == SGS_OP_VERIFY || e->cfg.op == SGS_OP_DIAGNOSE) {
+        if (e->keys.count == 0 && !e->trust_material) {
+            snprintf(e->err, sizeof(e->err), "no public key and no trust store: add at least one");
+            return SGS_ERR_STATE;
+        }
         const sgs_status tst = sgs_trust_finalize(&e->trust, e->err, sizeof(e->err));
         if (tst != SGS_OK)
             return tst;
@@ -1070,6 +1209,7 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
         return 1;
     j->kind = kind;
     j->errno_value = errno_value;
+    j->agent = NULL;
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen + 1;
     memcpy(j->sig_path, path, plen);
@@ -1092,6 +1232,10 @@ sgs_status
 sgs_engine_submit(sgs_engine *e, const char *path)
 {
     e->err[0] = '\0';
+    if (e->cfg.op == SGS_OP_AGENTS) {
+        snprintf(e->err, sizeof(e->err), "agents are queued with sgs_engine_submit_agent/fleet");
+        return SGS_ERR_STATE;
+    }
     if (!e->started)
         SGS_TRY(start(e));
     if (e->finished) {
@@ -1108,6 +1252,131 @@ sgs_engine_submit(sgs_engine *e, const char *path)
         return SGS_ERR_NOMEM;
     }
     return SGS_OK;
+}
+
+static sgs_status
+queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind kind)
+{
+    const size_t alen = strlen(agent), plen = strlen(path);
+    job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + alen + 2);
+    if (j == NULL) {
+        snprintf(e->err, sizeof(e->err), "%s: out of memory while queueing", agent);
+        return SGS_ERR_NOMEM;
+    }
+    j->kind = kind;
+    j->errno_value = 0;
+    memcpy(j->path, path, plen + 1);
+    j->sig_path = j->path + plen; /* unused: "" */
+    j->p7s_path = NULL;
+    memcpy(j->path + plen + 1, agent, alen + 1);
+    j->agent = j->path + plen + 1;
+    e->batch[e->nbatch++] = j;
+    if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
+        sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+        e->nbatch = 0;
+    }
+    return SGS_OK;
+}
+
+static sgs_status
+agents_submit_start(sgs_engine *e)
+{
+    e->err[0] = '\0';
+    if (e->agents == NULL) {
+        snprintf(e->err, sizeof(e->err), "not an agents engine (cfg.op = SGS_OP_AGENTS)");
+        return SGS_ERR_STATE;
+    }
+    if (!e->started)
+        SGS_TRY(start(e));
+    if (e->finished) {
+        snprintf(e->err, sizeof(e->err), "the engine has finished");
+        return SGS_ERR_STATE;
+    }
+    return SGS_OK;
+}
+
+sgs_status
+sgs_engine_submit_agent(sgs_engine *e, const char *agent_id, const char *path)
+{
+    SGS_TRY(agents_submit_start(e));
+    const sgs_status st = queue_agent(e, agent_id, path, SGS_SCAN_FILE);
+    sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+    e->nbatch = 0;
+    return st;
+}
+
+sgs_status
+sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
+{
+    SGS_TRY(agents_submit_start(e));
+    if (key_file == NULL || key_file[0] == '\0' || strchr(key_file, '/') != NULL) {
+        snprintf(e->err, sizeof(e->err), "bad key file name");
+        return SGS_ERR_INVALID_ARG;
+    }
+    DIR *const d = opendir(dir);
+    if (d == NULL) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    /* Names first, sorted, so the report is in a stable order; the fleet's size bounds this
+       list (one pointer per agent), the job queue stays bounded as elsewhere. */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    sgs_status st = SGS_OK;
+    const struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **const grown = sgs_calloc(&e->alloc, cap, sizeof(char *));
+            if (grown == NULL) {
+                st = SGS_ERR_NOMEM;
+                break;
+            }
+            if (n > 0)
+                memcpy(grown, names, n * sizeof(char *));
+            sgs_free(&e->alloc, names);
+            names = grown;
+        }
+        if ((names[n] = sgs_strdup(&e->alloc, de->d_name)) == NULL) {
+            st = SGS_ERR_NOMEM;
+            break;
+        }
+        n++;
+    }
+    if (n > 0)
+        qsort(names, n, sizeof(char *), by_string);
+    const size_t dlen = strlen(dir), klen = strlen(key_file);
+    for (size_t i = 0; i < n && st == SGS_OK; i++) {
+        const size_t len = dlen + strlen(names[i]) + klen + 3;
+        char *const path = sgs_malloc(&e->alloc, len);
+        if (path == NULL) {
+            st = SGS_ERR_NOMEM;
+            break;
+        }
+        struct stat sb;
+        snprintf(path, len, "%s/%s", dir, names[i]);
+        sgs_scan_kind kind = SGS_SCAN_FILE;
+        if (fstatat(dirfd(d), names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+            if (S_ISLNK(sb.st_mode))
+                kind = SGS_SCAN_SYMLINK;
+            else if (!S_ISDIR(sb.st_mode))
+                kind = SGS_SCAN_SPECIAL;
+        }
+        snprintf(path, len, "%s/%s/%s", dir, names[i], key_file);
+        st = queue_agent(e, names[i], path, kind);
+        sgs_free(&e->alloc, path);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n; i++)
+        sgs_free(&e->alloc, names[i]);
+    sgs_free(&e->alloc, names);
+    sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+    e->nbatch = 0;
+    if (st == SGS_ERR_NOMEM)
+        snprintf(e->err, sizeof(e->err), "%s: out of memory", dir);
+    return st;
 }
 
 sgs_status
@@ -1141,6 +1410,7 @@ sgs_engine_free(sgs_engine *e)
     sgs_keyset_reset(&e->keys);
     sgs_trust_reset(&e->trust);
     sgs_certset_cache_free(e->certsets);
+    sgs_agents_free(e->agents);
     EVP_PKEY_free(e->sign_key);
     X509_free(e->sign_cert);
     pthread_mutex_destroy(&e->sink_mu);

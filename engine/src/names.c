@@ -12,7 +12,7 @@ static const char *const verdict_names[SGS_VERDICT_COUNT] = {
     "VALID",       "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE",
     "EXTRA_FILE",  "UNTRUSTED",     "EXPIRED",         "NOT_YET_VALID", "REVOKED",
     "KEY_MISMATCH", "MALFORMED",    "UNSUPPORTED",     "IO_ERROR",     "CHANGED",
-    "SKIPPED",
+    "SKIPPED",     "PRIVATE_KEY_EXPOSED",
 };
 
 static const char *const status_names[SGS_STATUS_COUNT] = {
