@@ -10,6 +10,7 @@
  *   private key inside ─► PRIVATE_KEY_EXPOSED (a leak outranks everything)
  *   no key / several different keys / unparsable ─► MALFORMED
  *   unsupported key type ─► UNSUPPORTED
+ *   self-issued certificate copy whose signature fails ─► MALFORMED (corrupt)
  *   other key ─► KEY_MISMATCH (naming a --known key it equals)
  *   certificate copy outside its validity ─► EXPIRED / NOT_YET_VALID
  *   --command: the agent's key must verify the server's real signature ─► else BAD_SIGNATURE
@@ -494,6 +495,13 @@ judge(const sgs_agents *g, const uint8_t *buf, size_t len, sgs_agent_result *r)
                                        ? "; accepts the server's command anyway"
                                        : "; would reject the server's command")
                                 : "");
+        goto out;
+    }
+    if (p.cert != NULL && X509_check_issued(p.cert, p.cert) == X509_V_OK &&
+        X509_verify(p.cert, p.key) != 1) {
+        /* a self-issued copy carries its own proof of integrity: use it */
+        snprintf(r->reason, sizeof(r->reason), "the certificate copy is corrupt: its "
+                                               "self-signature does not verify");
         goto out;
     }
     if (p.cert != NULL) {
