@@ -30,6 +30,11 @@ static const char usage_text[] =
     "                [--list FILE] [--command FILE --command-sig FILE] [options] [FLEET_DIR...]\n"
     "       sigsweep keygen --type rsa2048|rsa3072|ec-p256|ed25519 --out DIR\n"
     "       sigsweep export-agent-key --server-cert FILE --out FILE [--der|--pem]\n"
+    "       sigsweep package create DIR --out MANIFEST [--hash H] [-j N]\n"
+    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] MANIFEST\n"
+    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] MANIFEST\n"
+    "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
+    "                [--ignore GLOB]... [options]\n"
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
@@ -47,6 +52,10 @@ static const char usage_text[] =
     "--command-sig, whether each agent's key accepts the server's real signed command.\n"
     "keygen: server key pair, self-signed certificate and the agents' key file (never\n"
     "overwrites). export-agent-key: the agents' key file from a certificate (DER or PEM).\n"
+    "package: create writes a sha256sum-format manifest of DIR (sorted, atomically); sign\n"
+    "signs it (MANIFEST.sig, or MANIFEST.p7s with --cms); verify checks the manifest's signature\n"
+    "first, then every listed file in parallel: DIGEST_MISMATCH, MISSING_FILE, EXTRA_FILE (not\n"
+    "listed, unless --ignore GLOB), SKIPPED; files are opened beneath DIR, never outside it.\n"
     "trust list: show the certificates of a trust store (subject, issuer, validity, SHA-256,\n"
     "key id). trust add: copy CA certificates into DIR with OpenSSL subject-hash links; refuses\n"
     "non-CA certificates unless --force; never overwrites. trust diagnose: for each signed file\n"
@@ -102,6 +111,10 @@ typedef struct cli_opts {
     const char *list;
     const char *command;
     const char *command_sig;
+    const char *manifest;
+    const char *ignore[64];
+    size_t nignore;
+    int cms;
     int quiet;
 } cli_opts;
 
@@ -178,7 +191,8 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
     enum {
         O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM, O_TRUST,
         O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT, O_CERT,
-        O_CERTFILE, O_SERVER_CERT, O_KNOWN, O_KEY_FILE, O_LIST, O_COMMAND, O_COMMAND_SIG
+        O_CERTFILE, O_SERVER_CERT, O_KNOWN, O_KEY_FILE, O_LIST, O_COMMAND, O_COMMAND_SIG,
+        O_MANIFEST, O_IGNORE, O_CMS
     };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
@@ -205,6 +219,9 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"list", required_argument, NULL, O_LIST},
         {"command", required_argument, NULL, O_COMMAND},
         {"command-sig", required_argument, NULL, O_COMMAND_SIG},
+        {"manifest", required_argument, NULL, O_MANIFEST},
+        {"ignore", required_argument, NULL, O_IGNORE},
+        {"cms", no_argument, NULL, O_CMS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -282,6 +299,17 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_COMMAND_SIG:
             o->command_sig = optarg;
             break;
+        case O_MANIFEST:
+            o->manifest = optarg;
+            break;
+        case O_IGNORE:
+            if (o->nignore == sizeof(o->ignore) / sizeof(o->ignore[0]))
+                return fail_usage(cmd, "more than %zu --ignore patterns", o->nignore);
+            o->ignore[o->nignore++] = optarg;
+            break;
+        case O_CMS:
+            o->cms = 1;
+            break;
         case O_CERTFILE:
             if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
                 return fail_usage(cmd, "too many certificate options (%s)", "use a bundle");
@@ -335,6 +363,19 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
     if (agent_opts)
         return fail_usage(cmd, "%s", "--server-cert, --known, --key-file, --list and --command "
                                      "are for agents");
+    const int is_package = strcmp(cmd, "package verify") == 0;
+    if (!is_package && (o->manifest != NULL || o->nignore > 0))
+        return fail_usage(cmd, "%s", "--manifest and --ignore are for package verify");
+    if (o->cms && (strcmp(cmd, "sign") != 0 || o->sign_cert == NULL))
+        return fail_usage(cmd, "%s", "--cms is for package sign, with --cert");
+    if (is_package) {
+        if (o->manifest == NULL)
+            return fail_usage(cmd, "%s", "--manifest is required");
+        if (argc - optind != 1)
+            return fail_usage(cmd, "%s", "give exactly one package DIR");
+        if (o->files_from != NULL || o->sign_cert != NULL)
+            return fail_usage(cmd, "%s", "--files-from and --cert are not for package verify");
+    }
     const int is_sign = strcmp(cmd, "sign") == 0;
     int verify_certs = 0, embed_certs = 0;
     for (size_t i = 0; i < o->ncerts; i++) {
@@ -457,6 +498,7 @@ run(const char *cmd, int argc, char **argv)
     o.cfg.op = strcmp(cmd, "sign") == 0       ? SGS_OP_SIGN
                : strcmp(cmd, "diagnose") == 0 ? SGS_OP_DIAGNOSE
                : strcmp(cmd, "agents") == 0   ? SGS_OP_AGENTS
+               : strcmp(cmd, "package verify") == 0 ? SGS_OP_PACKAGE
                                               : SGS_OP_VERIFY;
     const int prc = parse_options(cmd, argc, argv, &o);
     if (prc >= 0)
@@ -518,7 +560,16 @@ run(const char *cmd, int argc, char **argv)
             goto out;
         }
     }
+    if (o.cfg.op == SGS_OP_PACKAGE && sgs_engine_set_package(e, argv[optind], o.manifest) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        goto out;
+    }
     out_begin(&sink);
+    if (o.cfg.op == SGS_OP_PACKAGE &&
+        sgs_engine_submit_package(e, o.ignore, o.nignore) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        goto out;
+    }
     if (o.cfg.op == SGS_OP_AGENTS) {
         for (int i = optind; i < argc; i++) {
             if (sgs_engine_submit_fleet(e, argv[i], o.key_file ? o.key_file : "OfcNTCer.dat") !=
@@ -530,7 +581,8 @@ run(const char *cmd, int argc, char **argv)
         if (o.list != NULL && submit_agent_list(cmd, e, o.list) != 0)
             goto out;
     }
-    for (int i = optind; i < argc && o.cfg.op != SGS_OP_AGENTS; i++) {
+    for (int i = optind; i < argc && o.cfg.op != SGS_OP_AGENTS && o.cfg.op != SGS_OP_PACKAGE;
+         i++) {
         if (sgs_engine_submit(e, argv[i]) != SGS_OK) {
             fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
             goto out;
@@ -546,6 +598,8 @@ run(const char *cmd, int argc, char **argv)
     sgs_engine_stats(e, &stats);
     if (o.cfg.op == SGS_OP_AGENTS)
         out_agents_summary(&sink, &stats, o.quiet);
+    else if (o.cfg.op == SGS_OP_PACKAGE)
+        out_package_summary(&sink, &stats, o.quiet);
     else
         out_summary(&sink, &stats, o.quiet, o.cfg.op == SGS_OP_SIGN ? "signed" : "checked");
     if (fflush(sink.fp) != 0 || sink.write_error) {
@@ -682,6 +736,68 @@ trust_main(int argc, char **argv)
     return fail_usage("trust", "unknown subcommand '%s' (list, add, diagnose)", sub);
 }
 
+/* package create (here) | sign (= sign) | verify (= run with SGS_OP_PACKAGE) */
+static int
+package_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return fail_usage("package", "%s", "needs create, sign or verify");
+    const char *const sub = argv[1];
+    if (strcmp(sub, "sign") == 0)
+        return run("sign", argc - 1, argv + 1);
+    if (strcmp(sub, "verify") == 0)
+        return run("package verify", argc - 1, argv + 1);
+    if (strcmp(sub, "create") != 0)
+        return fail_usage("package", "unknown subcommand '%s' (create, sign, verify)", sub);
+    enum { O_OUT = 256, O_HASH };
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, O_OUT},
+        {"hash", required_argument, NULL, O_HASH},
+        {"jobs", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *const cmd = "package create";
+    const char *out = NULL;
+    sgs_hash hash = SGS_HASH_SHA256;
+    unsigned threads = 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    argc--;
+    argv++;
+    while ((c = getopt_long(argc, argv, ":j:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_OUT:
+            out = optarg;
+            break;
+        case O_HASH:
+            if (sgs_hash_from_name(optarg, &hash) != 0)
+                return fail_usage(cmd, "unknown --hash '%s' (sha256, sha384, sha512)", optarg);
+            break;
+        case 'j':
+            if (parse_jobs(optarg, &threads) != 0)
+                return fail_usage(cmd, "-j wants a number from 1 to 1024, not '%s'", optarg);
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_ALL_VALID;
+        case ':':
+            return fail_usage(cmd, "option %s needs an argument", argv[optind - 1]);
+        default:
+            return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (out == NULL || argc - optind != 1)
+        return fail_usage(cmd, "%s", "usage: package create DIR --out MANIFEST");
+    char err[768];
+    if (sgs_package_create(argv[optind], out, hash, threads, err, sizeof(err)) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, err);
+        return EXIT_USAGE;
+    }
+    return EXIT_ALL_VALID;
+}
+
 /* keygen and export-agent-key */
 static int
 keys_main(const char *cmd, int argc, char **argv)
@@ -780,6 +896,8 @@ main(int argc, char **argv)
         return trust_main(argc - 1, argv + 1);
     if (strcmp(cmd, "agents") == 0)
         return run(cmd, argc - 1, argv + 1);
+    if (strcmp(cmd, "package") == 0)
+        return package_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "export-agent-key") == 0)
         return keys_main(cmd, argc - 1, argv + 1);
     fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", cmd);

@@ -349,3 +349,26 @@ out_agents_summary(out_sink *s, const sgs_stats *st, int quiet)
             fprintf(stderr, "  %-20s %llu\n", sgs_verdict_name((sgs_verdict)v),
                     (unsigned long long)st->verdicts[v]);
 }
+
+void
+out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
+{
+    out_summary(s, st, quiet, "checked");
+    if (quiet)
+        return;
+    const uint64_t bad = st->files - st->verdicts[SGS_V_VALID];
+    if (bad == 0 && st->files > 0) {
+        fputs("package VALID\n", stderr);
+        return;
+    }
+    fputs("package NOT VALID (", stderr);
+    const char *sep = "";
+    for (unsigned v = 1; v < SGS_VERDICT_COUNT; v++) {
+        if (st->verdicts[v] > 0) {
+            fprintf(stderr, "%s%llu %s", sep, (unsigned long long)st->verdicts[v],
+                    sgs_verdict_name((sgs_verdict)v));
+            sep = ", ";
+        }
+    }
+    fputs(st->files == 0 ? "nothing checked)\n" : ")\n", stderr);
+}

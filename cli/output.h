@@ -34,6 +34,9 @@ void out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what);
 /* agents: "N of M agents do not have a valid server certificate", then counts. */
 void out_agents_summary(out_sink *s, const sgs_stats *st, int quiet);
 
+/* package verify: "package VALID" or "package NOT VALID (...)". */
+void out_package_summary(out_sink *s, const sgs_stats *st, int quiet);
+
 /* `trust list` / `trust add` lines. */
 void out_cert(FILE *fp, out_format f, const sgs_cert_info *c);
 void out_import(FILE *fp, out_format f, const sgs_import_record *r);

@@ -53,6 +53,7 @@ typedef enum sgs_status {
     SGS_ERR_CRYPTO,      /* libcrypto failed where it should not */
     SGS_ERR_THREAD,      /* a thread could not be started */
     SGS_ERR_STATE,       /* call out of order (e.g. add_key after submit) */
+    SGS_ERR_FORMAT,      /* an input file (e.g. a manifest) does not parse */
     SGS_STATUS_COUNT
 } sgs_status;
 
@@ -91,7 +92,9 @@ typedef enum sgs_op {
     SGS_OP_SIGN,       /* write F<sig_suffix> with the signing key set */
     SGS_OP_DIAGNOSE,   /* as VERIFY, and a file with no signature that holds a certificate is
                           judged as that certificate's chain (trust diagnose) */
-    SGS_OP_AGENTS      /* judge agents' copies of the server key (sgs_engine_submit_agent) */
+    SGS_OP_AGENTS,     /* judge agents' copies of the server key (sgs_engine_submit_agent) */
+    SGS_OP_HASH,       /* digest each file with cfg.hash; records VALID carry the digest */
+    SGS_OP_PACKAGE     /* an update package against its signed manifest (sgs_engine_set_package) */
 } sgs_op;
 
 /* What a certificate file given to sgs_engine_add_certs() is for. */
@@ -248,6 +251,43 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_agent(sgs_engine *e, const ch
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_fleet(sgs_engine *e, const char *dir,
                                                          const char *key_file);
+
+/*
+ * SGS_OP_PACKAGE: the package root and its manifest (sha256sum-style, see README). The
+ * manifest is read once here; its signature (MANIFEST.p7s, else MANIFEST.sig: raw with the keys
+ * added, or CMS with the trust material) is checked over exactly those bytes at the first
+ * submit, before anything else. Returns SGS_OK, SGS_ERR_IO (root or manifest unreadable),
+ * SGS_ERR_STATE, SGS_ERR_NOMEM.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_set_package(sgs_engine *e, const char *root,
+                                                        const char *manifest);
+
+/*
+ * SGS_OP_PACKAGE: checks the manifest's signature and syntax; if either fails, one record for
+ * the manifest carries that verdict and nothing else is judged. Otherwise every listed file
+ * is queued (opened beneath the root, never leaving it: openat2 RESOLVE_BENEATH, or a
+ * component-by-component walk that follows no link), and the root is walked for files the
+ * manifest does not list (EXTRA_FILE), except the manifest and its signature and relative paths
+ * or base names matching one of the `ignore` fnmatch(3) patterns.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_package(sgs_engine *e,
+                                                           const char *const *ignore,
+                                                           size_t nignore);
+
+/* SGS_OP_PACKAGE, after submit: the manifest's own verdict (VALID once signature and syntax
+   passed) and its reason. */
+SGS_API sgs_verdict sgs_engine_manifest_verdict(const sgs_engine *e, const char **reason);
+
+/*
+ * Writes a manifest of every regular file under dir (recursive; links and special files are
+ * not listed), sorted by path, one line each in sha256sum's own format (with its escaping),
+ * hashed in parallel with `threads` workers (0 = online CPUs). Written to a temporary file
+ * beside `out` and renamed over it; `out` is not listed if it lies under dir. A file that
+ * cannot be read fails the whole manifest. Returns SGS_OK, SGS_ERR_IO, SGS_ERR_NOMEM.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_package_create(const char *dir, const char *out,
+                                                    sgs_hash hash, unsigned threads, char *err,
+                                                    size_t errlen);
 
 /*
  * Makes a server key pair for an installation: dir/server.key (PKCS#8 PEM, mode 0600),

@@ -19,12 +19,16 @@
 #include "digest.h"
 #include "err.h"
 #include "keys.h"
+#include "manifest.h"
 #include "pool.h"
 #include "scan.h"
 #include "trust.h"
 #include "verify.h"
 
 #include <dirent.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -47,6 +51,7 @@ typedef struct job {
     sgs_scan_kind kind;
     int errno_value;
     const char *agent; /* SGS_OP_AGENTS: the agent id, in the same allocation; else NULL */
+    long entry;        /* SGS_OP_PACKAGE: index of the manifest entry; else -1 */
     char *sig_path; /* F<suffix>; points into path's allocation */
     char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
     char path[];
@@ -75,6 +80,18 @@ struct sgs_engine {
     sgs_trust trust;
     sgs_certset_cache *certsets; /* parsed certificates of CMS signatures, by their bytes */
     sgs_agents *agents;          /* SGS_OP_AGENTS */
+    /* SGS_OP_PACKAGE */
+    char *pkg_root;              /* without trailing slashes */
+    int pkg_rootfd;
+    char *pkg_manifest;
+    char *pkg_manifest_rel;      /* the manifest's path under the root, or NULL */
+    uint8_t *pkg_bytes;          /* the manifest as read once */
+    size_t pkg_len;
+    sgs_manifest manifest;
+    sgs_verdict pkg_verdict;
+    char pkg_reason[1024];
+    int pkg_checked;
+    _Atomic int no_openat2;      /* the kernel lacks openat2: walk components instead */
     int trust_material; /* any sgs_engine_add_certs() or trust_system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
@@ -106,7 +123,7 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
 {
     *out = NULL;
     if (cfg == NULL || cfg->on_record == NULL || (unsigned)cfg->hash >= SGS_HASH_COUNT ||
-        (unsigned)cfg->op > SGS_OP_AGENTS || cfg->sig_suffix == NULL ||
+        (unsigned)cfg->op > SGS_OP_PACKAGE || cfg->sig_suffix == NULL ||
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
         cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
         cfg->max_whole_file == 0 ||
@@ -153,6 +170,9 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         if (cfg->has_at_time)
             sgs_agents_set_time(e->agents, cfg->at_time);
     }
+    e->pkg_rootfd = -1;
+    e->pkg_verdict = SGS_V_MALFORMED;
+    sgs_manifest_init(&e->manifest, &e->alloc);
     pthread_mutex_init(&e->sink_mu, NULL);
     *out = e;
     return SGS_OK;
@@ -1071,6 +1091,9 @@ out:
     close(fd);
 }
 
+static void package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+static void hash_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+
 /* ---- workers ------------------------------------------------------------------------- */
 
 static void *
@@ -1130,6 +1153,10 @@ worker_run(void *opaque, void *state, void *job_ptr)
         sign_job(e, w, j, &rec);
     else if (e->cfg.op == SGS_OP_AGENTS)
         agent_job(e, w, j, &rec);
+    else if (e->cfg.op == SGS_OP_PACKAGE)
+        package_job(e, w, j, &rec);
+    else if (e->cfg.op == SGS_OP_HASH)
+        hash_job(e, w, j, &rec);
     else
         verify_job(e, w, j, &rec);
     rec.reason = w->reason;
@@ -1160,7 +1187,12 @@ start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "no server certificate (--server-cert)");
         return SGS_ERR_STATE;
     }
-    if (e->cfg.op == SGS_OP_VERIFY || e->cfg.op == SGS_OP_DIAGNOSE) {
+    if (e->cfg.op == SGS_OP_PACKAGE && e->pkg_root == NULL) {
+        snprintf(e->err, sizeof(e->err), "no package set (sgs_engine_set_package)");
+        return SGS_ERR_STATE;
+    }
+    if (e->cfg.op == SGS_OP_VERIFY || e->cfg.op == SGS_OP_DIAGNOSE ||
+        e->cfg.op == SGS_OP_PACKAGE) {
         if (e->keys.count == 0 && !e->trust_material) {
             snprintf(e->err, sizeof(e->err), "no public key and no trust store: add at least one");
             return SGS_ERR_STATE;
@@ -1210,6 +1242,7 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     j->kind = kind;
     j->errno_value = errno_value;
     j->agent = NULL;
+    j->entry = -1;
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen + 1;
     memcpy(j->sig_path, path, plen);
@@ -1232,8 +1265,10 @@ sgs_status
 sgs_engine_submit(sgs_engine *e, const char *path)
 {
     e->err[0] = '\0';
-    if (e->cfg.op == SGS_OP_AGENTS) {
-        snprintf(e->err, sizeof(e->err), "agents are queued with sgs_engine_submit_agent/fleet");
+    if (e->cfg.op == SGS_OP_AGENTS || e->cfg.op == SGS_OP_PACKAGE) {
+        snprintf(e->err, sizeof(e->err), "%s", e->cfg.op == SGS_OP_AGENTS
+                                                   ? "agents are queued with submit_agent/fleet"
+                                                   : "packages are queued with submit_package");
         return SGS_ERR_STATE;
     }
     if (!e->started)
@@ -1242,9 +1277,11 @@ sgs_engine_submit(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
+    /* Signatures are not inputs, except when hashing a package (its .sig files are content). */
     const char *const skip[2] = {e->suffix,
                                  e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};
-    const int rc = sgs_scan_path_skipping(path, skip, 2, on_scanned, e);
+    const int rc = sgs_scan_path_skipping(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2,
+                                          on_scanned, e);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
     e->nbatch = 0;
     if (rc != 0) {
@@ -1268,6 +1305,7 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen; /* unused: "" */
     j->p7s_path = NULL;
+    j->entry = -1;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;
     e->batch[e->nbatch++] = j;
@@ -1379,6 +1417,385 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
     return st;
 }
 
+/* ---- packages ------------------------------------------------------------------------ */
+
+sgs_status
+sgs_engine_set_package(sgs_engine *e, const char *root, const char *manifest)
+{
+    char why[512] = "";
+    e->err[0] = '\0';
+    if (e->cfg.op != SGS_OP_PACKAGE || e->started || e->pkg_root != NULL) {
+        snprintf(e->err, sizeof(e->err), "the package is set once, before the first submit, on "
+                                         "an SGS_OP_PACKAGE engine");
+        return SGS_ERR_STATE;
+    }
+    size_t rlen = strlen(root);
+    while (rlen > 1 && root[rlen - 1] == '/')
+        rlen--;
+    e->pkg_root = sgs_malloc(&e->alloc, rlen + 1);
+    e->pkg_manifest = sgs_strdup(&e->alloc, manifest);
+    if (e->pkg_root == NULL || e->pkg_manifest == NULL)
+        return SGS_ERR_NOMEM;
+    memcpy(e->pkg_root, root, rlen);
+    e->pkg_root[rlen] = '\0';
+    e->pkg_rootfd = open(e->pkg_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (e->pkg_rootfd < 0) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", root, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    const sgs_status st = sgs_read_small_file(&e->alloc, manifest, 256u * 1024u * 1024u,
+                                              &e->pkg_bytes, &e->pkg_len, why, sizeof(why));
+    if (st != SGS_OK) {
+        snprintf(e->err, sizeof(e->err), "%s", why);
+        return st;
+    }
+    /* the manifest (and its signature) may live inside the package: never "extra" */
+    char *const rroot = realpath(e->pkg_root, NULL), *const rman = realpath(manifest, NULL);
+    if (rroot != NULL && rman != NULL) {
+        const size_t n = strlen(rroot);
+        if (strncmp(rman, rroot, n) == 0 && rman[n] == '/')
+            e->pkg_manifest_rel = sgs_strdup(&e->alloc, rman + n + 1);
+    }
+    free(rroot);
+    free(rman);
+    return SGS_OK;
+}
+
+sgs_verdict
+sgs_engine_manifest_verdict(const sgs_engine *e, const char **reason)
+{
+    if (reason != NULL)
+        *reason = e->pkg_reason;
+    return e->pkg_verdict;
+}
+
+/* The manifest's signature over the bytes read in set_package. Returns the verdict. */
+static sgs_verdict
+check_manifest_signature(sgs_engine *e, char *reason, size_t n)
+{
+    char why[512] = "", sig_path[4096];
+    uint8_t *sig = NULL;
+    size_t siglen = 0;
+    sgs_verdict v = SGS_V_NO_SIGNATURE;
+    int is_p7s = 1;
+    snprintf(sig_path, sizeof(sig_path), "%s.p7s", e->pkg_manifest);
+    sgs_status st = sgs_read_small_file(&e->alloc, sig_path, SIG_FILE_MAX, &sig, &siglen, why,
+                                        sizeof(why));
+    if (st != SGS_OK && access(sig_path, F_OK) != 0) {
+        is_p7s = 0;
+        snprintf(sig_path, sizeof(sig_path), "%s%s", e->pkg_manifest, e->suffix);
+        st = sgs_read_small_file(&e->alloc, sig_path, SIG_FILE_MAX, &sig, &siglen, why,
+                                 sizeof(why));
+        if (st != SGS_OK && access(sig_path, F_OK) != 0) {
+            snprintf(reason, n, "no signature %.400s.p7s or %.400s", e->pkg_manifest, sig_path);
+            return SGS_V_NO_SIGNATURE;
+        }
+    }
+    if (st != SGS_OK) {
+        snprintf(reason, n, "%.900s", why);
+        return SGS_V_IO_ERROR;
+    }
+    if (siglen == 0) {
+        snprintf(reason, n, "signature %.512s is empty", sig_path);
+        v = SGS_V_MALFORMED;
+    } else if (is_p7s || sgs_cms_detect(sig, siglen)) {
+        sgs_cms_job cj;
+        char alg[48], signer[SGS_FP_HEX_LEN];
+        if (sgs_cms_prepare(sig, siglen, NULL, &cj, &v, reason, n)) {
+            for (size_t i = 0; i < cj.nctx; i++)
+                (void)EVP_DigestUpdate(cj.ctxs[i], e->pkg_bytes, e->pkg_len);
+            sgs_cms_verify(&cj, &e->trust, &v, reason, n, alg, sizeof(alg), signer);
+            sgs_cms_job_reset(&cj);
+        }
+    } else if (e->keys.count == 0) {
+        snprintf(reason, n, "%.512s is a raw signature, but no public key was given (--key)",
+                 sig_path);
+        v = SGS_V_UNTRUSTED;
+    } else {
+        uint8_t md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        sgs_sig_params params;
+        sgs_sig_params_init(&params, e->md, e->cfg.pss);
+        const int is_der = sgs_sig_is_ecdsa_der(sig, siglen);
+        size_t fits = 0;
+        v = SGS_V_BAD_SIGNATURE;
+        if (EVP_Digest(e->pkg_bytes, e->pkg_len, md, &mdlen, e->md, NULL) != 1)
+            mdlen = 0;
+        for (size_t i = 0; i < e->keys.count && v != SGS_V_VALID; i++) {
+            const sgs_key *const k = &e->keys.keys[i];
+            if (!key_fits(k, siglen, is_der))
+                continue;
+            fits++;
+            const int ok = k->type == SGS_KEY_ED25519
+                               ? sgs_verify_message(k->pkey, e->pkg_bytes, e->pkg_len, sig, siglen)
+                               : mdlen > 0 && sgs_verify_prehash(k->pkey, &params, md, mdlen,
+                                                                  sig, siglen);
+            if (ok) {
+                char alg[64];
+                snprintf(reason, n, "manifest signature verified (%s, signer %s)",
+                         alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, alg, sizeof(alg)),
+                         k->fp_hex);
+                v = SGS_V_VALID;
+            }
+        }
+        if (fits == 0) {
+            snprintf(reason, n, "signature %.512s (%zu bytes) has the shape of no signature the %zu "
+                                "key(s) make", sig_path, siglen, e->keys.count);
+            v = SGS_V_MALFORMED;
+        } else if (v != SGS_V_VALID) {
+            snprintf(reason, n, "the manifest's signature %.512s does not verify with %s", sig_path,
+                     fits == 1 ? "the key of its shape" : "any of the keys of its shape");
+        }
+    }
+    sgs_free(&e->alloc, sig);
+    return v;
+}
+
+/* Signature first, then syntax: a manifest nobody signed is not even parsed for the report. */
+static void
+check_manifest(sgs_engine *e)
+{
+    char why[768];
+    e->pkg_checked = 1;
+    const sgs_verdict sv = check_manifest_signature(e, e->pkg_reason, sizeof(e->pkg_reason));
+    if (sv != SGS_V_VALID) {
+        e->pkg_verdict = sv;
+        return;
+    }
+    const sgs_status st = sgs_manifest_parse(&e->manifest, e->pkg_bytes, e->pkg_len, why,
+                                             sizeof(why));
+    if (st != SGS_OK) {
+        e->pkg_verdict = st == SGS_ERR_NOMEM ? SGS_V_IO_ERROR : SGS_V_MALFORMED;
+        snprintf(e->pkg_reason, sizeof(e->pkg_reason), "manifest %s: %s", e->pkg_manifest,
+                 st == SGS_ERR_NOMEM ? "out of memory" : why);
+        return;
+    }
+    e->pkg_verdict = SGS_V_VALID; /* signed, and every line parsed and passed the path rules */
+}
+
+typedef struct extra_walk {
+    sgs_engine *e;
+    const char *const *ignore;
+    size_t nignore;
+} extra_walk;
+
+static int
+is_ignored(const extra_walk *x, const char *rel)
+{
+    const char *const base = strrchr(rel, '/') != NULL ? strrchr(rel, '/') + 1 : rel;
+    for (size_t i = 0; i < x->nignore; i++)
+        if (fnmatch(x->ignore[i], rel, 0) == 0 || fnmatch(x->ignore[i], base, 0) == 0)
+            return 1;
+    const char *const m = x->e->pkg_manifest_rel;
+    if (m != NULL) {
+        const size_t n = strlen(m);
+        if (strncmp(rel, m, n) == 0 &&
+            (rel[n] == '\0' || strcmp(rel + n, ".p7s") == 0 || strcmp(rel + n, x->e->suffix) == 0))
+            return 1;
+    }
+    return 0;
+}
+
+static int
+on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
+{
+    extra_walk *const x = opaque;
+    sgs_engine *const e = x->e;
+    const size_t rlen = strlen(e->pkg_root);
+    const char *const rel = strncmp(path, e->pkg_root, rlen) == 0 && path[rlen] == '/'
+                                ? path + rlen + 1
+                                : path;
+    if (kind == SGS_SCAN_FILE || kind == SGS_SCAN_SYMLINK || kind == SGS_SCAN_SPECIAL) {
+        if (sgs_manifest_find(&e->manifest, rel) >= 0 || is_ignored(x, rel))
+            return 0;
+        sgs_record rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.path = rel;
+        rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
+        rec.verdict = SGS_V_EXTRA_FILE;
+        rec.reason = kind == SGS_SCAN_FILE      ? "present, but not listed in the manifest"
+                     : kind == SGS_SCAN_SYMLINK ? "a symbolic link, not listed in the manifest"
+                                                : "a special file, not listed in the manifest";
+        deliver(e, &rec);
+        return 0;
+    }
+    if (kind == SGS_SCAN_ERROR) {
+        char reason[256];
+        sgs_record rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.path = rel;
+        rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
+        rec.verdict = SGS_V_IO_ERROR;
+        snprintf(reason, sizeof(reason), "cannot read this part of the package: %s",
+                 strerror(errno_value));
+        rec.reason = reason;
+        deliver(e, &rec);
+    }
+    return 0;
+}
+
+sgs_status
+sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nignore)
+{
+    e->err[0] = '\0';
+    if (e->cfg.op != SGS_OP_PACKAGE || e->pkg_root == NULL) {
+        snprintf(e->err, sizeof(e->err), "no package set (sgs_engine_set_package)");
+        return SGS_ERR_STATE;
+    }
+    if (!e->started)
+        SGS_TRY(start(e));
+    if (!e->pkg_checked)
+        check_manifest(e);
+    if (e->pkg_verdict != SGS_V_VALID) {
+        sgs_record rec;
+        memset(&rec, 0, sizeof(rec));
+        rec.path = e->pkg_manifest;
+        rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
+        rec.verdict = e->pkg_verdict;
+        rec.reason = e->pkg_reason;
+        rec.size = e->pkg_len;
+        rec.has_size = 1;
+        deliver(e, &rec);
+        return SGS_OK;
+    }
+    for (size_t i = 0; i < e->manifest.count; i++) {
+        const char *const rel = e->manifest.entries[i].path;
+        const size_t plen = strlen(rel);
+        job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + 1);
+        if (j == NULL) {
+            snprintf(e->err, sizeof(e->err), "out of memory while queueing");
+            return SGS_ERR_NOMEM;
+        }
+        memset(j, 0, sizeof(*j));
+        memcpy(j->path, rel, plen + 1);
+        j->sig_path = j->path + plen;
+        j->kind = SGS_SCAN_FILE;
+        j->entry = (long)i;
+        e->batch[e->nbatch++] = j;
+        if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
+            sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+            e->nbatch = 0;
+        }
+    }
+    sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+    e->nbatch = 0;
+    extra_walk x = {e, ignore, nignore};
+    (void)sgs_scan_path_skipping(e->pkg_root, NULL, 0, on_package_entry, &x);
+    return SGS_OK;
+}
+
+/* Opens rel beneath the package root and nowhere else. On failure returns -1 with errno
+   (EXDEV: the path would leave the root; ELOOP: the file is a link). */
+static int
+open_beneath(sgs_engine *e, const char *rel)
+{
+    if (!atomic_load_explicit(&e->no_openat2, memory_order_relaxed)) {
+        struct open_how how;
+        memset(&how, 0, sizeof(how));
+        how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+        how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+        const long fd = syscall(SYS_openat2, e->pkg_rootfd, rel, &how, sizeof(how));
+        if (fd >= 0 || errno != ENOSYS)
+            return (int)fd;
+        atomic_store_explicit(&e->no_openat2, 1, memory_order_relaxed);
+    }
+    /* No openat2: walk the components, following no link at all (stricter than needed). */
+    char comp[4096];
+    int dirfd = e->pkg_rootfd;
+    const char *p = rel;
+    for (;;) {
+        const char *const slash = strchr(p, '/');
+        const size_t len = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        if (len == 0 || len >= sizeof(comp)) {
+            if (dirfd != e->pkg_rootfd)
+                close(dirfd);
+            errno = ENOENT;
+            return -1;
+        }
+        memcpy(comp, p, len);
+        comp[len] = '\0';
+        const int flags = slash != NULL ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                                        : O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+        const int fd = openat(dirfd, comp, flags);
+        const int saved = errno;
+        if (dirfd != e->pkg_rootfd)
+            close(dirfd);
+        if (fd < 0 || slash == NULL) {
+            errno = saved;
+            return fd;
+        }
+        dirfd = fd;
+        p = slash + 1;
+    }
+}
+
+static void
+package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    const sgs_manifest_entry *const me = &e->manifest.entries[j->entry];
+    const int fd = open_beneath(e, j->path);
+    if (fd < 0) {
+        const int err = errno;
+        rec->verdict = err == ENOENT || err == ENOTDIR ? SGS_V_MISSING_FILE
+                       : err == ELOOP || err == EXDEV  ? SGS_V_SKIPPED
+                                                       : SGS_V_IO_ERROR;
+        say(w, "%s", err == ENOENT || err == ENOTDIR ? "listed in the manifest, but missing"
+                     : err == ELOOP ? "a symbolic link (not followed)"
+                     : err == EXDEV ? "its path leaves the package root (not followed)"
+                                    : strerror(err));
+        return;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        rec->verdict = SGS_V_SKIPPED;
+        say(w, "%s, not a regular file", file_type_name(sb.st_mode));
+        close(fd);
+        return;
+    }
+    rec->size = (uint64_t)sb.st_size;
+    rec->has_size = 1;
+    sgs_digest_out d;
+    const sgs_digest_result dr =
+        sgs_digest_fd(&w->dc, fd, EVP_get_digestbynid(me->md_nid), &sb, 0, &d);
+    close(fd);
+    if (digest_problem(dr, &d, rec, w) != NULL)
+        return;
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    rec->alg = me->md_nid == NID_sha256 ? "sha256" : me->md_nid == NID_sha384 ? "sha384" : "sha512";
+    if (d.md_len != me->dlen || CRYPTO_memcmp(d.md, me->digest, me->dlen) != 0) {
+        char want[SGS_DIGEST_HEX_MAX];
+        sgs_hex(me->digest, me->dlen, want);
+        rec->verdict = SGS_V_DIGEST_MISMATCH;
+        say(w, "modified: manifest line %u expected %s, got %s", me->line, want, w->digest_hex);
+        return;
+    }
+    say(w, "matches manifest line %u", me->line);
+    rec->verdict = SGS_V_VALID; /* the bytes read hash to the signed manifest's digest */
+}
+
+/* SGS_OP_HASH: the digest of every file (manifest creation). */
+static void
+hash_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    const int fd = open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return;
+    sgs_digest_out d;
+    const sgs_digest_result dr = sgs_digest_fd(&w->dc, fd, e->md, &sb, 0, &d);
+    close(fd);
+    if (digest_problem(dr, &d, rec, w) != NULL)
+        return;
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    rec->alg = sgs_hash_name(e->cfg.hash);
+    say(w, "hashed");
+    rec->verdict = SGS_V_VALID; /* read whole and unchanged: the digest is the file's */
+}
+
 sgs_status
 sgs_engine_finish(sgs_engine *e)
 {
@@ -1411,6 +1828,13 @@ sgs_engine_free(sgs_engine *e)
     sgs_trust_reset(&e->trust);
     sgs_certset_cache_free(e->certsets);
     sgs_agents_free(e->agents);
+    sgs_manifest_reset(&e->manifest);
+    if (e->pkg_rootfd >= 0)
+        close(e->pkg_rootfd);
+    sgs_free(&e->alloc, e->pkg_root);
+    sgs_free(&e->alloc, e->pkg_manifest);
+    sgs_free(&e->alloc, e->pkg_manifest_rel);
+    sgs_free(&e->alloc, e->pkg_bytes);
     EVP_PKEY_free(e->sign_key);
     X509_free(e->sign_cert);
     pthread_mutex_destroy(&e->sink_mu);
