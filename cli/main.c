@@ -496,7 +496,7 @@ run(const char *cmd, int argc, char **argv)
     memset(&o, 0, sizeof(o));
     sgs_config_init(&o.cfg);
     o.cfg.op = strcmp(cmd, "sign") == 0       ? SGS_OP_SIGN
-               : strcmp(cmd, "diagnose") == 0 ? SGS_OP_DIAGNOSE
+               : strcmp(cmd, "trust diagnose") == 0 ? SGS_OP_DIAGNOSE
                : strcmp(cmd, "agents") == 0   ? SGS_OP_AGENTS
                : strcmp(cmd, "package verify") == 0 ? SGS_OP_PACKAGE
                                               : SGS_OP_VERIFY;
@@ -697,7 +697,7 @@ trust_main(int argc, char **argv)
     const char *const sub = argv[1];
     char err[512];
     if (strcmp(sub, "diagnose") == 0)
-        return run("diagnose", argc - 1, argv + 1);
+        return run("trust diagnose", argc - 1, argv + 1);
     out_format format = OUT_TEXT;
     if (strcmp(sub, "list") == 0) {
         const int rc = trust_options("trust list", argc - 1, argv + 1, &format, NULL);

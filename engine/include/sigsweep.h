@@ -121,7 +121,8 @@ typedef struct sgs_record {
     sgs_verdict verdict;
     const char *reason; /* human reason; never NULL */
     const char *alg;    /* e.g. "rsa-pkcs1-sha256", "ecdsa-p256-sha256", "ed25519" */
-    const char *signer; /* SPKI SHA-256 fingerprint (hex) of the key that verified or signed;
+    const char *signer; /* SPKI SHA-256 fingerprint (hex) of the key that verified or signed
+                           (CMS: also when the signature verified but its chain did not);
                            SGS_OP_AGENTS: of the agent's key, whatever the verdict */
     const char *digest; /* hex digest of the file's bytes as read, with cfg.hash */
     const char *chain;  /* CMS/certificates: the chain built, subject DNs from the signer up,

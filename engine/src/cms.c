@@ -466,6 +466,13 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
             goto out;
         }
         ERR_clear_error();
+        if (i == 0) { /* the signature verified: name its algorithm and signer, chain or not */
+            const ASN1_OBJECT *obj = NULL;
+            X509_ALGOR_get0(&obj, NULL, NULL, dig);
+            signer_alg(signer, sig, OBJ_obj2nid(obj), alg, alglen);
+            if (sgs_cert_spki_fp(signer, signer_hex) != SGS_OK)
+                signer_hex[0] = '\0';
+        }
         sgs_verdict chain = SGS_V_VALID;
         snprintf(chain_reason, sizeof(chain_reason), "signature only (no chain check)");
         if (trust != NULL) /* NULL: the caller trusts a key, not a CA (agents' --command) */
@@ -476,14 +483,8 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
             snprintf(reason, n, "signature by \"%s\" verifies, but: %s", dn, chain_reason);
             goto out;
         }
-        if (i == 0) {
-            const ASN1_OBJECT *obj = NULL;
-            X509_ALGOR_get0(&obj, NULL, NULL, dig);
-            signer_alg(signer, sig, OBJ_obj2nid(obj), alg, alglen);
-            if (sgs_cert_spki_fp(signer, signer_hex) != SGS_OK)
-                signer_hex[0] = '\0';
+        if (i == 0)
             snprintf(reason, n, "signed by \"%s\", %s", dn, chain_reason);
-        }
         valid++;
     }
     if (valid == count && count > 0) {

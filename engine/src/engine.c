@@ -734,15 +734,14 @@ verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t sigle
     sgs_hex(d.md, d.md_len, w->digest_hex);
     rec->digest = w->digest_hex;
     w->signer_hex[0] = '\0';
+    w->alg[0] = '\0';
     sgs_cms_verify(&cj, &e->trust, &v, w->reason, sizeof(w->reason), w->alg, sizeof(w->alg),
                    w->signer_hex);
     memcpy(w->chain, cj.chain_dns, sizeof(w->chain));
     rec->chain = w->chain;
     sgs_cms_job_reset(&cj);
-    if (v == SGS_V_VALID) {
-        rec->alg = w->alg;
-        rec->signer = w->signer_hex;
-    }
+    rec->alg = w->alg; /* set once the signature verified, even if its chain did not */
+    rec->signer = w->signer_hex;
     return v;
 }
 

@@ -62,7 +62,7 @@ describe(X509 *x, const char *path, cert_text *t, sgs_cert_info *info)
     info->not_after = t->na;
     info->fingerprint = t->fp;
     info->key_id = t->kid;
-    info->is_ca = X509_check_ca(x) >= 1;
+    info->is_ca = X509_check_ca(x) >= 1 || (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
     info->self_signed = X509_self_signed(x, 0) == 1;
     ERR_clear_error();
 }
@@ -205,10 +205,15 @@ sgs_certs_list(const char *path, sgs_cert_fn fn, void *opaque, char *err, size_t
         char **names = NULL;
         size_t n = 0;
         st = dir_entries(path, &names, &n, err, errlen);
-        for (size_t i = 0; i < n && st == SGS_OK; i++) {
-            struct stat fs;
-            if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
-                st = sgs_pki_parse_file(NULL, names[i], list_one, &c, err, errlen);
+        /* files first, then links: a hashed directory names each certificate by its file */
+        for (int links = 0; links < 2; links++) {
+            for (size_t i = 0; i < n && st == SGS_OK; i++) {
+                struct stat ls, fs;
+                if (lstat(names[i], &ls) != 0 || (S_ISLNK(ls.st_mode) != 0) != links)
+                    continue;
+                if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
+                    st = sgs_pki_parse_file(NULL, names[i], list_one, &c, err, errlen);
+            }
         }
         free_entries(names, n);
     }
@@ -225,6 +230,7 @@ typedef struct import_ctx {
     sgs_import_fn fn;
     void *opaque;
     seen_set present; /* fingerprints already in the directory */
+    size_t imported;  /* certificates seen in the source (whatever became of them) */
     char **present_path;
 } import_ctx;
 
@@ -323,6 +329,7 @@ import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, si
     X509_CRL_free(crl);
     if (x == NULL)
         return SGS_OK;
+    c->imported++;
     cert_text t;
     sgs_import_record r;
     char detail[4608], name[64], stored[4096] = "", link_name[32] = "";
@@ -343,10 +350,12 @@ import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, si
         snprintf(detail, sizeof(detail), "already in %s", c->dir);
         goto done;
     }
-    if (!c->force && !r.cert.is_ca) {
+    if (!c->force && X509_check_ca(x) < 1) {
+        const int ca_flag = (X509_get_extension_flags(x) & EXFLAG_CA) != 0;
         r.action = SGS_IMPORT_REFUSED;
-        snprintf(detail, sizeof(detail), "not a CA certificate (basicConstraints CA:TRUE); "
-                                         "use --force to trust it anyway");
+        snprintf(detail, sizeof(detail), "%s; use --force to trust it anyway",
+                 ca_flag ? "a CA that cannot sign certificates (key usage lacks keyCertSign)"
+                         : "not a CA certificate (no basicConstraints CA:TRUE)");
         goto done;
     }
     snprintf(name, sizeof(name), "%.16s.pem", t.fp);
@@ -423,8 +432,13 @@ sgs_trust_store_add(const char *dir, const char *cert_path, int force, sgs_impor
                 st = SGS_ERR_NOMEM; /* unreadable or foreign neighbours are not ours to judge */
     }
     free_entries(names, n);
+    const size_t before = c.imported;
     if (st == SGS_OK)
         st = sgs_pki_parse_file(NULL, cert_path, import_one, &c, err, errlen);
+    if (st == SGS_OK && c.imported == before) {
+        snprintf(err, errlen, "%s: no certificate in it", cert_path);
+        st = SGS_ERR_KEY;
+    }
     sgs_free(NULL, c.present.fps);
     return st;
 }

@@ -206,7 +206,7 @@ for l in open(A[0]):
     n, fp, sj, iss, ski, nb, na = l.rstrip("\n").split("\t")
     want["certs/" + n + ".pem"] = dict(fingerprint=fp, subject=sj, issuer=iss, key_id=ski,
                                        not_before=nb, not_after=na)
-cas = {"root", "intermediate", "lax-intermediate", "other-root"}
+cas = {"root", "intermediate", "lax-intermediate", "other-root", "broken-root"}  # CA:TRUE (broken-root lacks only keyCertSign)
 selfsigned = {"root", "other-root", "broken-root"}
 keys = {"path", "subject", "issuer", "not_before", "not_after", "fingerprint", "key_id", "ca",
         "self_signed"}
