@@ -1607,6 +1607,9 @@ on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_v
     if (kind == SGS_SCAN_FILE || kind == SGS_SCAN_SYMLINK || kind == SGS_SCAN_SPECIAL) {
         if (sgs_manifest_find(&e->manifest, rel) >= 0 || is_ignored(x, rel))
             return 0;
+        struct stat sb; /* names-only walk: classify the (rare) unlisted entry now */
+        if (kind == SGS_SCAN_FILE && lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+            kind = S_ISLNK(sb.st_mode) ? SGS_SCAN_SYMLINK : SGS_SCAN_SPECIAL;
         sgs_record rec;
         memset(&rec, 0, sizeof(rec));
         rec.path = rel;
@@ -1679,7 +1682,7 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
     e->nbatch = 0;
     extra_walk x = {e, ignore, nignore};
-    (void)sgs_scan_path_skipping(e->pkg_root, NULL, 0, on_package_entry, &x);
+    (void)sgs_scan_names(e->pkg_root, on_package_entry, &x);
     return SGS_OK;
 }
 

@@ -46,9 +46,25 @@ sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *o
     return sgs_scan_path_skipping(path, &skip_suffix, 1, fn, opaque);
 }
 
+static int walk(const char *path, const char *const *skip, size_t nskip, int nostat,
+                sgs_scan_fn fn, void *opaque);
+
 int
 sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
                        void *opaque)
+{
+    return walk(path, skip, nskip, 0, fn, opaque);
+}
+
+int
+sgs_scan_names(const char *path, sgs_scan_fn fn, void *opaque)
+{
+    return walk(path, NULL, 0, 1, fn, opaque);
+}
+
+static int
+walk(const char *path, const char *const *skip, size_t nskip, int nostat, sgs_scan_fn fn,
+     void *opaque)
 {
     char *argv[2];
     char *const copy = strdup(path); /* fts wants char *const *; outside the engine heap on
@@ -57,7 +73,8 @@ sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, 
         return fn(opaque, path, SGS_SCAN_ERROR, ENOMEM);
     argv[0] = copy;
     argv[1] = NULL;
-    FTS *const fts = fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
+    FTS *const fts =
+        fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR | (nostat ? FTS_NOSTAT : 0), by_name);
     if (fts == NULL) {
         const int e = errno;
         free(copy);
@@ -86,7 +103,7 @@ sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, 
                 break;
             if (ent->fts_info == FTS_SL || ent->fts_info == FTS_SLNONE)
                 rc = fn(opaque, ent->fts_path, SGS_SCAN_SYMLINK, 0);
-            else if (ent->fts_info == FTS_F)
+            else if (ent->fts_info == FTS_F || ent->fts_info == FTS_NSOK)
                 rc = fn(opaque, ent->fts_path, SGS_SCAN_FILE, 0);
             else
                 rc = fn(opaque, ent->fts_path, SGS_SCAN_SPECIAL, 0);

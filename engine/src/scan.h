@@ -27,4 +27,12 @@ int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, voi
 int sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
                            void *opaque);
 
+/*
+ * Walks names only: entries other than directories are not stat'ed (FTS_NOSTAT: the kernel's
+ * d_type tells directories apart) and are reported as SGS_SCAN_FILE ("not known yet"), links
+ * included; the callback lstat's what it needs. For walks that only compare names (extra files
+ * of a package): one stat per file less.
+ */
+int sgs_scan_names(const char *path, sgs_scan_fn fn, void *opaque);
+
 #endif
