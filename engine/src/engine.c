@@ -46,6 +46,7 @@
 #define READ_BUF_SIZE (64u * 1024u)
 #define KEEP_RELEASE_ABOVE (16u * 1024u * 1024u)
 #define REASON_MAX 1024
+#define PACKAGE_WALK (-2) /* job.entry of the package's extra-file walk */
 
 typedef struct job {
     sgs_scan_kind kind;
@@ -75,6 +76,8 @@ struct sgs_engine {
     sgs_allocator alloc;
     char *suffix;
     const EVP_MD *md;
+    EVP_MD *fetched[SGS_HASH_COUNT]; /* fetched once: a legacy EVP_MD costs a provider fetch,
+                                        with its locks, at every EVP_DigestInit_ex */
     int md_nid; /* hash nid and padding, as one cache tag */
     sgs_keyset keys;
     sgs_trust trust;
@@ -92,6 +95,8 @@ struct sgs_engine {
     char pkg_reason[1024];
     int pkg_checked;
     _Atomic int no_openat2;      /* the kernel lacks openat2: walk components instead */
+    char **pkg_ignore;           /* copies of the --ignore patterns */
+    size_t pkg_nignore;
     int trust_material; /* any sgs_engine_add_certs() or trust_system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
@@ -136,7 +141,10 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     e->cfg = *cfg;
     e->suffix = sgs_strdup(&e->alloc, cfg->sig_suffix);
     e->cfg.sig_suffix = e->suffix;
-    e->md = sgs_hash_md(cfg->hash);
+    static const char *const md_names[SGS_HASH_COUNT] = {"SHA2-256", "SHA2-384", "SHA2-512"};
+    for (unsigned i = 0; i < SGS_HASH_COUNT; i++)
+        e->fetched[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
+    e->md = e->fetched[cfg->hash] != NULL ? e->fetched[cfg->hash] : sgs_hash_md(cfg->hash);
     /* the cache's algorithm tag: a verdict depends on the hash and on the RSA padding */
     e->md_nid = EVP_MD_get_type(e->md) * 2 + (cfg->pss ? 1 : 0);
     sgs_keyset_init(&e->keys, &e->alloc);
@@ -1091,6 +1099,16 @@ out:
 }
 
 static void package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+
+/* The engine's fetched EVP_MD for a SHA-2 nid (falls back to the legacy one). */
+static const EVP_MD *
+engine_md(const sgs_engine *e, int nid)
+{
+    const unsigned i = nid == NID_sha256 ? SGS_HASH_SHA256
+                       : nid == NID_sha384 ? SGS_HASH_SHA384
+                                           : SGS_HASH_SHA512;
+    return e->fetched[i] != NULL ? e->fetched[i] : EVP_get_digestbynid(nid);
+}
 static void hash_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
 
 /* ---- workers ------------------------------------------------------------------------- */
@@ -1159,7 +1177,8 @@ worker_run(void *opaque, void *state, void *job_ptr)
     else
         verify_job(e, w, j, &rec);
     rec.reason = w->reason;
-    deliver(e, &rec);
+    if (j->entry != PACKAGE_WALK)
+        deliver(e, &rec);
     if (w->dc.keep_cap > KEEP_RELEASE_ABOVE) { /* keep RSS flat after a huge Ed25519 file */
         sgs_free(&e->alloc, w->dc.keep);
         w->dc.keep = NULL;
@@ -1660,6 +1679,22 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
         deliver(e, &rec);
         return SGS_OK;
     }
+    if (nignore > 0) {
+        e->pkg_ignore = sgs_calloc(&e->alloc, nignore, sizeof(char *));
+        if (e->pkg_ignore == NULL)
+            return SGS_ERR_NOMEM;
+        for (size_t i = 0; i < nignore; i++)
+            if ((e->pkg_ignore[e->pkg_nignore++] = sgs_strdup(&e->alloc, ignore[i])) == NULL)
+                return SGS_ERR_NOMEM;
+    }
+    /* first job: the walk for unlisted files, so a worker does it while the others hash */
+    job *const walk = sgs_malloc(&e->alloc, sizeof(job) + 1);
+    if (walk == NULL)
+        return SGS_ERR_NOMEM;
+    memset(walk, 0, sizeof(*walk) + 1);
+    walk->sig_path = walk->path;
+    walk->entry = PACKAGE_WALK;
+    sgs_pool_submit(e->pool, walk);
     for (size_t i = 0; i < e->manifest.count; i++) {
         const char *const rel = e->manifest.entries[i].path;
         const size_t plen = strlen(rel);
@@ -1681,8 +1716,6 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
     }
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
     e->nbatch = 0;
-    extra_walk x = {e, ignore, nignore};
-    (void)sgs_scan_names(e->pkg_root, on_package_entry, &x);
     return SGS_OK;
 }
 
@@ -1731,9 +1764,17 @@ open_beneath(sgs_engine *e, const char *rel)
     }
 }
 
+static int on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_value);
+
 static void
 package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
+    if (j->entry == PACKAGE_WALK) { /* the walk for unlisted files, run beside the hashing */
+        extra_walk x = {e, (const char *const *)e->pkg_ignore, e->pkg_nignore};
+        (void)sgs_scan_names(e->pkg_root, on_package_entry, &x);
+        rec->verdict = SGS_V_SKIPPED; /* not a record: see worker_run */
+        return;
+    }
     const sgs_manifest_entry *const me = &e->manifest.entries[j->entry];
     const int fd = open_beneath(e, j->path);
     if (fd < 0) {
@@ -1758,7 +1799,7 @@ package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     rec->has_size = 1;
     sgs_digest_out d;
     const sgs_digest_result dr =
-        sgs_digest_fd(&w->dc, fd, EVP_get_digestbynid(me->md_nid), &sb, 0, &d);
+        sgs_digest_fd(&w->dc, fd, engine_md(e, me->md_nid), &sb, 0, &d);
     close(fd);
     if (digest_problem(dr, &d, rec, w) != NULL)
         return;
@@ -1828,6 +1869,8 @@ sgs_engine_free(sgs_engine *e)
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);
     sgs_trust_reset(&e->trust);
+    for (unsigned i = 0; i < SGS_HASH_COUNT; i++)
+        EVP_MD_free(e->fetched[i]);
     sgs_certset_cache_free(e->certsets);
     sgs_agents_free(e->agents);
     sgs_manifest_reset(&e->manifest);
@@ -1837,6 +1880,9 @@ sgs_engine_free(sgs_engine *e)
     sgs_free(&e->alloc, e->pkg_manifest);
     sgs_free(&e->alloc, e->pkg_manifest_rel);
     sgs_free(&e->alloc, e->pkg_bytes);
+    for (size_t i = 0; i < e->pkg_nignore; i++)
+        sgs_free(&e->alloc, e->pkg_ignore[i]);
+    sgs_free(&e->alloc, e->pkg_ignore);
     EVP_PKEY_free(e->sign_key);
     X509_free(e->sign_cert);
     pthread_mutex_destroy(&e->sink_mu);
