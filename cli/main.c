@@ -35,6 +35,7 @@ static const char usage_text[] =
     "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] MANIFEST\n"
     "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
     "                [--ignore GLOB]... [options]\n"
+    "       sigsweep restore [--journal FILE] [--dry-run] [--scan DIR]... [PATH...]\n"
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
@@ -73,6 +74,13 @@ static const char usage_text[] =
     "  --format F           text (default), jsonl, csv\n"
     "  --output FILE        write the report to FILE (atomically) instead of stdout\n"
     "  --files-from FILE    read more paths, one per line, from FILE (- = stdin)\n"
+    "enforcement (verify):\n"
+    "  --quarantine         rename each file that is not VALID to <name>_invalid[.N]\n"
+    "                       (never replacing anything), journalled first; undo: restore\n"
+    "  --journal FILE       the journal (default $XDG_STATE_HOME/sigsweep/quarantine.journal)\n"
+    "  --mode enforce|audit enforce = --quarantine; audit never renames\n"
+    "  --policy FILE.ini    [INI_SERVER_SECTION] CheckDigitalSignatureForHotfix (else [Global\n"
+    "                       Settings] CheckDigitalSignatureForUpgrade): 1 enforce, 0 audit\n"
     "CMS signatures (verify):\n"
     "  --trust FILE|DIR     trusted CA certificates (PEM bundle, DER, plain or hashed dir)\n"
     "  --trust-system       also trust the system's CA bundle (OpenSSL's default paths)\n"
@@ -112,6 +120,10 @@ typedef struct cli_opts {
     const char *command;
     const char *command_sig;
     const char *manifest;
+    int quarantine;
+    const char *journal;
+    int mode; /* -1 unset, 0 audit, 1 enforce (--mode) */
+    const char *policy;
     const char *ignore[64];
     size_t nignore;
     int cms;
@@ -192,7 +204,7 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM, O_TRUST,
         O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT, O_CERT,
         O_CERTFILE, O_SERVER_CERT, O_KNOWN, O_KEY_FILE, O_LIST, O_COMMAND, O_COMMAND_SIG,
-        O_MANIFEST, O_IGNORE, O_CMS
+        O_MANIFEST, O_IGNORE, O_CMS, O_QUARANTINE, O_JOURNAL, O_MODE, O_POLICY
     };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
@@ -222,6 +234,10 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"manifest", required_argument, NULL, O_MANIFEST},
         {"ignore", required_argument, NULL, O_IGNORE},
         {"cms", no_argument, NULL, O_CMS},
+        {"quarantine", no_argument, NULL, O_QUARANTINE},
+        {"journal", required_argument, NULL, O_JOURNAL},
+        {"mode", required_argument, NULL, O_MODE},
+        {"policy", required_argument, NULL, O_POLICY},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -310,6 +326,20 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_CMS:
             o->cms = 1;
             break;
+        case O_QUARANTINE:
+            o->quarantine = 1;
+            break;
+        case O_JOURNAL:
+            o->journal = optarg;
+            break;
+        case O_MODE:
+            if (strcmp(optarg, "enforce") != 0 && strcmp(optarg, "audit") != 0)
+                return fail_usage(cmd, "unknown --mode '%s' (enforce, audit)", optarg);
+            o->mode = strcmp(optarg, "enforce") == 0;
+            break;
+        case O_POLICY:
+            o->policy = optarg;
+            break;
         case O_CERTFILE:
             if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
                 return fail_usage(cmd, "too many certificate options (%s)", "use a bundle");
@@ -363,6 +393,9 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
     if (agent_opts)
         return fail_usage(cmd, "%s", "--server-cert, --known, --key-file, --list and --command "
                                      "are for agents");
+    if (strcmp(cmd, "verify") != 0 &&
+        (o->quarantine || o->journal != NULL || o->mode >= 0 || o->policy != NULL))
+        return fail_usage(cmd, "%s", "--quarantine, --journal, --mode and --policy are for verify");
     const int is_package = strcmp(cmd, "package verify") == 0;
     if (!is_package && (o->manifest != NULL || o->nignore > 0))
         return fail_usage(cmd, "%s", "--manifest and --ignore are for package verify");
@@ -433,6 +466,15 @@ submit_list(const char *cmd, sgs_engine *e, const char *list)
     return rc;
 }
 
+static const char *policy_file;
+
+static void
+policy_warn(void *opaque, unsigned line, const char *what)
+{
+    (void)opaque;
+    fprintf(stderr, "sigsweep: %s:%u: %s\n", policy_file, line, what);
+}
+
 static int
 setup_agents(const char *cmd, sgs_engine *e, const cli_opts *o)
 {
@@ -494,6 +536,7 @@ run(const char *cmd, int argc, char **argv)
 {
     cli_opts o;
     memset(&o, 0, sizeof(o));
+    o.mode = -1;
     sgs_config_init(&o.cfg);
     o.cfg.op = strcmp(cmd, "sign") == 0       ? SGS_OP_SIGN
                : strcmp(cmd, "trust diagnose") == 0 ? SGS_OP_DIAGNOSE
@@ -503,6 +546,28 @@ run(const char *cmd, int argc, char **argv)
     const int prc = parse_options(cmd, argc, argv, &o);
     if (prc >= 0)
         return prc;
+    char journal_buf[4096];
+    if (o.cfg.op == SGS_OP_VERIFY) {
+        /* enforce or audit: --mode wins over the policy file; enforcing means quarantine */
+        int enforce = o.quarantine;
+        if (o.policy != NULL) {
+            int from_policy = -1;
+            char perr[512];
+            policy_file = o.policy;
+            if (sgs_policy_read(o.policy, &from_policy, policy_warn, NULL, perr, sizeof(perr)) !=
+                SGS_OK) {
+                fprintf(stderr, "sigsweep %s: %s\n", cmd, perr);
+                return EXIT_USAGE;
+            }
+            if (from_policy >= 0)
+                enforce = from_policy;
+        }
+        if (o.mode >= 0)
+            enforce = o.mode;
+        if (enforce)
+            o.cfg.quarantine_journal =
+                o.journal != NULL ? o.journal : sgs_default_journal(journal_buf, sizeof(journal_buf));
+    }
 
     out_sink sink;
     memset(&sink, 0, sizeof(sink));
@@ -798,6 +863,84 @@ package_main(int argc, char **argv)
     return EXIT_ALL_VALID;
 }
 
+static void
+print_restore(void *opaque, const sgs_restore_record *r)
+{
+    const out_format *const f = opaque;
+    static const char *const actions[] = {"RESTORED", "REFUSED", "WOULD RESTORE", "NOT MOVED"};
+    out_restore(stdout, *f, actions[r->action], r->original, r->quarantined, r->reason);
+}
+
+static int
+restore_main(int argc, char **argv)
+{
+    enum { O_JOURNAL = 256, O_DRY_RUN, O_SCAN, O_FORMAT };
+    static const struct option longopts[] = {
+        {"journal", required_argument, NULL, O_JOURNAL},
+        {"dry-run", no_argument, NULL, O_DRY_RUN},
+        {"scan", required_argument, NULL, O_SCAN},
+        {"format", required_argument, NULL, O_FORMAT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *const cmd = "restore";
+    const char *scan[64];
+    sgs_restore_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    out_format format = OUT_TEXT;
+    char journal_buf[4096];
+    int journal_given = 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_JOURNAL:
+            ro.journal = optarg;
+            journal_given = 1;
+            break;
+        case O_DRY_RUN:
+            ro.dry_run = 1;
+            break;
+        case O_SCAN:
+            if (ro.nscan == sizeof(scan) / sizeof(scan[0]))
+                return fail_usage(cmd, "%s", "too many --scan directories");
+            scan[ro.nscan++] = optarg;
+            break;
+        case O_FORMAT:
+            if (out_format_parse(optarg, &format) != 0 || format == OUT_CSV)
+                return fail_usage(cmd, "unknown --format '%s' (text, jsonl)", optarg);
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_ALL_VALID;
+        case ':':
+            return fail_usage(cmd, "option %s needs an argument", argv[optind - 1]);
+        default:
+            return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (!journal_given) {
+        ro.journal = sgs_default_journal(journal_buf, sizeof(journal_buf));
+        if (ro.nscan > 0 && access(ro.journal, F_OK) != 0)
+            ro.journal = NULL; /* --scan alone, and there is no journal yet */
+    }
+    ro.scan = scan;
+    ro.paths = (const char *const *)(argv + optind);
+    ro.npaths = (size_t)(argc - optind);
+    char err[512];
+    const sgs_status st = sgs_restore(&ro, print_restore, &format, err, sizeof(err));
+    if (fflush(stdout) != 0)
+        return EXIT_USAGE;
+    if (st == SGS_ERR_STATE)
+        return EXIT_NOT_VALID;
+    if (st != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, err);
+        return EXIT_USAGE;
+    }
+    return EXIT_ALL_VALID;
+}
+
 /* keygen and export-agent-key */
 static int
 keys_main(const char *cmd, int argc, char **argv)
@@ -898,6 +1041,8 @@ main(int argc, char **argv)
         return run(cmd, argc - 1, argv + 1);
     if (strcmp(cmd, "package") == 0)
         return package_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "restore") == 0)
+        return restore_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "export-agent-key") == 0)
         return keys_main(cmd, argc - 1, argv + 1);
     fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", cmd);

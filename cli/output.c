@@ -326,6 +326,8 @@ out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
     fprintf(stderr, "; %.1f MB in %.2f s (%.0f MB/s, %.0f files/s)", (double)st->bytes / 1e6,
             secs, secs > 0 ? (double)st->bytes / secs / 1e6 : 0.0,
             secs > 0 ? (double)st->files / secs : 0.0);
+    if (st->quarantined > 0)
+        fprintf(stderr, "; %llu quarantined", (unsigned long long)st->quarantined);
     if (st->verifications > 0 || st->cache_hits > 0)
         fprintf(stderr, "; %llu verifications, %llu cache hits",
                 (unsigned long long)st->verifications, (unsigned long long)st->cache_hits);
@@ -371,4 +373,28 @@ out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
         }
     }
     fputs(st->files == 0 ? "nothing checked)\n" : ")\n", stderr);
+}
+
+void
+out_restore(FILE *fp, out_format f, const char *action, const char *original,
+            const char *quarantined, const char *reason)
+{
+    if (f == OUT_JSONL) {
+        fprintf(fp, "{\"action\":\"%s\",\"original\":", action);
+        out_json_string(fp, original, NULL);
+        fputs(",\"quarantined\":", fp);
+        out_json_string(fp, quarantined, NULL);
+        fputs(",\"reason\":", fp);
+        out_json_string(fp, reason, NULL);
+        fputs("}\n", fp);
+        return;
+    }
+    fprintf(fp, "%s ", action);
+    text_escaped(fp, original);
+    if (reason[0] != '\0') {
+        fputs(" (", fp);
+        text_escaped(fp, reason);
+        putc(')', fp);
+    }
+    putc('\n', fp);
 }

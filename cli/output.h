@@ -37,6 +37,10 @@ void out_agents_summary(out_sink *s, const sgs_stats *st, int quiet);
 /* package verify: "package VALID" or "package NOT VALID (...)". */
 void out_package_summary(out_sink *s, const sgs_stats *st, int quiet);
 
+/* restore lines: "ACTION original (reason)" or JSON. */
+void out_restore(FILE *fp, out_format f, const char *action, const char *original,
+                 const char *quarantined, const char *reason);
+
 /* `trust list` / `trust add` lines. */
 void out_cert(FILE *fp, out_format f, const sgs_cert_info *c);
 void out_import(FILE *fp, out_format f, const sgs_import_record *r);

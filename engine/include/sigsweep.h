@@ -161,6 +161,8 @@ typedef struct sgs_config {
     int strict;                /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
     int has_at_time;           /* CMS: validate chains at at_time instead of now */
     int64_t at_time;           /* seconds since the epoch, UTC */
+    const char *quarantine_journal; /* verify: when set, failing regular files are renamed
+                                  <name>_invalid[.N], each rename journalled here first */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;
@@ -173,6 +175,7 @@ typedef struct sgs_stats {
     uint64_t verdicts[SGS_VERDICT_COUNT]; /* records per verdict */
     uint64_t cache_hits;                  /* verifications answered by the result cache */
     uint64_t verifications;               /* public-key operations performed */
+    uint64_t quarantined;                 /* files renamed <name>_invalid */
 } sgs_stats;
 
 typedef struct sgs_engine sgs_engine; /* opaque; one per run */
@@ -289,6 +292,54 @@ SGS_API sgs_verdict sgs_engine_manifest_verdict(const sgs_engine *e, const char 
 SGS_API SGS_NODISCARD sgs_status sgs_package_create(const char *dir, const char *out,
                                                     sgs_hash hash, unsigned threads, char *err,
                                                     size_t errlen);
+
+typedef enum sgs_restore_action {
+    SGS_RESTORE_DONE = 0,  /* renamed back */
+    SGS_RESTORE_REFUSED,   /* left as it is: reason says why */
+    SGS_RESTORE_WOULD,     /* dry run: would be renamed back */
+    SGS_RESTORE_NOT_MOVED  /* journalled, but the rename never happened (crash) */
+} sgs_restore_action;
+
+typedef struct sgs_restore_record {
+    const char *original;
+    const char *quarantined;
+    sgs_restore_action action;
+    const char *reason;
+} sgs_restore_record;
+
+typedef void (*sgs_restore_fn)(void *opaque, const sgs_restore_record *r);
+
+typedef struct sgs_restore_opts {
+    const char *journal;        /* NULL: only --scan */
+    const char *const *paths;   /* restore only originals at or under these (none: all) */
+    size_t npaths;
+    const char *const *scan;    /* also restore stray *_invalid[.N] files under these dirs */
+    size_t nscan;
+    int dry_run;
+} sgs_restore_opts;
+
+/*
+ * Puts quarantined files back exactly: a journal entry is restored only when its file is still
+ * the one journalled (dev, inode, size, mtime) and its original name is free (renameat2
+ * RENAME_NOREPLACE); otherwise it is refused with a reason. Returns SGS_OK, SGS_ERR_STATE when
+ * something was refused, SGS_ERR_FORMAT (not a journal), SGS_ERR_IO.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn,
+                                             void *opaque, char *err, size_t errlen);
+
+/* $XDG_STATE_HOME/sigsweep/quarantine.journal, else ~/.local/state/sigsweep/quarantine.journal */
+SGS_API const char *sgs_default_journal(char *buf, size_t n);
+
+/*
+ * Reads the policy INI the seed product uses: [INI_SERVER_SECTION] CheckDigitalSignatureForHotfix
+ * (or, absent, [Global Settings] CheckDigitalSignatureForUpgrade): 1 enforce, 0 audit. *enforce
+ * is set to 1/0, or -1 when neither key is there. Malformed lines and other values are passed to
+ * warn (line number, text) and ignored. Returns SGS_OK or SGS_ERR_IO.
+ */
+typedef void (*sgs_policy_warn_fn)(void *opaque, unsigned line, const char *what);
+SGS_API SGS_NODISCARD sgs_status sgs_policy_read(const char *path, int *enforce,
+                                                 sgs_policy_warn_fn warn, void *opaque, char *err,
+                                                 size_t errlen);
 
 /*
  * Makes a server key pair for an installation: dir/server.key (PKCS#8 PEM, mode 0600),

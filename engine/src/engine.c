@@ -21,6 +21,7 @@
 #include "keys.h"
 #include "manifest.h"
 #include "pool.h"
+#include "quarantine.h"
 #include "scan.h"
 #include "trust.h"
 #include "verify.h"
@@ -107,7 +108,9 @@ struct sgs_engine {
     void *batch[128]; /* jobs found by the walk, queued together (controlling thread only) */
     size_t nbatch;
     pthread_mutex_t sink_mu;
-    _Atomic uint64_t files, bytes, cache_hits, verifications;
+    _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
+    sgs_journal *journal; /* --quarantine */
+    int journal_failed;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
     char err[512];
 };
@@ -177,6 +180,16 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         }
         if (cfg->has_at_time)
             sgs_agents_set_time(e->agents, cfg->at_time);
+    }
+    if (cfg->quarantine_journal != NULL && cfg->op == SGS_OP_VERIFY) {
+        char why[512];
+        e->journal = sgs_journal_open(&e->alloc, cfg->quarantine_journal, why, sizeof(why));
+        if (e->journal == NULL) {
+            /* the caller learns why through sgs_engine_error() only on a live engine: keep it */
+            snprintf(e->err, sizeof(e->err), "%s", why);
+            e->cfg.quarantine_journal = NULL;
+            e->journal_failed = 1;
+        }
     }
     e->pkg_rootfd = -1;
     e->pkg_verdict = SGS_V_MALFORMED;
@@ -894,6 +907,27 @@ agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     rec->verdict = SGS_V_VALID; /* agents.c judged this content VALID in its one place */
 }
 
+/* Verdicts that rename a file under enforcement: the file itself is judged bad. Missing,
+   skipped, unreadable and changed files are not: nothing about their contents is known. */
+static int
+quarantinable(sgs_verdict v)
+{
+    switch (v) {
+    case SGS_V_BAD_SIGNATURE:
+    case SGS_V_NO_SIGNATURE:
+    case SGS_V_MALFORMED:
+    case SGS_V_UNTRUSTED:
+    case SGS_V_EXPIRED:
+    case SGS_V_NOT_YET_VALID:
+    case SGS_V_REVOKED:
+    case SGS_V_UNSUPPORTED:
+    case SGS_V_DIGEST_MISMATCH:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 static void
 verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
@@ -938,6 +972,17 @@ valid:
     rec->verdict = SGS_V_VALID; /* the only such line: the chosen path verified end to end */
 out:
     close(fd);
+    if (e->journal != NULL && quarantinable(rec->verdict)) {
+        char newpath[4096], why[256] = "";
+        const size_t used = strlen(w->reason);
+        if (sgs_quarantine_file(e->journal, j->path, &sb, newpath, sizeof(newpath), why,
+                                sizeof(why))) {
+            atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
+            snprintf(w->reason + used, sizeof(w->reason) - used, "; quarantined as %s", newpath);
+        } else {
+            snprintf(w->reason + used, sizeof(w->reason) - used, "; %s", why);
+        }
+    }
 }
 
 /* Writes bytes to target through a temporary file in the same directory and rename(2), so a
@@ -1201,6 +1246,8 @@ start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
+    if (e->journal_failed)
+        return SGS_ERR_IO; /* e->err says why; enforcing without a journal would lose renames */
     if (e->cfg.op == SGS_OP_AGENTS && !sgs_agents_ready(e->agents)) {
         snprintf(e->err, sizeof(e->err), "no server certificate (--server-cert)");
         return SGS_ERR_STATE;
@@ -1248,10 +1295,32 @@ start(sgs_engine *e)
     return st;
 }
 
+/* "<name>_invalid" or "<name>_invalid.<digits>": a file an earlier run quarantined. */
+static int
+is_quarantine_name(const char *path)
+{
+    const char *const base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    const char *const mark = strstr(base, "_invalid");
+    if (mark == NULL || mark == base)
+        return 0;
+    const char *last = mark, *next;
+    while ((next = strstr(last + 1, "_invalid")) != NULL)
+        last = next;
+    const char *tail = last + strlen("_invalid");
+    if (*tail == '.' && tail[1] != '\0') {
+        tail++;
+        while (*tail >= '0' && *tail <= '9')
+            tail++;
+    }
+    return *tail == '\0';
+}
+
 static int
 on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
 {
     sgs_engine *const e = opaque;
+    if (e->journal != NULL && is_quarantine_name(path))
+        return 0; /* enforcing: what an earlier run quarantined is not judged (and renamed) again */
     static const char p7s[] = ".p7s";
     const size_t plen = strlen(path), slen = strlen(e->suffix);
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);
@@ -1856,6 +1925,7 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->bytes = atomic_load_explicit(&e->bytes, memory_order_relaxed);
     out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
+    out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
     for (unsigned i = 0; i < SGS_VERDICT_COUNT; i++)
         out->verdicts[i] = atomic_load_explicit(&e->verdicts[i], memory_order_relaxed);
 }
@@ -1866,6 +1936,7 @@ sgs_engine_free(sgs_engine *e)
     if (e == NULL)
         return;
     sgs_pool_free(e->pool); /* joins: every queued job is delivered first */
+    sgs_journal_close(e->journal);
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);
     sgs_trust_reset(&e->trust);

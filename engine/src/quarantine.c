@@ -1,0 +1,117 @@
+/*
+ * quarantine.c - enforcement: failing program files are renamed <name>_invalid, and every
+ * rename can be undone exactly, even after a crash in the middle of a run.
+ *
+ * DESIGN: the journal is an append-only text file. Before a rename, a "Q" record with the
+ * file's identity (dev, inode, size, mtime) and both names is written and fsync'd; after it, a
+ * "D" record; `restore` appends "R". A crash between Q and the rename leaves a Q whose file is
+ * still at its original name with the same identity: restore recognises it as "not moved". The
+ * rename itself is renameat2(RENAME_NOREPLACE), so a name that exists is never replaced; and it
+ * happens only if lstat still shows the very file that was judged.
+ *
+ *   sigsweep-journal 1
+ *   Q <seq> <dev> <ino> <size> <mtime_ns> <orig hex> <new hex>
+ *   D <seq>
+ *   R <seq>
+ */
+#include "quarantine.h"
+
+#include "alloc.h"
+#include "digest.h"
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sgs_journal {
+    const sgs_allocator *alloc;
+    int fd;
+    uint64_t next_seq;
+    pthread_mutex_t mu;
+};
+
+sgs_journal *
+sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t errlen)
+{
+    uint64_t last = 0;
+    if (sgs_journal_prepare(path, &last, err, errlen) != 0)
+        return NULL;
+    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    sgs_journal *const j = sgs_calloc(a, 1, sizeof(*j));
+    if (j == NULL) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    j->alloc = a;
+    j->fd = fd;
+    j->next_seq = last + 1;
+    pthread_mutex_init(&j->mu, NULL);
+    return j;
+}
+
+void
+sgs_journal_close(sgs_journal *j)
+{
+    if (j == NULL)
+        return;
+    (void)fsync(j->fd);
+    close(j->fd);
+    pthread_mutex_destroy(&j->mu);
+    sgs_free(j->alloc, j);
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int
+sgs_quarantine_file(sgs_journal *j, const char *path, const struct stat *judged, char *newpath,
+                    size_t newlen, char *why, size_t whylen)
+{
+    struct stat now;
+    if (lstat(path, &now) != 0 || !S_ISREG(now.st_mode) || !same_file(&now, judged)) {
+        snprintf(why, whylen, "not quarantined: the file changed or moved since it was judged");
+        return 0;
+    }
+    int ok = 0;
+    pthread_mutex_lock(&j->mu);
+    for (unsigned n = 0; n < 1000 && !ok; n++) {
+        if (n == 0)
+            snprintf(newpath, newlen, "%s_invalid", path);
+        else
+            snprintf(newpath, newlen, "%s_invalid.%u", path, n);
+        struct stat taken;
+        if (lstat(newpath, &taken) == 0)
+            continue;
+        const uint64_t seq = j->next_seq++;
+        if (sgs_journal_append_q(j->fd, seq, judged, path, newpath) != 0) {
+            snprintf(why, whylen, "not quarantined: cannot write the journal: %s",
+                     strerror(errno));
+            break;
+        }
+        if (renameat2(AT_FDCWD, path, AT_FDCWD, newpath, RENAME_NOREPLACE) == 0) {
+            (void)sgs_journal_append_mark(j->fd, 'D', seq);
+            ok = 1;
+        } else if (errno != EEXIST) {
+            snprintf(why, whylen, "not quarantined: rename: %s", strerror(errno));
+            break;
+        } /* EEXIST: the name appeared meanwhile; its Q is "not moved" for restore */
+    }
+    pthread_mutex_unlock(&j->mu);
+    if (!ok && why[0] == '\0')
+        snprintf(why, whylen, "not quarantined: no free _invalid name");
+    return ok;
+}

@@ -1,0 +1,29 @@
+/* quarantine.h - rename failing files to <name>_invalid with a journal that makes it undoable. */
+#ifndef SGS_QUARANTINE_H
+#define SGS_QUARANTINE_H
+
+#include "sigsweep.h"
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+typedef struct sgs_journal sgs_journal;
+
+/*
+ * Opens (creating it and its directory if needed) an append-only journal. An existing file
+ * must start with the header line; the next sequence number continues after its last record.
+ * Returns NULL with err on failure.
+ */
+sgs_journal *sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t errlen);
+void sgs_journal_close(sgs_journal *j);
+
+/*
+ * Renames `path` to path_invalid (or _invalid.N, never replacing anything) if it is still the
+ * file `judged` describes (dev, ino, size, mtime). The intent is appended to the journal and
+ * fsync'd before the rename; completion after. Returns 1 with the new name in newpath, or 0
+ * with why. THREAD SAFETY: any thread (the journal is locked).
+ */
+int sgs_quarantine_file(sgs_journal *j, const char *path, const struct stat *judged,
+                        char *newpath, size_t newlen, char *why, size_t whylen);
+
+#endif
