@@ -35,6 +35,7 @@ static const char usage_text[] =
     "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] MANIFEST\n"
     "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
     "                [--ignore GLOB]... [options]\n"
+    "       sigsweep cache stats|clear|export FILE|import FILE [--cache-dir DIR]\n"
     "       sigsweep restore [--journal FILE] [--dry-run] [--scan DIR]... [PATH...]\n"
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
@@ -74,6 +75,11 @@ static const char usage_text[] =
     "  --format F           text (default), jsonl, csv\n"
     "  --output FILE        write the report to FILE (atomically) instead of stdout\n"
     "  --files-from FILE    read more paths, one per line, from FILE (- = stdin)\n"
+    "persistent cache (verify; raw signatures):\n"
+    "  --cache              reuse digests of unchanged files and verdicts of known content\n"
+    "                       ($XDG_CACHE_HOME/sigsweep; trusts the stat tuple like git/make)\n"
+    "  --cache-dir DIR      the same, in DIR\n"
+    "  --paranoid           with a cache: re-hash every file anyway (still records)\n"
     "enforcement (verify):\n"
     "  --quarantine         rename each file that is not VALID to <name>_invalid[.N]\n"
     "                       (never replacing anything), journalled first; undo: restore\n"
@@ -121,6 +127,9 @@ typedef struct cli_opts {
     const char *command_sig;
     const char *manifest;
     int quarantine;
+    int cache;
+    const char *cache_dir;
+    int paranoid;
     const char *journal;
     int mode; /* -1 unset, 0 audit, 1 enforce (--mode) */
     const char *policy;
@@ -204,7 +213,8 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         O_KEY = 256, O_HASH, O_PSS, O_SUFFIX, O_FORMAT, O_OUTPUT, O_FILES_FROM, O_TRUST,
         O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT, O_CERT,
         O_CERTFILE, O_SERVER_CERT, O_KNOWN, O_KEY_FILE, O_LIST, O_COMMAND, O_COMMAND_SIG,
-        O_MANIFEST, O_IGNORE, O_CMS, O_QUARANTINE, O_JOURNAL, O_MODE, O_POLICY
+        O_MANIFEST, O_IGNORE, O_CMS, O_QUARANTINE, O_JOURNAL, O_MODE, O_POLICY, O_CACHE,
+        O_CACHE_DIR, O_PARANOID
     };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
@@ -238,6 +248,9 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"journal", required_argument, NULL, O_JOURNAL},
         {"mode", required_argument, NULL, O_MODE},
         {"policy", required_argument, NULL, O_POLICY},
+        {"cache", no_argument, NULL, O_CACHE},
+        {"cache-dir", required_argument, NULL, O_CACHE_DIR},
+        {"paranoid", no_argument, NULL, O_PARANOID},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -340,6 +353,15 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_POLICY:
             o->policy = optarg;
             break;
+        case O_CACHE:
+            o->cache = 1;
+            break;
+        case O_CACHE_DIR:
+            o->cache_dir = optarg;
+            break;
+        case O_PARANOID:
+            o->paranoid = 1;
+            break;
         case O_CERTFILE:
             if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
                 return fail_usage(cmd, "too many certificate options (%s)", "use a bundle");
@@ -394,8 +416,12 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         return fail_usage(cmd, "%s", "--server-cert, --known, --key-file, --list and --command "
                                      "are for agents");
     if (strcmp(cmd, "verify") != 0 &&
-        (o->quarantine || o->journal != NULL || o->mode >= 0 || o->policy != NULL))
-        return fail_usage(cmd, "%s", "--quarantine, --journal, --mode and --policy are for verify");
+        (o->quarantine || o->journal != NULL || o->mode >= 0 || o->policy != NULL || o->cache ||
+         o->cache_dir != NULL || o->paranoid))
+        return fail_usage(cmd, "%s", "--quarantine, --journal, --mode, --policy and the cache "
+                                     "options are for verify");
+    if (o->paranoid && !o->cache && o->cache_dir == NULL)
+        return fail_usage(cmd, "%s", "--paranoid goes with --cache or --cache-dir");
     const int is_package = strcmp(cmd, "package verify") == 0;
     if (!is_package && (o->manifest != NULL || o->nignore > 0))
         return fail_usage(cmd, "%s", "--manifest and --ignore are for package verify");
@@ -546,7 +572,12 @@ run(const char *cmd, int argc, char **argv)
     const int prc = parse_options(cmd, argc, argv, &o);
     if (prc >= 0)
         return prc;
-    char journal_buf[4096];
+    char journal_buf[4096], cache_buf[4096];
+    if (o.cfg.op == SGS_OP_VERIFY && (o.cache || o.cache_dir != NULL)) {
+        o.cfg.cache_dir =
+            o.cache_dir != NULL ? o.cache_dir : sgs_default_cache_dir(cache_buf, sizeof(cache_buf));
+        o.cfg.paranoid = o.paranoid;
+    }
     if (o.cfg.op == SGS_OP_VERIFY) {
         /* enforce or audit: --mode wins over the policy file; enforcing means quarantine */
         int enforce = o.quarantine;
@@ -605,6 +636,8 @@ run(const char *cmd, int argc, char **argv)
         goto out;
     }
     sink.engine = e;
+    if (sgs_engine_notice(e)[0] != '\0')
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_notice(e));
     for (size_t i = 0; i < o.nkeys; i++) {
         st = o.cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o.keys[i])
                                      : sgs_engine_add_key(e, o.keys[i]);
@@ -863,6 +896,69 @@ package_main(int argc, char **argv)
     return EXIT_ALL_VALID;
 }
 
+static int
+cache_main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"cache-dir", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *const cmd = "cache";
+    char dir_buf[4096], err[768];
+    const char *dir = NULL;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'd':
+            dir = optarg;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return EXIT_ALL_VALID;
+        case ':':
+            return fail_usage(cmd, "option %s needs an argument", argv[optind - 1]);
+        default:
+            return fail_usage(cmd, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (dir == NULL)
+        dir = sgs_default_cache_dir(dir_buf, sizeof(dir_buf));
+    const int n = argc - optind;
+    const char *const sub = n > 0 ? argv[optind] : "";
+    sgs_status st;
+    uint64_t count = 0;
+    if (strcmp(sub, "stats") == 0 && n == 1) {
+        sgs_cache_info info;
+        st = sgs_cache_stats(dir, &info, err, sizeof(err));
+        if (st == SGS_OK)
+            printf("cache:    %s\nfiles:    %llu (identity -> digest)\nverdicts: %llu "
+                   "(content -> verdict)\ndisk:     %.1f MB\n",
+                   dir, (unsigned long long)info.files, (unsigned long long)info.verdicts,
+                   (double)info.bytes / 1e6);
+    } else if (strcmp(sub, "clear") == 0 && n == 1) {
+        st = sgs_cache_clear(dir, err, sizeof(err));
+    } else if (strcmp(sub, "export") == 0 && n == 2) {
+        st = sgs_cache_export(dir, argv[optind + 1], &count, err, sizeof(err));
+        if (st == SGS_OK)
+            printf("exported %llu verdicts to %s\n", (unsigned long long)count, argv[optind + 1]);
+    } else if (strcmp(sub, "import") == 0 && n == 2) {
+        st = sgs_cache_import(dir, argv[optind + 1], &count, err, sizeof(err));
+        if (st == SGS_OK)
+            printf("imported %llu verdicts from %s\n", (unsigned long long)count,
+                   argv[optind + 1]);
+    } else {
+        return fail_usage(cmd, "%s", "use: cache stats|clear|export FILE|import FILE");
+    }
+    if (st != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, err);
+        return EXIT_USAGE;
+    }
+    return EXIT_ALL_VALID;
+}
+
 static void
 print_restore(void *opaque, const sgs_restore_record *r)
 {
@@ -1043,6 +1139,8 @@ main(int argc, char **argv)
         return package_main(argc - 1, argv + 1);
     if (strcmp(cmd, "restore") == 0)
         return restore_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "cache") == 0)
+        return cache_main(argc - 1, argv + 1);
     if (strcmp(cmd, "keygen") == 0 || strcmp(cmd, "export-agent-key") == 0)
         return keys_main(cmd, argc - 1, argv + 1);
     fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", cmd);

@@ -328,6 +328,10 @@ out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
             secs > 0 ? (double)st->files / secs : 0.0);
     if (st->quarantined > 0)
         fprintf(stderr, "; %llu quarantined", (unsigned long long)st->quarantined);
+    if (st->pcache_digest_hits > 0 || st->pcache_verdict_hits > 0)
+        fprintf(stderr, "; persistent cache: %llu files not re-read, %llu verdicts reused",
+                (unsigned long long)st->pcache_digest_hits,
+                (unsigned long long)st->pcache_verdict_hits);
     if (st->verifications > 0 || st->cache_hits > 0)
         fprintf(stderr, "; %llu verifications, %llu cache hits",
                 (unsigned long long)st->verifications, (unsigned long long)st->cache_hits);

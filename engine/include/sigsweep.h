@@ -161,6 +161,8 @@ typedef struct sgs_config {
     int strict;                /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
     int has_at_time;           /* CMS: validate chains at at_time instead of now */
     int64_t at_time;           /* seconds since the epoch, UTC */
+    const char *cache_dir;     /* verify: persistent result cache directory (LMDB); NULL: none */
+    int paranoid;              /* with cache_dir: re-hash every file, still record */
     const char *quarantine_journal; /* verify: when set, failing regular files are renamed
                                   <name>_invalid[.N], each rename journalled here first */
     sgs_record_fn on_record;   /* required */
@@ -176,6 +178,8 @@ typedef struct sgs_stats {
     uint64_t cache_hits;                  /* verifications answered by the result cache */
     uint64_t verifications;               /* public-key operations performed */
     uint64_t quarantined;                 /* files renamed <name>_invalid */
+    uint64_t pcache_digest_hits;          /* files not read: digest from the persistent cache */
+    uint64_t pcache_verdict_hits;         /* verdicts from the persistent cache */
 } sgs_stats;
 
 typedef struct sgs_engine sgs_engine; /* opaque; one per run */
@@ -341,6 +345,28 @@ SGS_API SGS_NODISCARD sgs_status sgs_policy_read(const char *path, int *enforce,
                                                  sgs_policy_warn_fn warn, void *opaque, char *err,
                                                  size_t errlen);
 
+/* $XDG_CACHE_HOME/sigsweep, else ~/.cache/sigsweep */
+SGS_API const char *sgs_default_cache_dir(char *buf, size_t n);
+
+typedef struct sgs_cache_info {
+    uint64_t files;    /* file identities with their digest */
+    uint64_t verdicts; /* content keys with their verdict */
+    uint64_t bytes;    /* disk used by the cache file */
+} sgs_cache_info;
+
+/* `sigsweep cache stats|clear|export|import`. A corrupt cache is rebuilt (stderr says so).
+   Export writes the verdicts (content-keyed, portable; file identities are machine-local) in a
+   versioned text format, atomically; import reads exactly that format. Returns SGS_OK,
+   SGS_ERR_IO, SGS_ERR_FORMAT (an import file that is not an export: it is checked whole first,
+   and nothing of it is imported). */
+SGS_API SGS_NODISCARD sgs_status sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err,
+                                                 size_t errlen);
+SGS_API SGS_NODISCARD sgs_status sgs_cache_clear(const char *dir, char *err, size_t errlen);
+SGS_API SGS_NODISCARD sgs_status sgs_cache_export(const char *dir, const char *file,
+                                                  uint64_t *count, char *err, size_t errlen);
+SGS_API SGS_NODISCARD sgs_status sgs_cache_import(const char *dir, const char *file,
+                                                  uint64_t *count, char *err, size_t errlen);
+
 /*
  * Makes a server key pair for an installation: dir/server.key (PKCS#8 PEM, mode 0600),
  * dir/server.crt (self-signed, CN=sigsweep server, 10 years) and dir/<agent_file> (the agents'
@@ -375,6 +401,9 @@ SGS_API void sgs_engine_stats(const sgs_engine *e, sgs_stats *out);
 
 /* Number of distinct public keys loaded. */
 SGS_API size_t sgs_engine_key_count(const sgs_engine *e);
+
+/* A one-time notice of the run (e.g. "cache ... was corrupt: rebuilt"); "" if none. */
+SGS_API const char *sgs_engine_notice(const sgs_engine *e);
 
 /* Detail of the last failed call on the controlling thread; "" if none. Never NULL. */
 SGS_API const char *sgs_engine_error(const sgs_engine *e);

@@ -20,6 +20,7 @@
 #include "err.h"
 #include "keys.h"
 #include "manifest.h"
+#include "pcache.h"
 #include "pool.h"
 #include "quarantine.h"
 #include "scan.h"
@@ -68,6 +69,7 @@ typedef struct worker {
     char alg[64];
     char digest_hex[SGS_DIGEST_HEX_MAX];
     EVP_PKEY_CTX **verifiers; /* per key, made on first use; NULL for Ed25519 keys */
+    sgs_pcache_reader *reader; /* --cache: this worker's read transaction */
     size_t nverifiers;
     int ok; /* init succeeded */
 } worker;
@@ -110,6 +112,8 @@ struct sgs_engine {
     pthread_mutex_t sink_mu;
     _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
     sgs_journal *journal; /* --quarantine */
+    sgs_pcache *pcache;   /* --cache */
+    char notice[512];
     int journal_failed;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
     char err[512];
@@ -181,6 +185,13 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         if (cfg->has_at_time)
             sgs_agents_set_time(e->agents, cfg->at_time);
     }
+    if (cfg->cache_dir != NULL && cfg->op == SGS_OP_VERIFY) {
+        char why[512];
+        e->pcache = sgs_pcache_open(&e->alloc, cfg->cache_dir, e->notice, sizeof(e->notice), why,
+                                    sizeof(why));
+        if (e->pcache == NULL) /* a cache only ever costs speed: run without it, say so */
+            snprintf(e->notice, sizeof(e->notice), "running without the cache: %.400s", why);
+    }
     if (cfg->quarantine_journal != NULL && cfg->op == SGS_OP_VERIFY) {
         char why[512];
         e->journal = sgs_journal_open(&e->alloc, cfg->quarantine_journal, why, sizeof(why));
@@ -190,6 +201,13 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
             e->cfg.quarantine_journal = NULL;
             e->journal_failed = 1;
         }
+        if (e->journal != NULL && e->pcache != NULL) {
+            char p[4200];
+            snprintf(p, sizeof(p), "%s/data.mdb", cfg->cache_dir);
+            sgs_journal_protect(e->journal, p);
+            snprintf(p, sizeof(p), "%s/lock.mdb", cfg->cache_dir);
+            sgs_journal_protect(e->journal, p);
+        }
     }
     e->pkg_rootfd = -1;
     e->pkg_verdict = SGS_V_MALFORMED;
@@ -197,6 +215,12 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     pthread_mutex_init(&e->sink_mu, NULL);
     *out = e;
     return SGS_OK;
+}
+
+const char *
+sgs_engine_notice(const sgs_engine *e)
+{
+    return e != NULL ? e->notice : "";
 }
 
 const char *
@@ -647,6 +671,27 @@ digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, wo
     return w->reason;
 }
 
+/* The persistent cache's content key: SHA-256 over a version tag, the key set's id, the hash
+   and padding, the file's digest and the signature bytes. Everything a raw verdict depends on,
+   and nothing machine-specific: keys are portable (export/import). */
+static void
+verdict_key_digest(const sgs_engine *e, const worker *w, const uint8_t *digest, size_t dlen,
+                   size_t siglen, uint8_t key[32])
+{
+    EVP_MD_CTX *const c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    const int32_t tag = e->md_nid;
+    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(c, "sigsweep-raw-1", 14) == 1 &&
+             EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
+             EVP_DigestUpdate(c, &tag, sizeof(tag)) == 1 &&
+             EVP_DigestUpdate(c, digest, dlen) == 1 && EVP_DigestUpdate(c, w->sig, siglen) == 1 &&
+             EVP_DigestFinal_ex(c, key, &len) == 1;
+    EVP_MD_CTX_free(c);
+    if (!ok)
+        memset(key, 0, 32); /* never matches a stored key: all-zero keys are never written */
+}
+
 /* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
 static sgs_verdict
 verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
@@ -677,6 +722,31 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         rec->alg = alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg,
                             sizeof(w->alg));
 
+    /* Persistent cache: the stat tuple names the digest (no read), and the content key names
+       the verdict. Only a verdict hit avoids reading the file: a verification needs its bytes
+       (Ed25519) or at least the digest we then have. */
+    uint8_t vkey[32];
+    const int pc = e->pcache != NULL;
+    if (pc && !e->cfg.paranoid) {
+        sgs_digest_out cd;
+        sgs_pcache_verdict pv;
+        if (sgs_pcache_get_digest(e->pcache, w->reader, sb, e->md_nid, cd.md, &cd.md_len) &&
+            (verdict_key_digest(e, w, cd.md, cd.md_len, siglen, vkey),
+             sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv))) {
+            sgs_hex(cd.md, cd.md_len, w->digest_hex);
+            rec->digest = w->digest_hex;
+            snprintf(w->alg, sizeof(w->alg), "%s", pv.alg);
+            rec->alg = w->alg;
+            if (pv.verdict != SGS_V_VALID) {
+                say(w, "signature %s does not verify (persistent cache)", sig_path);
+                return (sgs_verdict)pv.verdict;
+            }
+            memcpy(w->signer_hex, pv.signer, sizeof(w->signer_hex));
+            rec->signer = w->signer_hex;
+            say(w, "signature verified (%s; persistent cache)", pv.alg);
+            return SGS_V_VALID;
+        }
+    }
     sgs_digest_out d;
     const uint64_t keep_max = need_whole ? e->cfg.max_whole_file : 0;
     const sgs_digest_result dr = sgs_digest_fd(&w->dc, fd, e->md, sb, keep_max, &d);
@@ -720,6 +790,20 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         }
         if (e->cache != NULL)
             sgs_cache_insert(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv);
+    }
+    if (pc) {
+        sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
+        sgs_pcache_verdict pv;
+        memset(&pv, 0, sizeof(pv));
+        pv.verdict = cv.key_index >= 0 && cv.verdict == SGS_V_VALID ? SGS_V_VALID
+                                                                     : SGS_V_BAD_SIGNATURE;
+        if (pv.verdict == SGS_V_VALID) {
+            const sgs_key *const k = &e->keys.keys[cv.key_index];
+            memcpy(pv.signer, k->fp_hex, sizeof(pv.signer));
+            alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, pv.alg, sizeof(pv.alg));
+        }
+        verdict_key_digest(e, w, d.md, d.md_len, siglen, vkey);
+        sgs_pcache_put_verdict(e->pcache, vkey, &pv);
     }
     if (cv.key_index < 0 || cv.verdict != SGS_V_VALID) {
         say(w, "signature %s does not verify with %s", sig_path,
@@ -1169,6 +1253,8 @@ worker_init(void *opaque, unsigned index)
     w->nverifiers = e->keys.count;
     w->verifiers = sgs_calloc(&e->alloc, w->nverifiers ? w->nverifiers : 1, sizeof(EVP_PKEY_CTX *));
     w->sig = sgs_malloc(&e->alloc, SIG_FILE_MAX);
+    if (e->pcache != NULL)
+        w->reader = sgs_pcache_reader_new(e->pcache); /* NULL: lookups use their own txn */
     w->ok = w->verifiers != NULL && w->sig != NULL &&
             sgs_digest_ctx_init(&w->dc, &e->alloc, READ_BUF_SIZE) == SGS_OK;
     return w;
@@ -1186,6 +1272,7 @@ worker_fini(void *opaque, void *state)
         EVP_PKEY_CTX_free(w->verifiers[i]);
     sgs_free(&e->alloc, w->verifiers);
     sgs_free(&e->alloc, w->sig);
+    sgs_pcache_reader_free(w->reader);
     sgs_free(&e->alloc, w);
 }
 
@@ -1926,6 +2013,12 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
     out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
+    if (e->pcache != NULL) {
+        sgs_pcache_use u;
+        sgs_pcache_usage(e->pcache, &u);
+        out->pcache_digest_hits = u.digest_hits;
+        out->pcache_verdict_hits = u.verdict_hits;
+    }
     for (unsigned i = 0; i < SGS_VERDICT_COUNT; i++)
         out->verdicts[i] = atomic_load_explicit(&e->verdicts[i], memory_order_relaxed);
 }
@@ -1937,6 +2030,7 @@ sgs_engine_free(sgs_engine *e)
         return;
     sgs_pool_free(e->pool); /* joins: every queued job is delivered first */
     sgs_journal_close(e->journal);
+    sgs_pcache_close(e->pcache);
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);
     sgs_trust_reset(&e->trust);

@@ -28,9 +28,16 @@
 #include <string.h>
 #include <unistd.h>
 
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+} file_id;
+
 struct sgs_journal {
     const sgs_allocator *alloc;
     int fd;
+    file_id protect[8]; /* never quarantined: the journal itself, the cache's files */
+    size_t protect_count;
     uint64_t next_seq;
     pthread_mutex_t mu;
 };
@@ -54,6 +61,12 @@ sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t err
     }
     j->alloc = a;
     j->fd = fd;
+    struct stat self;
+    if (fstat(fd, &self) == 0) {
+        j->protect[0].dev = self.st_dev;
+        j->protect[0].ino = self.st_ino;
+        j->protect_count = 1;
+    }
     j->next_seq = last + 1;
     pthread_mutex_init(&j->mu, NULL);
     return j;
@@ -78,13 +91,28 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 int
-sgs_quarantine_file(sgs_journal *j, const char *path, const struct stat *judged, char *newpath,
+sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged, char *newpath,
                     size_t newlen, char *why, size_t whylen)
 {
     struct stat now;
-    if (lstat(path, &now) != 0 || !S_ISREG(now.st_mode) || !same_file(&now, judged)) {
+    /* The journal holds absolute paths: restore must work from any working directory. The
+       final component is a regular file (checked below), so realpath resolves only its
+       directories. */
+    char *const path = realpath(given, NULL);
+    if (path == NULL || lstat(path, &now) != 0 || !S_ISREG(now.st_mode) ||
+        !same_file(&now, judged) || lstat(given, &now) != 0 || !same_file(&now, judged)) {
+        free(path);
         snprintf(why, whylen, "not quarantined: the file changed or moved since it was judged");
         return 0;
+    }
+    if (j->protect_count > 0) {
+        for (size_t i = 0; i < j->protect_count; i++) {
+            if (j->protect[i].dev == now.st_dev && j->protect[i].ino == now.st_ino) {
+                free(path);
+                snprintf(why, whylen, "not quarantined: it is one of sigsweep's own files");
+                return 0;
+            }
+        }
     }
     int ok = 0;
     pthread_mutex_lock(&j->mu);
@@ -111,7 +139,20 @@ sgs_quarantine_file(sgs_journal *j, const char *path, const struct stat *judged,
         } /* EEXIST: the name appeared meanwhile; its Q is "not moved" for restore */
     }
     pthread_mutex_unlock(&j->mu);
+    free(path);
     if (!ok && why[0] == '\0')
         snprintf(why, whylen, "not quarantined: no free _invalid name");
     return ok;
+}
+
+void
+sgs_journal_protect(sgs_journal *j, const char *path)
+{
+    struct stat sb;
+    if (j == NULL || j->protect_count == sizeof(j->protect) / sizeof(j->protect[0]) ||
+        stat(path, &sb) != 0)
+        return;
+    j->protect[j->protect_count].dev = sb.st_dev;
+    j->protect[j->protect_count].ino = sb.st_ino;
+    j->protect_count++;
 }

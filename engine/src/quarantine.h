@@ -17,6 +17,9 @@ typedef struct sgs_journal sgs_journal;
 sgs_journal *sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t errlen);
 void sgs_journal_close(sgs_journal *j);
 
+/* Never quarantine this file (the engine's own: journal, cache). Call before judging. */
+void sgs_journal_protect(sgs_journal *j, const char *path);
+
 /*
  * Renames `path` to path_invalid (or _invalid.N, never replacing anything) if it is still the
  * file `judged` describes (dev, ino, size, mtime). The intent is appended to the journal and

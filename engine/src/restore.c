@@ -29,16 +29,39 @@ matches(const struct stat *st, const sgs_journal_entry *q)
            (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec == q->mtime_ns;
 }
 
+/* Is path (absolute, as journalled) at or under one of the filters? Filters are resolved
+   to absolute paths; one that no longer resolves (the file is quarantined) is made absolute
+   through its directory. */
 static int
 under(const char *path, const char *const *paths, size_t n)
 {
     if (n == 0)
         return 1;
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(paths[i]);
-        while (len > 1 && paths[i][len - 1] == '/')
+        char *abs = realpath(paths[i], NULL);
+        if (abs == NULL) {
+            char dir[4096];
+            snprintf(dir, sizeof(dir), "%s", paths[i]);
+            char *const slash = strrchr(dir, '/');
+            const char *const base = slash != NULL ? slash + 1 : paths[i];
+            if (slash != NULL)
+                *slash = '\0';
+            char *const d = realpath(slash != NULL ? (dir[0] ? dir : "/") : ".", NULL);
+            if (d != NULL) {
+                const size_t len = strlen(d) + strlen(base) + 2;
+                abs = malloc(len);
+                if (abs != NULL)
+                    snprintf(abs, len, "%s/%s", strcmp(d, "/") == 0 ? "" : d, base);
+                free(d);
+            }
+        }
+        const char *const f = abs != NULL ? abs : paths[i];
+        size_t len = strlen(f);
+        while (len > 1 && f[len - 1] == '/')
             len--;
-        if (strncmp(path, paths[i], len) == 0 && (path[len] == '\0' || path[len] == '/'))
+        const int hit = strncmp(path, f, len) == 0 && (path[len] == '\0' || path[len] == '/');
+        free(abs);
+        if (hit)
             return 1;
     }
     return 0;

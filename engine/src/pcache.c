@@ -1,0 +1,626 @@
+/*
+ * pcache.c - the persistent result cache, on LMDB.
+ *
+ * DESIGN: nightly audits repeat over trees that barely change. Two tables make a re-audit
+ * nearly free:
+ *
+ *   files:    (dev, ino, size, mtime_ns, ctime_ns, hash) -> digest   stat-based, like git/make
+ *   verdicts: SHA-256(key set id, hash/padding, digest, signature)  -> verdict, signer, alg
+ *
+ * The verdict key covers everything the verdict depends on for a raw signature, so a changed
+ * key set can never reuse an old verdict, and the table is portable between machines (export/
+ * import). The files table trusts the stat tuple (see README, threat model); entries for files
+ * changed within the last 2 s are never written (racy: a change in the same clock tick would
+ * not show), and --paranoid re-hashes everything.
+ *
+ * Writes are queued and committed in batches (one LMDB write transaction per batch; LMDB
+ * serialises writers across processes, and readers never block). A cache that cannot be
+ * opened, has another format, or reports corruption while in use is moved aside and rebuilt:
+ * a cache only ever costs speed, never a verdict.
+ */
+#include "pcache.h"
+
+#include "alloc.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FORMAT "sigsweep-cache 1"
+#define MAP_SIZE ((size_t)4 << 30) /* sparse: only what is used takes disk */
+#define BATCH 8192
+
+typedef struct pending {
+    int table; /* 0 files, 1 verdicts */
+    uint8_t key[48];
+    size_t klen;
+    uint8_t val[128];
+    size_t vlen;
+} pending;
+
+struct sgs_pcache {
+    const sgs_allocator *alloc;
+    MDB_env *env;
+    MDB_dbi files, verdicts, meta;
+    pthread_mutex_t mu;
+    pending *queue;
+    size_t nqueue;
+    int broken; /* an error in use: stop using it, rebuild on close */
+    char dir[4096];
+    _Atomic uint64_t digest_hits, digest_misses, verdict_hits, verdict_misses;
+};
+
+static int
+is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int
+mkdirs(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof(buf), "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Moves the cache files aside (kept for inspection) so a fresh one can be made. */
+static void
+move_aside(const char *dir)
+{
+    char from[4200], to[4300];
+    const long stamp = (long)time(NULL);
+    snprintf(from, sizeof(from), "%s/data.mdb", dir);
+    snprintf(to, sizeof(to), "%s/data.mdb.broken-%ld", dir, stamp);
+    (void)rename(from, to);
+    snprintf(from, sizeof(from), "%s/lock.mdb", dir);
+    (void)unlink(from);
+}
+
+/* 0 ok; MDB error otherwise. On success the env is open with the tables and the format key. */
+static int
+open_env(sgs_pcache *c, const char *dir)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_env_create(&c->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(c->env, 4);
+    if (rc == 0)
+        rc = mdb_env_set_mapsize(c->env, MAP_SIZE);
+    if (rc == 0)
+        rc = mdb_env_open(c->env, dir, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &c->meta);
+    char fkey[] = "format", fval[] = FORMAT; /* MDB_val wants non-const pointers */
+    if (rc == 0) {
+        MDB_val k = {7, fkey}, v;
+        rc = mdb_get(txn, c->meta, &k, &v);
+        if (rc == MDB_NOTFOUND) {
+            /* new, or someone else's LMDB: a non-empty main table means foreign */
+            MDB_stat st;
+            MDB_dbi main_dbi;
+            rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+            if (rc == 0)
+                rc = mdb_stat(txn, main_dbi, &st);
+            if (rc == 0 && st.ms_entries > 1)
+                rc = MDB_INCOMPATIBLE;
+            if (rc == 0) {
+                MDB_val fv = {strlen(fval), fval};
+                rc = mdb_put(txn, c->meta, &k, &fv, 0);
+            }
+        } else if (rc == 0 &&
+                   (v.mv_size != strlen(FORMAT) || memcmp(v.mv_data, FORMAT, v.mv_size) != 0)) {
+            rc = MDB_VERSION_MISMATCH;
+        }
+    }
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "files", MDB_CREATE, &c->files);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "verdicts", MDB_CREATE, &c->verdicts);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != 0 && c->env != NULL) {
+        mdb_env_close(c->env);
+        c->env = NULL;
+    }
+    return rc;
+}
+
+sgs_pcache *
+sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice, size_t noticelen, char *err,
+                size_t errlen)
+{
+    notice[0] = '\0';
+    if (mkdirs(dir) != 0 || !is_dir(dir)) {
+        snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno ? errno : ENOTDIR));
+        return NULL;
+    }
+    sgs_pcache *const c = sgs_calloc(a, 1, sizeof(*c));
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->alloc = a;
+    snprintf(c->dir, sizeof(c->dir), "%s", dir);
+    c->queue = sgs_calloc(a, BATCH, sizeof(pending));
+    if (c->queue == NULL) {
+        sgs_free(a, c);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_init(&c->mu, NULL);
+    int rc = open_env(c, dir);
+    if (rc != 0) {
+        snprintf(notice, noticelen, "cache %s is unusable (%s): moved aside and rebuilt", dir,
+                 mdb_strerror(rc));
+        move_aside(dir);
+        rc = open_env(c, dir);
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+        pthread_mutex_destroy(&c->mu);
+        sgs_free(a, c->queue);
+        sgs_free(a, c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Called with c->mu held. */
+static void
+flush_locked(sgs_pcache *c)
+{
+    if (c->nqueue == 0 || c->broken) {
+        c->nqueue = 0;
+        return;
+    }
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    for (size_t i = 0; rc == 0 && i < c->nqueue; i++) {
+        pending *const p = &c->queue[i];
+        MDB_val k = {p->klen, p->key}, v = {p->vlen, p->val};
+        rc = mdb_put(txn, p->table ? c->verdicts : c->files, &k, &v, 0);
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc == MDB_MAP_FULL) {
+        rc = 0; /* full: stop adding, keep reading */
+    }
+    if (rc != 0)
+        c->broken = 1;
+    c->nqueue = 0;
+}
+
+void
+sgs_pcache_close(sgs_pcache *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    flush_locked(c);
+    pthread_mutex_unlock(&c->mu);
+    const int broken = c->broken;
+    if (c->env != NULL) {
+        (void)mdb_env_sync(c->env, 1);
+        mdb_env_close(c->env);
+    }
+    if (broken)
+        move_aside(c->dir); /* rebuilt by the next run */
+    pthread_mutex_destroy(&c->mu);
+    sgs_free(c->alloc, c->queue);
+    sgs_free(c->alloc, c);
+}
+
+static void
+enqueue(sgs_pcache *c, int table, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
+{
+    pthread_mutex_lock(&c->mu);
+    if (!c->broken && klen <= sizeof(c->queue[0].key) && vlen <= sizeof(c->queue[0].val)) {
+        pending *const p = &c->queue[c->nqueue++];
+        p->table = table;
+        memcpy(p->key, key, klen);
+        p->klen = klen;
+        memcpy(p->val, val, vlen);
+        p->vlen = vlen;
+        if (c->nqueue == BATCH)
+            flush_locked(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+struct sgs_pcache_reader {
+    sgs_pcache *c;
+    MDB_txn *txn; /* reset between lookups */
+};
+
+sgs_pcache_reader *
+sgs_pcache_reader_new(sgs_pcache *c)
+{
+    sgs_pcache_reader *const r = sgs_calloc(c->alloc, 1, sizeof(*r));
+    if (r != NULL)
+        r->c = c;
+    return r;
+}
+
+void
+sgs_pcache_reader_free(sgs_pcache_reader *r)
+{
+    if (r == NULL)
+        return;
+    if (r->txn != NULL)
+        mdb_txn_abort(r->txn);
+    sgs_free(r->c->alloc, r);
+}
+
+/* 1 hit (value copied), 0 miss; an error marks the cache broken (and misses). */
+static int
+lookup(sgs_pcache *c, sgs_pcache_reader *r, MDB_dbi dbi, const uint8_t *key, size_t klen,
+       uint8_t *val, size_t *vlen, size_t cap)
+{
+    if (c->broken)
+        return 0;
+    MDB_txn *txn = NULL;
+    int rc;
+    if (r != NULL && r->txn != NULL) {
+        rc = mdb_txn_renew(r->txn);
+        txn = r->txn;
+    } else {
+        rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+        if (rc == 0 && r != NULL)
+            r->txn = txn;
+    }
+    int hit = 0;
+    if (rc == 0) {
+        uint8_t kbuf[48];
+        memcpy(kbuf, key, klen < sizeof(kbuf) ? klen : sizeof(kbuf));
+        MDB_val k = {klen < sizeof(kbuf) ? klen : sizeof(kbuf), kbuf}, v;
+        rc = mdb_get(txn, dbi, &k, &v);
+        if (rc == 0 && v.mv_size <= cap) {
+            memcpy(val, v.mv_data, v.mv_size);
+            *vlen = v.mv_size;
+            hit = 1;
+        }
+        if (r != NULL)
+            mdb_txn_reset(txn); /* keeps the reader slot; the next lookup renews it */
+        else
+            mdb_txn_abort(txn);
+    } else if (r != NULL && r->txn != NULL && txn == r->txn) {
+        mdb_txn_abort(r->txn);
+        r->txn = NULL;
+    }
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        pthread_mutex_lock(&c->mu);
+        c->broken = 1;
+        pthread_mutex_unlock(&c->mu);
+    }
+    return hit;
+}
+
+static size_t
+identity_key(const struct stat *st, int hash_tag, uint8_t key[48])
+{
+    const uint64_t f[6] = {
+        (uint64_t)st->st_dev,
+        (uint64_t)st->st_ino,
+        (uint64_t)st->st_size,
+        (uint64_t)st->st_mtim.tv_sec * 1000000000u + (uint64_t)st->st_mtim.tv_nsec,
+        (uint64_t)st->st_ctim.tv_sec * 1000000000u + (uint64_t)st->st_ctim.tv_nsec,
+        (uint64_t)hash_tag};
+    memcpy(key, f, sizeof(f));
+    return sizeof(f);
+}
+
+int
+sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st, int hash_tag,
+                      uint8_t *digest, size_t *dlen)
+{
+    uint8_t key[48];
+    const size_t klen = identity_key(st, hash_tag, key);
+    const int hit = lookup(c, r, c->files, key, klen, digest, dlen, 64);
+    atomic_fetch_add_explicit(hit ? &c->digest_hits : &c->digest_misses, 1, memory_order_relaxed);
+    return hit;
+}
+
+void
+sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag, const uint8_t *digest,
+                      size_t dlen)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const long long now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+    const long long m = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    const long long ch = (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+    if (now_ns - (m > ch ? m : ch) < SGS_PCACHE_RACY_NS)
+        return; /* racy: a change within this tick would leave the same timestamps */
+    uint8_t key[48];
+    const size_t klen = identity_key(st, hash_tag, key);
+    enqueue(c, 0, key, klen, digest, dlen);
+}
+
+int
+sgs_pcache_get_verdict(sgs_pcache *c, sgs_pcache_reader *r, const uint8_t key[32],
+                       sgs_pcache_verdict *out)
+{
+    uint8_t val[128];
+    size_t vlen = 0;
+    int hit = lookup(c, r, c->verdicts, key, 32, val, &vlen, sizeof(val));
+    if (hit && (vlen != 1 + 64 + 48 || val[0] >= SGS_VERDICT_COUNT))
+        hit = 0; /* not ours: ignore it */
+    if (hit) {
+        out->verdict = val[0];
+        memcpy(out->signer, val + 1, 64);
+        out->signer[64] = '\0';
+        memcpy(out->alg, val + 65, 48);
+        out->alg[47] = '\0';
+        if (strspn(out->signer, "0123456789abcdef") != 64 && out->signer[0] != '\0')
+            hit = 0;
+    }
+    atomic_fetch_add_explicit(hit ? &c->verdict_hits : &c->verdict_misses, 1, memory_order_relaxed);
+    return hit;
+}
+
+void
+sgs_pcache_put_verdict(sgs_pcache *c, const uint8_t key[32], const sgs_pcache_verdict *v)
+{
+    uint8_t val[1 + 64 + 48];
+    memset(val, 0, sizeof(val));
+    val[0] = v->verdict;
+    memcpy(val + 1, v->signer, strnlen(v->signer, 64));
+    memcpy(val + 65, v->alg, strnlen(v->alg, 47));
+    enqueue(c, 1, key, 32, val, sizeof(val));
+}
+
+void
+sgs_pcache_usage(sgs_pcache *c, sgs_pcache_use *out)
+{
+    out->digest_hits = atomic_load_explicit(&c->digest_hits, memory_order_relaxed);
+    out->digest_misses = atomic_load_explicit(&c->digest_misses, memory_order_relaxed);
+    out->verdict_hits = atomic_load_explicit(&c->verdict_hits, memory_order_relaxed);
+    out->verdict_misses = atomic_load_explicit(&c->verdict_misses, memory_order_relaxed);
+}
+
+/* ---- administration (sigsweep cache ...) ------------------------------------------------- */
+
+const char *
+sgs_default_cache_dir(char *buf, size_t n)
+{
+    const char *const xdg = getenv("XDG_CACHE_HOME");
+    const char *const home = getenv("HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(buf, n, "%s/sigsweep", xdg);
+    else
+        snprintf(buf, n, "%s/.cache/sigsweep", home != NULL && home[0] ? home : ".");
+    return buf;
+}
+
+static sgs_pcache *
+admin_open(const char *dir, char *err, size_t errlen)
+{
+    char notice[512];
+    sgs_pcache *const c = sgs_pcache_open(NULL, dir, notice, sizeof(notice), err, errlen);
+    if (c != NULL && notice[0] != '\0')
+        fprintf(stderr, "sigsweep: %s\n", notice);
+    return c;
+}
+
+sgs_status
+sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    sgs_pcache *const c = admin_open(dir, err, errlen);
+    if (c == NULL)
+        return SGS_ERR_IO;
+    MDB_txn *txn = NULL;
+    MDB_stat fs, vs;
+    int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_stat(txn, c->files, &fs);
+    if (rc == 0)
+        rc = mdb_stat(txn, c->verdicts, &vs);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc == 0) {
+        out->files = fs.ms_entries;
+        out->verdicts = vs.ms_entries;
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/data.mdb", dir);
+        if (stat(path, &sb) == 0)
+            out->bytes = (uint64_t)sb.st_blocks * 512u;
+    } else {
+        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+    }
+    sgs_pcache_close(c);
+    return rc == 0 ? SGS_OK : SGS_ERR_IO;
+}
+
+sgs_status
+sgs_cache_clear(const char *dir, char *err, size_t errlen)
+{
+    sgs_pcache *const c = admin_open(dir, err, errlen);
+    if (c == NULL)
+        return SGS_ERR_IO;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_drop(txn, c->files, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, c->verdicts, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != 0)
+        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+    sgs_pcache_close(c);
+    return rc == 0 ? SGS_OK : SGS_ERR_IO;
+}
+
+#define EXPORT_HEADER "sigsweep-cache-export 1"
+
+sgs_status
+sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    sgs_pcache *const c = admin_open(dir, err, errlen);
+    if (c == NULL)
+        return SGS_ERR_IO;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", file);
+    const int fd = mkstemp(tmp);
+    FILE *const fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        sgs_pcache_close(c);
+        return SGS_ERR_IO;
+    }
+    fprintf(fp, "%s\n", EXPORT_HEADER);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, c->verdicts, &cur);
+    MDB_val k, v;
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
+        if (rc != 0)
+            break;
+        if (k.mv_size != 32 || v.mv_size != 1 + 64 + 48)
+            continue;
+        const uint8_t *const val = v.mv_data;
+        char khex[65], signer[65], alg[49];
+        for (size_t i = 0; i < 32; i++)
+            snprintf(khex + 2 * i, 3, "%02x", ((const uint8_t *)k.mv_data)[i]);
+        memcpy(signer, val + 1, 64);
+        signer[64] = '\0';
+        memcpy(alg, val + 65, 48);
+        alg[48] = '\0';
+        fprintf(fp, "V %s %s %s %s\n", khex, sgs_verdict_name((sgs_verdict)val[0]),
+                signer[0] ? signer : "-", alg[0] ? alg : "-");
+        (*count)++;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    const int bad = fflush(fp) != 0 || fsync(fileno(fp)) != 0;
+    if (fclose(fp) != 0 || bad || rc != 0 || rename(tmp, file) != 0) {
+        snprintf(err, errlen, "%s: %s", file, rc != 0 ? mdb_strerror(rc) : strerror(errno));
+        unlink(tmp);
+        sgs_pcache_close(c);
+        return SGS_ERR_IO;
+    }
+    sgs_pcache_close(c);
+    return SGS_OK;
+}
+
+sgs_status
+sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    FILE *const fp = fopen(file, "re");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        return SGS_ERR_IO;
+    }
+    sgs_pcache *const c = admin_open(dir, err, errlen);
+    if (c == NULL) {
+        fclose(fp);
+        return SGS_ERR_IO;
+    }
+    char line[512];
+    unsigned long lineno = 0;
+    sgs_status st = SGS_OK;
+    /* two passes: the whole file is checked before anything is imported */
+    for (int pass = 0; pass < 2 && st == SGS_OK; pass++) {
+        rewind(fp);
+        lineno = 0;
+        *count = 0;
+        while (fgets(line, sizeof(line), fp) != NULL) {
+            lineno++;
+            const size_t n = strlen(line);
+            if (n == 0 || line[n - 1] != '\n') {
+                snprintf(err, errlen, "%s:%lu: truncated or over-long line", file, lineno);
+                st = SGS_ERR_FORMAT;
+                break;
+            }
+            line[n - 1] = '\0';
+            if (lineno == 1) {
+                if (strcmp(line, EXPORT_HEADER) != 0) {
+                    snprintf(err, errlen, "%s: not a sigsweep cache export (no \"%s\" header)",
+                             file, EXPORT_HEADER);
+                    st = SGS_ERR_FORMAT;
+                    break;
+                }
+                continue;
+            }
+            char khex[80], vname[40], signer[80], alg[80];
+            sgs_verdict verdict;
+            uint8_t key[32];
+            int ok = sscanf(line, "V %79s %39s %79s %79s", khex, vname, signer, alg) == 4 &&
+                     strlen(khex) == 64 && strspn(khex, "0123456789abcdef") == 64 &&
+                     sgs_verdict_from_name(vname, &verdict) == 0 &&
+                     (verdict == SGS_V_VALID || verdict == SGS_V_BAD_SIGNATURE) &&
+                     (strcmp(signer, "-") == 0 ||
+                      (strlen(signer) == 64 && strspn(signer, "0123456789abcdef") == 64)) &&
+                     strlen(alg) < 48 && (verdict != SGS_V_VALID || strcmp(signer, "-") != 0);
+            for (size_t i = 0; ok && i < 32; i++) {
+                unsigned b = 0;
+                ok = sscanf(khex + 2 * i, "%2x", &b) == 1;
+                key[i] = (uint8_t)b;
+            }
+            if (!ok) {
+                snprintf(err, errlen, "%s:%lu: malformed record", file, lineno);
+                st = SGS_ERR_FORMAT;
+                break;
+            }
+            if (pass == 1) {
+                sgs_pcache_verdict pv;
+                memset(&pv, 0, sizeof(pv));
+                pv.verdict = (uint8_t)verdict;
+                if (strcmp(signer, "-") != 0)
+                    memcpy(pv.signer, signer, 64);
+                if (strcmp(alg, "-") != 0)
+                    snprintf(pv.alg, sizeof(pv.alg), "%s", alg);
+                sgs_pcache_put_verdict(c, key, &pv);
+            }
+            (*count)++;
+        }
+        if (st == SGS_OK && lineno == 0) {
+            snprintf(err, errlen, "%s: empty file", file);
+            st = SGS_ERR_FORMAT;
+        }
+    }
+    fclose(fp);
+    sgs_pcache_close(c);
+    return st;
+}

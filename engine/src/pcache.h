@@ -1,0 +1,59 @@
+/* pcache.h - the persistent result cache (LMDB): file identity -> digest, content -> verdict. */
+#ifndef SGS_PCACHE_H
+#define SGS_PCACHE_H
+
+#include "sigsweep.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+typedef struct sgs_pcache sgs_pcache;
+
+typedef struct sgs_pcache_verdict {
+    uint8_t verdict;                 /* sgs_verdict */
+    char signer[SGS_FP_HEX_LEN];
+    char alg[48];
+} sgs_pcache_verdict;
+
+/*
+ * Opens or creates the cache in directory dir. A cache that is corrupt, truncated, of another
+ * format or not a cache at all is moved aside and rebuilt; `notice` then says so (one line),
+ * otherwise it is "". NULL with err when the directory cannot be used at all.
+ * THREAD SAFETY: the handle is shared by all workers; several processes may share one dir.
+ */
+sgs_pcache *sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice,
+                            size_t noticelen, char *err, size_t errlen);
+
+/* A worker's read handle: one LMDB read transaction, reset and renewed per lookup (no reader
+   table lock per lookup). NULL-safe free. THREAD SAFETY: one thread at a time. */
+typedef struct sgs_pcache_reader sgs_pcache_reader;
+sgs_pcache_reader *sgs_pcache_reader_new(sgs_pcache *c);
+void sgs_pcache_reader_free(sgs_pcache_reader *r);
+
+/* Commits what is pending and closes. NULL is a no-op. */
+void sgs_pcache_close(sgs_pcache *c);
+
+/*
+ * Identity (dev, ino, size, mtime, ctime) -> digest of hash `hash_tag`. A lookup returns 1 and
+ * fills digest/dlen on a hit. A put is ignored for "racy" files (changed within the last
+ * SGS_PCACHE_RACY_NS of the clock: their timestamps could not show a change in that tick).
+ */
+#define SGS_PCACHE_RACY_NS 2000000000LL
+int sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st,
+                          int hash_tag, uint8_t *digest, size_t *dlen);
+void sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag,
+                           const uint8_t *digest, size_t dlen);
+
+/* Content key -> verdict (the key already covers key set, hash, digest and signature). */
+int sgs_pcache_get_verdict(sgs_pcache *c, sgs_pcache_reader *r, const uint8_t key[32],
+                           sgs_pcache_verdict *out);
+void sgs_pcache_put_verdict(sgs_pcache *c, const uint8_t key[32], const sgs_pcache_verdict *v);
+
+/* Counters of this process's use. */
+typedef struct sgs_pcache_use {
+    uint64_t digest_hits, digest_misses, verdict_hits, verdict_misses;
+} sgs_pcache_use;
+void sgs_pcache_usage(sgs_pcache *c, sgs_pcache_use *out);
+
+#endif
