@@ -761,6 +761,23 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
     sgs_hex(d.md, d.md_len, w->digest_hex);
     rec->digest = w->digest_hex;
 
+    if (pc && !e->cfg.paranoid) { /* the file had to be read, but its verdict may be known */
+        sgs_pcache_verdict pv;
+        verdict_key_digest(e, w, d.md, d.md_len, siglen, vkey);
+        if (sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv)) {
+            sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
+            snprintf(w->alg, sizeof(w->alg), "%s", pv.alg);
+            rec->alg = w->alg;
+            if (pv.verdict != SGS_V_VALID) {
+                say(w, "signature %s does not verify (persistent cache)", sig_path);
+                return (sgs_verdict)pv.verdict;
+            }
+            memcpy(w->signer_hex, pv.signer, sizeof(w->signer_hex));
+            rec->signer = w->signer_hex;
+            say(w, "signature verified (%s; persistent cache)", pv.alg);
+            return SGS_V_VALID;
+        }
+    }
     sgs_cache_value cv = {SGS_V_BAD_SIGNATURE, -1};
     if (e->cache != NULL &&
         sgs_cache_lookup(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv)) {

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# cache_e2e.sh SIGSWEEP - the persistent cache: the same verdicts with and without it, reuse
+# when nothing changed, re-hash when a file changed, no reuse across key sets, a corrupt cache
+# rebuilt, --paranoid, export/import, two processes on one cache, stats/clear.
+set -euo pipefail
+B=$1
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+fail=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+cd "$t"
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.pem 2>/dev/null
+openssl pkey -in k.pem -pubout -out k.pub
+openssl genpkey -algorithm ED25519 -out other.pem
+openssl pkey -in other.pem -pubout -out other.pub
+mkdir tree
+for i in $(seq 1 200); do head -c $((1000 + i)) /dev/urandom > "tree/f$i"; done
+"$B" sign -q --key k.pem tree >/dev/null
+printf 'x' >> tree/f7           # BAD_SIGNATURE
+rm tree/f9.sig                  # NO_SIGNATURE
+# older than the racy window (2 s): mtimes set 1 h back, and ctime (which touch cannot set)
+# left to age past it
+find tree -type f -exec touch -d '1 hour ago' {} +
+sleep 2.5
+
+verdicts() { # args... -> "path verdict" lines, sorted
+  "$B" verify -q --format jsonl "$@" tree 2>"$t/err" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l); print(r["path"], r["verdict"])' | sort
+}
+verdicts --key k.pub > plain.txt || true
+check "no cache: 198 VALID" "[ \$(grep -c ' VALID' plain.txt) = 198 ]"
+
+C=$t/cache
+verdicts --key k.pub --cache-dir "$C" > cold.txt || true
+check "cold cache run = plain run" "cmp -s plain.txt cold.txt"
+"$B" verify --key k.pub --cache-dir "$C" tree >/dev/null 2>warm.err || true
+check "warm run reuses every raw verdict" "grep -q 'persistent cache: 199 files not re-read, 199 verdicts reused' warm.err"
+verdicts --key k.pub --cache-dir "$C" > warm.txt || true
+check "warm run = plain run" "cmp -s plain.txt warm.txt"
+
+# a changed file (new mtime) is re-hashed and judged again
+printf 'y' >> tree/f3; touch -d '1 hour ago' tree/f3.sig
+verdicts --key k.pub --cache-dir "$C" > changed.txt || true
+check "changed file judged again" "grep -q 'tree/f3 BAD_SIGNATURE' changed.txt"
+head -c -1 tree/f3 > tree/f3.tmp && mv tree/f3.tmp tree/f3 && touch -d '1 hour ago' tree/f3
+verdicts --key k.pub --cache-dir "$C" > back.txt || true
+"$B" verify --key k.pub --cache-dir "$C" tree >/dev/null 2>racy.err || true
+check "a file changed within the racy window is read again" "grep -q '198 files not re-read' racy.err"
+check "restored file VALID again" "cmp -s plain.txt back.txt"
+
+# another key set: no verdict is reused
+"$B" verify --key k.pub --key other.pub --cache-dir "$C" tree >/dev/null 2>keys.err || true
+check "changed key set reuses no verdict" "grep -q ' 0 verdicts reused' keys.err || ! grep -q 'verdicts reused' keys.err"
+
+# --paranoid re-hashes everything and still agrees
+"$B" verify --key k.pub --cache-dir "$C" --paranoid tree >/dev/null 2>par.err || true
+check "--paranoid reads every file" "! grep -q 'files not re-read' par.err"
+verdicts --key k.pub --cache-dir "$C" --paranoid > par.txt || true
+check "--paranoid verdicts = plain" "cmp -s plain.txt par.txt"
+
+# export / import: verdicts travel by content
+"$B" cache --cache-dir "$C" export ex.txt > ex.out
+check "export has a header and records" "head -1 ex.txt | grep -qx 'sigsweep-cache-export 1' && [ \$(wc -l < ex.txt) -gt 150 ]"
+"$B" cache --cache-dir "$t/cache2" import ex.txt > im.out
+"$B" verify --key k.pub --cache-dir "$t/cache2" tree >/dev/null 2>im.err || true
+check "imported verdicts reused (files re-read)" "grep -q 'verdicts reused' im.err"
+verdicts --key k.pub --cache-dir "$t/cache2" > im.txt || true
+check "imported cache verdicts = plain" "cmp -s plain.txt im.txt"
+printf 'not an export\n' > junk.txt
+set +e; "$B" cache --cache-dir "$t/cache3" import junk.txt >/dev/null 2>&1; rc=$?; set -e
+check "import of a non-export exits 2" "[ $rc = 2 ]"
+
+# corrupt cache: detected, reported once, rebuilt; same verdicts
+head -c 100000 /dev/urandom > "$C/data.mdb"
+verdicts --key k.pub --cache-dir "$C" > corrupt.txt || true
+check "corrupt cache reported" "grep -q 'unusable' err"
+check "corrupt cache: verdicts = plain" "cmp -s plain.txt corrupt.txt"
+check "corrupt cache moved aside" "ls $C | grep -q 'data.mdb.broken-'"
+verdicts --key k.pub --cache-dir "$C" > rebuilt.txt || true
+check "rebuilt cache: no notice, verdicts = plain" "! grep -q unusable err && cmp -s plain.txt rebuilt.txt"
+# a foreign file where the cache should be
+mkdir -p "$t/foreign" && printf 'hello' > "$t/foreign/data.mdb"
+verdicts --key k.pub --cache-dir "$t/foreign" > foreign.txt || true
+check "foreign cache file: verdicts = plain" "cmp -s plain.txt foreign.txt"
+
+# two processes on one cache at once
+rm -rf "$t/shared"
+( verdicts --key k.pub --cache-dir "$t/shared" > p1.txt || true ) &
+( verdicts --key k.pub --cache-dir "$t/shared" > p2.txt || true ) &
+wait
+check "two processes, one cache: both = plain" "cmp -s plain.txt p1.txt && cmp -s plain.txt p2.txt"
+verdicts --key k.pub --cache-dir "$t/shared" > p3.txt || true
+check "after them: = plain" "cmp -s plain.txt p3.txt"
+
+# stats / clear
+"$B" cache --cache-dir "$C" stats > stats.txt
+check "stats counts verdicts" "grep -Eq '^verdicts: [1-9]' stats.txt"
+"$B" cache --cache-dir "$C" clear
+"$B" cache --cache-dir "$C" stats > stats2.txt
+check "clear empties it" "grep -q '^verdicts: 0' stats2.txt && grep -q '^files:    0' stats2.txt"
+set +e; "$B" cache bogus >/dev/null 2>&1; rc=$?; set -e
+check "unknown cache subcommand exits 2" "[ $rc = 2 ]"
+if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$t"/*.err "$t/err" 2>/dev/null; then bad "sanitizer report"; fi
+exit $fail
