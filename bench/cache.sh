@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bench/cache.sh - the persistent cache on bench/speed.sh's 100,000 x 4 KiB signed files:
+# a cold run (empty cache), warm runs (nothing changed), no-cache runs, and a run after 1% of
+# the files were touched; median of R, all in the same run. Build the files first with
+# bench/speed.sh (they live in build/bench-data/small).
+#   bench/cache.sh [--runs R] [--sigsweep PATH]
+set -euo pipefail
+export LC_ALL=C
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname -- "$here")
+runs=5
+sigsweep=$root/build/cli/sigsweep
+while (($#)); do
+  case $1 in
+    --runs) runs=$2; shift 2 ;;
+    --sigsweep) sigsweep=$2; shift 2 ;;
+    *) echo "usage: bench/cache.sh [--runs R] [--sigsweep PATH]" >&2; exit 2 ;;
+  esac
+done
+data=$root/build/bench-data
+[ -d "$data/small" ] || { echo "cache.sh: run bench/speed.sh first (it makes $data/small)" >&2; exit 2; }
+cd "$data"
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+run() { "$sigsweep" verify -q --key rsa.pub "$@" small; }
+find small -type f -newermt '-3 seconds' -print -quit | grep -q . && sleep 3 # let ctimes age
+: > t.cold; : > t.warm; : > t.none
+for _ in $(seq 1 "$runs"); do
+  rm -rf cache-bench
+  secs run --cache-dir cache-bench >> t.cold
+  secs run --cache-dir cache-bench >> t.warm
+  secs run >> t.none
+done
+# touch 1%: new mtime and ctime; let the racy window pass so they are recorded again
+find small -name 'f*.bin' | sort | awk 'NR % 100 == 0' > touched.txt
+xargs touch < touched.txt
+sleep 3
+reread=$( { "$sigsweep" verify --key rsa.pub --cache-dir cache-bench small 2>&1 >/dev/null || true; } |
+         sed -n 's/.*persistent cache: \([0-9]*\) files not re-read.*/\1/p')
+total=$(find small -name 'f*.bin' | wc -l)
+c=$(median < t.cold); w=$(median < t.warm); n=$(median < t.none)
+printf '## persistent cache (%s, %s cores, warm page cache, median of %s)\n\n' "$(date -u +%F)" "$(nproc)" "$runs"
+printf '| run | time | vs cold |\n|---|---|---|\n'
+printf '| cold (empty cache) | %.2f s | 1.0x |\n' "$c"
+printf '| no cache | %.2f s | %.1fx |\n' "$n" "$(echo "$c / $n" | bc -l)"
+printf '| warm (nothing changed) | %.2f s | %.1fx |\n' "$w" "$(echo "$c / $w" | bc -l)"
+printf '\nafter touching %d of %d files: %d read again\n' "$(wc -l < touched.txt)" "$total" "$((total - ${reread:-0}))"
