@@ -242,59 +242,26 @@ is_dir(const char *path)
     return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-static int
-by_string(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 /* Adds every regular file of a directory (not recursive), in name order. */
 static sgs_status
 add_key_dir(sgs_engine *e, const char *dir)
 {
-    sgs_status st = SGS_OK;
     char **names = NULL;
-    size_t n = 0, cap = 0;
-    DIR *const d = opendir(dir);
-    if (d == NULL) {
-        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(errno));
-        return SGS_ERR_IO;
+    size_t n = 0;
+    const int rc = sgs_list_dir(&e->alloc, dir, 1, 0, &names, &n);
+    if (rc != 0) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(rc));
+        return rc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
     }
-    const struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **const grown = sgs_calloc(&e->alloc, cap, sizeof(char *));
-            SGS_FAIL_IF(grown == NULL, SGS_ERR_NOMEM);
-            if (n > 0)
-                memcpy(grown, names, n * sizeof(char *));
-            sgs_free(&e->alloc, names);
-            names = grown;
-        }
-        const size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        names[n] = sgs_malloc(&e->alloc, len);
-        SGS_FAIL_IF(names[n] == NULL, SGS_ERR_NOMEM);
-        snprintf(names[n], len, "%s/%s", dir, de->d_name);
-        n++;
-    }
+    sgs_status st = SGS_OK;
     if (n == 0) {
         snprintf(e->err, sizeof(e->err), "%s: no key files in the directory", dir);
         st = SGS_ERR_KEY;
-        goto out;
     }
-    qsort(names, n, sizeof(char *), by_string);
-    for (size_t i = 0; i < n && st == SGS_OK; i++) {
-        if (is_dir(names[i]))
-            continue;
-        st = sgs_keyset_add_file(&e->keys, names[i], e->err, sizeof(e->err));
-    }
-out:
-    for (size_t i = 0; i < n; i++)
-        sgs_free(&e->alloc, names[i]);
-    sgs_free(&e->alloc, names);
-    closedir(d);
+    for (size_t i = 0; i < n && st == SGS_OK; i++)
+        if (!is_dir(names[i]))
+            st = sgs_keyset_add_file(&e->keys, names[i], e->err, sizeof(e->err));
+    sgs_list_free(&e->alloc, names, n);
     return st;
 }
 
@@ -1542,40 +1509,17 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
         snprintf(e->err, sizeof(e->err), "bad key file name");
         return SGS_ERR_INVALID_ARG;
     }
-    DIR *const d = opendir(dir);
-    if (d == NULL) {
-        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(errno));
-        return SGS_ERR_IO;
-    }
     /* Names first, sorted, so the report is in a stable order; the fleet's size bounds this
-       list (one pointer per agent), the job queue stays bounded as elsewhere. */
+       list (one string per agent), the job queue stays bounded as elsewhere. */
     char **names = NULL;
-    size_t n = 0, cap = 0;
-    sgs_status st = SGS_OK;
-    const struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 256;
-            char **const grown = sgs_calloc(&e->alloc, cap, sizeof(char *));
-            if (grown == NULL) {
-                st = SGS_ERR_NOMEM;
-                break;
-            }
-            if (n > 0)
-                memcpy(grown, names, n * sizeof(char *));
-            sgs_free(&e->alloc, names);
-            names = grown;
-        }
-        if ((names[n] = sgs_strdup(&e->alloc, de->d_name)) == NULL) {
-            st = SGS_ERR_NOMEM;
-            break;
-        }
-        n++;
+    size_t n = 0;
+    const int lrc = sgs_list_dir(&e->alloc, dir, 0, 1, &names, &n);
+    if (lrc != 0) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(lrc));
+        return lrc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
     }
-    if (n > 0)
-        qsort(names, n, sizeof(char *), by_string);
+    const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    sgs_status st = SGS_OK;
     const size_t dlen = strlen(dir), klen = strlen(key_file);
     for (size_t i = 0; i < n && st == SGS_OK; i++) {
         const size_t len = dlen + strlen(names[i]) + klen + 3;
@@ -1587,7 +1531,7 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
         struct stat sb;
         snprintf(path, len, "%s/%s", dir, names[i]);
         sgs_scan_kind kind = SGS_SCAN_FILE;
-        if (fstatat(dirfd(d), names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+        if (dfd >= 0 && fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0) {
             if (S_ISLNK(sb.st_mode))
                 kind = SGS_SCAN_SYMLINK;
             else if (!S_ISDIR(sb.st_mode))
@@ -1597,10 +1541,9 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
         st = queue_agent(e, names[i], path, kind);
         sgs_free(&e->alloc, path);
     }
-    closedir(d);
-    for (size_t i = 0; i < n; i++)
-        sgs_free(&e->alloc, names[i]);
-    sgs_free(&e->alloc, names);
+    if (dfd >= 0)
+        close(dfd);
+    sgs_list_free(&e->alloc, names, n);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
     e->nbatch = 0;
     if (st == SGS_ERR_NOMEM)

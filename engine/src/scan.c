@@ -10,7 +10,11 @@
  */
 #include "scan.h"
 
+#include "alloc.h"
+
+#include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <fts.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +119,70 @@ walk(const char *path, const char *const *skip, size_t nskip, int nostat, sgs_sc
     fts_close(fts);
     free(copy);
     return rc;
+}
+
+static int
+by_string(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void
+sgs_list_free(const sgs_allocator *a, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sgs_free(a, names[i]);
+    sgs_free(a, names);
+}
+
+int
+sgs_list_dir(const sgs_allocator *a, const char *dir, int full, int hidden, char ***out,
+             size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    DIR *const d = opendir(dir);
+    if (d == NULL)
+        return errno;
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    const struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+            (!hidden && de->d_name[0] == '.'))
+            continue;
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **const grown = sgs_calloc(a, cap, sizeof(char *));
+            if (grown == NULL) {
+                rc = ENOMEM;
+                break;
+            }
+            if (n > 0)
+                memcpy(grown, names, n * sizeof(char *));
+            sgs_free(a, names);
+            names = grown;
+        }
+        const size_t len = (full ? strlen(dir) + 1 : 0) + strlen(de->d_name) + 1;
+        if ((names[n] = sgs_malloc(a, len)) == NULL) {
+            rc = ENOMEM;
+            break;
+        }
+        if (full)
+            snprintf(names[n], len, "%s/%s", dir, de->d_name);
+        else
+            memcpy(names[n], de->d_name, len);
+        n++;
+    }
+    closedir(d);
+    if (rc != 0) {
+        sgs_list_free(a, names, n);
+        return rc;
+    }
+    if (n > 0)
+        qsort(names, n, sizeof(char *), by_string);
+    *out = names;
+    *count = n;
+    return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef SGS_SCAN_H
 #define SGS_SCAN_H
 
+#include "sigsweep.h"
+
 #include <stddef.h>
 
 /* How the walker saw an entry, so the worker can skip obvious non-files without opening. */
@@ -34,5 +36,15 @@ int sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nsk
  * of a package): one stat per file less.
  */
 int sgs_scan_names(const char *path, sgs_scan_fn fn, void *opaque);
+
+/*
+ * The entries of one directory (not "." and ".."; with `hidden` 0 also no other dot-names), in
+ * byte order, as "dir/name" paths (full) or bare names. On success *out holds *n strings;
+ * release with sgs_list_free(). Returns 0, or an errno value (the directory cannot be read,
+ * ENOMEM).
+ */
+int sgs_list_dir(const sgs_allocator *a, const char *dir, int full, int hidden, char ***out,
+                 size_t *n);
+void sgs_list_free(const sgs_allocator *a, char **names, size_t n);
 
 #endif

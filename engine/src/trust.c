@@ -25,6 +25,7 @@
 #include "digest.h"
 #include "err.h"
 #include "keys.h"
+#include "scan.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -342,12 +343,6 @@ add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t er
     return st;
 }
 
-static int
-by_name(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
 sgs_status
 sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
 {
@@ -362,55 +357,22 @@ sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path, char *err, size
     /* A directory: every regular file in it (hashed directories hold links to the same
        certificates; duplicates are kept once). Files that are not certificates are an error:
        a trust directory should hold nothing else. */
-    DIR *const d = opendir(path);
-    if (d == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return SGS_ERR_IO;
-    }
     char **names = NULL;
-    size_t n = 0, cap = 0;
-    sgs_status st = SGS_OK;
-    const struct dirent *de;
-    while (st == SGS_OK && (de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 32;
-            char **const grown = sgs_calloc(t->alloc, cap, sizeof(char *));
-            if (grown == NULL) {
-                st = SGS_ERR_NOMEM;
-                break;
-            }
-            if (n > 0)
-                memcpy(grown, names, n * sizeof(char *));
-            sgs_free(t->alloc, names);
-            names = grown;
-        }
-        const size_t len = strlen(path) + strlen(de->d_name) + 2;
-        if ((names[n] = sgs_malloc(t->alloc, len)) == NULL) {
-            st = SGS_ERR_NOMEM;
-            break;
-        }
-        snprintf(names[n], len, "%s/%s", path, de->d_name);
-        n++;
+    size_t n = 0;
+    const int lrc = sgs_list_dir(t->alloc, path, 1, 0, &names, &n);
+    if (lrc != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(lrc));
+        return lrc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
     }
-    closedir(d);
-    if (st == SGS_OK && n > 0)
-        qsort(names, n, sizeof(char *), by_name);
-    size_t loaded = 0;
+    sgs_status st = SGS_OK;
     for (size_t i = 0; i < n && st == SGS_OK; i++) {
         struct stat fs;
-        if (stat(names[i], &fs) != 0 || !S_ISREG(fs.st_mode))
-            continue;
-        st = add_file(t, kind, names[i], err, errlen);
-        loaded++;
+        if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
+            st = add_file(t, kind, names[i], err, errlen);
     }
-    for (size_t i = 0; i < n; i++)
-        sgs_free(t->alloc, names[i]);
-    sgs_free(t->alloc, names);
+    sgs_list_free(t->alloc, names, n);
     /* An empty directory is not an error: an empty trust store is a state to report (every
        chain is then UNTRUSTED, saying so), not a reason to refuse the run. */
-    (void)loaded;
     return st;
 }
 

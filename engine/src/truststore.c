@@ -9,6 +9,7 @@
  */
 #include "alloc.h"
 #include "digest.h"
+#include "scan.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -130,62 +131,22 @@ list_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size
     return SGS_OK;
 }
 
-static int
-by_name(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Sorted paths of the entries of dir (not . files). Caller frees each and the array. */
+/* Sorted paths of the entries of dir (not dot files). Release with free_entries(). */
 static sgs_status
 dir_entries(const char *dir, char ***out, size_t *count, char *err, size_t errlen)
 {
-    DIR *const d = opendir(dir);
-    if (d == NULL) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-        return SGS_ERR_IO;
+    const int rc = sgs_list_dir(NULL, dir, 1, 0, out, count);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(rc));
+        return rc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
     }
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    sgs_status st = SGS_OK;
-    const struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 32;
-            char **const grown = sgs_calloc(NULL, cap, sizeof(char *));
-            if (grown == NULL) {
-                st = SGS_ERR_NOMEM;
-                break;
-            }
-            if (n > 0)
-                memcpy(grown, names, n * sizeof(char *));
-            sgs_free(NULL, names);
-            names = grown;
-        }
-        const size_t len = strlen(dir) + strlen(de->d_name) + 2;
-        if ((names[n] = sgs_malloc(NULL, len)) == NULL) {
-            st = SGS_ERR_NOMEM;
-            break;
-        }
-        snprintf(names[n], len, "%s/%s", dir, de->d_name);
-        n++;
-    }
-    closedir(d);
-    if (n > 0)
-        qsort(names, n, sizeof(char *), by_name);
-    *out = names;
-    *count = n;
-    return st;
+    return SGS_OK;
 }
 
 static void
 free_entries(char **names, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        sgs_free(NULL, names[i]);
-    sgs_free(NULL, names);
+    sgs_list_free(NULL, names, n);
 }
 
 sgs_status
