@@ -162,26 +162,17 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     e->trust.has_time = cfg->has_at_time != 0;
     e->trust.at_time = cfg->at_time;
     e->trust_material = cfg->trust_system != 0;
-    if (e->suffix == NULL) {
-        sgs_free(&e->alloc, e);
-        return SGS_ERR_NOMEM;
-    }
+    if (e->suffix == NULL)
+        goto nomem;
     if (cfg->cache_entries > 0) {
         e->cache = sgs_cache_create(&e->alloc, cfg->cache_entries);
-        if (e->cache == NULL) {
-            sgs_free(&e->alloc, e->suffix);
-            sgs_free(&e->alloc, e);
-            return SGS_ERR_NOMEM;
-        }
+        if (e->cache == NULL)
+            goto nomem;
     }
     if (cfg->op == SGS_OP_AGENTS) {
         e->agents = sgs_agents_create(&e->alloc);
-        if (e->agents == NULL) {
-            sgs_cache_free(e->cache);
-            sgs_free(&e->alloc, e->suffix);
-            sgs_free(&e->alloc, e);
-            return SGS_ERR_NOMEM;
-        }
+        if (e->agents == NULL)
+            goto nomem;
         if (cfg->has_at_time)
             sgs_agents_set_time(e->agents, cfg->at_time);
     }
@@ -215,6 +206,13 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     pthread_mutex_init(&e->sink_mu, NULL);
     *out = e;
     return SGS_OK;
+nomem: /* only the parts made before any of the optional ones exist */
+    sgs_cache_free(e->cache);
+    for (unsigned i = 0; i < SGS_HASH_COUNT; i++)
+        EVP_MD_free(e->fetched[i]);
+    sgs_free(&e->alloc, e->suffix);
+    sgs_free(&e->alloc, e);
+    return SGS_ERR_NOMEM;
 }
 
 const char *
