@@ -3,8 +3,9 @@
  * miss, and inserts, on 1, 2 and 4 threads sharing one cache (wall-clock time).
  *
  * DESIGN: entries look like the engine's (SHA-256 digest, 256-byte RSA-2048 signature, one
- * key-set id) and are made once. The cache has the engine's default size (16384 slots);
- * PRESENT of them are filled, so every hit stays resident.
+ * key-set id) and are made once. The cache has the engine's default size (16384 slots in
+ * 4096 sets of 4 ways); PRESENT entries are filled, few enough that none is evicted (the
+ * known-answer check proves it for these fixed bytes), so every hit stays resident.
  *   cache/lookup_hit   each thread walks the present entries from its own offset;
  *   cache/lookup_miss  the same over entries never inserted (differing digests);
  *   cache/insert       each thread inserts entries no other thread makes (a per-thread tag in
@@ -24,7 +25,7 @@
 #include <string.h>
 
 #define CACHE_SLOTS 16384
-#define PRESENT 4096 /* power of two */
+#define PRESENT 1024 /* power of two; a quarter of the sets: no set overflows its 4 ways */
 #define SIG_LEN 256
 #define DIGEST_LEN 32
 
@@ -38,8 +39,8 @@ typedef enum cache_op { OP_HIT, OP_MISS, OP_INSERT } cache_op;
 typedef struct cache_bench {
     cache_entry_data *data; /* PRESENT present entries, then PRESENT absent ones */
     uint8_t keyset_id[32];
-    sgs_cache *cache;       /* shared by the threads of one run */
-    const char *wrong;      /* set by thread 0 when the known-answer check failed */
+    sgs_cache *cache;  /* shared by the threads of one run */
+    const char *wrong; /* set by thread 0 when the known-answer check failed */
     struct cache_case {
         struct cache_bench *cb;
         cache_op op;
@@ -75,8 +76,8 @@ setup(cache_bench *cb)
     }
     for (size_t i = 0; i < PRESENT; i++) {
         entry_value(i, &v);
-        if (!sgs_cache_lookup(cb->cache, cb->keyset_id, NID_sha256, cb->data[i].digest,
-                              DIGEST_LEN, cb->data[i].sig, SIG_LEN, &got) ||
+        if (!sgs_cache_lookup(cb->cache, cb->keyset_id, NID_sha256, cb->data[i].digest, DIGEST_LEN,
+                              cb->data[i].sig, SIG_LEN, &got) ||
             got.verdict != v.verdict || got.key_index != v.key_index)
             return "a present entry does not hit with its value";
         const cache_entry_data *const absent = &cb->data[PRESENT + i];
@@ -90,8 +91,8 @@ setup(cache_bench *cb)
     entry_value(3, &v);
     sgs_cache_insert(cb->cache, cb->keyset_id, NID_sha256, probe.digest, DIGEST_LEN, probe.sig,
                      SIG_LEN, &v);
-    if (!sgs_cache_lookup(cb->cache, cb->keyset_id, NID_sha256, probe.digest, DIGEST_LEN,
-                          probe.sig, SIG_LEN, &got) ||
+    if (!sgs_cache_lookup(cb->cache, cb->keyset_id, NID_sha256, probe.digest, DIGEST_LEN, probe.sig,
+                          SIG_LEN, &got) ||
         got.key_index != v.key_index)
         return "an inserted entry does not hit";
     return NULL;
@@ -130,8 +131,7 @@ bm_cache(sgs_bench_state *st, void *arg)
             break;
         case OP_MISS:
             unexpected += (uint64_t)sgs_cache_lookup(cb->cache, cb->keyset_id, NID_sha256,
-                                                     e->digest, DIGEST_LEN, e->sig, SIG_LEN,
-                                                     &got);
+                                                     e->digest, DIGEST_LEN, e->sig, SIG_LEN, &got);
             break;
         case OP_INSERT:
             /* A digest no thread has inserted: (thread, counter) in its first 12 bytes. */

@@ -33,8 +33,8 @@ static const int64_t sizes[NSIZES] = {1024, 64 * 1024, 1024 * 1024, 8 * 1024 * 1
 
 typedef struct digest_bench {
     sgs_bench_env *env;
-    EVP_MD *md;     /* fetched once, as the engine does */
-    uint8_t *data;  /* the pattern, data_len bytes (the largest size asked for so far) */
+    EVP_MD *md;    /* fetched once, as the engine does */
+    uint8_t *data; /* the pattern, data_len bytes (the largest size asked for so far) */
     size_t data_len;
     int made[NSIZES];
     char path[NSIZES][SGS_BENCH_PATH_MAX];
@@ -69,7 +69,7 @@ prepare(digest_bench *db, int i)
         sgs_bench_fill(db->data, size, PATTERN_SEED);
         db->data_len = size;
     }
-    char dir[SGS_BENCH_PATH_MAX];
+    char dir[SGS_BENCH_PATH_MAX - 32];
     if (sgs_bench_env_dir(db->env, "digest", dir, sizeof(dir)) != 0) {
         snprintf(db->why, sizeof(db->why), "%s", dir);
         return -1;
@@ -123,6 +123,7 @@ bm_digest_file(sgs_bench_state *st, void *arg)
         return;
     }
     /* Known answer: the engine's digest of the file is EVP's of the same bytes. */
+    db->why[0] = '\0';
     if (digest_file(db, &dc, db->path[i], &out) != SGS_DIGEST_OK || out.md_len != 32 ||
         out.bytes != (uint64_t)sizes[i] || memcmp(out.md, db->expect[i], 32) != 0) {
         sgs_bench_skip(st, db->why[0] ? db->why : "sgs_digest_fd: wrong digest");
@@ -149,10 +150,10 @@ bm_digest_evp(sgs_bench_state *st, void *arg)
         return;
     }
     /* Known answer: SHA-256("abc") (FIPS 180-2, B.1), so the limit is the right hash. */
-    static const uint8_t abc[32] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22,
-        0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00,
-        0x15, 0xad};
+    static const uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                    0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                    0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                    0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
     if (EVP_Digest("abc", 3, md, &len, db->md, NULL) != 1 || len != 32 ||
         memcmp(md, abc, 32) != 0) {
         sgs_bench_skip(st, "EVP SHA-256 known answer failed");

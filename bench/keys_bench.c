@@ -62,8 +62,8 @@ prepare(keys_case *kc)
     unsigned char *der = NULL;
     const int der_len = i2d_PUBKEY(pkey, &der);
     unsigned int fp_len = 0;
-    const int fp_ok = der_len > 0 &&
-                      EVP_Digest(der, (size_t)der_len, kc->fp, &fp_len, EVP_sha256(), NULL) == 1;
+    const int fp_ok =
+        der_len > 0 && EVP_Digest(der, (size_t)der_len, kc->fp, &fp_len, EVP_sha256(), NULL) == 1;
     OPENSSL_free(der);
     BIO *const bio = BIO_new(BIO_s_mem());
     char *mem = NULL;
@@ -112,8 +112,8 @@ bm_keys(sgs_bench_state *st, keys_case *kc, int dup)
     }
     const char *wrong = known_answer(kc, &ks);
     if (wrong == NULL && dup) {
-        if (sgs_keyset_add_buffer(&ks, (const uint8_t *)kc->pem, kc->pem_len, err,
-                                  sizeof(err)) != SGS_OK)
+        if (sgs_keyset_add_buffer(&ks, (const uint8_t *)kc->pem, kc->pem_len, err, sizeof(err)) !=
+            SGS_OK)
             wrong = "adding the key again failed";
         else
             wrong = known_answer(kc, &ks);
@@ -128,8 +128,8 @@ bm_keys(sgs_bench_state *st, keys_case *kc, int dup)
     while (sgs_bench_keep_running(st)) {
         if (!dup)
             sgs_keyset_init(&ks, NULL);
-        if (sgs_keyset_add_buffer(&ks, (const uint8_t *)kc->pem, kc->pem_len, err,
-                                  sizeof(err)) != SGS_OK)
+        if (sgs_keyset_add_buffer(&ks, (const uint8_t *)kc->pem, kc->pem_len, err, sizeof(err)) !=
+            SGS_OK)
             sgs_bench_skip(st, err);
         if (!dup)
             sgs_keyset_reset(&ks);

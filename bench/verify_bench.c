@@ -25,9 +25,9 @@
 #include <string.h>
 
 typedef struct verify_alg {
-    const char *name;  /* benchmark name suffix */
-    const char *key;   /* sgs_bench_env_key spec */
-    const char *hash;  /* prehash; NULL: pure Ed25519 */
+    const char *name; /* benchmark name suffix */
+    const char *key;  /* sgs_bench_env_key spec */
+    const char *hash; /* prehash; NULL: pure Ed25519 */
     int pss;
 } verify_alg;
 

@@ -52,27 +52,27 @@ typedef enum sgs_bench_unit {
 sgs_bench *sgs_bench_register(const char *name, sgs_bench_fn fn, void *arg);
 
 /* Options of a registered benchmark; each mirrors the Google Benchmark method named. */
-void sgs_bench_add_arg(sgs_bench *b, int64_t x);                  /* ->Arg(x) */
+void sgs_bench_add_arg(sgs_bench *b, int64_t x); /* ->Arg(x) */
 void sgs_bench_add_range(sgs_bench *b, int64_t lo, int64_t hi,
-                         int multiplier);                        /* ->RangeMultiplier()->Range() */
-void sgs_bench_set_arg_name(sgs_bench *b, const char *name);      /* ->ArgName(name) */
-void sgs_bench_add_threads(sgs_bench *b, int n);                  /* ->Threads(n), repeatable */
-void sgs_bench_add_thread_range(sgs_bench *b, int lo, int hi);    /* ->ThreadRange(lo, hi) */
-void sgs_bench_use_real_time(sgs_bench *b);                       /* ->UseRealTime() */
-void sgs_bench_set_unit(sgs_bench *b, sgs_bench_unit unit);       /* ->Unit(unit) */
+                         int multiplier);                      /* ->RangeMultiplier()->Range() */
+void sgs_bench_set_arg_name(sgs_bench *b, const char *name);   /* ->ArgName(name) */
+void sgs_bench_add_threads(sgs_bench *b, int n);               /* ->Threads(n), repeatable */
+void sgs_bench_add_thread_range(sgs_bench *b, int lo, int hi); /* ->ThreadRange(lo, hi) */
+void sgs_bench_use_real_time(sgs_bench *b);                    /* ->UseRealTime() */
+void sgs_bench_set_unit(sgs_bench *b, sgs_bench_unit unit);    /* ->Unit(unit) */
 
 /* Inside a run. keep_running returns 1 while more iterations are wanted. */
 int sgs_bench_keep_running(sgs_bench_state *st);
-int64_t sgs_bench_arg(const sgs_bench_state *st, int i);          /* state.range(i) */
+int64_t sgs_bench_arg(const sgs_bench_state *st, int i); /* state.range(i) */
 int sgs_bench_thread_index(const sgs_bench_state *st);
 int sgs_bench_thread_count(const sgs_bench_state *st);
-int64_t sgs_bench_iterations(const sgs_bench_state *st);          /* iterations done so far */
-void sgs_bench_set_bytes(sgs_bench_state *st, int64_t bytes);     /* bytes/s counter */
-void sgs_bench_set_items(sgs_bench_state *st, int64_t items);     /* items/s counter */
+int64_t sgs_bench_iterations(const sgs_bench_state *st);      /* iterations done so far */
+void sgs_bench_set_bytes(sgs_bench_state *st, int64_t bytes); /* bytes/s counter */
+void sgs_bench_set_items(sgs_bench_state *st, int64_t items); /* items/s counter */
 void sgs_bench_counter(sgs_bench_state *st, const char *name, double v);      /* shown as is */
 void sgs_bench_rate_counter(sgs_bench_state *st, const char *name, double v); /* v per second */
-void sgs_bench_pause(sgs_bench_state *st);                        /* stop the clock ... */
-void sgs_bench_resume(sgs_bench_state *st);                       /* ... and restart it */
+void sgs_bench_pause(sgs_bench_state *st);  /* stop the clock ... */
+void sgs_bench_resume(sgs_bench_state *st); /* ... and restart it */
 
 /*
  * Marks the run as skipped with a message (Google Benchmark's SkipWithError): before the loop,

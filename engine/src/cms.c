@@ -360,8 +360,11 @@ sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_certset_cache *certsets, sgs
         }
         BIO *const b = BIO_new(BIO_f_md());
         EVP_MD_CTX *ctx = NULL;
-        if (b == NULL || BIO_set_md(b, EVP_get_digestbynid(nid)) != 1 ||
-            BIO_get_md_ctx(b, &ctx) != 1 || ctx == NULL) {
+        /* a fetched (non-const) EVP_MD: BIO_set_md's macro casts its argument to char * */
+        EVP_MD *const md = EVP_MD_fetch(NULL, OBJ_nid2sn(nid), NULL);
+        const int set = b != NULL && md != NULL && BIO_set_md(b, md) == 1;
+        EVP_MD_free(md); /* the BIO's context holds its own reference */
+        if (!set || BIO_get_md_ctx(b, &ctx) != 1 || ctx == NULL) {
             BIO_free(b);
             *verdict = SGS_V_IO_ERROR;
             snprintf(reason, n, "cannot set up the CMS digest: %s",
