@@ -16,7 +16,6 @@
 
 #include <pthread.h>
 #include <string.h>
-#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
 #define WAYS 4
@@ -35,12 +34,19 @@ typedef struct entry {
     sgs_cache_value value;
 } entry;
 
+/* One lock per 64-byte line: neighbouring stripes must not share a cache line, or two
+   threads taking different locks still fight over it. */
+typedef struct stripe {
+    pthread_mutex_t mu;
+    char pad[64 - sizeof(pthread_mutex_t) % 64];
+} stripe;
+
 struct sgs_cache {
     const sgs_allocator *alloc;
     size_t sets; /* power of two */
     entry *slots;
     uint64_t *clock; /* per set */
-    pthread_mutex_t locks[STRIPES];
+    stripe locks[STRIPES];
 };
 
 sgs_cache *
@@ -65,7 +71,7 @@ sgs_cache_create(const sgs_allocator *a, size_t entries)
         return NULL;
     }
     for (size_t i = 0; i < STRIPES; i++)
-        pthread_mutex_init(&c->locks[i], NULL);
+        pthread_mutex_init(&c->locks[i].mu, NULL);
     return c;
 }
 
@@ -77,7 +83,7 @@ sgs_cache_free(sgs_cache *c)
     for (size_t i = 0; i < c->sets * WAYS; i++)
         sgs_free(c->alloc, c->slots[i].sig);
     for (size_t i = 0; i < STRIPES; i++)
-        pthread_mutex_destroy(&c->locks[i]);
+        pthread_mutex_destroy(&c->locks[i].mu);
     sgs_free(c->alloc, c->slots);
     sgs_free(c->alloc, c->clock);
     sgs_free(c->alloc, c);
@@ -87,14 +93,19 @@ static XXH128_hash_t
 table_key(const uint8_t keyset_id[32], int md_nid, const uint8_t *digest, size_t dlen,
           const uint8_t *sig, size_t siglen)
 {
-    XXH3_state_t state;
+    /* one-shot over a contiguous copy: cheaper than the streaming state for ~300 bytes */
+    uint8_t buf[32 + sizeof(int32_t) + DIGEST_MAX + SGS_CACHE_SIG_MAX];
     const int32_t nid = md_nid;
-    (void)XXH3_128bits_reset(&state);
-    (void)XXH3_128bits_update(&state, keyset_id, 32);
-    (void)XXH3_128bits_update(&state, &nid, sizeof(nid));
-    (void)XXH3_128bits_update(&state, digest, dlen);
-    (void)XXH3_128bits_update(&state, sig, siglen);
-    return XXH3_128bits_digest(&state);
+    size_t n = 0;
+    memcpy(buf, keyset_id, 32);
+    n += 32;
+    memcpy(buf + n, &nid, sizeof(nid));
+    n += sizeof(nid);
+    memcpy(buf + n, digest, dlen);
+    n += dlen;
+    memcpy(buf + n, sig, siglen);
+    n += siglen;
+    return XXH3_128bits(buf, n);
 }
 
 static int
@@ -114,7 +125,7 @@ sgs_cache_lookup(sgs_cache *c, const uint8_t keyset_id[32], int md_nid, const ui
         return 0;
     const XXH128_hash_t h = table_key(keyset_id, md_nid, digest, dlen, sig, siglen);
     const size_t set = (size_t)h.low64 & (c->sets - 1);
-    pthread_mutex_t *const lock = &c->locks[set % STRIPES];
+    pthread_mutex_t *const lock = &c->locks[set % STRIPES].mu;
     int hit = 0;
     pthread_mutex_lock(lock);
     for (size_t w = 0; w < WAYS; w++) {
@@ -137,7 +148,7 @@ sgs_cache_insert(sgs_cache *c, const uint8_t keyset_id[32], int md_nid, const ui
         return;
     const XXH128_hash_t h = table_key(keyset_id, md_nid, digest, dlen, sig, siglen);
     const size_t set = (size_t)h.low64 & (c->sets - 1);
-    pthread_mutex_t *const lock = &c->locks[set % STRIPES];
+    pthread_mutex_t *const lock = &c->locks[set % STRIPES].mu;
     uint8_t *const copy = sgs_malloc(c->alloc, siglen);
     if (copy == NULL)
         return; /* a cache that cannot grow only costs speed */
