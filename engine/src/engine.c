@@ -70,6 +70,8 @@ typedef struct worker {
     char digest_hex[SGS_DIGEST_HEX_MAX];
     EVP_PKEY_CTX **verifiers; /* per key, made on first use; NULL for Ed25519 keys */
     sgs_pcache_reader *reader; /* --cache: this worker's read transaction */
+    struct stat sig_st;        /* fstat of the signature last read */
+    int sig_st_valid;
     size_t nverifiers;
     int ok; /* init succeeded */
 } worker;
@@ -527,6 +529,7 @@ open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
 static size_t
 read_signature(const char *sig_path, worker *w, sgs_record *rec, int *absent)
 {
+    w->sig_st_valid = 0;
     *absent = 0;
     const int fd = open(sig_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
@@ -555,6 +558,7 @@ read_signature(const char *sig_path, worker *w, sgs_record *rec, int *absent)
         say(w, "signature %s is %s", sig_path, file_type_name(sb.st_mode));
         goto out;
     }
+    w->sig_st = sb;
     if (sb.st_size == 0 || sb.st_size > (off_t)SIG_FILE_MAX) {
         rec->verdict = SGS_V_MALFORMED;
         if (sb.st_size == 0)
@@ -582,6 +586,8 @@ read_signature(const char *sig_path, worker *w, sgs_record *rec, int *absent)
         rec->verdict = SGS_V_CHANGED;
         say(w, "signature %s changed while being read", sig_path);
         got = 0;
+    } else {
+        w->sig_st_valid = 1;
     }
 out:
     close(fd);
@@ -640,21 +646,49 @@ digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, wo
    and padding, the file's digest and the signature bytes. Everything a raw verdict depends on,
    and nothing machine-specific: keys are portable (export/import). */
 static void
-verdict_key_digest(const sgs_engine *e, const worker *w, const uint8_t *digest, size_t dlen,
-                   size_t siglen, uint8_t key[32])
+verdict_key_hash(const sgs_engine *e, const uint8_t *digest, size_t dlen,
+                 const uint8_t sighash[32], uint8_t key[32])
 {
     EVP_MD_CTX *const c = EVP_MD_CTX_new();
     unsigned int len = 0;
     const int32_t tag = e->md_nid;
-    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(c, "sigsweep-raw-1", 14) == 1 &&
-             EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
-             EVP_DigestUpdate(c, &tag, sizeof(tag)) == 1 &&
-             EVP_DigestUpdate(c, digest, dlen) == 1 && EVP_DigestUpdate(c, w->sig, siglen) == 1 &&
-             EVP_DigestFinal_ex(c, key, &len) == 1;
+    const int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+                   EVP_DigestUpdate(c, "sigsweep-raw-2", 14) == 1 &&
+                   EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
+                   EVP_DigestUpdate(c, &tag, sizeof(tag)) == 1 &&
+                   EVP_DigestUpdate(c, digest, dlen) == 1 &&
+                   EVP_DigestUpdate(c, sighash, 32) == 1 && EVP_DigestFinal_ex(c, key, &len) == 1;
     EVP_MD_CTX_free(c);
     if (!ok)
         memset(key, 0, 32); /* never matches a stored key: all-zero keys are never written */
+}
+
+static void
+verdict_key_digest(const sgs_engine *e, const worker *w, const uint8_t *digest, size_t dlen,
+                   size_t siglen, uint8_t key[32])
+{
+    uint8_t sighash[32];
+    unsigned int len = 0;
+    if (EVP_Digest(w->sig, siglen, sighash, &len, EVP_sha256(), NULL) != 1)
+        memset(sighash, 0, sizeof(sighash));
+    verdict_key_hash(e, digest, dlen, sighash, key);
+}
+
+/* A cached verdict into the record. Returns it. */
+static sgs_verdict
+use_cached_verdict(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
+                   const char *sig_path)
+{
+    snprintf(w->alg, sizeof(w->alg), "%s", pv->alg);
+    rec->alg = w->alg;
+    if (pv->verdict != SGS_V_VALID) {
+        say(w, "signature %s does not verify (persistent cache)", sig_path);
+        return (sgs_verdict)pv->verdict;
+    }
+    memcpy(w->signer_hex, pv->signer, sizeof(w->signer_hex));
+    rec->signer = w->signer_hex;
+    say(w, "signature verified (%s; persistent cache)", pv->alg);
+    return SGS_V_VALID;
 }
 
 /* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
@@ -700,16 +734,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
              sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv))) {
             sgs_hex(cd.md, cd.md_len, w->digest_hex);
             rec->digest = w->digest_hex;
-            snprintf(w->alg, sizeof(w->alg), "%s", pv.alg);
-            rec->alg = w->alg;
-            if (pv.verdict != SGS_V_VALID) {
-                say(w, "signature %s does not verify (persistent cache)", sig_path);
-                return (sgs_verdict)pv.verdict;
-            }
-            memcpy(w->signer_hex, pv.signer, sizeof(w->signer_hex));
-            rec->signer = w->signer_hex;
-            say(w, "signature verified (%s; persistent cache)", pv.alg);
-            return SGS_V_VALID;
+            return use_cached_verdict(w, rec, &pv, sig_path);
         }
     }
     sgs_digest_out d;
@@ -731,16 +756,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         verdict_key_digest(e, w, d.md, d.md_len, siglen, vkey);
         if (sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv)) {
             sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
-            snprintf(w->alg, sizeof(w->alg), "%s", pv.alg);
-            rec->alg = w->alg;
-            if (pv.verdict != SGS_V_VALID) {
-                say(w, "signature %s does not verify (persistent cache)", sig_path);
-                return (sgs_verdict)pv.verdict;
-            }
-            memcpy(w->signer_hex, pv.signer, sizeof(w->signer_hex));
-            rec->signer = w->signer_hex;
-            say(w, "signature verified (%s; persistent cache)", pv.alg);
-            return SGS_V_VALID;
+            return use_cached_verdict(w, rec, &pv, sig_path);
         }
     }
     sgs_cache_value cv = {SGS_V_BAD_SIGNATURE, -1};
@@ -775,6 +791,12 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
     }
     if (pc) {
         sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
+        if (w->sig_st_valid) {
+            uint8_t sighash[32];
+            unsigned int shl = 0;
+            if (EVP_Digest(w->sig, siglen, sighash, &shl, EVP_sha256(), NULL) == 1)
+                sgs_pcache_put_sighash(e->pcache, &w->sig_st, sighash);
+        }
         sgs_pcache_verdict pv;
         memset(&pv, 0, sizeof(pv));
         pv.verdict = cv.key_index >= 0 && cv.verdict == SGS_V_VALID ? SGS_V_VALID
@@ -973,6 +995,26 @@ agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     rec->verdict = SGS_V_VALID; /* agents.c judged this content VALID in its one place */
 }
 
+static int quarantinable(sgs_verdict v);
+
+/* Enforcement: rename a file judged bad, if it is still the file judged (sb). */
+static void
+quarantine_if_due(sgs_engine *e, worker *w, const job *j, const sgs_record *rec,
+                  const struct stat *sb)
+{
+    if (e->journal == NULL || !quarantinable(rec->verdict))
+        return;
+    char newpath[4096], why[256] = "";
+    const size_t used = strlen(w->reason);
+    if (sgs_quarantine_file(e->journal, j->path, sb, newpath, sizeof(newpath), why,
+                            sizeof(why))) {
+        atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
+        snprintf(w->reason + used, sizeof(w->reason) - used, "; quarantined as %s", newpath);
+    } else {
+        snprintf(w->reason + used, sizeof(w->reason) - used, "; %s", why);
+    }
+}
+
 /* Verdicts that rename a file under enforcement: the file itself is judged bad. Missing,
    skipped, unreadable and changed files are not: nothing about their contents is known. */
 static int
@@ -994,10 +1036,49 @@ quarantinable(sgs_verdict v)
     }
 }
 
+/*
+ * The warm path of the persistent cache: nothing is opened. The file's and its signature's
+ * stat tuples name the file's digest and the signature's hash, which name the verdict. Only
+ * for raw signatures (no F.p7s) and when every lookup hits; otherwise the normal path runs.
+ */
+static int
+verify_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
+{
+    struct stat sst;
+    uint8_t md[SGS_DIGEST_MAX], sighash[32], vkey[32];
+    size_t mdlen = 0;
+    sgs_pcache_verdict pv;
+    if (j->kind != SGS_SCAN_FILE || lstat(j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
+        (j->p7s_path != NULL && lstat(j->p7s_path, &sst) == 0) || lstat(j->sig_path, &sst) != 0 ||
+        !S_ISREG(sst.st_mode) ||
+        !sgs_pcache_get_digest(e->pcache, w->reader, fst, e->md_nid, md, &mdlen) ||
+        !sgs_pcache_get_sighash(e->pcache, w->reader, &sst, sighash))
+        return 0;
+    verdict_key_hash(e, md, mdlen, sighash, vkey);
+    if (!sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv))
+        return 0;
+    rec->size = (uint64_t)fst->st_size;
+    rec->has_size = 1;
+    sgs_hex(md, mdlen, w->digest_hex);
+    rec->digest = w->digest_hex;
+    const sgs_verdict v = use_cached_verdict(w, rec, &pv, j->sig_path);
+    if (v != SGS_V_VALID) {
+        rec->verdict = v;
+        return 1;
+    }
+    rec->verdict = SGS_V_VALID; /* both stat tuples unchanged since a full verification */
+    return 1;
+}
+
 static void
 verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     struct stat sb;
+    if (e->pcache != NULL && !e->cfg.paranoid && e->keys.count > 0 &&
+        verify_warm(e, w, j, rec, &sb)) {
+        quarantine_if_due(e, w, j, rec, &sb);
+        return;
+    }
     const int fd = open_input(j, w, rec, &sb);
     if (fd < 0)
         return;
@@ -1038,17 +1119,7 @@ valid:
     rec->verdict = SGS_V_VALID; /* the only such line: the chosen path verified end to end */
 out:
     close(fd);
-    if (e->journal != NULL && quarantinable(rec->verdict)) {
-        char newpath[4096], why[256] = "";
-        const size_t used = strlen(w->reason);
-        if (sgs_quarantine_file(e->journal, j->path, &sb, newpath, sizeof(newpath), why,
-                                sizeof(why))) {
-            atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
-            snprintf(w->reason + used, sizeof(w->reason) - used, "; quarantined as %s", newpath);
-        } else {
-            snprintf(w->reason + used, sizeof(w->reason) - used, "; %s", why);
-        }
-    }
+    quarantine_if_due(e, w, j, rec, &sb);
 }
 
 /* Writes bytes to target through a temporary file in the same directory and rename(2), so a

@@ -34,7 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FORMAT "sigsweep-cache 1"
+#define FORMAT "sigsweep-cache 2"
+#define SIGHASH_TAG 0x5349474e /* identity key tag of the signature table's entries */
 #define MAP_SIZE ((size_t)4 << 30) /* sparse: only what is used takes disk */
 #define BATCH 8192
 
@@ -342,6 +343,37 @@ sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st
     const int hit = lookup(c, r, c->files, key, klen, digest, dlen, 64);
     atomic_fetch_add_explicit(hit ? &c->digest_hits : &c->digest_misses, 1, memory_order_relaxed);
     return hit;
+}
+
+static int
+racy(const struct stat *st)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const long long now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
+    const long long m = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+    const long long ch = (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+    return now_ns - (m > ch ? m : ch) < SGS_PCACHE_RACY_NS;
+}
+
+int
+sgs_pcache_get_sighash(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st,
+                       uint8_t hash[32])
+{
+    uint8_t key[48];
+    size_t len = 0;
+    const size_t klen = identity_key(st, SIGHASH_TAG, key);
+    return lookup(c, r, c->files, key, klen, hash, &len, 32) && len == 32;
+}
+
+void
+sgs_pcache_put_sighash(sgs_pcache *c, const struct stat *st, const uint8_t hash[32])
+{
+    if (racy(st))
+        return;
+    uint8_t key[48];
+    const size_t klen = identity_key(st, SIGHASH_TAG, key);
+    enqueue(c, 0, key, klen, hash, 32);
 }
 
 void

@@ -45,6 +45,12 @@ int sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat
 void sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag,
                            const uint8_t *digest, size_t dlen);
 
+/* Identity of a signature file -> SHA-256 of its bytes (same racy rule): a warm run need not
+   read unchanged signatures either. */
+int sgs_pcache_get_sighash(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st,
+                           uint8_t hash[32]);
+void sgs_pcache_put_sighash(sgs_pcache *c, const struct stat *st, const uint8_t hash[32]);
+
 /* Content key -> verdict (the key already covers key set, hash, digest and signature). */
 int sgs_pcache_get_verdict(sgs_pcache *c, sgs_pcache_reader *r, const uint8_t key[32],
                            sgs_pcache_verdict *out);
