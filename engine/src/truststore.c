@@ -192,7 +192,6 @@ typedef struct import_ctx {
     void *opaque;
     seen_set present; /* fingerprints already in the directory */
     size_t imported;  /* certificates seen in the source (whatever became of them) */
-    char **present_path;
 } import_ctx;
 
 static sgs_status
