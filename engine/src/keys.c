@@ -41,6 +41,7 @@ sgs_keyset_reset(sgs_keyset *ks)
     for (size_t i = 0; i < ks->count; i++)
         EVP_PKEY_free(ks->keys[i].pkey);
     sgs_free(ks->alloc, ks->keys);
+    sgs_free(ks->alloc, ks->seen);
     const sgs_allocator *const a = ks->alloc;
     sgs_keyset_init(ks, a);
 }
@@ -313,8 +314,56 @@ looks_like_pem(const uint8_t *buf, size_t len)
     return 0;
 }
 
+static sgs_status add_buffer_parse(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err,
+                                   size_t errlen);
+
+/* Was this exact buffer added before (successfully)? */
+static int
+seen_before(const sgs_keyset *ks, const uint8_t h[32])
+{
+    for (size_t i = 0; i < ks->nseen; i++)
+        if (memcmp(ks->seen[i], h, 32) == 0)
+            return 1;
+    return 0;
+}
+
+/* Remembers a buffer whose keys were all added (best effort: no memory, no memo). */
+static void
+remember(sgs_keyset *ks, const uint8_t h[32])
+{
+    if (ks->nseen == ks->seen_cap) {
+        const size_t cap = ks->seen_cap ? 2 * ks->seen_cap : 8;
+        uint8_t(*const grown)[32] = sgs_calloc(ks->alloc, cap, 32);
+        if (grown == NULL)
+            return;
+        if (ks->nseen > 0)
+            memcpy(grown, ks->seen, ks->nseen * 32);
+        sgs_free(ks->alloc, ks->seen);
+        ks->seen = grown;
+        ks->seen_cap = cap;
+    }
+    memcpy(ks->seen[ks->nseen++], h, 32);
+}
+
 sgs_status
 sgs_keyset_add_buffer(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    uint8_t h[32];
+    unsigned int hl = 0;
+    const int hashed = len > 0 && len <= SGS_KEY_FILE_MAX &&
+                       EVP_Digest(buf, len, h, &hl, EVP_sha256(), NULL) == 1;
+    if (hashed && seen_before(ks, h))
+        return SGS_OK; /* the same bytes again: the same keys, already in the set */
+    const sgs_status st = add_buffer_parse(ks, buf, len, err, errlen);
+    if (st == SGS_OK && hashed)
+        remember(ks, h);
+    return st;
+}
+
+/* The parse behind sgs_keyset_add_buffer (all of a buffer or none of it). */
+static sgs_status
+add_buffer_parse(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
     char cause[160];
     sgs_status st = SGS_OK;

@@ -36,6 +36,8 @@ typedef struct sgs_keyset {
     sgs_key *keys;
     size_t count, cap;
     uint8_t id[32]; /* SHA-256 over the sorted fingerprints: identifies the whole set */
+    uint8_t (*seen)[32]; /* SHA-256 of every buffer already parsed: parse each distinct one once */
+    size_t nseen, seen_cap;
     const sgs_allocator *alloc;
 } sgs_keyset;
 
