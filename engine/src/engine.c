@@ -472,6 +472,32 @@ file_type_name(mode_t mode)
     return "not a regular file";
 }
 
+/* fstat's an opened input. A regular file: its size goes into rec, returns 1. Otherwise the
+   verdict is set (IO_ERROR, or SKIPPED naming the type: "<type>, not a regular file", or
+   "<subject> is <type>" when subject is given), fd is closed, returns 0. */
+static int
+stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject)
+{
+    if (fstat(fd, sb) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        say(w, "fstat: %s", strerror(errno));
+        close(fd);
+        return 0;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        rec->verdict = SGS_V_SKIPPED;
+        if (subject != NULL)
+            say(w, "%s is %s", subject, file_type_name(sb->st_mode));
+        else
+            say(w, "%s, not a regular file", file_type_name(sb->st_mode));
+        close(fd);
+        return 0;
+    }
+    rec->size = (uint64_t)sb->st_size;
+    rec->has_size = 1;
+    return 1;
+}
+
 /* Opens the input. Returns the fd, or -1 with rec verdict and reason set. */
 static int
 open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
@@ -507,21 +533,7 @@ open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
                                     : strerror(err));
         return -1;
     }
-    if (fstat(fd, sb) != 0) {
-        rec->verdict = SGS_V_IO_ERROR;
-        say(w, "fstat: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    if (!S_ISREG(sb->st_mode)) {
-        rec->verdict = SGS_V_SKIPPED;
-        say(w, "%s, not a regular file", file_type_name(sb->st_mode));
-        close(fd);
-        return -1;
-    }
-    rec->size = (uint64_t)sb->st_size;
-    rec->has_size = 1;
-    return fd;
+    return stat_regular(fd, w, rec, sb, NULL) ? fd : -1;
 }
 
 /* Reads a detached signature into w->sig. Returns its length, or 0 with the verdict set;
@@ -945,14 +957,8 @@ agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         return;
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rec->verdict = SGS_V_SKIPPED;
-        say(w, "the key file is %s", file_type_name(sb.st_mode));
-        close(fd);
+    if (!stat_regular(fd, w, rec, &sb, "the key file"))
         return;
-    }
-    rec->size = (uint64_t)sb.st_size;
-    rec->has_size = 1;
     if ((uint64_t)sb.st_size > SGS_AGENT_FILE_MAX) {
         rec->verdict = SGS_V_MALFORMED;
         say(w, "the key file is larger than %u bytes (%llu)", SGS_AGENT_FILE_MAX,
@@ -1974,14 +1980,8 @@ package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         return;
     }
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rec->verdict = SGS_V_SKIPPED;
-        say(w, "%s, not a regular file", file_type_name(sb.st_mode));
-        close(fd);
+    if (!stat_regular(fd, w, rec, &sb, NULL))
         return;
-    }
-    rec->size = (uint64_t)sb.st_size;
-    rec->has_size = 1;
     sgs_digest_out d;
     const sgs_digest_result dr =
         sgs_digest_fd(&w->dc, fd, engine_md(e, me->md_nid), &sb, 0, &d);
