@@ -41,18 +41,17 @@ import shutil
 import subprocess
 import sys
 
+from sgs_cli import run_checked, status_checked
+
 REQUIRED = ("agent", "path", "verdict", "reason", "key_fp", "alg", "signer", "digest", "size",
             "chain")
 VERDICTS = {
     "VALID", "BAD_SIGNATURE", "MISSING_FILE", "KEY_MISMATCH", "MALFORMED", "EXPIRED",
     "NOT_YET_VALID", "UNSUPPORTED", "PRIVATE_KEY_EXPOSED", "SKIPPED", "IO_ERROR",
 }
-SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
-                   b"UndefinedBehaviorSanitizer", b"runtime error:")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 SUMMARY = re.compile(r"^(\d+) of (\d+) agents do not have a valid server certificate$")
 MAX_FAILURES_SHOWN = 80
-RUN_TIMEOUT = 60
 KEYGEN_TYPES = {  # type -> substrings of `openssl x509 -noout -text`
     "rsa2048": ("rsaEncryption", "(2048 bit)"),
     "rsa3072": ("rsaEncryption", "(3072 bit)"),
@@ -121,23 +120,10 @@ class Runner:
     def __call__(self, *args, label=None):
         cmd = [self.bin] + list(args)
         text = "(cd %s && %s)" % (shlex.quote(self.cwd), " ".join(shlex.quote(a) for a in cmd))
-        try:
-            p = subprocess.run(cmd, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=RUN_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            self.ck.check(False, "%s: timed out after %d s" % (text, RUN_TIMEOUT))
-            return -1, b"", b"", text
-        for mark in SANITIZER_MARKS:
-            self.ck.check(mark not in p.stderr, "%s: sanitizer report on stderr:\n%s"
-                          % (text, p.stderr.decode(errors="replace")[-3000:]))
-        return p.returncode, p.stdout, p.stderr, text
+        return run_checked(self.ck, cmd, self.cwd, text, env=None)
 
     def status(self, want, *args):
-        rc, out, err, text = self(*args)
-        self.ck.check(rc == want, "%s: exit %d, want %d; stderr: %s"
-                      % (text, rc, want, err.decode(errors="replace")[-600:]))
-        return rc, out, err, text
+        return status_checked(self.ck, want, self(*args))
 
 
 def parse_jsonl(text, stdout, ck):

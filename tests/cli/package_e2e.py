@@ -38,17 +38,16 @@ import shutil
 import subprocess
 import sys
 
+from sgs_cli import run_checked, status_checked
+
 VERDICTS = {
     "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
     "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
     "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
 }
-SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
-                   b"UndefinedBehaviorSanitizer", b"runtime error:")
 SUMMARY_OK = re.compile(r"package VALID$")
 SUMMARY_BAD = re.compile(r"package NOT VALID \(.*\)$")
 MAX_FAILURES_SHOWN = 80
-RUN_TIMEOUT = 60
 
 
 class Checker:
@@ -81,23 +80,10 @@ class Runner:
     def __call__(self, *args, prefix=(), env=None):
         cmd = list(prefix) + [self.bin] + list(args)
         text = quote([self.bin] + list(args), self.cwd)
-        try:
-            p = subprocess.run(cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               timeout=RUN_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
-            self.ck.check(False, "%s: timed out after %d s" % (text, RUN_TIMEOUT))
-            return -1, b"", b"", text
-        for mark in SANITIZER_MARKS:
-            self.ck.check(mark not in p.stderr, "%s: sanitizer report on stderr:\n%s"
-                          % (text, p.stderr.decode(errors="replace")[-3000:]))
-        return p.returncode, p.stdout, p.stderr, text
+        return run_checked(self.ck, cmd, self.cwd, text, env=env)
 
     def status(self, want, *args):
-        rc, out, err, text = self(*args)
-        self.ck.check(rc == want, "%s: exit %d, want %d; stderr: %s"
-                      % (text, rc, want, err.decode(errors="replace")[-600:]))
-        return rc, out, err, text
+        return status_checked(self.ck, want, self(*args))
 
 
 def rec_path(r):
