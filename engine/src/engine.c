@@ -3,7 +3,7 @@
  *
  * DESIGN (data flow, one pass):
  *
- *   submit(path) ─► scan (fts walk) ─► job ─► pool ring ─► worker:
+ *   submit(path) ─► scan (walk) ─► job ─► pool ring ─► worker:
  *        open F (O_NOFOLLOW|O_NONBLOCK) ─► fstat ─► read F<suffix> ─► pick candidate keys by the
  *        signature's shape ─► hash F once (EVP, per-thread ctx) ─► fstat again ─► result cache
  *        ─► verify on a miss ─► record ─► sink (mutex: one writer) ─► on_record()
@@ -57,6 +57,8 @@ typedef struct job {
     long entry;        /* SGS_OP_PACKAGE: index of the manifest entry; else -1 */
     char *sig_path; /* F<suffix>; points into path's allocation */
     char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
+    unsigned present; /* the walk saw F<suffix> (bit 0), F.p7s (bit 1) beside F; or
+                         SGS_SCAN_PRESENT_UNKNOWN */
     char path[];
 } job;
 
@@ -115,6 +117,7 @@ struct sgs_engine {
     _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
     sgs_journal *journal; /* --quarantine */
     sgs_pcache *pcache;   /* --cache */
+    uint8_t answer_ctx[32]; /* what a raw verdict depends on besides the two files (set at start) */
     char notice[512];
     int journal_failed;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
@@ -668,7 +671,7 @@ verdict_key_hash(const sgs_engine *e, const uint8_t *digest, size_t dlen,
                    EVP_DigestUpdate(c, "sigsweep-raw-2", 14) == 1 &&
                    EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
                    EVP_DigestUpdate(c, &tag, sizeof(tag)) == 1 &&
-                   EVP_DigestUpdate(c, digest, dlen) == 1 &&
+                   (dlen == 0 || EVP_DigestUpdate(c, digest, dlen) == 1) &&
                    EVP_DigestUpdate(c, sighash, 32) == 1 && EVP_DigestFinal_ex(c, key, &len) == 1;
     EVP_MD_CTX_free(c);
     if (!ok)
@@ -701,6 +704,20 @@ use_cached_verdict(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
     rec->signer = w->signer_hex;
     say(w, "signature verified (%s; persistent cache)", pv->alg);
     return SGS_V_VALID;
+}
+
+/* The whole answer for this file and signature file, for the warm path (verify_warm). */
+static void
+remember_answer(const sgs_engine *e, const worker *w, const struct stat *sb,
+                const sgs_pcache_verdict *pv, const uint8_t *md, size_t mdlen)
+{
+    if (!w->sig_st_valid || mdlen > 64)
+        return;
+    sgs_pcache_answer a;
+    a.v = *pv;
+    memcpy(a.md, md, mdlen);
+    a.mdlen = mdlen;
+    sgs_pcache_put_answer(e->pcache, sb, &w->sig_st, e->answer_ctx, &a);
 }
 
 /* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
@@ -746,6 +763,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
              sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv))) {
             sgs_hex(cd.md, cd.md_len, w->digest_hex);
             rec->digest = w->digest_hex;
+            remember_answer(e, w, sb, &pv, cd.md, cd.md_len);
             return use_cached_verdict(w, rec, &pv, sig_path);
         }
     }
@@ -768,6 +786,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         verdict_key_digest(e, w, d.md, d.md_len, siglen, vkey);
         if (sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv)) {
             sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
+            remember_answer(e, w, sb, &pv, d.md, d.md_len);
             return use_cached_verdict(w, rec, &pv, sig_path);
         }
     }
@@ -803,12 +822,6 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
     }
     if (pc) {
         sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
-        if (w->sig_st_valid) {
-            uint8_t sighash[32];
-            unsigned int shl = 0;
-            if (EVP_Digest(w->sig, siglen, sighash, &shl, EVP_sha256(), NULL) == 1)
-                sgs_pcache_put_sighash(e->pcache, &w->sig_st, sighash);
-        }
         sgs_pcache_verdict pv;
         memset(&pv, 0, sizeof(pv));
         pv.verdict = cv.key_index >= 0 && cv.verdict == SGS_V_VALID ? SGS_V_VALID
@@ -820,6 +833,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         }
         verdict_key_digest(e, w, d.md, d.md_len, siglen, vkey);
         sgs_pcache_put_verdict(e->pcache, vkey, &pv);
+        remember_answer(e, w, sb, &pv, d.md, d.md_len);
     }
     if (cv.key_index < 0 || cv.verdict != SGS_V_VALID) {
         say(w, "signature %s does not verify with %s", sig_path,
@@ -1044,30 +1058,28 @@ quarantinable(sgs_verdict v)
 
 /*
  * The warm path of the persistent cache: nothing is opened. The file's and its signature's
- * stat tuples name the file's digest and the signature's hash, which name the verdict. Only
- * for raw signatures (no F.p7s) and when every lookup hits; otherwise the normal path runs.
+ * stat tuples (with the key set and hash) name the whole answer, in one lookup. Only for raw
+ * signatures (no F.p7s) and when the lookup hits; otherwise the normal path runs. The walk
+ * said which signature files are listed beside F, so absent ones are not looked up.
  */
 static int
 verify_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
 {
     struct stat sst;
-    uint8_t md[SGS_DIGEST_MAX], sighash[32], vkey[32];
-    size_t mdlen = 0;
-    sgs_pcache_verdict pv;
-    if (j->kind != SGS_SCAN_FILE || lstat(j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
-        (j->p7s_path != NULL && lstat(j->p7s_path, &sst) == 0) || lstat(j->sig_path, &sst) != 0 ||
-        !S_ISREG(sst.st_mode) ||
-        !sgs_pcache_get_digest(e->pcache, w->reader, fst, e->md_nid, md, &mdlen) ||
-        !sgs_pcache_get_sighash(e->pcache, w->reader, &sst, sighash))
-        return 0;
-    verdict_key_hash(e, md, mdlen, sighash, vkey);
-    if (!sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv))
+    sgs_pcache_answer a;
+    const unsigned pr = j->present;
+    const int known = pr != SGS_SCAN_PRESENT_UNKNOWN;
+    if (j->kind != SGS_SCAN_FILE || (known && (!(pr & 1u) || (pr & 2u))) ||
+        lstat(j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
+        (!known && j->p7s_path != NULL && lstat(j->p7s_path, &sst) == 0) ||
+        lstat(j->sig_path, &sst) != 0 || !S_ISREG(sst.st_mode) ||
+        !sgs_pcache_get_answer(e->pcache, w->reader, fst, &sst, e->answer_ctx, &a))
         return 0;
     rec->size = (uint64_t)fst->st_size;
     rec->has_size = 1;
-    sgs_hex(md, mdlen, w->digest_hex);
+    sgs_hex(a.md, a.mdlen, w->digest_hex);
     rec->digest = w->digest_hex;
-    const sgs_verdict v = use_cached_verdict(w, rec, &pv, j->sig_path);
+    const sgs_verdict v = use_cached_verdict(w, rec, &a.v, j->sig_path);
     if (v != SGS_V_VALID) {
         rec->verdict = v;
         return 1;
@@ -1429,6 +1441,10 @@ start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "no signing key");
         return SGS_ERR_STATE;
     }
+    if (e->pcache != NULL) { /* the key set is final now: name it for the answers table */
+        static const uint8_t none[32];
+        verdict_key_hash(e, NULL, 0, none, e->answer_ctx);
+    }
     const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();
     const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 256u * threads;
     const sgs_pool_hooks hooks = {worker_init, worker_run, worker_fini, e};
@@ -1462,9 +1478,10 @@ is_quarantine_name(const char *path)
 }
 
 static int
-on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
+on_scanned(void *opaque, const sgs_scan_entry *ent)
 {
     sgs_engine *const e = opaque;
+    const char *const path = ent->path;
     if (e->journal != NULL && is_quarantine_name(path))
         return 0; /* enforcing: what an earlier run quarantined is not judged (and renamed) again */
     static const char p7s[] = ".p7s";
@@ -1472,8 +1489,9 @@ on_scanned(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);
     if (j == NULL)
         return 1;
-    j->kind = kind;
-    j->errno_value = errno_value;
+    j->kind = ent->kind;
+    j->errno_value = ent->errno_value;
+    j->present = ent->present;
     j->agent = NULL;
     j->entry = -1;
     memcpy(j->path, path, plen + 1);
@@ -1513,8 +1531,7 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     /* Signatures are not inputs, except when hashing a package (its .sig files are content). */
     const char *const skip[2] = {e->suffix,
                                  e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};
-    const int rc = sgs_scan_path_skipping(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2,
-                                          on_scanned, e);
+    const int rc = sgs_scan_inputs(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2, on_scanned, e);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
     e->nbatch = 0;
     if (rc != 0) {
@@ -1538,6 +1555,7 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen; /* unused: "" */
     j->p7s_path = NULL;
+    j->present = SGS_SCAN_PRESENT_UNKNOWN;
     j->entry = -1;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;
@@ -1817,9 +1835,6 @@ on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_v
     if (kind == SGS_SCAN_FILE || kind == SGS_SCAN_SYMLINK || kind == SGS_SCAN_SPECIAL) {
         if (sgs_manifest_find(&e->manifest, rel) >= 0 || is_ignored(x, rel))
             return 0;
-        struct stat sb; /* names-only walk: classify the (rare) unlisted entry now */
-        if (kind == SGS_SCAN_FILE && lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-            kind = S_ISLNK(sb.st_mode) ? SGS_SCAN_SYMLINK : SGS_SCAN_SPECIAL;
         sgs_record rec;
         memset(&rec, 0, sizeof(rec));
         rec.path = rel;
@@ -1962,7 +1977,7 @@ package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     if (j->entry == PACKAGE_WALK) { /* the walk for unlisted files, run beside the hashing */
         extra_walk x = {e, (const char *const *)e->pkg_ignore, e->pkg_nignore};
-        (void)sgs_scan_names(e->pkg_root, on_package_entry, &x);
+        (void)sgs_scan_path_skipping(e->pkg_root, NULL, 0, on_package_entry, &x);
         rec->verdict = SGS_V_SKIPPED; /* not a record: see worker_run */
         return;
     }

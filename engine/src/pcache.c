@@ -2,9 +2,11 @@
  * pcache.c - the persistent result cache, on LMDB.
  *
  * DESIGN: nightly audits repeat over trees that barely change. Two tables make a re-audit
- * nearly free:
+ * nearly free (the files table holds two kinds of entries, told apart by key length):
  *
  *   files:    (dev, ino, size, mtime_ns, ctime_ns, hash) -> digest   stat-based, like git/make
+ *             XXH3-128(file identity, signature identity, context) -> the whole answer (both
+ *             identities and the context stored and compared on a hit): a warm run's one lookup
  *   verdicts: SHA-256(key set id, hash/padding, digest, signature)  -> verdict, signer, alg
  *
  * The verdict key covers everything the verdict depends on for a raw signature, so a changed
@@ -24,6 +26,7 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <xxhash.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,7 +38,6 @@
 #include <unistd.h>
 
 #define FORMAT "sigsweep-cache 2"
-#define SIGHASH_TAG 0x5349474e /* identity key tag of the signature table's entries */
 #define MAP_SIZE ((size_t)4 << 30) /* sparse: only what is used takes disk */
 #define BATCH 8192
 
@@ -43,7 +45,7 @@ typedef struct pending {
     int table; /* 0 files, 1 verdicts */
     uint8_t key[48];
     size_t klen;
-    uint8_t val[128];
+    uint8_t val[320];
     size_t vlen;
 } pending;
 
@@ -356,40 +358,85 @@ racy(const struct stat *st)
     return now_ns - (m > ch ? m : ch) < SGS_PCACHE_RACY_NS;
 }
 
-int
-sgs_pcache_get_sighash(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st,
-                       uint8_t hash[32])
-{
-    uint8_t key[48];
-    size_t len = 0;
-    const size_t klen = identity_key(st, SIGHASH_TAG, key);
-    return lookup(c, r, c->files, key, klen, hash, &len, 32) && len == 32;
-}
-
-void
-sgs_pcache_put_sighash(sgs_pcache *c, const struct stat *st, const uint8_t hash[32])
-{
-    if (racy(st))
-        return;
-    uint8_t key[48];
-    const size_t klen = identity_key(st, SIGHASH_TAG, key);
-    enqueue(c, 0, key, klen, hash, 32);
-}
-
 void
 sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag, const uint8_t *digest,
                       size_t dlen)
 {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    const long long now_ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
-    const long long m = (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
-    const long long ch = (long long)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
-    if (now_ns - (m > ch ? m : ch) < SGS_PCACHE_RACY_NS)
+    if (racy(st))
         return; /* racy: a change within this tick would leave the same timestamps */
     uint8_t key[48];
     const size_t klen = identity_key(st, hash_tag, key);
     enqueue(c, 0, key, klen, digest, dlen);
+}
+
+/* The answers' material: both identities and the context, compared whole on a hit (the key is
+   only its XXH3-128, 16 bytes long, so it never meets a 48-byte identity key). */
+#define ANSWER_MATERIAL (40 + 40 + 32)
+#define ANSWER_VALUE (ANSWER_MATERIAL + 1 + 64 + 48 + 1 + 64)
+
+static size_t
+answer_key(const struct stat *f, const struct stat *s, const uint8_t ctx[32],
+           uint8_t material[ANSWER_MATERIAL], uint8_t key[16])
+{
+    uint8_t id[48];
+    identity_key(f, 0, id);
+    memcpy(material, id, 40);
+    identity_key(s, 0, id);
+    memcpy(material + 40, id, 40);
+    memcpy(material + 80, ctx, 32);
+    const XXH128_hash_t h = XXH3_128bits(material, ANSWER_MATERIAL);
+    XXH128_canonical_t canon;
+    XXH128_canonicalFromHash(&canon, h);
+    memcpy(key, canon.digest, 16);
+    return 16;
+}
+
+int
+sgs_pcache_get_answer(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
+                      const struct stat *s, const uint8_t ctx[32], sgs_pcache_answer *out)
+{
+    uint8_t material[ANSWER_MATERIAL], key[16], val[ANSWER_VALUE];
+    size_t vlen = 0;
+    const size_t klen = answer_key(f, s, ctx, material, key);
+    const uint8_t *const v = val + ANSWER_MATERIAL;
+    int hit = lookup(c, r, c->files, key, klen, val, &vlen, sizeof(val)) &&
+              vlen == ANSWER_VALUE && memcmp(val, material, ANSWER_MATERIAL) == 0 &&
+              v[0] < SGS_VERDICT_COUNT && v[1 + 64 + 48] <= 64;
+    if (hit) {
+        out->v.verdict = v[0];
+        memcpy(out->v.signer, v + 1, 64);
+        out->v.signer[64] = '\0';
+        memcpy(out->v.alg, v + 65, 48);
+        out->v.alg[47] = '\0';
+        out->mdlen = v[113];
+        memcpy(out->md, v + 114, out->mdlen);
+        if (strspn(out->v.signer, "0123456789abcdef") != 64 && out->v.signer[0] != '\0')
+            hit = 0;
+    }
+    if (hit) { /* neither file read, the verdict reused */
+        atomic_fetch_add_explicit(&c->digest_hits, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->verdict_hits, 1, memory_order_relaxed);
+    }
+    return hit;
+}
+
+void
+sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
+                      const uint8_t ctx[32], const sgs_pcache_answer *a)
+{
+    if (racy(f) || racy(s) || a->mdlen > 64)
+        return;
+    uint8_t material[ANSWER_MATERIAL], key[16], val[ANSWER_VALUE];
+    const size_t klen = answer_key(f, s, ctx, material, key);
+    memset(val, 0, sizeof(val));
+    memcpy(val, material, ANSWER_MATERIAL);
+    uint8_t *const v = val + ANSWER_MATERIAL;
+    v[0] = a->v.verdict;
+    memcpy(v + 1, a->v.signer, strnlen(a->v.signer, 64));
+    memcpy(v + 65, a->v.alg, strnlen(a->v.alg, 47));
+    v[113] = (uint8_t)a->mdlen;
+    memcpy(v + 114, a->md, a->mdlen);
+    enqueue(c, 0, key, klen, val, sizeof(val));
 }
 
 int

@@ -45,16 +45,26 @@ int sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat
 void sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag,
                            const uint8_t *digest, size_t dlen);
 
-/* Identity of a signature file -> SHA-256 of its bytes (same racy rule): a warm run need not
-   read unchanged signatures either. */
-int sgs_pcache_get_sighash(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st,
-                           uint8_t hash[32]);
-void sgs_pcache_put_sighash(sgs_pcache *c, const struct stat *st, const uint8_t hash[32]);
-
 /* Content key -> verdict (the key already covers key set, hash, digest and signature). */
 int sgs_pcache_get_verdict(sgs_pcache *c, sgs_pcache_reader *r, const uint8_t key[32],
                            sgs_pcache_verdict *out);
 void sgs_pcache_put_verdict(sgs_pcache *c, const uint8_t key[32], const sgs_pcache_verdict *v);
+
+/*
+ * (file identity, signature identity, context) -> the whole answer of a raw-signature check
+ * (verdict, signer, algorithm, the file's digest): a warm run needs two lstat's and this one
+ * lookup per file. `ctx` names what else the verdict depends on (key set, hash, padding). Not
+ * written when either file is racy; a hit counts as a digest and a verdict reused.
+ */
+typedef struct sgs_pcache_answer {
+    sgs_pcache_verdict v;
+    uint8_t md[64];
+    size_t mdlen;
+} sgs_pcache_answer;
+int sgs_pcache_get_answer(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
+                          const struct stat *s, const uint8_t ctx[32], sgs_pcache_answer *out);
+void sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
+                           const uint8_t ctx[32], const sgs_pcache_answer *a);
 
 /* Counters of this process's use. */
 typedef struct sgs_pcache_use {

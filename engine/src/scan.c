@@ -1,12 +1,16 @@
 /*
  * scan.c - turns the paths a user gives into inputs.
  *
- * DESIGN: directories are walked with fts(3) in physical mode (symbolic links are reported,
- * never followed; no chdir, so paths stay as the user wrote them plus the walked names), in
- * name order so that one thread gives a reproducible report. Entries are classified by the
- * walk's lstat, so FIFOs and devices are never opened; the worker's fstat after open is still
- * the check that counts (the entry may change in between). Names ending in the signature
- * suffix are the signatures of their neighbours, not inputs.
+ * DESIGN: directories are walked physically (symbolic links are reported, never followed;
+ * every directory is opened with O_NOFOLLOW | O_DIRECTORY, so one swapped for a link during the
+ * walk is not entered), each listed whole, then its entries visited in byte order, so that one
+ * thread gives a reproducible report. Entries are classified by the kernel's d_type, without a
+ * stat (an lstat only where the file system does not say): FIFOs and devices are never opened,
+ * and the walking thread stays cheap; the worker's fstat after open is the check that counts
+ * (the entry may change in between). Names ending in a skipped suffix are the signatures of
+ * their neighbours, not inputs; the walk tells each input which of them it saw beside it, so a
+ * worker need not look for signatures that are not there. A directory met again below itself
+ * (a bind mount) is reported as an error (ELOOP), not walked again.
  */
 #include "scan.h"
 
@@ -14,111 +18,276 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <fts.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int
-has_suffix(const char *name, const char *suffix)
+has_suffix(const char *name, size_t n, const char *suffix)
 {
     if (suffix == NULL || suffix[0] == '\0')
         return 0;
-    const size_t n = strlen(name), s = strlen(suffix);
+    const size_t s = strlen(suffix);
     return n > s && memcmp(name + n - s, suffix, s) == 0;
 }
 
 static int
 has_any_suffix(const char *name, const char *const *skip, size_t nskip)
 {
+    const size_t n = strlen(name);
     for (size_t i = 0; i < nskip; i++)
-        if (has_suffix(name, skip[i]))
+        if (has_suffix(name, n, skip[i]))
             return 1;
     return 0;
 }
 
-static int
-by_name(const FTSENT **a, const FTSENT **b)
+static sgs_scan_kind
+kind_of_mode(mode_t m)
 {
-    return strcmp((*a)->fts_name, (*b)->fts_name);
+    return S_ISREG(m) ? SGS_SCAN_FILE : S_ISLNK(m) ? SGS_SCAN_SYMLINK : SGS_SCAN_SPECIAL;
+}
+
+typedef struct walker {
+    const char *const *skip;
+    size_t nskip;
+    sgs_scan_entry_fn fn;
+    void *opaque;
+    struct ancestor {
+        dev_t dev;
+        ino_t ino;
+    } *up; /* the directories being walked, outermost first */
+    size_t nup, capup;
+} walker;
+
+typedef struct dirent_copy {
+    const char *name; /* set once the arena no longer moves */
+    size_t off;       /* of the name in the arena */
+    unsigned char type; /* DT_* */
+} dirent_copy;
+
+static int
+by_entry_name(const void *a, const void *b)
+{
+    return strcmp(((const dirent_copy *)a)->name, ((const dirent_copy *)b)->name);
+}
+
+static int
+report(walker *w, const char *path, sgs_scan_kind kind, int err, unsigned present)
+{
+    const sgs_scan_entry ent = {path, kind, err, present};
+    return w->fn(w->opaque, &ent);
+}
+
+/* Is name + suffix among the sorted entries? */
+static int
+listed(const dirent_copy *ents, size_t n, const char *name, const char *suffix, char *buf,
+       size_t buflen)
+{
+    if (suffix == NULL || suffix[0] == '\0' ||
+        (size_t)snprintf(buf, buflen, "%s%s", name, suffix) >= buflen)
+        return 0;
+    const dirent_copy key = {buf, 0, 0};
+    return bsearch(&key, ents, n, sizeof(*ents), by_entry_name) != NULL;
+}
+
+static int walk_dir(walker *w, const char *path);
+
+/* One directory: listed whole (names in one arena), closed, then its entries visited. */
+static int
+walk_dir(walker *w, const char *path)
+{
+    const int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        const int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return report(w, path, SGS_SCAN_ERROR, err, 0);
+    }
+    for (size_t i = 0; i < w->nup; i++) {
+        if (w->up[i].dev == st.st_dev && w->up[i].ino == st.st_ino) {
+            close(fd);
+            return report(w, path, SGS_SCAN_ERROR, ELOOP, 0);
+        }
+    }
+    DIR *const d = fdopendir(fd);
+    if (d == NULL) {
+        const int err = errno;
+        close(fd);
+        return report(w, path, SGS_SCAN_ERROR, err, 0);
+    }
+    dirent_copy *ents = NULL;
+    char *arena = NULL;
+    size_t n = 0, cap = 0, used = 0, acap = 0;
+    int rc = 0, err = 0;
+    const struct dirent *de;
+    while ((errno = 0, de = readdir(d)) != NULL) {
+        const char *const nm = de->d_name;
+        if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0')))
+            continue;
+        const size_t len = strlen(nm) + 1;
+        if (n == cap || used + len > acap) {
+            const size_t ncap = n == cap ? (cap ? 2 * cap : 64) : cap;
+            const size_t nacap = used + len > acap ? (acap ? 2 * acap : 4096) + len : acap;
+            dirent_copy *const e2 = ncap != cap ? realloc(ents, ncap * sizeof(*ents)) : ents;
+            if (e2 == NULL) {
+                err = ENOMEM;
+                break;
+            }
+            ents = e2;
+            cap = ncap;
+            if (nacap != acap) {
+                char *const a2 = realloc(arena, nacap);
+                if (a2 == NULL) {
+                    err = ENOMEM;
+                    break;
+                }
+                arena = a2;
+                acap = nacap;
+            }
+        }
+        memcpy(arena + used, nm, len);
+        ents[n].off = used;
+        ents[n].type = de->d_type;
+        used += len;
+        n++;
+    }
+    if (err == 0)
+        err = errno; /* readdir: NULL with errno 0 at the end */
+    closedir(d);
+    if (err != 0) {
+        free(ents);
+        free(arena);
+        return report(w, path, SGS_SCAN_ERROR, err, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        ents[i].name = arena + ents[i].off;
+    if (n > 1)
+        qsort(ents, n, sizeof(*ents), by_entry_name);
+
+    if (w->nup == w->capup) {
+        const size_t c2 = w->capup ? 2 * w->capup : 16;
+        struct ancestor *const u2 = realloc(w->up, c2 * sizeof(*u2));
+        if (u2 == NULL) {
+            free(ents);
+            free(arena);
+            return report(w, path, SGS_SCAN_ERROR, ENOMEM, 0);
+        }
+        w->up = u2;
+        w->capup = c2;
+    }
+    w->up[w->nup].dev = st.st_dev;
+    w->up[w->nup].ino = st.st_ino;
+    w->nup++;
+
+    const size_t plen = strlen(path);
+    const int slash = plen > 0 && path[plen - 1] == '/';
+    char *child = NULL, *probe = NULL;
+    size_t childcap = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const size_t nlen = strlen(ents[i].name);
+        const size_t need = plen + 1 + nlen + 1;
+        if (need > childcap) {
+            char *const c2 = realloc(child, need);
+            char *const p2 = c2 != NULL ? realloc(probe, nlen + 64) : NULL;
+            if (p2 == NULL) {
+                free(c2 != NULL ? c2 : child);
+                child = NULL;
+                rc = report(w, path, SGS_SCAN_ERROR, ENOMEM, 0);
+                break;
+            }
+            child = c2;
+            probe = p2;
+            childcap = need;
+        }
+        memcpy(child, path, plen);
+        size_t at = plen;
+        if (!slash)
+            child[at++] = '/';
+        memcpy(child + at, ents[i].name, nlen + 1);
+        unsigned char type = ents[i].type;
+        if (type == DT_UNKNOWN) { /* the file system does not say: ask */
+            struct stat cs;
+            if (lstat(child, &cs) != 0) {
+                rc = report(w, child, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR,
+                            errno, 0);
+                continue;
+            }
+            type = S_ISDIR(cs.st_mode) ? DT_DIR : S_ISREG(cs.st_mode) ? DT_REG
+                   : S_ISLNK(cs.st_mode)                              ? DT_LNK
+                                                                      : DT_FIFO;
+        }
+        if (type == DT_DIR) {
+            rc = walk_dir(w, child);
+            continue;
+        }
+        if (has_any_suffix(ents[i].name, w->skip, w->nskip))
+            continue;
+        unsigned present = 0;
+        for (size_t s = 0; s < w->nskip && s < 8; s++)
+            if (listed(ents, n, ents[i].name, w->skip[s], probe, nlen + 64))
+                present |= 1u << s;
+        rc = report(w, child,
+                    type == DT_REG   ? SGS_SCAN_FILE
+                    : type == DT_LNK ? SGS_SCAN_SYMLINK
+                                     : SGS_SCAN_SPECIAL,
+                    0, present);
+    }
+    w->nup--;
+    free(child);
+    free(probe);
+    free(ents);
+    free(arena);
+    return rc;
+}
+
+int
+sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
+                void *opaque)
+{
+    walker w = {skip, nskip, fn, opaque, NULL, 0, 0};
+    struct stat st;
+    int rc;
+    if (lstat(path, &st) != 0)
+        rc = report(&w, path, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR, errno, 0);
+    else if (S_ISDIR(st.st_mode))
+        rc = walk_dir(&w, path);
+    else if (has_any_suffix(path, skip, nskip))
+        rc = 0;
+    else
+        rc = report(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN);
+    free(w.up);
+    return rc;
+}
+
+typedef struct adapter {
+    sgs_scan_fn fn;
+    void *opaque;
+} adapter;
+
+static int
+adapt(void *opaque, const sgs_scan_entry *ent)
+{
+    const adapter *const a = opaque;
+    return a->fn(a->opaque, ent->path, ent->kind, ent->errno_value);
+}
+
+int
+sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
+                       void *opaque)
+{
+    adapter a = {fn, opaque};
+    return sgs_scan_inputs(path, skip, nskip, adapt, &a);
 }
 
 int
 sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque)
 {
     return sgs_scan_path_skipping(path, &skip_suffix, 1, fn, opaque);
-}
-
-static int walk(const char *path, const char *const *skip, size_t nskip, int nostat,
-                sgs_scan_fn fn, void *opaque);
-
-int
-sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
-                       void *opaque)
-{
-    return walk(path, skip, nskip, 0, fn, opaque);
-}
-
-int
-sgs_scan_names(const char *path, sgs_scan_fn fn, void *opaque)
-{
-    return walk(path, NULL, 0, 1, fn, opaque);
-}
-
-static int
-walk(const char *path, const char *const *skip, size_t nskip, int nostat, sgs_scan_fn fn,
-     void *opaque)
-{
-    char *argv[2];
-    char *const copy = strdup(path); /* fts wants char *const *; outside the engine heap on
-                                        purpose: it is freed before returning */
-    if (copy == NULL)
-        return fn(opaque, path, SGS_SCAN_ERROR, ENOMEM);
-    argv[0] = copy;
-    argv[1] = NULL;
-    FTS *const fts =
-        fts_open(argv, FTS_PHYSICAL | FTS_NOCHDIR | (nostat ? FTS_NOSTAT : 0), by_name);
-    if (fts == NULL) {
-        const int e = errno;
-        free(copy);
-        return fn(opaque, path, SGS_SCAN_ERROR, e);
-    }
-    int rc = 0;
-    FTSENT *ent;
-    while (rc == 0 && (errno = 0, ent = fts_read(fts)) != NULL) {
-        switch (ent->fts_info) {
-        case FTS_D:
-        case FTS_DP:
-            break;
-        case FTS_DNR:
-        case FTS_ERR:
-        case FTS_DC:
-            rc = fn(opaque, ent->fts_path, SGS_SCAN_ERROR,
-                    ent->fts_info == FTS_DC ? ELOOP : ent->fts_errno);
-            break;
-        case FTS_NS:
-            rc = fn(opaque, ent->fts_path,
-                    ent->fts_errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR,
-                    ent->fts_errno);
-            break;
-        default:
-            if (has_any_suffix(ent->fts_name, skip, nskip))
-                break;
-            if (ent->fts_info == FTS_SL || ent->fts_info == FTS_SLNONE)
-                rc = fn(opaque, ent->fts_path, SGS_SCAN_SYMLINK, 0);
-            else if (ent->fts_info == FTS_F || ent->fts_info == FTS_NSOK)
-                rc = fn(opaque, ent->fts_path, SGS_SCAN_FILE, 0);
-            else
-                rc = fn(opaque, ent->fts_path, SGS_SCAN_SPECIAL, 0);
-            break;
-        }
-    }
-    if (rc == 0 && errno != 0) /* fts_read: NULL with errno 0 at the end, set on error */
-        rc = fn(opaque, path, SGS_SCAN_ERROR, errno);
-    fts_close(fts);
-    free(copy);
-    return rc;
 }
 
 static int

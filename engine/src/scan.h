@@ -18,24 +18,31 @@ typedef enum sgs_scan_kind {
 /* Called for each input found; returns 0 to go on, non-zero to stop the walk. */
 typedef int (*sgs_scan_fn)(void *opaque, const char *path, sgs_scan_kind kind, int errno_value);
 
-/*
- * Walks `path`: a directory is walked recursively (fts, physical); any other path is reported
- * as one entry. Names ending in `skip_suffix` (when not NULL or empty) are not reported.
- * Returns 0, or the non-zero value a callback returned.
- */
-int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque);
+/* An input with what the walk saw beside it: bit i of `present` is set when the entry's name
+   followed by skip[i] is listed in the same directory (the first 8 suffixes);
+   SGS_SCAN_PRESENT_UNKNOWN when nothing was listed (a path given directly). */
+#define SGS_SCAN_PRESENT_UNKNOWN 0x80000000u
+typedef struct sgs_scan_entry {
+    const char *path;
+    sgs_scan_kind kind;
+    int errno_value;
+    unsigned present;
+} sgs_scan_entry;
+typedef int (*sgs_scan_entry_fn)(void *opaque, const sgs_scan_entry *entry);
 
-/* The same with several suffixes to skip (NULL or empty entries are ignored). */
+/*
+ * Walks `path`: a directory is walked recursively (physical: links are reported, not
+ * followed; kinds from d_type, no stat per entry); any other path is reported as one entry.
+ * Names ending in one of the `skip` suffixes (NULL or empty entries are ignored) are not
+ * reported. Returns 0, or the non-zero value a callback returned.
+ */
+int sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
+                    void *opaque);
+
+/* The same, with the plain callback: one suffix, or several. */
+int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque);
 int sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
                            void *opaque);
-
-/*
- * Walks names only: entries other than directories are not stat'ed (FTS_NOSTAT: the kernel's
- * d_type tells directories apart) and are reported as SGS_SCAN_FILE ("not known yet"), links
- * included; the callback lstat's what it needs. For walks that only compare names (extra files
- * of a package): one stat per file less.
- */
-int sgs_scan_names(const char *path, sgs_scan_fn fn, void *opaque);
 
 /*
  * The entries of one directory (not "." and ".."; with `hidden` 0 also no other dot-names), in

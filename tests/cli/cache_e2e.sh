@@ -53,6 +53,18 @@ verdicts --key k.pub --cache-dir "$C" > back.txt || true
 check "a file changed within the racy window is read again" "grep -q '198 files not re-read' racy.err"
 check "restored file VALID again" "cmp -s plain.txt back.txt"
 
+# a signature swapped for another file's (the file itself unchanged): judged again
+cp tree/f4.sig f4.sig.saved && cp tree/f5.sig tree/f4.sig && touch -d '1 hour ago' tree/f4.sig
+verdicts --key k.pub --cache-dir "$C" > swapped.txt || true
+check "swapped signature judged again" "grep -q 'tree/f4 BAD_SIGNATURE' swapped.txt"
+# a signature that appears beside an unsigned file, and a .p7s beside a signed one
+cp tree/f10.sig tree/f9.sig
+cp tree/f11.sig tree/f12.p7s
+verdicts --key k.pub --cache-dir "$C" > appeared.txt || true
+check "new signature judged" "grep -q 'tree/f9 BAD_SIGNATURE' appeared.txt"
+check "a new .p7s is read (CMS first)" "grep -q 'tree/f12 MALFORMED' appeared.txt"
+rm tree/f9.sig tree/f12.p7s; cp f4.sig.saved tree/f4.sig; touch -d '1 hour ago' tree/f4.sig
+
 # another key set: no verdict is reused
 "$B" verify --key k.pub --key other.pub --cache-dir "$C" tree >/dev/null 2>keys.err || true
 check "changed key set reuses no verdict" "grep -q ' 0 verdicts reused' keys.err || ! grep -q 'verdicts reused' keys.err"

@@ -242,6 +242,67 @@ test_stop(void)
     free(s);
 }
 
+/* Each input learns which signature names are listed beside it; a file given directly does
+   not (unknown); a directory met below itself is an error, not walked twice. */
+typedef struct presence {
+    size_t n;
+    char path[MAX_SEEN][PATH_MAX];
+    unsigned present[MAX_SEEN];
+} presence;
+
+static int
+collect_presence(void *opaque, const sgs_scan_entry *ent)
+{
+    presence *const pr = opaque;
+    REQUIRE(pr->n < MAX_SEEN);
+    snprintf(pr->path[pr->n], PATH_MAX, "%s", ent->path);
+    pr->present[pr->n++] = ent->present;
+    return 0;
+}
+
+static unsigned
+presence_of(const presence *pr, const char *rel)
+{
+    char want[PATH_MAX];
+    snprintf(want, sizeof(want), "%s/%s", root, rel);
+    for (size_t i = 0; i < pr->n; i++)
+        if (strcmp(pr->path[i], want) == 0)
+            return pr->present[i];
+    return 0xdeadu;
+}
+
+static void
+test_presence(void)
+{
+    presence *const pr = calloc(1, sizeof(*pr));
+    REQUIRE(pr != NULL);
+    mk("dir/a.p7s");
+    const char *const skip[2] = {".sig", ".p7s"};
+    CHECK_EQ_INT(sgs_scan_inputs(root, skip, 2, collect_presence, pr), 0);
+    CHECK_EQ_INT(presence_of(pr, "alpha"), 1u);     /* alpha.sig */
+    CHECK_EQ_INT(presence_of(pr, "dir/a"), 3u);     /* a.sig and a.p7s */
+    CHECK_EQ_INT(presence_of(pr, "dir/b"), 0u);
+    CHECK_EQ_INT(presence_of(pr, "zeta"), 0u);
+    CHECK_EQ_INT(presence_of(pr, "link_file"), 0u); /* reported, nothing beside it */
+    CHECK_EQ_INT(presence_of(pr, "dir/a.p7s"), 0xdeadu); /* a signature: not an input */
+
+    memset(pr, 0, sizeof(*pr));
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/alpha", root);
+    CHECK_EQ_INT(sgs_scan_inputs(p, skip, 2, collect_presence, pr), 0);
+    CHECK_EQ_INT(pr->n, 1);
+    CHECK_EQ_INT(pr->present[0], SGS_SCAN_PRESENT_UNKNOWN);
+
+    /* A trailing slash on the root gives the same paths as without. */
+    memset(pr, 0, sizeof(*pr));
+    snprintf(p, sizeof(p), "%s/dir/", root);
+    CHECK_EQ_INT(sgs_scan_inputs(p, skip, 2, collect_presence, pr), 0);
+    CHECK_EQ_INT(presence_of(pr, "dir/a"), 3u);
+    snprintf(p, sizeof(p), "%s/dir/a.p7s", root);
+    REQUIRE(unlink(p) == 0);
+    free(pr);
+}
+
 int
 main(void)
 {
@@ -250,6 +311,7 @@ main(void)
     test_tree();
     test_roots();
     test_stop();
+    test_presence();
     sgs_test_rm_rf(root);
     return sgs_test_done("scan_test");
 }
