@@ -1104,14 +1104,18 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     int absent = 1, is_cms = 0;
     size_t siglen = 0;
     const char *sig_path = j->sig_path;
-    if (j->p7s_path != NULL) {
+    const int listed = j->present != SGS_SCAN_PRESENT_UNKNOWN; /* else: look */
+    if (j->p7s_path != NULL && (!listed || (j->present & 2u))) {
         siglen = read_signature(j->p7s_path, w, rec, &absent);
         if (!absent) {
             sig_path = j->p7s_path;
             is_cms = 1;
         }
     }
-    if (absent) {
+    if (absent && listed && !(j->present & 1u)) {
+        rec->verdict = SGS_V_NO_SIGNATURE;
+        say(w, "no signature file %s", j->sig_path);
+    } else if (absent) {
         siglen = read_signature(j->sig_path, w, rec, &absent);
         is_cms = siglen > 0 && sgs_cms_detect(w->sig, siglen);
     }
