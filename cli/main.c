@@ -97,6 +97,18 @@ static const char usage_text[] =
     "  --purpose codesign   the signer must carry the codeSigning extended key usage\n"
     "  --at TIME            validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH\n"
     "  --strict             RFC 5280 strictness (X509_V_FLAG_X509_STRICT)\n"
+    "  --partial-chain      a trusted intermediate is enough (as UEFI firmware treats its db)\n"
+    "  --no-time-check      ignore certificate validity dates (as UEFI firmware does)\n"
+    "Windows PE files (.exe .dll .sys .efi; verify, no .sig needed): their embedded\n"
+    "Authenticode signatures, with the trust options above (codeSigning always required)\n"
+    "  --tsa-trust FILE|DIR timestamp authorities' CAs: a trusted RFC 3161 timestamp dates the\n"
+    "                       signature, so an expired signer certificate can still be VALID\n"
+    "  --require-all        every signature (nested ones, other entries) must be valid;\n"
+    "                       default: the primary signature decides\n"
+    "  --uefi               any signature that verifies decides, and the section-sorted image\n"
+    "                       hash (sbsign, pesign) is accepted, naming the bytes it leaves out\n"
+    "  --lenient            data after the signature, bytes stuffed in the certificate table\n"
+    "                       or a directory size that disagrees are warnings, not MALFORMED\n"
     "  -q, --quiet          no progress line, no summary\n"
     "  -h, --help           this help\n"
     "\n"
@@ -214,7 +226,8 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         O_TRUST_SYSTEM, O_UNTRUSTED, O_SEARCH, O_CRL, O_PURPOSE, O_AT, O_STRICT, O_CERT,
         O_CERTFILE, O_SERVER_CERT, O_KNOWN, O_KEY_FILE, O_LIST, O_COMMAND, O_COMMAND_SIG,
         O_MANIFEST, O_IGNORE, O_CMS, O_QUARANTINE, O_JOURNAL, O_MODE, O_POLICY, O_CACHE,
-        O_CACHE_DIR, O_PARANOID
+        O_CACHE_DIR, O_PARANOID, O_TSA_TRUST, O_UEFI, O_REQUIRE_ALL, O_LENIENT,
+        O_PARTIAL_CHAIN, O_NO_TIME_CHECK
     };
     static const struct option longopts[] = {
         {"key", required_argument, NULL, O_KEY},
@@ -251,6 +264,12 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         {"cache", no_argument, NULL, O_CACHE},
         {"cache-dir", required_argument, NULL, O_CACHE_DIR},
         {"paranoid", no_argument, NULL, O_PARANOID},
+        {"tsa-trust", required_argument, NULL, O_TSA_TRUST},
+        {"uefi", no_argument, NULL, O_UEFI},
+        {"require-all", no_argument, NULL, O_REQUIRE_ALL},
+        {"lenient", no_argument, NULL, O_LENIENT},
+        {"partial-chain", no_argument, NULL, O_PARTIAL_CHAIN},
+        {"no-time-check", no_argument, NULL, O_NO_TIME_CHECK},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -295,11 +314,13 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_UNTRUSTED:
         case O_SEARCH:
         case O_CRL:
+        case O_TSA_TRUST:
             if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
                 return fail_usage(cmd, "too many certificate options (%s)", "use directories");
             o->certs[o->ncerts].kind = c == O_TRUST       ? SGS_MAT_TRUST
                                        : c == O_UNTRUSTED ? SGS_MAT_UNTRUSTED
                                        : c == O_SEARCH    ? SGS_MAT_SEARCH
+                                       : c == O_TSA_TRUST ? SGS_MAT_TSA
                                                           : SGS_MAT_CRL;
             o->certs[o->ncerts++].path = optarg;
             break;
@@ -386,6 +407,21 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         case O_STRICT:
             o->cfg.strict = 1;
             break;
+        case O_UEFI:
+            o->cfg.pe_uefi = 1;
+            break;
+        case O_REQUIRE_ALL:
+            o->cfg.pe_require_all = 1;
+            break;
+        case O_LENIENT:
+            o->cfg.pe_lenient = 1;
+            break;
+        case O_PARTIAL_CHAIN:
+            o->cfg.partial_chain = 1;
+            break;
+        case O_NO_TIME_CHECK:
+            o->cfg.no_time_check = 1;
+            break;
         case 'q':
             o->quiet = 1;
             break;
@@ -420,6 +456,12 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
          o->cache_dir != NULL || o->paranoid))
         return fail_usage(cmd, "%s", "--quarantine, --journal, --mode, --policy and the cache "
                                      "options are for verify");
+    if (strcmp(cmd, "verify") != 0 && (o->cfg.pe_uefi || o->cfg.pe_require_all ||
+                                       o->cfg.pe_lenient))
+        return fail_usage(cmd, "%s", "--uefi, --require-all and --lenient are for verify");
+    if (o->cfg.pe_uefi && o->cfg.pe_require_all)
+        return fail_usage(cmd, "%s", "--uefi (any signature) and --require-all (every one) "
+                                     "contradict each other");
     if (o->paranoid && !o->cache && o->cache_dir == NULL)
         return fail_usage(cmd, "%s", "--paranoid goes with --cache or --cache-dir");
     const int is_package = strcmp(cmd, "package verify") == 0;
@@ -442,7 +484,8 @@ parse_options(const char *cmd, int argc, char **argv, cli_opts *o)
         embed_certs += o->certs[i].embed;
     }
     if (is_sign && (verify_certs > 0 || o->cfg.trust_system || o->cfg.require_codesign ||
-                    o->cfg.has_at_time || o->cfg.strict))
+                    o->cfg.has_at_time || o->cfg.strict || o->cfg.partial_chain ||
+                    o->cfg.no_time_check))
         return fail_usage(cmd, "%s", "trust options are for verify");
     if (!is_sign && (o->sign_cert != NULL || embed_certs > 0))
         return fail_usage(cmd, "%s", "--cert and --certfile are for sign");

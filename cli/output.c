@@ -125,6 +125,41 @@ csv_field(FILE *fp, const char *s)
     putc('"', fp);
 }
 
+/* ,"key":"value" */
+static void
+json_field(FILE *fp, const char *key, const char *value)
+{
+    fprintf(fp, ",\"%s\":", key);
+    out_json_string(fp, value != NULL ? value : "", NULL);
+}
+
+/* The Authenticode fields of a PE file's record: the deciding signature's image hash,
+   signer, timestamp, and every signature on its own. */
+static void
+json_authenticode(FILE *fp, const sgs_record *rec)
+{
+    json_field(fp, "format", rec->format);
+    json_field(fp, "image_hash", rec->image_hash);
+    json_field(fp, "signer_subject", rec->signer_subject);
+    json_field(fp, "signing_time", rec->signing_time);
+    json_field(fp, "tsa", rec->tsa);
+    fputs(",\"signatures\":[", fp);
+    for (size_t i = 0; i < rec->nsigs; i++) {
+        const sgs_sig_line *const l = &rec->sigs[i];
+        fputs(i ? ",{\"role\":" : "{\"role\":", fp);
+        out_json_string(fp, l->role, NULL);
+        fprintf(fp, ",\"verdict\":\"%s\"", sgs_verdict_name(l->verdict));
+        json_field(fp, "reason", l->reason);
+        json_field(fp, "hash", l->hash_alg);
+        json_field(fp, "layout", l->layout);
+        json_field(fp, "signer_subject", l->signer);
+        json_field(fp, "signing_time", l->signing_time);
+        json_field(fp, "tsa", l->tsa);
+        putc('}', fp);
+    }
+    putc(']', fp);
+}
+
 /* ,"key":["line 1","line 2"] from a '\n'-separated string ([] when empty). */
 static void
 json_lines_array(FILE *fp, const char *key, const char *lines)
@@ -290,6 +325,8 @@ out_record(void *opaque, const sgs_record *rec)
         fputs(",\"digest\":", fp);
         out_json_string(fp, rec->digest, NULL);
         json_lines_array(fp, "chain", rec->chain);
+        if (rec->format != NULL)
+            json_authenticode(fp, rec);
         fprintf(fp, ",\"size\":%s}\n", rec->has_size ? size : "null");
         break;
     }

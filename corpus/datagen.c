@@ -662,11 +662,13 @@ gen_fill(gen *g, uint8_t *p, size_t n)
     }
 }
 
-/* A plausible start of a PE image: DOS header, stub message, "PE\0\0", AMD64 machine. */
+/* The headers of a PE32+ image without sections (so without a certificate table: unsigned
+   Authenticode-wise): DOS header and stub message, "PE\0\0", an AMD64 COFF header, the
+   optional header with 16 empty data directories; the rest of the file is overlay. */
 static void
 put_header(content_kind kind, uint8_t *p, size_t n)
 {
-    uint8_t h[0x98];
+    uint8_t h[0x188];
     memset(h, 0, sizeof(h));
     size_t len = 0;
     if (kind == C_PE) {
@@ -677,8 +679,14 @@ put_header(content_kind kind, uint8_t *p, size_t n)
         h[0x3c] = 0x80;
         memcpy(h + 0x4e, stub, sizeof(stub) - 1);
         memcpy(h + 0x80, "PE\0\0", 4);
-        h[0x84] = 0x64;
+        h[0x84] = 0x64; /* Machine: AMD64 */
         h[0x85] = 0x86;
+        h[0x94] = 0xf0; /* SizeOfOptionalHeader */
+        h[0x96] = 0x22; /* Characteristics: executable, large-address aware */
+        h[0x98] = 0x0b; /* Magic: PE32+ */
+        h[0x99] = 0x02;
+        h[0xd5] = 0x02; /* SizeOfHeaders 0x200 */
+        h[0x104] = 16;  /* NumberOfRvaAndSizes */
         len = sizeof(h);
     } else if (kind == C_ELF) {
         static const uint8_t elf[] = {0x7f, 'E', 'L', 'F', 2, 1, 1, 0};

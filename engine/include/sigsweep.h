@@ -102,7 +102,9 @@ typedef enum sgs_material {
     SGS_MAT_TRUST = 0, /* trust anchors (--trust) */
     SGS_MAT_UNTRUSTED, /* intermediates that may help build a chain (--untrusted) */
     SGS_MAT_SEARCH,    /* candidate CAs, never trusted, only named as fixes (--search) */
-    SGS_MAT_CRL        /* certificate revocation lists (--crl) */
+    SGS_MAT_CRL,       /* certificate revocation lists (--crl) */
+    SGS_MAT_TSA        /* anchors for timestamp authorities (--tsa-trust): an RFC 3161
+                          timestamp by a TSA chaining to one dates an Authenticode signature */
 } sgs_material;
 
 /* Longest digest in hex (SHA-512) plus NUL. */
@@ -129,7 +131,21 @@ typedef struct sgs_record {
                            '\n'-separated (as far as it got when it failed); "" otherwise */
     uint64_t size;      /* file size in bytes; valid when has_size */
     int has_size;
+    /* Authenticode (PE files); format NULL for every other record. */
+    const char *format;       /* "authenticode" */
+    const char *image_hash;   /* algorithm and layout that matched: "sha256 file-order" */
+    const char *signer_subject, *signing_time, *tsa; /* of the deciding signature ("" unknown) */
+    const struct sgs_sig_line *sigs; /* every signature, primary first */
+    size_t nsigs;
 } sgs_record;
+
+/* One Authenticode signature of a record. */
+typedef struct sgs_sig_line {
+    const char *role;      /* "primary", "nested 1", "entry 2", ... */
+    sgs_verdict verdict;
+    const char *reason;
+    const char *hash_alg, *layout, *signer, *signing_time, *tsa;
+} sgs_sig_line;
 
 /*
  * Record callback. THREAD SAFETY: called from worker threads, but never concurrently: the
@@ -159,7 +175,15 @@ typedef struct sgs_config {
     int trust_system;          /* CMS: also trust OpenSSL's default CA file and directory */
     int require_codesign;      /* CMS: signer needs the codeSigning EKU (--purpose codesign) */
     int strict;                /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
-    int has_at_time;           /* CMS: validate chains at at_time instead of now */
+    int has_at_time;           /* CMS, PE: validate chains at at_time instead of now (also
+                                  instead of a timestamp's time) */
+    int partial_chain;         /* CMS, PE: a trusted intermediate is an anchor (UEFI db) */
+    int no_time_check;         /* CMS, PE: certificate validity dates are not checked */
+    int pe_uefi;               /* PE: any signature that verifies decides; the section-sorted
+                                  image hash is accepted too, with a warning */
+    int pe_require_all;        /* PE: every signature (nested, further entries) must be VALID */
+    int pe_lenient;            /* PE: data after the signature, bytes stuffed in the certificate
+                                  table, a directory size that disagrees: warnings, not MALFORMED */
     int64_t at_time;           /* seconds since the epoch, UTC */
     const char *cache_dir;     /* verify: persistent result cache directory (LMDB); NULL: none */
     int paranoid;              /* with cache_dir: re-hash every file, still record */

@@ -163,6 +163,7 @@ list_of(sgs_trust *t, sgs_material kind)
     case SGS_MAT_SEARCH:
         return &t->search;
     case SGS_MAT_CRL:
+    case SGS_MAT_TSA: /* a store of its own (engine.c), filled as SGS_MAT_TRUST */
         break;
     }
     return NULL;
@@ -419,8 +420,9 @@ sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen)
     EVP_MD_CTX *const c = EVP_MD_CTX_new();
     unsigned int len = 0;
     int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
-    const int32_t flags[5] = {t->system, t->codesign, t->strict, t->has_time,
-                              (int32_t)(t->at_time & 0x7fffffff)};
+    const int32_t flags[7] = {t->system,   t->codesign, t->strict, t->has_time,
+                              (int32_t)(t->at_time & 0x7fffffff), t->partial_chain,
+                              t->no_time_check};
     ok = ok && EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
     for (size_t i = 0; ok && i < t->trusted.count; i++) {
         unsigned char md[EVP_MAX_MD_SIZE];
@@ -507,6 +509,10 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
         flags |= X509_V_FLAG_X509_STRICT;
     if (sk_X509_CRL_num(t->crls) > 0)
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+    if (t->partial_chain)
+        flags |= X509_V_FLAG_PARTIAL_CHAIN;
+    if (t->no_time_check)
+        flags |= X509_V_FLAG_NO_CHECK_TIME;
     X509_VERIFY_PARAM_set_flags(param, flags);
     X509_VERIFY_PARAM_set_depth(param, SGS_CHAIN_DEPTH_MAX);
     if (t->has_time)
@@ -825,19 +831,47 @@ sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *
     sgs_trust_check_chain(t, signer, extra, verdict, reason, n, NULL, 0);
 }
 
+static void check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
+                        sgs_verdict *verdict, char *reason, size_t n, char *chain,
+                        size_t chainlen);
+
 void
 sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
                       char *reason, size_t n, char *chain, size_t chainlen)
 {
+    check_chain(t, signer, extra, verdict, reason, n, chain, chainlen);
+}
+
+void
+sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
+                     const sgs_check_opts *o, sgs_verdict *verdict, char *reason, size_t n,
+                     char *chain, size_t chainlen)
+{
+    sgs_trust local = *t; /* the same store, cache and material; this call's time and usage */
+    if (o->has_time && !t->has_time) {
+        local.has_time = 1;
+        local.at_time = o->at_time;
+    }
+    local.codesign |= o->codesign;
+    check_chain(&local, signer, extra, verdict, reason, n, chain, chainlen);
+}
+
+static void
+check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
+            char *reason, size_t n, char *chain, size_t chainlen)
+{
     char chain_buf[2048] = "";
-    /* cache key: SHA-256 over the signer and the signature's certificates, in order */
+    /* cache key: SHA-256 over the call's time and usage, the signer and the signature's
+       certificates, in order */
     uint8_t key[32];
     int keyed = 0;
     EVP_MD_CTX *const c = EVP_MD_CTX_new();
     if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int mlen = 0, klen = 0;
-        int ok = X509_digest(signer, EVP_sha256(), md, &mlen) == 1 &&
+        const int64_t when[3] = {t->has_time, t->has_time ? t->at_time : 0, t->codesign};
+        int ok = EVP_DigestUpdate(c, when, sizeof(when)) == 1 &&
+                 X509_digest(signer, EVP_sha256(), md, &mlen) == 1 &&
                  EVP_DigestUpdate(c, md, mlen) == 1;
         for (int i = 0; ok && i < sk_X509_num(extra); i++)
             ok = X509_digest(sk_X509_value(extra, i), EVP_sha256(), md, &mlen) == 1 &&

@@ -35,6 +35,8 @@ typedef struct sgs_trust {
     int strict;           /* X509_V_FLAG_X509_STRICT */
     int has_time;
     int64_t at_time;
+    int partial_chain;    /* X509_V_FLAG_PARTIAL_CHAIN: a trusted intermediate is an anchor */
+    int no_time_check;    /* X509_V_FLAG_NO_CHECK_TIME: validity dates ignored (UEFI db) */
     X509_STORE *store;             /* built by finalize */
     STACK_OF(X509) *untrusted_sk;  /* --untrusted, shared read-only */
     sgs_chain_cache *cache;
@@ -74,6 +76,18 @@ void sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verd
 void sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                            sgs_verdict *verdict, char *reason, size_t n, char *chain,
                            size_t chainlen);
+
+/* One call's own time and usage, over the run's configuration: a timestamped signature is
+   judged at its timestamp's time (unless the run fixed a time with --at), and Authenticode
+   needs codeSigning whatever --purpose says. */
+typedef struct sgs_check_opts {
+    int has_time;
+    int64_t at_time;
+    int codesign;
+} sgs_check_opts;
+void sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
+                          const sgs_check_opts *o, sgs_verdict *verdict, char *reason,
+                          size_t n, char *chain, size_t chainlen);
 
 /*
  * Parsed-object callback: receives a certificate (x) or a CRL (crl), owning it. Returns SGS_OK

@@ -1,0 +1,353 @@
+#!/usr/bin/env python3
+"""End-to-end check of `sigsweep verify` on Authenticode-signed Windows PE files.
+
+usage: pe_e2e.py SIGSWEEP_BIN CORPUS_SCRIPT WORKDIR [--regenerate | --reuse] [--only REGEX]
+
+CORPUS_SCRIPT is corpus/pe.sh. It writes into WORKDIR a test PKI, mingw-built PE32/PE32+
+programs and a DLL, ~30 signed, nested, timestamped, stuffed, tampered and truncated copies
+(WORKDIR/files), WORKDIR/cases.tsv, signers.tsv and oracle.tsv (osslsigncode's verdicts). The
+script is run when WORKDIR has no complete corpus or one older than the script or its
+sources (--regenerate: always; --reuse: never when cases.tsv exists). Then, in WORKDIR, one
+`sigsweep verify --format jsonl ARGS INPUTS...` per distinct ARGS of cases.tsv, asserting:
+  - exit status 0 when every input of the run is expected VALID, 1 otherwise; nothing from a
+    sanitizer on stderr;
+  - stdout is one JSON object per line with path, verdict, reason and format, exactly one
+    record per input, none for anything else, and "format": "authenticode" on every one;
+  - every input gets the expected verdict and its reason matches the case's regex
+    (re.search); a VALID record names the primary signer (the SPKI SHA-256 of signers.tsv;
+    not checked under --uefi, where another signature may be the one that verifies) when it
+    has a signer field, and the file's size when it has a size field;
+  - the oracle: one more run with the arguments that match osslsigncode's verify command
+    (oracle.tsv's "sigsweep-args" header) over every input of oracle.tsv; wherever
+    osslsigncode's accept/reject (rc 0 = accept) differs from sigsweep's (VALID = accept),
+    the file must be in ORACLE_DISAGREEMENTS below with that direction. A new disagreement
+    fails the test; a listed one that no longer disagrees is only reported.
+Exit status 0 when everything holds, 1 otherwise (each failure is printed), 77 (skip) when
+mingw-w64 (x86_64-w64-mingw32-gcc), osslsigncode or the openssl CLI is missing.
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgs_cli  # noqa: E402
+
+REQUIRED = ("path", "verdict", "reason")
+VERDICTS = {
+    "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
+    "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
+    "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
+}
+TOOLS = ("x86_64-w64-mingw32-gcc", "osslsigncode", "openssl")
+STAMP = ".sgs-pe"
+MAX_FAILURES_SHOWN = 60
+
+# Files on which sigsweep and osslsigncode (verify -CAfile root.pem -TSA-CAfile tsa-root.pem)
+# are expected to disagree: name -> (osslsigncode accepts?, why sigsweep's verdict is right).
+# corpus/pe.sh's header explains each at length.
+ORACLE_DISAGREEMENTS = {
+    "weak_md5.exe": (True, "osslsigncode accepts an MD5 image hash; sigsweep refuses MD5 "
+                           "(UNSUPPORTED): collisions make the signed digest meaningless"),
+    "rogue_nested_valid.exe": (True, "osslsigncode accepts if ANY signature verifies; nested "
+                                     "signatures are unauthenticated, so sigsweep lets the "
+                                     "primary decide (UNTRUSTED; --uefi for any)"),
+    "stuffed_certtable.exe": (True, "osslsigncode ignores bytes after the PKCS#7 inside the "
+                                    "WIN_CERTIFICATE (CVE-2013-3900); sigsweep: MALFORMED "
+                                    "unless --lenient"),
+    "two_wincert.exe": (False, "osslsigncode rejects a table with two WIN_CERTIFICATE entries "
+                               "as corrupt; the layout is legal (shimx64.efi.signed) and the "
+                               "first entry verifies: sigsweep VALID"),
+}
+
+Case = collections.namedtuple("Case", "name args input verdict regex")
+
+
+class Checker:
+    def __init__(self):
+        self.failures = []
+        self.notes = []
+
+    def fail(self, msg):
+        self.failures.append(msg)
+
+    def check(self, cond, msg):
+        if not cond:
+            self.fail(msg)
+        return cond
+
+
+def read_cases(path):
+    cases = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) != 5:
+                raise SystemExit("%s:%d: %d columns, want 5" % (path, n, len(cols)))
+            cases.append(Case(*cols))
+    return cases
+
+
+def read_signers(path):
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                inp, fpr = line.rstrip("\n").split("\t")
+                out[inp] = fpr
+    return out
+
+
+def read_oracle(path):
+    """({input: (rc, summary)}, {header key: value})"""
+    rows, head = {}, {}
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if line.startswith("# "):
+                if n == 1:
+                    head["version"] = line[2:]
+                key, sep, val = line[2:].partition(": ")
+                if sep and "\t" not in key:
+                    head[key] = val
+                continue
+            if not line:
+                continue
+            cols = line.split("\t")
+            if len(cols) != 3 or not re.fullmatch(r"-?\d+", cols[1]):
+                raise SystemExit("%s:%d: want input<TAB>rc<TAB>summary" % (path, n))
+            rows[cols[0]] = (int(cols[1]), cols[2])
+    if "sigsweep-args" not in head:
+        raise SystemExit("%s: no '# sigsweep-args:' header" % path)
+    return rows, head
+
+
+def norm(p):
+    return os.path.normpath(p)
+
+
+def check_table(cases, outdir, ck):
+    names = collections.Counter(c.name for c in cases)
+    for name, k in names.items():
+        ck.check(k == 1, "cases.tsv: case name %s used %d times" % (name, k))
+    rows = collections.Counter((c.args, c.input) for c in cases)
+    for (args, inp), k in rows.items():
+        ck.check(k == 1, "cases.tsv: (%s, %s) listed %d times" % (args, inp, k))
+    for c in cases:
+        ck.check(c.verdict in VERDICTS, "cases.tsv: %s: unknown verdict %s" % (c.name, c.verdict))
+        ck.check(os.path.isfile(os.path.join(outdir, c.input)),
+                 "cases.tsv: %s: no file %s" % (c.name, c.input))
+        try:
+            re.compile(c.regex)
+        except re.error as e:
+            ck.fail("cases.tsv: %s: bad regex: %s" % (c.name, e))
+    verdicts = collections.Counter(c.verdict for c in cases)
+    for v in ("VALID", "BAD_SIGNATURE", "UNTRUSTED", "EXPIRED", "MALFORMED", "UNSUPPORTED",
+              "NO_SIGNATURE"):
+        ck.check(verdicts[v] > 0, "cases.tsv: no %s case" % v)
+
+
+def run(ck, sigsweep, outdir, args, inputs, label=""):
+    """Run one invocation; return ({path: [records]}, rc, command text) or (None, rc, text)."""
+    cmd = [sigsweep, "verify", "--format", "jsonl"] + args + inputs
+    text = "[sigsweep verify --format jsonl %s <%d inputs>%s]" % (" ".join(args), len(inputs),
+                                                               label)
+    rc, out, err, _ = sgs_cli.run_checked(ck, cmd, outdir, text)
+    if rc not in (0, 1):
+        ck.fail("%s: exit status %s (want 0 or 1); stderr:\n%s"
+                % (text, rc, err.decode("utf-8", "replace")[-2000:]))
+        return None, rc, text
+    try:
+        lines = out.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        ck.fail("%s: stdout is not UTF-8" % text)
+        return None, rc, text
+    recs = collections.defaultdict(list)
+    bad_format = []
+    for n, line in enumerate(lines, 1):
+        try:
+            r = json.loads(line)
+        except ValueError:
+            ck.fail("%s: stdout line %d is not JSON: %r" % (text, n, line[:200]))
+            return None, rc, text
+        if not ck.check(isinstance(r, dict) and all(k in r for k in REQUIRED),
+                        "%s: line %d lacks keys %s: %r" % (text, n, REQUIRED, line[:200])):
+            continue
+        if r.get("format") != "authenticode":
+            bad_format.append("%s (%r)" % (r["path"], r.get("format")))
+        recs[norm(r["path"])].append(r)
+    ck.check(not bad_format, "%s: %d records without \"format\": \"authenticode\": %s"
+             % (text, len(bad_format), ", ".join(bad_format[:8])
+                + (" ..." if len(bad_format) > 8 else "")))
+    wanted = {norm(i) for i in inputs}
+    for p in recs:
+        ck.check(p in wanted, "%s: record for a path not given: %s" % (text, p))
+    return recs, rc, text
+
+
+def one_record(ck, recs, inp, text, what):
+    rs = recs.get(norm(inp), [])
+    if ck.check(len(rs) == 1, "%s\n  %s: %d records for %s, want 1" % (text, what, len(rs), inp)):
+        return rs[0]
+    return None
+
+
+def check_group(ck, sigsweep, outdir, args, group, signers):
+    """Run one args set over its cases; return {input: verdict}."""
+    recs, rc, text = run(ck, sigsweep, outdir, args.split(), [c.input for c in group])
+    if recs is None:
+        return {}
+    want_rc = 0 if all(c.verdict == "VALID" for c in group) else 1
+    ck.check(rc == want_rc, "%s: exit status %d, want %d" % (text, rc, want_rc))
+    got = {}
+    for c in group:
+        r = one_record(ck, recs, c.input, text, c.name)
+        if r is None:
+            continue
+        got[c.input] = r["verdict"]
+        head = "%s: %s %s\n    expected %s /%s/\n    got      %s %r" % (
+            c.name, c.args, c.input, c.verdict, c.regex, r["verdict"], r["reason"])
+        if not ck.check(r["verdict"] == c.verdict, head):
+            continue
+        if not ck.check(isinstance(r["reason"], str)
+                        and re.search(c.regex, r["reason"], re.S) is not None,
+                        head + "  (reason does not match)"):
+            continue
+        if c.verdict != "VALID":
+            continue
+        if r.get("signer") is not None and "--uefi" not in args.split():
+            want = signers.get(c.input)
+            ck.check(r["signer"] == want, "%s: %s: signer %r, want %r"
+                     % (c.name, c.input, r["signer"], want))
+        if r.get("size") is not None:
+            size = os.path.getsize(os.path.join(outdir, c.input))
+            ck.check(r["size"] == size, "%s: %s: size %r, want %d"
+                     % (c.name, c.input, r["size"], size))
+    return got
+
+
+def check_oracle(ck, sigsweep, outdir, oracle, head, cases):
+    """sigsweep (with osslsigncode-equivalent args) vs osslsigncode, file by file."""
+    args = head["sigsweep-args"]
+    inputs = sorted(oracle)
+    recs, _, text = run(ck, sigsweep, outdir, args.split(), inputs, " (oracle run)")
+    if recs is None:
+        return 0
+    listed = {(c.args, c.input): c.verdict for c in cases}
+    disagree = 0
+    for inp in inputs:
+        r = one_record(ck, recs, inp, text, "oracle")
+        if r is None:
+            continue
+        want = listed.get((args, inp))
+        if want is not None:
+            ck.check(r["verdict"] == want, "oracle run: %s is %s, cases.tsv says %s"
+                     % (inp, r["verdict"], want))
+        oss_rc, summary = oracle[inp]
+        oss_ok, sgs_ok = oss_rc == 0, r["verdict"] == "VALID"
+        name = os.path.basename(inp)
+        allowed = ORACLE_DISAGREEMENTS.get(name)
+        if oss_ok == sgs_ok:
+            if allowed is not None:
+                ck.notes.append("NOTE %s is in ORACLE_DISAGREEMENTS but both now %s it (%s)"
+                                % (name, "accept" if oss_ok else "reject", r["verdict"]))
+            continue
+        disagree += 1
+        ck.check(allowed is not None and allowed[0] == oss_ok,
+                 "oracle: %s: osslsigncode %s (rc %d: %s), sigsweep %s %r; not an allowed "
+                 "disagreement (add it to ORACLE_DISAGREEMENTS with a reason, or fix the "
+                 "verifier)" % (inp, "accepts" if oss_ok else "rejects", oss_rc, summary[:160],
+                                r["verdict"], r["reason"]))
+    return disagree
+
+
+def stale(outdir, script):
+    """True when outdir holds no complete corpus or one older than the script/sources."""
+    stamp = os.path.join(outdir, STAMP)
+    try:
+        with open(stamp, encoding="utf-8") as f:
+            if "state=complete" not in f.read():
+                return True
+        made = os.path.getmtime(stamp)
+    except OSError:
+        return True
+    srcdir = os.path.join(os.path.dirname(script), "pe")
+    deps = [script] + [os.path.join(srcdir, n) for n in ("hello.c", "lib.c")]
+    return any(os.path.exists(d) and os.path.getmtime(d) > made for d in deps)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("sigsweep", metavar="SIGSWEEP_BIN")
+    ap.add_argument("script", metavar="CORPUS_SCRIPT", help="path of corpus/pe.sh")
+    ap.add_argument("outdir", metavar="WORKDIR")
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--regenerate", action="store_true", help="always run CORPUS_SCRIPT")
+    g.add_argument("--reuse", action="store_true", help="keep an existing WORKDIR/cases.tsv")
+    ap.add_argument("--only", help="only the cases whose name matches this regex (no oracle)")
+    opt = ap.parse_args()
+
+    missing = [t for t in TOOLS if shutil.which(t) is None]
+    if missing:
+        print("pe_e2e: SKIP: not installed: %s (Debian: gcc-mingw-w64-x86-64-win32 "
+              "osslsigncode openssl)" % " ".join(missing))
+        return 77
+    outdir = os.path.abspath(opt.outdir)
+    sigsweep = os.path.abspath(opt.sigsweep)
+    script = os.path.abspath(opt.script)
+    t0 = time.monotonic()
+    have = os.path.exists(os.path.join(outdir, "cases.tsv"))
+    if opt.regenerate or not (have if opt.reuse else not stale(outdir, script)):
+        p = subprocess.run(["bash", script, outdir], stdin=subprocess.DEVNULL, check=False)
+        if p.returncode != 0:
+            print("pe_e2e: FAIL: %s %s exited %d" % (script, outdir, p.returncode))
+            return 1
+    t_gen = time.monotonic() - t0
+
+    ck = Checker()
+    cases = read_cases(os.path.join(outdir, "cases.tsv"))
+    signers = read_signers(os.path.join(outdir, "signers.tsv"))
+    oracle, head = read_oracle(os.path.join(outdir, "oracle.tsv"))
+    check_table(cases, outdir, ck)
+    for inp in oracle:
+        ck.check(os.path.isfile(os.path.join(outdir, inp)), "oracle.tsv: no file %s" % inp)
+    if opt.only:
+        cases = [c for c in cases if re.search(opt.only, c.name)]
+
+    groups = collections.OrderedDict()
+    for c in cases:
+        groups.setdefault(c.args, []).append(c)
+    for args, group in groups.items():
+        check_group(ck, sigsweep, outdir, args, group, signers)
+    runs = len(groups)
+    disagree = 0
+    if not opt.only:
+        disagree = check_oracle(ck, sigsweep, outdir, oracle, head, cases)
+        runs += 1
+
+    secs = time.monotonic() - t0
+    for msg in ck.notes:
+        print(msg)
+    what = "%d cases, %d args sets, %d runs, %d oracle disagreements (%.1fs, pe.sh %.1fs; %s)" % (
+        len(cases), len(groups), runs, disagree, secs, t_gen, head.get("version", "?"))
+    if ck.failures:
+        for msg in ck.failures[:MAX_FAILURES_SHOWN]:
+            print("FAIL " + msg)
+        if len(ck.failures) > MAX_FAILURES_SHOWN:
+            print("... and %d more failures" % (len(ck.failures) - MAX_FAILURES_SHOWN))
+        print("pe_e2e: FAIL: %d failures; %s" % (len(ck.failures), what))
+        return 1
+    print("pe_e2e: OK: " + what)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
