@@ -234,6 +234,48 @@ def check_group(ck, sigsweep, outdir, args, group, signers):
     return got
 
 
+def check_fields(ck, sigsweep, outdir):
+    """The Authenticode fields of the JSON Lines records: image hash, per-signature list,
+    signer subject, timestamp time and authority of the deciding signature."""
+    def rec(args, inp):
+        if not os.path.isfile(os.path.join(outdir, inp)):
+            return None
+        recs, _, text = run(ck, sigsweep, outdir, args, [inp], " (fields)")
+        return one_record(ck, recs or {}, inp, text, "fields") if recs is not None else None
+
+    trust = ["--trust", "root.pem"]
+    r = rec(trust, "files/valid_sha512.exe")
+    if r:
+        ck.check(r.get("image_hash") == "sha512 file-order" and len(r.get("digest", "")) == 128,
+                 "valid_sha512: image_hash %r, digest %r" % (r.get("image_hash"), r.get("digest")))
+        ck.check(r.get("alg") == "authenticode-sha512", "valid_sha512: alg %r" % r.get("alg"))
+        ck.check("Code Signing Leaf" in r.get("signer_subject", ""),
+                 "valid_sha512: signer_subject %r" % r.get("signer_subject"))
+    r = rec(trust, "files/nested_good.exe")
+    if r:
+        sigs = r.get("signatures", [])
+        ck.check([(x.get("role"), x.get("verdict"), x.get("hash")) for x in sigs]
+                 == [("primary", "VALID", "sha256"), ("nested 1", "VALID", "sha1")],
+                 "nested_good: signatures %r" % sigs)
+    r = rec(trust, "files/two_wincert.exe")
+    if r:
+        ck.check([x.get("role") for x in r.get("signatures", [])] == ["primary", "entry 2"],
+                 "two_wincert: signatures %r" % r.get("signatures"))
+    r = rec(trust + ["--uefi"], "files/rogue_nested_valid.exe")
+    if r:
+        ck.check(r.get("verdict") == "VALID" and "Rogue" not in r.get("signer_subject", "x"),
+                 "rogue_nested_valid --uefi: the valid nested signature decides: %r" % r)
+    r = rec(trust + ["--tsa-trust", "tsa-root.pem"], "files/expired_ts.exe")
+    if r:
+        ck.check(r.get("verdict") == "VALID" and r.get("signing_time") == "2020-06-01T00:00:00Z"
+                 and "TSA" in r.get("tsa", ""),
+                 "expired_ts: VALID at the timestamp's time, naming the TSA: %r" % r)
+    r = rec(trust, "files/expired_ts.exe")
+    if r:
+        ck.check(r.get("signing_time") == "" and "not used" in r.get("reason", ""),
+                 "expired_ts without --tsa-trust: the timestamp is named, not used: %r" % r)
+
+
 def check_oracle(ck, sigsweep, outdir, oracle, head, cases):
     """sigsweep (with osslsigncode-equivalent args) vs osslsigncode, file by file."""
     args = head["sigsweep-args"]
@@ -328,6 +370,8 @@ def main():
     for args, group in groups.items():
         check_group(ck, sigsweep, outdir, args, group, signers)
     runs = len(groups)
+    if not opt.only:
+        check_fields(ck, sigsweep, outdir)
     disagree = 0
     if not opt.only:
         disagree = check_oracle(ck, sigsweep, outdir, oracle, head, cases)
