@@ -16,6 +16,7 @@
 #include "authenticode.h"
 
 #include "alloc.h"
+#include "cms.h"
 #include "digest.h"
 #include "keys.h"
 
@@ -34,10 +35,20 @@
 #include <string.h>
 #include <time.h>
 
-#define OID_SPC_INDIRECT "1.3.6.1.4.1.311.2.1.4"
-#define OID_SPC_PE_IMAGE "1.3.6.1.4.1.311.2.1.15"
-#define OID_SPC_NESTED "1.3.6.1.4.1.311.2.4.1"
-#define OID_RFC3161 "1.3.6.1.4.1.311.3.3.1"
+/* Microsoft's OIDs (unknown to OpenSSL), as the content octets of their DER encoding: compared
+   as bytes, no text formatting per file. */
+typedef struct oid {
+    const char *dotted;
+    unsigned char der[10];
+} oid;
+static const oid OID_SPC_INDIRECT = {"1.3.6.1.4.1.311.2.1.4",
+                                     {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04}};
+static const oid OID_SPC_PE_IMAGE = {"1.3.6.1.4.1.311.2.1.15",
+                                     {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0f}};
+static const oid OID_SPC_NESTED = {"1.3.6.1.4.1.311.2.4.1",
+                                   {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01}};
+static const oid OID_RFC3161 = {"1.3.6.1.4.1.311.3.3.1",
+                                {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x03, 0x03, 0x01}};
 
 typedef struct parsed {
     PKCS7 *p7; /* owned */
@@ -54,6 +65,7 @@ typedef struct parsed {
 
 struct sgs_ac_file {
     const sgs_allocator *alloc;
+    sgs_certset_cache *certsets; /* may be NULL */
     parsed sig[SGS_AC_MAX_SIGS];
     size_t nsig, dropped; /* dropped: signatures beyond SGS_AC_MAX_SIGS */
     sgs_ac_sig out[SGS_AC_MAX_SIGS];
@@ -61,6 +73,7 @@ struct sgs_ac_file {
     const EVP_MD *mds[SGS_PE_MAX_MD];
     int md_nids[SGS_PE_MAX_MD];
     unsigned nmd;
+    EVP_MD *fetched[4]; /* by md_nids */
     unsigned anomalies; /* from the WIN_CERTIFICATE walk */
     size_t stuffed;     /* bytes after a PKCS#7 inside its entry, beyond the 8-byte padding */
     size_t other;       /* entries of other types/revisions */
@@ -82,10 +95,10 @@ add(char *buf, size_t n, const char *fmt, ...)
 }
 
 static int
-oid_is(const ASN1_OBJECT *o, const char *dotted)
+oid_is(const ASN1_OBJECT *o, const oid *want)
 {
-    char buf[80];
-    return o != NULL && OBJ_obj2txt(buf, sizeof(buf), o, 1) > 0 && strcmp(buf, dotted) == 0;
+    return o != NULL && OBJ_length(o) == sizeof(want->der) &&
+           memcmp(OBJ_get0_data(o), want->der, sizeof(want->der)) == 0;
 }
 
 static const char *
@@ -107,32 +120,32 @@ hash_name(int nid)
     }
 }
 
+/* The image-hash digests, fetched once per file object: a legacy EVP_MD (EVP_sha256()) costs a
+   provider fetch, with its global locks, at every EVP_DigestInit_ex. */
+static const int md_nids[4] = {NID_sha1, NID_sha256, NID_sha384, NID_sha512};
+
 static const EVP_MD *
-md_of(int nid)
+md_of(const sgs_ac_file *f, int nid)
 {
-    switch (nid) {
-    case NID_sha1:
-        return EVP_sha1();
-    case NID_sha256:
-        return EVP_sha256();
-    case NID_sha384:
-        return EVP_sha384();
-    case NID_sha512:
-        return EVP_sha512();
-    default:
-        return NULL;
-    }
+    for (size_t i = 0; i < 4; i++)
+        if (md_nids[i] == nid)
+            return f->fetched[i] != NULL ? f->fetched[i] : EVP_get_digestbynid(nid);
+    return NULL;
 }
 
-/* The unauthenticated attribute `dotted` of si, or NULL. */
+/* The next unauthenticated attribute of type `want` after *lastpos, or NULL. */
 static X509_ATTRIBUTE *
-unauth_attr(PKCS7_SIGNER_INFO *si, const char *dotted, int *lastpos)
+unauth_attr(PKCS7_SIGNER_INFO *si, const oid *want, int *lastpos)
 {
-    ASN1_OBJECT *const o = OBJ_txt2obj(dotted, 1);
-    const int i = o != NULL ? X509at_get_attr_by_OBJ(si->unauth_attr, o, *lastpos) : -1;
-    ASN1_OBJECT_free(o);
-    *lastpos = i;
-    return i >= 0 ? X509at_get_attr(si->unauth_attr, i) : NULL;
+    for (int i = *lastpos + 1; i < X509at_get_attr_count(si->unauth_attr); i++) {
+        X509_ATTRIBUTE *const a = X509at_get_attr(si->unauth_attr, i);
+        if (oid_is(X509_ATTRIBUTE_get0_object(a), want)) {
+            *lastpos = i;
+            return a;
+        }
+    }
+    *lastpos = -1;
+    return NULL;
 }
 
 static PKCS7_SIGNER_INFO *
@@ -157,7 +170,7 @@ set_pre(parsed *s, sgs_verdict v, const char *fmt, ...)
 
 /* SpcIndirectDataContent: { { type SPC_PE_IMAGE_DATA, value }, DigestInfo }. */
 static void
-parse_idc(parsed *s, const unsigned char *der, long len)
+parse_idc(const sgs_ac_file *f, parsed *s, const unsigned char *der, long len)
 {
     const unsigned char *p = der;
     STACK_OF(ASN1_TYPE) *const seq = d2i_ASN1_SEQUENCE_ANY(NULL, &p, len);
@@ -177,11 +190,11 @@ parse_idc(parsed *s, const unsigned char *der, long len)
         set_pre(s, SGS_V_MALFORMED, "SpcIndirectDataContent has no data type");
         goto out;
     }
-    if (!oid_is(sk_ASN1_TYPE_value(data, 0)->value.object, OID_SPC_PE_IMAGE)) {
+    if (!oid_is(sk_ASN1_TYPE_value(data, 0)->value.object, &OID_SPC_PE_IMAGE)) {
         char t[80] = "?";
         OBJ_obj2txt(t, sizeof(t), sk_ASN1_TYPE_value(data, 0)->value.object, 1);
         set_pre(s, SGS_V_UNSUPPORTED, "the signed data is of type %s, not a PE image (%s)", t,
-                OID_SPC_PE_IMAGE);
+                OID_SPC_PE_IMAGE.dotted);
         goto out;
     }
     const ASN1_STRING *const d1 = sk_ASN1_TYPE_value(seq, 1)->value.sequence;
@@ -196,7 +209,7 @@ parse_idc(parsed *s, const unsigned char *der, long len)
         goto out;
     }
     s->md_nid = OBJ_obj2nid(alg->algorithm);
-    const EVP_MD *const md = md_of(s->md_nid);
+    const EVP_MD *const md = md_of(f, s->md_nid);
     if (md == NULL) {
         char t[80] = "?";
         OBJ_obj2txt(t, sizeof(t), alg->algorithm, 0);
@@ -226,7 +239,7 @@ add_nested(sgs_ac_file *f, PKCS7_SIGNER_INFO *si, const char *role)
 {
     int pos = -1, k = 0;
     X509_ATTRIBUTE *a;
-    while ((a = unauth_attr(si, OID_SPC_NESTED, &pos)) != NULL) {
+    while ((a = unauth_attr(si, &OID_SPC_NESTED, &pos)) != NULL) {
         for (int i = 0; i < X509_ATTRIBUTE_count(a); i++) {
             const ASN1_TYPE *const t = X509_ATTRIBUTE_get0_type(a, i);
             char r[24];
@@ -252,9 +265,26 @@ add_sig(sgs_ac_file *f, const uint8_t *der, size_t len, const char *role, int ne
     memset(s, 0, sizeof(*s));
     snprintf(s->role, sizeof(s->role), "%s", role);
     s->pre = SGS_V_VALID;
-    const unsigned char *p = der;
-    if (der == NULL || len == 0 || len > 0x7fffffff ||
-        (s->p7 = d2i_PKCS7(NULL, &p, (long)len)) == NULL) {
+    if (der == NULL || len == 0 || len > 0x7fffffff) {
+        set_pre(s, SGS_V_MALFORMED, "not a PKCS#7 structure");
+        return;
+    }
+    /* Every file of one signer embeds the same certificates, and OpenSSL 3.0 spends most of a
+       parse on them: take them from the run's certificate-set cache (see cms.h). */
+    STACK_OF(X509) *certs = NULL;
+    size_t slen = 0;
+    unsigned char *const split =
+        f->certsets != NULL ? sgs_certset_split(f->certsets, der, len, &slen, &certs) : NULL;
+    const unsigned char *p = split != NULL ? split : der;
+    s->p7 = d2i_PKCS7(NULL, &p, (long)(split != NULL ? slen : len));
+    OPENSSL_free(split);
+    if (s->p7 != NULL && certs != NULL && PKCS7_type_is_signed(s->p7) &&
+        s->p7->d.sign != NULL && s->p7->d.sign->cert == NULL) {
+        s->p7->d.sign->cert = certs; /* owned by p7 now */
+        certs = NULL;
+    }
+    sk_X509_pop_free(certs, X509_free);
+    if (s->p7 == NULL) {
         set_pre(s, SGS_V_MALFORMED, "not a PKCS#7 structure");
         ERR_clear_error();
         return;
@@ -264,7 +294,7 @@ add_sig(sgs_ac_file *f, const uint8_t *der, size_t len, const char *role, int ne
         return;
     }
     PKCS7 *const c = s->p7->d.sign->contents;
-    if (c == NULL || !oid_is(c->type, OID_SPC_INDIRECT)) {
+    if (c == NULL || !oid_is(c->type, &OID_SPC_INDIRECT)) {
         set_pre(s, SGS_V_MALFORMED, "the SignedData content is not SpcIndirectDataContent");
         return;
     }
@@ -287,7 +317,7 @@ add_sig(sgs_ac_file *f, const uint8_t *der, size_t len, const char *role, int ne
     }
     s->idc = v;
     s->idc_len = (size_t)vlen;
-    parse_idc(s, whole, wlen);
+    parse_idc(f, s, whole, wlen);
     PKCS7_SIGNER_INFO *const si = only_signer_info(s->p7);
     if (si == NULL && s->pre == SGS_V_VALID)
         set_pre(s, SGS_V_MALFORMED, "%d SignerInfos (Authenticode has exactly one)",
@@ -308,11 +338,17 @@ reset(sgs_ac_file *f)
 }
 
 sgs_ac_file *
-sgs_ac_file_new(const sgs_allocator *a)
+sgs_ac_file_new(const sgs_allocator *a, sgs_certset_cache *certsets)
 {
     sgs_ac_file *const f = sgs_calloc(a, 1, sizeof(*f));
-    if (f != NULL)
+    if (f != NULL) {
+        static const char *const names[4] = {"SHA1", "SHA2-256", "SHA2-384", "SHA2-512"};
         f->alloc = a;
+        f->certsets = certsets;
+        for (size_t i = 0; i < 4; i++)
+            f->fetched[i] = EVP_MD_fetch(NULL, names[i], NULL);
+        ERR_clear_error();
+    }
     return f;
 }
 
@@ -322,6 +358,8 @@ sgs_ac_file_free(sgs_ac_file *f)
     if (f == NULL)
         return;
     reset(f);
+    for (size_t i = 0; i < 4; i++)
+        EVP_MD_free(f->fetched[i]);
     sgs_free(f->alloc, f);
 }
 
@@ -357,12 +395,8 @@ sgs_ac_prepare(sgs_ac_file *f, const uint8_t *table, size_t len, const EVP_MD **
                 set_pre(&f->sig[f->nsig - 1], SGS_V_MALFORMED, "PKCS#7: %s", why);
             continue;
         }
-        /* Signers pad an entry to 8 bytes with zeros; anything more was put there. */
-        size_t extra = c->data_len - span, nonzero = 0;
-        for (size_t k = span; k < c->data_len; k++)
-            nonzero += c->data[k] != 0;
-        if (extra >= 8 || nonzero > 0)
-            f->stuffed += extra;
+        if (sgs_pe_cert_stuffed(c, span)) /* not just alignment: put there after signing */
+            f->stuffed += c->data_len - span;
         add_sig(f, c->data, span, role, 1);
     }
     if (f->nsig == 0) {
@@ -381,7 +415,7 @@ sgs_ac_prepare(sgs_ac_file *f, const uint8_t *table, size_t len, const EVP_MD **
             k++;
         if (k == f->nmd) {
             f->md_nids[k] = s->md_nid;
-            f->mds[k] = md_of(s->md_nid);
+            f->mds[k] = md_of(f, s->md_nid);
             f->nmd++;
         }
         s->md_index = k;
@@ -415,11 +449,11 @@ iso_time(int64_t t, char *buf, size_t n)
  * date the signature; otherwise 0 with a note saying why not (or none when absent).
  */
 static int
-timestamp(PKCS7_SIGNER_INFO *si, sgs_trust *tsa, sgs_ac_sig *o, int64_t *when, char *note,
-          size_t nn)
+timestamp(const sgs_ac_file *f, PKCS7_SIGNER_INFO *si, sgs_trust *tsa, sgs_ac_sig *o,
+          int64_t *when, char *note, size_t nn)
 {
     int pos = -1;
-    X509_ATTRIBUTE *const a = unauth_attr(si, OID_RFC3161, &pos);
+    X509_ATTRIBUTE *const a = unauth_attr(si, &OID_RFC3161, &pos);
     if (a == NULL) {
         if (PKCS7_get_attribute(si, NID_pkcs9_countersignature) != NULL)
             add(note, nn, "; a legacy (PKCS#9) countersignature timestamp is not checked");
@@ -456,7 +490,7 @@ timestamp(PKCS7_SIGNER_INFO *si, sgs_trust *tsa, sgs_ac_sig *o, int64_t *when, c
     TS_MSG_IMPRINT *const mi = TS_TST_INFO_get_msg_imprint(tst);
     const X509_ALGOR *const ialg = mi != NULL ? TS_MSG_IMPRINT_get_algo(mi) : NULL;
     const ASN1_OCTET_STRING *const imsg = mi != NULL ? TS_MSG_IMPRINT_get_msg(mi) : NULL;
-    const EVP_MD *const imd = ialg != NULL ? md_of(OBJ_obj2nid(ialg->algorithm)) : NULL;
+    const EVP_MD *const imd = ialg != NULL ? md_of(f, OBJ_obj2nid(ialg->algorithm)) : NULL;
     unsigned char h[EVP_MAX_MD_SIZE];
     unsigned int hl = 0;
     if (imd == NULL || imsg == NULL || si->enc_digest == NULL ||
@@ -508,7 +542,7 @@ done:
 }
 
 static void
-judge_one(parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uint8_t flat[][64],
+judge_one(const sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uint8_t flat[][64],
           uint8_t spec[][64], const unsigned *mdlen, const sgs_ac_policy *policy,
           sgs_trust *trust, sgs_trust *tsa)
 {
@@ -561,7 +595,7 @@ judge_one(parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uint8_t flat[][64],
         o->signer_fp[0] = '\0';
     const ASN1_TYPE *const ct = PKCS7_get_signed_attribute(si, NID_pkcs9_contentType);
     if (sk_X509_ATTRIBUTE_num(si->auth_attr) == 0 || ct == NULL || ct->type != V_ASN1_OBJECT ||
-        !oid_is(ct->value.object, OID_SPC_INDIRECT)) {
+        !oid_is(ct->value.object, &OID_SPC_INDIRECT)) {
         o->verdict = SGS_V_MALFORMED;
         snprintf(o->reason, sizeof(o->reason), "the SignerInfo lacks the signed contentType "
                                                 "SpcIndirectDataContent");
@@ -581,7 +615,7 @@ judge_one(parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uint8_t flat[][64],
         return;
     }
     int64_t when = 0;
-    const int dated = timestamp(si, tsa, o, &when, note, sizeof(note));
+    const int dated = timestamp(f, si, tsa, o, &when, note, sizeof(note));
     const sgs_check_opts co = {dated, when, 1};
     char why[512] = "";
     sgs_verdict v = SGS_V_UNTRUSTED;
@@ -627,7 +661,7 @@ sgs_ac_judge(sgs_ac_file *f, const sgs_pe_info *info, uint8_t flat[][64], uint8_
              sgs_trust *tsa, sgs_verdict *verdict, char *reason, size_t n)
 {
     for (size_t i = 0; i < f->nsig; i++)
-        judge_one(&f->sig[i], &f->out[i], info, flat, spec, mdlen, policy, trust, tsa);
+        judge_one(f, &f->sig[i], &f->out[i], info, flat, spec, mdlen, policy, trust, tsa);
     size_t d = 0;
     if (policy->uefi) { /* firmware: any signature that verifies */
         for (size_t i = 0; i < f->nsig; i++) {

@@ -39,9 +39,11 @@ typedef struct sgs_ac_sig {
     char tsa[256];          /* the timestamp authority's subject, or "" */
 } sgs_ac_sig;
 
-/* The signatures of one file, parsed from its certificate table. Reusable per worker. */
+/* The signatures of one file, parsed from its certificate table. Reusable per worker.
+   certsets (may be NULL): the run's cache of parsed embedded certificate sets (cms.h). */
 typedef struct sgs_ac_file sgs_ac_file;
-sgs_ac_file *sgs_ac_file_new(const sgs_allocator *a);
+typedef struct sgs_certset_cache sgs_certset_cache;
+sgs_ac_file *sgs_ac_file_new(const sgs_allocator *a, sgs_certset_cache *certsets);
 void sgs_ac_file_free(sgs_ac_file *f);
 
 /*

@@ -178,9 +178,9 @@ certset_get(sgs_certset_cache *c, const uint8_t *tlv, size_t len)
  * rest, and return the new DER (OPENSSL_malloc'd). NULL when the signature is not shaped so
  * (then the caller parses it whole, as OpenSSL always would).
  */
-static unsigned char *
-split_certs(sgs_certset_cache *c, const uint8_t *buf, size_t len, size_t *outlen,
-            STACK_OF(X509) **certs)
+unsigned char *
+sgs_certset_split(sgs_certset_cache *c, const uint8_t *buf, size_t len, size_t *outlen,
+                  STACK_OF(X509) **certs)
 {
     unsigned char *out = NULL, *sd_der = NULL, *wrapped = NULL;
     ASN1_SEQUENCE_ANY *top = NULL, *sd = NULL;
@@ -282,7 +282,7 @@ sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_certset_cache *certsets, sgs
     }
     size_t slen = 0;
     unsigned char *const split =
-        certsets != NULL && buf[0] == 0x30 ? split_certs(certsets, buf, len, &slen, &job->certs)
+        certsets != NULL && buf[0] == 0x30 ? sgs_certset_split(certsets, buf, len, &slen, &job->certs)
                                            : NULL;
     if (split != NULL) {
         const unsigned char *p = split;

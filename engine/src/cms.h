@@ -28,6 +28,16 @@ typedef struct sgs_certset_cache sgs_certset_cache;
 sgs_certset_cache *sgs_certset_cache_create(const sgs_allocator *a);
 void sgs_certset_cache_free(sgs_certset_cache *c);
 
+/*
+ * ContentInfo ::= SEQUENCE { contentType signedData, [0] EXPLICIT SignedData } (CMS or PKCS#7:
+ * the same shape): takes the SignedData's [0] certificates element out, parsed once per
+ * distinct byte string (from the cache), and re-encodes the rest with OpenSSL's generic codec.
+ * Returns the new DER (OPENSSL_malloc'd) and *certs (new references, the caller's), or NULL
+ * (*certs NULL) when the signature is not shaped so: the caller then parses it whole.
+ */
+unsigned char *sgs_certset_split(sgs_certset_cache *c, const uint8_t *buf, size_t len,
+                                 size_t *outlen, STACK_OF(X509) **certs);
+
 /* A parsed signature and the digest BIOs the file must be fed into. */
 typedef struct sgs_cms_job {
     CMS_ContentInfo *cms;

@@ -1187,7 +1187,7 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
     if (size < 64)
         return 0;
     if ((w->pe == NULL && (w->pe = sgs_pe_hasher_new_alloc(&e->alloc)) == NULL) ||
-        (w->ac == NULL && (w->ac = sgs_ac_file_new(&e->alloc)) == NULL) ||
+        (w->ac == NULL && (w->ac = sgs_ac_file_new(&e->alloc, e->certsets)) == NULL) ||
         !grow(e, &w->pe_head, &w->pe_head_cap, READ_BUF_SIZE)) {
         *outcome = SGS_V_IO_ERROR;
         say(w, "out of memory");

@@ -254,8 +254,7 @@ fail:
 
 static sgs_pe_status
 parse_impl(const sgs_allocator *a, const uint8_t *buf, size_t len, uint64_t file_size,
-           sgs_pe_info *info, char *why, size_t whylen, sgs_pe_range *scratch,
-           size_t scratch_cap)
+           sgs_pe_info *info, char *why, size_t whylen, sgs_pe_range *scratch, size_t scratch_cap)
 {
     memset(info, 0, sizeof(*info));
     info->alloc = a;
@@ -317,8 +316,7 @@ parse_impl(const sgs_allocator *a, const uint8_t *buf, size_t len, uint64_t file
     const uint64_t sect = opt + sopt;
     const uint64_t sect_end = sect + (uint64_t)info->nsections * PE_SECTION_SIZE;
     if (sect_end > SGS_PE_MAX_HEADERS) {
-        say(why, whylen, "section table ends past the %u MiB header cap",
-            SGS_PE_MAX_HEADERS >> 20);
+        say(why, whylen, "section table ends past the %u MiB header cap", SGS_PE_MAX_HEADERS >> 20);
         return SGS_PE_MALFORMED;
     }
     if (sect > file_size) {
@@ -514,9 +512,9 @@ struct sgs_pe_hasher {
 
     pe_span *fr, *sr; /* flat ranges (+pad, split at the fork); spec ranges after the fork */
     size_t frcap, srcap, nfr, nsr;
-    size_t fi, si;          /* current range */
-    uint64_t fdone, sdone;  /* bytes of the current range consumed */
-    size_t fork;            /* fork before flat range `fork`; SIZE_MAX: spec == flat */
+    size_t fi, si;         /* current range */
+    uint64_t fdone, sdone; /* bytes of the current range consumed */
+    size_t fork;           /* fork before flat range `fork`; SIZE_MAX: spec == flat */
     int forked, spec_on;
 
     uint64_t file_size, pos;
@@ -524,7 +522,7 @@ struct sgs_pe_hasher {
     pe_buf tab, rp, hdr;
     int hdr_checked;
 
-    sgs_pe_info expect;     /* the begin-time info; expect.spec points into exp_spec */
+    sgs_pe_info expect; /* the begin-time info; expect.spec points into exp_spec */
     sgs_pe_range *exp_spec, *scratch;
     size_t exp_cap, scratch_cap;
 
@@ -690,8 +688,8 @@ plan_fork(sgs_pe_hasher *h, pe_span *spec, size_t nspec)
 }
 
 int
-sgs_pe_hash_begin(sgs_pe_hasher *h, const sgs_pe_info *info, const EVP_MD *const *mds,
-                  unsigned nmd, int want_spec, char *why, size_t whylen)
+sgs_pe_hash_begin(sgs_pe_hasher *h, const sgs_pe_info *info, const EVP_MD *const *mds, unsigned nmd,
+                  int want_spec, char *why, size_t whylen)
 {
     h->running = 0;
     h->failed = 0;
@@ -707,6 +705,10 @@ sgs_pe_hash_begin(sgs_pe_hasher *h, const sgs_pe_info *info, const EVP_MD *const
             say(why, whylen, "digest %u is not a fixed-size digest of at most 64 bytes", i);
             return 0;
         }
+    }
+    if (info->headers_end == 0 || info->nflat == 0 || info->file_size < info->headers_end) {
+        say(why, whylen, "info is not from a successful sgs_pe_parse()");
+        return 0;
     }
     if (info->has_table && info->cert_size > SGS_PE_MAX_TABLE) {
         say(why, whylen, "certificate table of %u bytes exceeds the %u MiB cap", info->cert_size,
@@ -729,14 +731,13 @@ sgs_pe_hash_begin(sgs_pe_hasher *h, const sgs_pe_info *info, const EVP_MD *const
 
     /* Spans: flat gets 2 spare (pad, fork split); spec is staged in sr, then trimmed. */
     void *fr = h->fr, *sr = h->sr, *es = h->exp_spec, *sc = h->scratch;
-    const int ok = ensure(h->alloc, &fr, &h->frcap, (size_t)info->nflat + 2, sizeof(pe_span)) &&
-                   ensure(h->alloc, &sr, &h->srcap, nspec + 1, sizeof(pe_span)) &&
-                   ensure(h->alloc, &es, &h->exp_cap, nspec, sizeof(sgs_pe_range)) &&
-                   ensure(h->alloc, &sc, &h->scratch_cap, (size_t)info->nsections + 5,
-                          sizeof(sgs_pe_range)) &&
-                   ensure_buf(h->alloc, &h->tab, h->tab_len) &&
-                   ensure_buf(h->alloc, &h->rp, h->rp_len) &&
-                   ensure_buf(h->alloc, &h->hdr, h->hdr_len);
+    const int ok =
+        ensure(h->alloc, &fr, &h->frcap, (size_t)info->nflat + 2, sizeof(pe_span)) &&
+        ensure(h->alloc, &sr, &h->srcap, nspec + 1, sizeof(pe_span)) &&
+        ensure(h->alloc, &es, &h->exp_cap, nspec, sizeof(sgs_pe_range)) &&
+        ensure(h->alloc, &sc, &h->scratch_cap, (size_t)info->nsections + 5, sizeof(sgs_pe_range)) &&
+        ensure_buf(h->alloc, &h->tab, h->tab_len) && ensure_buf(h->alloc, &h->rp, h->rp_len) &&
+        ensure_buf(h->alloc, &h->hdr, h->hdr_len);
     h->fr = fr;
     h->sr = sr;
     h->exp_spec = es;
@@ -929,8 +930,8 @@ sgs_pe_hash_update(sgs_pe_hasher *h, uint64_t file_off, const uint8_t *p, size_t
 }
 
 int
-sgs_pe_hash_end(sgs_pe_hasher *h, uint8_t flat_md[][64], uint8_t spec_md[][64],
-                unsigned *mdlen, const uint8_t **table, size_t *table_len)
+sgs_pe_hash_end(sgs_pe_hasher *h, uint8_t flat_md[][64], uint8_t spec_md[][64], unsigned *mdlen,
+                const uint8_t **table, size_t *table_len)
 {
     static const uint8_t zeros[8];
     *table = NULL;

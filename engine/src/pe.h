@@ -47,18 +47,25 @@
 #define SGS_PE_MAX_MD 4u
 
 /* Anomaly bits. */
-#define SGS_PE_A_UNALIGNED 0x001u       /* table offset not a multiple of 8 */
-#define SGS_PE_A_TRAILING 0x002u        /* bytes after the table (info->trailing of them) */
-#define SGS_PE_A_OVERLAP_HEADERS 0x004u /* table starts inside SizeOfHeaders (after the section
-                                           table: inside it is MALFORMED) */
-#define SGS_PE_A_OVERLAP_SECTION 0x008u /* table overlaps a section's raw data */
-#define SGS_PE_A_FEW_RVAS 0x010u        /* NumberOfRvaAndSizes < 5 but entry 4 is set; used */
-#define SGS_PE_A_EMPTY_ENTRY 0x020u     /* entry 4 has an offset but size 0: no table */
-#define SGS_PE_A_CERT_SUM 0x040u        /* sgs_pe_certs: the rounded dwLengths do not add up to
-                                           the table size (short last padding, or zeros after
-                                           the last entry) */
-#define SGS_PE_A_CERT_PADDING 0x080u    /* sgs_pe_certs: non-zero bytes in an entry's padding */
-#define SGS_PE_A_CERT_MANY 0x100u       /* sgs_pe_certs: more entries than `max` */
+/* the table's offset is not a multiple of 8 */
+#define SGS_PE_A_UNALIGNED 0x001u
+/* bytes after the table (info->trailing of them), covered by no signature */
+#define SGS_PE_A_TRAILING 0x002u
+/* the table starts inside SizeOfHeaders, after the section table (inside it: MALFORMED) */
+#define SGS_PE_A_OVERLAP_HEADERS 0x004u
+/* the table overlaps a section's raw data */
+#define SGS_PE_A_OVERLAP_SECTION 0x008u
+/* NumberOfRvaAndSizes < 5 but entry 4 is set; the entry is used */
+#define SGS_PE_A_FEW_RVAS 0x010u
+/* entry 4 has an offset but size 0: treated as no table */
+#define SGS_PE_A_EMPTY_ENTRY 0x020u
+/* sgs_pe_certs: the rounded dwLengths do not add up to the table size (the last entry's
+   padding missing, or only zeros after the last entry) */
+#define SGS_PE_A_CERT_SUM 0x040u
+/* sgs_pe_certs: non-zero bytes in an entry's alignment padding */
+#define SGS_PE_A_CERT_PADDING 0x080u
+/* sgs_pe_certs: more entries than `max` */
+#define SGS_PE_A_CERT_MANY 0x100u
 
 typedef enum sgs_pe_status {
     SGS_PE_OK,
@@ -78,7 +85,7 @@ typedef struct sgs_pe_range {
  * time.
  */
 typedef struct sgs_pe_info {
-    int pe32plus;                 /* 0 = PE32 (0x10B), 1 = PE32+ (0x20B) */
+    int pe32plus; /* 0 = PE32 (0x10B), 1 = PE32+ (0x20B) */
     uint16_t machine, nsections;
     uint32_t checksum;            /* as stored */
     uint32_t nrva;                /* NumberOfRvaAndSizes as stored */
@@ -89,8 +96,8 @@ typedef struct sgs_pe_info {
     uint64_t size_of_headers;     /* SizeOfHeaders as stored */
     uint64_t headers_end;         /* end of the section table: the bytes parsed */
     uint64_t file_size;
-    uint64_t trailing;            /* with SGS_PE_A_TRAILING: bytes after the table */
-    uint64_t need;                /* with SGS_PE_NEED_MORE: bytes of the file's start needed */
+    uint64_t trailing; /* with SGS_PE_A_TRAILING: bytes after the table */
+    uint64_t need;     /* with SGS_PE_NEED_MORE: bytes of the file's start needed */
     /* Zero bytes both image hashes end with when there is no table: a signer pads the file
        to a multiple of 8 before signing (osslsigncode, sbsign), so that is the hash a signature
        of this file would carry. 0 with a table. The hasher appends them; set it to 0 before
@@ -116,8 +123,8 @@ typedef struct sgs_pe_info {
     unsigned nspec;
     int spec_ok;
     char spec_why[128];
-    unsigned anomalies;           /* SGS_PE_A_* bits */
-    const sgs_allocator *alloc;   /* what `spec` came from */
+    unsigned anomalies;         /* SGS_PE_A_* bits */
+    const sgs_allocator *alloc; /* what `spec` came from */
 } sgs_pe_info;
 
 /*
@@ -201,7 +208,7 @@ typedef struct sgs_pe_cert {
     uint16_t revision; /* wRevision: 0x0200 (0x0100 legacy) */
     uint16_t type;     /* wCertificateType: 0x0002 = PKCS#7 SignedData */
     const uint8_t *data;
-    size_t data_len;   /* bCertificate: length - 8 bytes */
+    size_t data_len; /* bCertificate: length - 8 bytes */
 } sgs_pe_cert;
 
 /*
@@ -230,6 +237,6 @@ SGS_NODISCARD int sgs_pe_der_span(const uint8_t *p, size_t n, size_t *span, char
  * a multiple of 8), signtool leaves them outside it; anything else after the DER is stuffing
  * (CVE-2013-3900). Returns 1 for stuffing, 0 for none or alignment only.
  */
-int sgs_pe_cert_stuffed(const sgs_pe_cert *c, size_t span);
+SGS_NODISCARD int sgs_pe_cert_stuffed(const sgs_pe_cert *c, size_t span);
 
 #endif

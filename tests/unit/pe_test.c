@@ -28,19 +28,19 @@ typedef struct tsec {
 
 typedef struct tlayout {
     int pe32plus;
-    uint32_t lfanew;     /* 0: 0x80 */
-    uint16_t sopt;       /* 0: 0xE0 (PE32) / 0xF0 (PE32+) */
-    uint16_t magic;      /* 0: by pe32plus */
-    uint32_t nrva;       /* 0: 16 */
-    uint32_t soh;        /* SizeOfHeaders */
+    uint32_t lfanew; /* 0: 0x80 */
+    uint16_t sopt;   /* 0: 0xE0 (PE32) / 0xF0 (PE32+) */
+    uint16_t magic;  /* 0: by pe32plus */
+    uint32_t nrva;   /* 0: 16 */
+    uint32_t soh;    /* SizeOfHeaders */
     unsigned nsec;
     tsec sec[12];
-    uint64_t image_end;  /* 0: the end of the furthest section (or soh) */
+    uint64_t image_end; /* 0: the end of the furthest section (or soh) */
     const uint8_t *table;
     size_t table_len;
-    int unaligned;       /* table at image_end exactly, not rounded up to 8 */
-    size_t trailing;     /* bytes after the table */
-    int set_entry;       /* write entry_off/entry_size instead of the table's */
+    int unaligned;   /* table at image_end exactly, not rounded up to 8 */
+    size_t trailing; /* bytes after the table */
+    int set_entry;   /* write entry_off/entry_size instead of the table's */
     uint32_t entry_off, entry_size;
 } tlayout;
 
@@ -189,8 +189,8 @@ ref_spec(const uint8_t *b0, size_t len0, const texp *e, uint32_t soh, const tlay
     EVP_MD_CTX *const ctx = EVP_MD_CTX_new();
     REQUIRE(ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1);
     REQUIRE(EVP_DigestUpdate(ctx, b, e->checksum_off) == 1);
-    REQUIRE(EVP_DigestUpdate(ctx, b + e->checksum_off + 4,
-                             e->certdir_off - e->checksum_off - 4) == 1);
+    REQUIRE(EVP_DigestUpdate(ctx, b + e->checksum_off + 4, e->certdir_off - e->checksum_off - 4) ==
+            1);
     REQUIRE(EVP_DigestUpdate(ctx, b + e->certdir_off + 8, soh - e->certdir_off - 8) == 1);
     tsec s[12];
     unsigned n = 0;
@@ -238,7 +238,7 @@ hash_file(sgs_pe_hasher *h, const sgs_pe_info *info, const uint8_t *b, size_t le
         return 0;
     size_t pos = 0;
     while (pos < len) {
-        size_t n = chunk == FEED_WHOLE ? len - pos
+        size_t n = chunk == FEED_WHOLE    ? len - pos
                    : chunk == FEED_RANDOM ? 1 + (size_t)(sgs_test_rand(&rng) % 100000)
                                           : (size_t)chunk;
         if (n > len - pos)
@@ -598,7 +598,8 @@ test_statuses(void)
     texp e;
 
     /* NOT_PE */
-    const uint8_t elf[] = "\x7f" "ELF and more bytes than sixty-four, so that only the magic "
+    const uint8_t elf[] = "\x7f"
+                          "ELF and more bytes than sixty-four, so that only the magic "
                           "decides the outcome here";
     CHECK_EQ_INT(parse(elf, sizeof(elf), sizeof(elf), &info, why), SGS_PE_NOT_PE);
     CHECK_EQ_INT(parse(elf, 0, 0, &info, why), SGS_PE_NOT_PE);
@@ -973,6 +974,9 @@ test_hasher_misuse(void)
     CHECK_EQ_INT(sgs_pe_hash_begin(h, &info, mds, 5, 1, why, sizeof(why)), 0);
     const EVP_MD *const xof[] = {EVP_shake128()};
     CHECK_EQ_INT(sgs_pe_hash_begin(h, &info, xof, 1, 1, why, sizeof(why)), 0);
+    sgs_pe_info empty;
+    memset(&empty, 0, sizeof(empty));
+    CHECK_EQ_INT(sgs_pe_hash_begin(h, &empty, mds, 1, 1, why, sizeof(why)), 0);
     sgs_pe_info big = info;
     big.cert_size = SGS_PE_MAX_TABLE + 1;
     CHECK_EQ_INT(sgs_pe_hash_begin(h, &big, mds, 1, 1, why, sizeof(why)), 0);
@@ -991,8 +995,7 @@ test_hasher_misuse(void)
     CHECK_EQ_INT(sgs_pe_hash_update(h, 0, NULL, 5), 0);
     REQUIRE(sgs_pe_hash_begin(h, &info, mds, 1, 1, why, sizeof(why)));
     CHECK_EQ_INT(sgs_pe_hash_update(h, 0, b, len - 1), 1);
-    CHECK_EQ_INT(sgs_pe_hash_end(h, out.flat, out.spec, out.mdlen, &out.table, &out.table_len),
-                 0);
+    CHECK_EQ_INT(sgs_pe_hash_end(h, out.flat, out.spec, out.mdlen, &out.table, &out.table_len), 0);
     CHECK(out.table == NULL);
     CHECK_EQ_INT(sgs_pe_hash_end(h, out.flat, NULL, out.mdlen, &out.table, &out.table_len), 0);
     /* and it is reusable afterwards */
@@ -1092,10 +1095,9 @@ write_seeds(const char *dir)
     base.sec[2] = (tsec){0x500, 0x180};
     base.table = table;
     base.table_len = tlen;
-    static const char *const names[] = {"pe32_signed",  "pe32plus_signed", "unsigned_odd",
-                                        "gap",          "overlap",         "unaligned_trailing",
-                                        "few_rvas",     "upx_like",        "unsorted",
-                                        "stuffed_entry"};
+    static const char *const names[] = {
+        "pe32_signed",        "pe32plus_signed", "unsigned_odd", "gap",      "overlap",
+        "unaligned_trailing", "few_rvas",        "upx_like",     "unsorted", "stuffed_entry"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         tlayout L = base;
         L.pe32plus = i == 1 || i == 6;
