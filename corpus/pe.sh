@@ -3,7 +3,9 @@
 #
 #   corpus/pe.sh OUTDIR
 # Needs bash, coreutils, python3, the openssl CLI (3.0+), osslsigncode (2.5+; 2.7+ for the two
-# RFC 3161 cases) and mingw-w64 (x86_64; i686 optional, for the PE32 case). A few seconds.
+# RFC 3161 cases) and mingw-w64 (x86_64; i686 optional, for the PE32 case); sbsigntool
+# (sbsign) is optional, for the UEFI cases. A few seconds. No network: the legacy timestamps
+# come from pe/legacy_tsa.py, a loopback HTTP server started here and killed on exit.
 #
 # Writes (paths relative to OUTDIR; the test runs sigsweep with OUTDIR as cwd)
 #   root.pem intermediate.pem     the trust anchor and its intermediate (for --untrusted)
@@ -22,13 +24,17 @@
 #                                 `osslsigncode verify -CAfile root.pem [-TSA-CAfile tsa-root.pem]
 #                                 [-ignore-crl] -in FILE`; header comments give the version, the
 #                                 command, the equivalent sigsweep arguments and skipped cases
+#   legacy-tsa.log                the legacy timestamp server's log
 #   .sgs-pe                       stamp: OUTDIR was made here, so it may be wiped and regenerated
 #
 # Every run wipes OUTDIR (if it carries the stamp) and makes everything again: keys and
 # signatures are random, the rest is fixed. Certificates are issued with `openssl ca
 # -startdate/-enddate` (2015-01-01..2045-01-01; the expired leaf 2020-01-01..2021-01-01);
 # signatures carry a pinned signingTime (-time) and, for the RFC 3161 cases, a pinned
-# timestamp (-TSA-time) from osslsigncode's built-in offline TSA. The programs are linked with
+# timestamp (-TSA-time) from osslsigncode's built-in offline TSA; the legacy timestamps'
+# signingTime is pinned by the URL given to `osslsigncode sign -t` (pe/legacy_tsa.py builds the
+# countersignature itself, so no faketime is needed). sbsign's signatures carry the current
+# time as signingTime (ignored: the leaf is valid 2015..2045). The programs are linked with
 # -O2 -s -Wl,--no-insert-timestamp, so the unsigned images are byte-for-byte reproducible for
 # a given mingw-w64 version.
 #
@@ -69,6 +75,24 @@
 #   overlap_headers.exe SizeOfHeaders raised past the first section's raw data before signing
 #                     (the UPX layout of signify's spotify_sample.exe: the flat hash is the
 #                     signed one, the spec's sorted-section hash differs)   VALID
+#   legacy_ts.exe     `-t http://127.0.0.1:PORT/1704067200`: a legacy Authenticode timestamp
+#                     (pkcs9 counterSignature by the TSA, signingTime 2024-01-01)   VALID either
+#                     way; with --tsa-trust the reason dates it by the timestamp
+#   expired_legacy_ts.exe  expired leaf, legacy timestamp 2020-06-01   EXPIRED; VALID with
+#                     --tsa-trust tsa-root.pem (like expired_ts.exe)
+#   legacy_ts_bad.exe expired_legacy_ts_bad.exe  the two above with one byte of the
+#                     countersignature's encryptedDigest flipped (an unauthenticated attribute:
+#                     the outer signature stays valid); the timestamp must not be used:
+#                     VALID / EXPIRED either way, the reason says the timestamp is not used
+#   uefi_nogap.efi    `sbsign --addcert intermediate.pem` on hello.exe   VALID (sbsign hashes the
+#                     spec's section-sorted way, which equals the flat hash on this layout)
+#   uefi_gap.efi      hello.exe with 0x200 zero bytes inserted before the last section's raw
+#                     data (its PointerToRawData moved up; nothing else changed), then sbsign:
+#                     the signed (section-sorted) hash skips the gap, the flat hash covers it
+#                     BAD_SIGNATURE; VALID with --uefi, the reason naming the uncovered bytes
+#   uefi_gap_edited.efi  uefi_gap.efi with a byte of the gap changed   the same: BAD_SIGNATURE;
+#                     VALID with --uefi (nothing signs those bytes: that is the warning's point)
+#   uefi_gap_tamper.efi  uefi_gap.efi with a byte of .text flipped   BAD_SIGNATURE either way
 #   appended_after_sig.exe  16 bytes after the certificate table     MALFORMED; VALID --lenient
 #   stuffed_certtable.exe   32 zero bytes inside the WIN_CERTIFICATE after the PKCS#7 (and its
 #                     alignment padding), dwLength and directory size adjusted (CVE-2013-3900)
@@ -82,10 +106,8 @@
 #   truncated.exe     valid_sha256.exe cut in the middle of the PKCS#7    MALFORMED
 #   truncated_headers.exe  the first 200 bytes of hello.exe               MALFORMED
 #   unsigned.exe      hello.exe as linked                                 NO_SIGNATURE
-# Not made: a file that verifies only with the spec's section-sorted hash (a gap between
-# sections). osslsigncode always signs the flat hash, and any header edit after signing breaks
-# both hashes, so such a file needs a signer that hashes by the spec (sbsign/pesign) or a
-# hand-built SpcIndirectDataContent; signify's and Debian's real files cover it (notes §1.2).
+# The uefi_* files need sbsign (osslsigncode always signs the flat hash, and any header edit
+# after signing breaks both hashes): without sbsigntool they are skipped and oracle.tsv says so.
 #
 # Where osslsigncode (rc 0 = accepted; measured with 2.9, and 2.5-4 gives the same rc per the
 # notes) disagrees with sigsweep's expected verdict, sigsweep is right because:
@@ -107,18 +129,31 @@
 #                           (Microsoft's own shimx64.efi.signed has two entries) and the first
 #                           entry is a valid signature over the image: sigsweep says VALID and
 #                           notes the second entry (UEFI firmware tries each entry).
+#   uefi_nogap.efi          (2.5 only) osslsigncode 2.5 says "Invalid signature" to sbsign's
+#                           PKCS#7 (as to Debian's sbsign-signed shim-helpers, notes §2); 2.9
+#                           accepts it. The image hash and the chain are good: VALID.
 # For the verifier: osslsigncode pads the PKCS#7 to 8 bytes INSIDE dwLength (a 2429-byte DER
 # gets dwLength 2440), so every signed file here has 1-7 zero bytes after the
 # DER within its WIN_CERTIFICATE; only more than that (stuffed_certtable.exe) is stuffing.
 # Agreements worth knowing: appended_after_sig.exe is "unsigned" to osslsigncode (a table not at
 # the end of the file is ignored, MS12-024) and MALFORMED to sigsweep; expired_ts.exe is
-# accepted by osslsigncode with -TSA-CAfile tsa-root.pem, as by sigsweep with --tsa-trust.
+# accepted by osslsigncode with -TSA-CAfile tsa-root.pem, as by sigsweep with --tsa-trust, and
+# so is expired_legacy_ts.exe; legacy_ts_bad.exe is accepted by osslsigncode 2.9 too
+# ("Timestamp Server Signature verification: failed", then "Signature verification: ok",
+# "Succeeded": the timestamp is not used) and expired_legacy_ts_bad.exe rejected (expired);
+# uefi_gap.efi is a MISMATCH to osslsigncode (flat hash only) and BAD_SIGNATURE to sigsweep
+# without --uefi.
 #
 # osslsigncode versions: 2.5-4 (Debian 12) has -time, -nest, -addUnauthenticatedBlob and
 # verify -TSA-CAfile, but no built-in TSA (-TSA-certs/-TSA-key/-TSA-time arrived in 2.7) and no
 # -ignore-crl (2.9; 2.5 never fetches CRLs); 2.9 (bookworm-backports) has both. Both are
 # detected from `osslsigncode --help`: without the TSA options valid_ts.exe and expired_ts.exe
-# (and their rows) are skipped and oracle.tsv says so.
+# (and their rows) are skipped and oracle.tsv says so. Legacy timestamps (`sign -t URL`) work
+# in both (measured: 2.5-4 fetches them over libcurl, 2.9 with OpenSSL's HTTP client); an
+# osslsigncode without the TSA options is allowed to fail at them, which skips the four legacy
+# cases with a warning; 2.7+ must succeed. oracle.tsv's command has -TSA-CAfile whenever some
+# file is timestamped. Measured with 2.5-4 (the Debian 12 .deb unpacked, not installed): the
+# same rc as 2.9 on every file both make, except uefi_nogap.efi (above).
 set -euo pipefail
 export LC_ALL=C
 umask 022
@@ -126,7 +161,7 @@ umask 022
 stamp_name=.sgs-pe
 die() { printf 'pe.sh: %s\n' "$*" >&2; exit 2; }
 warn() { printf 'pe.sh: warning: %s\n' "$*" >&2; }
-usage() { sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 case ${1:-} in
     -h|--help) usage; exit 0 ;;
@@ -147,6 +182,12 @@ for t in openssl osslsigncode python3 "$CC64"; do
 done
 have32=1
 command -v "$CC32" >/dev/null || { have32=0; warn "$CC32 not found: no PE32 case"; }
+have_sbsign=1
+command -v sbsign >/dev/null ||
+    { have_sbsign=0; warn "sbsign not found (Debian: sbsigntool): uefi_* cases skipped"; }
+[[ -f $src/legacy_tsa.py ]] || die "$src/legacy_tsa.py missing"
+# Nothing here uses the network; the legacy timestamp server is on 127.0.0.1.
+unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY
 
 help_text=$(osslsigncode --help 2>&1 || true)
 oss_version=$(osslsigncode -v 2>&1 | head -n 2 | sed 's/, using://; s/^[[:space:]]*//' |
@@ -412,6 +453,14 @@ def der_len(d, i):
 
 def encrypted_digest(d, i):
     """(offset, length) of the first SignerInfo's encryptedDigest in the ContentInfo at i."""
+    vs, n = signer_info(d, i)
+    octets = [k for k in kids(d, vs, n) if k[0] == 0x04]
+    if not octets:
+        die("no encryptedDigest")
+    return octets[0][1], octets[0][2]
+
+def signer_info(d, i):
+    """(value offset, length) of the one SignerInfo of the ContentInfo at i."""
     tag, vs, n = tlv(d, i)
     ci = list(kids(d, vs, n))
     if tag != 0x30 or len(ci) != 2 or ci[1][0] != 0xA0:
@@ -423,9 +472,31 @@ def encrypted_digest(d, i):
     si = list(kids(d, sd[-1][1], sd[-1][2]))
     if len(si) != 1 or si[0][0] != 0x30:
         die("want exactly one SignerInfo")
-    octets = [k for k in kids(d, si[0][1], si[0][2]) if k[0] == 0x04]
-    if not octets:
-        die("no encryptedDigest")
+    return si[0][1], si[0][2]
+
+OID_COUNTERSIGNATURE = bytes.fromhex("06092a864886f70d010906")   # 1.2.840.113549.1.9.6
+
+def countersig_digest(d, i):
+    """(offset, length) of the encryptedDigest of the pkcs9 countersignature (the one value
+    of the one counterSignature attribute) in the unauthenticated attributes of the first
+    SignerInfo of the ContentInfo at i."""
+    vs, n = signer_info(d, i)
+    unauth = [k for k in kids(d, vs, n) if k[0] == 0xA1]
+    if len(unauth) != 1:
+        die("no unauthenticated attributes")
+    found = []
+    for tag, avs, an in kids(d, unauth[0][1], unauth[0][2]):
+        _, ovs, on = tlv(d, avs)
+        if tag == 0x30 and d[avs:ovs + on] == OID_COUNTERSIGNATURE:
+            found.append(list(kids(d, ovs + on, avs + an - ovs - on)))
+    if len(found) != 1 or len(found[0]) != 1 or found[0][0][0] != 0x31:
+        die("want exactly one counterSignature attribute")
+    vals = list(kids(d, found[0][0][1], found[0][0][2]))
+    if len(vals) != 1 or vals[0][0] != 0x30:
+        die("want exactly one countersignature SignerInfo")
+    octets = [k for k in kids(d, vals[0][1], vals[0][2]) if k[0] == 0x04]
+    if len(octets) != 1:
+        die("no countersignature encryptedDigest")
     return octets[0][1], octets[0][2]
 
 def flip(d, off, mask=0x01):
@@ -458,6 +529,21 @@ def main(argv):
                 die("encryptedDigest of %d bytes" % vn)
             flip(d, vo + vn // 2, 0x01)
             print(vo + vn // 2)
+        elif what == "countersig":         # middle of the countersignature's encryptedDigest
+            (off, n), = pe.entries(d)[:1]
+            vo, vn = countersig_digest(d, off + 8)
+            if vn < 64:
+                die("countersignature encryptedDigest of %d bytes" % vn)
+            flip(d, vo + vn // 2, 0x01)
+            print(vo + vn // 2)
+        elif what == "gap":                # middle of the first gap between sections' raw data
+            secs = sorted((p, n) for p, n, _ in pe.sections if n)
+            gaps = [(a[0] + a[1], b[0]) for a, b in zip(secs, secs[1:]) if a[0] + a[1] < b[0]]
+            if not gaps:
+                die("no gap between sections")
+            lo, hi = gaps[0]
+            flip(d, (lo + hi) // 2, 0x5A)
+            print((lo + hi) // 2)
         else:
             die("flip what? " + what)
         save(dst, d)
@@ -520,6 +606,33 @@ def main(argv):
             die("headers do not end where the first section starts")
         struct.pack_into("<I", d, pe.sizeofheaders, first + pe.filealign)
         save(dst, d)
+    elif cmd == "gap":                     # gap IN OUT N: N zero bytes before the last section
+        src, dst, n = argv[1], argv[2], int(argv[3])
+        d = load(src)
+        pe = PE(d, need_sig=False)
+        if pe.certoff or pe.certsize:
+            die("gap wants an unsigned image")
+        if n <= 0 or n % pe.filealign:
+            die("gap wants a positive multiple of FileAlignment (%d)" % pe.filealign)
+        if u32(d, pe.e + 12):
+            die("a COFF symbol table (PointerToSymbolTable) would move")
+        secs = sorted(s for s in pe.sections if s[1])
+        if len(secs) < 2:
+            die("gap wants two sections with raw data")
+        ptr, size, h = secs[-1]
+        if any(p + k > ptr for p, k, _ in secs[:-1]):
+            die("the last section overlaps another")
+        if ptr + size != len(d):
+            die("data after the last section")
+        d[ptr:ptr] = bytes(n)
+        struct.pack_into("<I", d, h + 20, ptr + n)   # PointerToRawData
+        save(dst, d)
+        print(ptr, ptr + n - 1)            # the gap's first and last byte
+    elif cmd == "p7":                      # p7 IN OUT: the first entry's PKCS#7 DER
+        src, dst = argv[1:]
+        d = load(src)
+        (off, _), = PE(d).entries(d)[:1]
+        save(dst, d[off + 8:off + 8 + der_len(d, off + 8)])
     elif cmd == "layout":                  # layout IN: magic certoff certsize entries
         d = load(argv[1])
         pe = PE(d)
@@ -558,6 +671,57 @@ if ((have_tsa)); then
     sign "$H" files/expired_ts.exe chain-expired.pem expired sha256 -time "$T_2020" \
         "${TSA[@]}" -TSA-time "$T_2020"
 fi
+
+# Legacy (pkcs9 countersignature) timestamps from pe/legacy_tsa.py on 127.0.0.1; the URL path
+# is the signingTime. The server is killed on exit (trap) or, failing that, exits by itself
+# within about two seconds of its parent going away.
+tsa_pid=''
+stop_legacy_tsa() {
+    [[ -n $tsa_pid ]] || return 0
+    kill "$tsa_pid" 2>/dev/null || true
+    wait "$tsa_pid" 2>/dev/null || true
+    tsa_pid=''
+}
+trap stop_legacy_tsa EXIT
+python3 "$src/legacy_tsa.py" --cert certs/tsa.pem --key keys/tsa.key \
+    --port-file build/legacy-tsa.port 2>>legacy-tsa.log </dev/null &
+tsa_pid=$!
+for _ in $(seq 100); do
+    [[ -s build/legacy-tsa.port ]] && break
+    kill -0 "$tsa_pid" 2>/dev/null || break
+    sleep 0.05
+done
+[[ -s build/legacy-tsa.port ]] ||
+    die "legacy_tsa.py did not start (see $out/legacy-tsa.log)"
+TURL=http://127.0.0.1:$(cat build/legacy-tsa.port)
+have_legacy=1
+# legacy_sign IN OUT CHAIN KEY TIME: like sign, with a legacy timestamp at TIME; returns 1
+# (instead of exiting) when an osslsigncode without the built-in TSA (2.5) cannot do it.
+legacy_sign() {
+    local in=$1 dst=$2 chain=$3 key=$4 t=$5
+    local cmd=(osslsigncode sign -certs "$chain" -key "keys/$key.key" -h sha256 -time "$t"
+               -t "$TURL/$t" -in "$in" -out "$dst")
+    rm -f "$dst"
+    printf '+ %s\n' "${cmd[*]}" >>"$log"
+    "${cmd[@]}" >>"$log" 2>&1 </dev/null && [[ -s $dst ]] && return 0
+    rm -f "$dst"
+    ((have_tsa == 0)) || {
+        tail -n 20 "$log" >&2
+        die "osslsigncode sign -t $TURL/$t failed (see $out/legacy-tsa.log)"
+    }
+    return 1
+}
+if legacy_sign "$H" files/legacy_ts.exe chain-leaf.pem leaf "$T_SIGN"; then
+    legacy_sign "$H" files/expired_legacy_ts.exe chain-expired.pem expired "$T_2020" ||
+        die "osslsigncode sign -t failed the second time"
+    peedit flip files/legacy_ts.exe files/legacy_ts_bad.exe countersig >>"$log"
+    peedit flip files/expired_legacy_ts.exe files/expired_legacy_ts_bad.exe countersig >>"$log"
+else
+    have_legacy=0
+    warn "$oss_version cannot get a legacy timestamp (sign -t): legacy_ts cases skipped"
+fi
+stop_legacy_tsa
+
 sign "$H" files/missing_intermediate.exe chain-leaf-only.pem leaf sha256 -time "$T_SIGN"
 sign "$H" files/rogue_root.exe chain-rogue.pem rogue sha256 -time "$T_SIGN"
 sign "$H" files/noeku.exe chain-tls.pem tls sha256 -time "$T_SIGN"
@@ -596,16 +760,36 @@ head -c 200 "$H" >files/truncated_headers.exe
 cp "$H" files/unsigned.exe
 printf '+ tamper_sig.exe: flipped the encryptedDigest byte at file offset %s\n' "$sig_off" >>"$log"
 
+# UEFI: sbsign signs the section-sorted (spec) hash. uefi_gap's layout has a 0x200-byte gap
+# before the last section's raw data, which the flat hash covers and the spec hash skips.
+if ((have_sbsign)); then
+    # sbsign_to IN OUT: leaf + intermediate (--addcert), SHA-256
+    sbsign_to() {
+        rm -f "$2"
+        run sbsign --key keys/leaf.key --cert certs/leaf.pem --addcert intermediate.pem \
+            --output "$2" "$1"
+    }
+    sbsign_to "$H" files/uefi_nogap.efi
+    read -r gap_first gap_last < <(peedit gap "$H" build/hello_gap.efi 512)
+    [[ -n ${gap_last:-} ]] || die "peedit gap failed"
+    printf '+ hello_gap.efi: zero bytes %s-%s inserted\n' "$gap_first" "$gap_last" >>"$log"
+    sbsign_to build/hello_gap.efi files/uefi_gap.efi
+    printf '+ uefi_gap_edited.efi: changed the gap byte at file offset %s\n' \
+        "$(peedit flip files/uefi_gap.efi files/uefi_gap_edited.efi gap)" >>"$log"
+    peedit flip files/uefi_gap.efi files/uefi_gap_tamper.efi section
+fi
+
 # The flipped signature still parses as PKCS#7 (so the failure is the signature, not DER).
+# (Not `osslsigncode extract-signature`: 2.5 writes the WIN_CERTIFICATE header too.)
 python3 -c "$PEEDIT" layout files/tamper_sig.exe >>"$log"
-run osslsigncode extract-signature -in files/tamper_sig.exe -out build/tamper_sig.p7
+peedit p7 files/tamper_sig.exe build/tamper_sig.p7
 run openssl pkcs7 -inform DER -in build/tamper_sig.p7 -noout -print_certs
 
 # ---------------------------------------------------------------------------------------------
 # Oracle: osslsigncode verify on every file.
 ver_args=(-CAfile root.pem)
 sgs_oracle_args="--trust root.pem"
-if ((have_tsa)); then
+if ((have_tsa || have_legacy)); then
     ver_args+=(-TSA-CAfile tsa-root.pem)
     sgs_oracle_args+=" --tsa-trust tsa-root.pem"
 fi
@@ -613,6 +797,10 @@ fi
 skipped=()
 ((have_tsa)) || skipped+=(files/valid_ts.exe files/expired_ts.exe)
 ((have32)) || skipped+=(files/valid_pe32.exe)
+((have_legacy)) || skipped+=(files/legacy_ts.exe files/expired_legacy_ts.exe
+    files/legacy_ts_bad.exe files/expired_legacy_ts_bad.exe)
+((have_sbsign)) || skipped+=(files/uefi_nogap.efi files/uefi_gap.efi files/uefi_gap_edited.efi
+    files/uefi_gap_tamper.efi)
 {
     printf '# %s\n' "$oss_version"
     printf '# command: osslsigncode verify %s -in FILE\n' "${ver_args[*]}"
@@ -653,21 +841,30 @@ expect_oss() {   # expect_oss ok|fail die|warn FILE...
         if [[ $how == die ]]; then
             die "osslsigncode says $got for $f, want $want (see oracle.tsv, tools.log)"
         fi
-        warn "osslsigncode says $got for $f, notes §6 say $want"
+        warn "osslsigncode says $got for $f, measured $want (notes §6, header above)"
     done
 }
 expect_oss ok die files/valid_sha256.exe files/valid_sha1.exe files/valid_sha512.exe \
     files/valid_dll.dll files/valid_pe32.exe files/valid_ts.exe files/expired_ts.exe \
     files/nested_good.exe files/unauth_blob.exe files/overlay_signed.exe \
-    files/overlap_headers.exe files/tamper_checksum.exe
+    files/overlap_headers.exe files/tamper_checksum.exe files/legacy_ts.exe \
+    files/expired_legacy_ts.exe
 expect_oss fail die files/tamper_section.exe files/tamper_header.exe files/tamper_dos_stub.exe \
     files/tamper_sig.exe files/transplant_sig.exe files/truncated.exe \
     files/truncated_headers.exe files/unsigned.exe files/expired_nots.exe \
-    files/missing_intermediate.exe files/rogue_root.exe files/noeku.exe
+    files/missing_intermediate.exe files/rogue_root.exe files/noeku.exe \
+    files/expired_legacy_ts_bad.exe files/uefi_gap.efi files/uefi_gap_edited.efi \
+    files/uefi_gap_tamper.efi
 expect_oss ok warn files/nested_rogue.exe files/rogue_nested_valid.exe \
-    files/stuffed_certtable.exe files/weak_md5.exe
+    files/stuffed_certtable.exe files/weak_md5.exe files/legacy_ts_bad.exe files/uefi_nogap.efi
 expect_oss fail warn files/two_wincert.exe files/appended_after_sig.exe \
     files/bad_certdir_size.exe
+# uefi_gap.efi is what it claims: to an osslsigncode that reads sbsign's signatures (2.9; 2.5
+# says "Invalid signature" to both uefi files) its flat image hash is a MISMATCH.
+if [[ ${oss_rc[files/uefi_nogap.efi]:-} == 0 ]] && ! grep -q \
+        $'^files/uefi_gap.efi\t[0-9]*\t.*message digest[^;]*MISMATCH' oracle.tsv; then
+    die "osslsigncode finds no image hash MISMATCH in files/uefi_gap.efi (see oracle.tsv)"
+fi
 # ... and the two files whose verdict needs extra certificates do verify with them.
 cat root.pem intermediate.pem >build/root-and-intermediate.pem
 run osslsigncode verify -CAfile build/root-and-intermediate.pem \
@@ -687,7 +884,9 @@ declare -A signer_of=(
     [noeku.exe]=tls [nested_good.exe]=leaf [nested_rogue.exe]=leaf
     [rogue_nested_valid.exe]=rogue [two_wincert.exe]=leaf [unauth_blob.exe]=leaf
     [overlay_signed.exe]=leaf [overlap_headers.exe]=leaf [appended_after_sig.exe]=leaf
-    [stuffed_certtable.exe]=leaf [tamper_checksum.exe]=leaf
+    [stuffed_certtable.exe]=leaf [tamper_checksum.exe]=leaf [legacy_ts.exe]=leaf
+    [expired_legacy_ts.exe]=expired [legacy_ts_bad.exe]=leaf [expired_legacy_ts_bad.exe]=expired
+    [uefi_nogap.efi]=leaf [uefi_gap.efi]=leaf [uefi_gap_edited.efi]=leaf
 )
 : >signers.tsv
 for n in $(printf '%s\n' "${!signer_of[@]}" | sort); do
@@ -706,6 +905,11 @@ IMAGE_HASH='(?i)image (hash|digest)'
 AFTER_TABLE='(?i)(?=.*(data|bytes?) after)(?=.*(signature|certificate table))'
 STUFFED='(?i)(?=.*bytes? after)(?=.*signature)(?=.*(certificate table|WIN_CERTIFICATE))'
 EKU_RE='(?i)code ?signing|EKU|extended key usage'
+# a timestamp that dates the signature / is named but not used (bad, or no --tsa-trust)
+TS_NOT_USED='(?i:timestamp[^;]*not used)'
+TS_BAD='(?i:timestamp[^;]*(not used|does not verify|not over|invalid))'
+ts_used() { printf '\\A(?=.*(?i:timestamp))(?=.*%s)(?!.*%s)' "$1" "$TS_BAD"; }
+UNCOVERED="(?i)does not cover bytes?\\b.*\\b${gap_first:-}\\b"
 
 printf '# case\targs\tinput\tverdict\treason regex (re.search)\n' >cases.tsv
 grp=''
@@ -730,6 +934,14 @@ done
 row weak_md5.exe UNSUPPORTED '(?i)md5'
 row expired_nots.exe EXPIRED "$EXPIRED_RE"
 row expired_ts.exe EXPIRED "$EXPIRED_RE"
+row legacy_ts.exe VALID "$TS_NOT_USED"
+row expired_legacy_ts.exe EXPIRED "$EXPIRED_RE"
+row legacy_ts_bad.exe VALID "$TS_BAD"
+row expired_legacy_ts_bad.exe EXPIRED "$EXPIRED_RE(?=.*$TS_BAD)"
+row uefi_nogap.efi VALID
+for n in uefi_gap.efi uefi_gap_edited.efi uefi_gap_tamper.efi; do
+    row "$n" BAD_SIGNATURE "$IMAGE_HASH"
+done
 row missing_intermediate.exe UNTRUSTED "$INT_CN"
 row rogue_root.exe UNTRUSTED "$UNREL_CN"
 row noeku.exe UNTRUSTED "$EKU_RE"
@@ -745,12 +957,16 @@ row truncated.exe MALFORMED
 row truncated_headers.exe MALFORMED
 row unsigned.exe NO_SIGNATURE
 
-if ((have_tsa)); then
+if ((have_tsa || have_legacy)); then
     group tsa "--trust root.pem --tsa-trust tsa-root.pem"
     row valid_ts.exe VALID
     row expired_ts.exe VALID
     row expired_nots.exe EXPIRED "$EXPIRED_RE"
     row valid_sha256.exe VALID
+    row legacy_ts.exe VALID "$(ts_used 2024-01-01)"
+    row expired_legacy_ts.exe VALID "$(ts_used 2020-06-01)"
+    row legacy_ts_bad.exe VALID "$TS_BAD"
+    row expired_legacy_ts_bad.exe EXPIRED "$EXPIRED_RE(?=.*$TS_BAD)"
 fi
 
 group untrusted "--trust root.pem --untrusted intermediate.pem"
@@ -772,6 +988,10 @@ row two_wincert.exe VALID
 row valid_sha256.exe VALID
 row rogue_root.exe UNTRUSTED "$UNREL_CN"
 row tamper_section.exe BAD_SIGNATURE "$IMAGE_HASH"
+row uefi_gap.efi VALID "$UNCOVERED"
+row uefi_gap_edited.efi VALID "$UNCOVERED"
+row uefi_gap_tamper.efi BAD_SIGNATURE "$IMAGE_HASH"
+row uefi_nogap.efi VALID
 
 group lenient "--trust root.pem --lenient"
 row appended_after_sig.exe VALID
@@ -780,6 +1000,21 @@ row valid_sha256.exe VALID
 row bad_certdir_size.exe MALFORMED
 row truncated.exe MALFORMED
 
+# UEFI firmware's model: an intermediate as the anchor, validity dates ignored
+group intermediate "--trust intermediate.pem"
+row valid_sha256.exe UNTRUSTED 'not self-signed'
+group partial "--trust intermediate.pem --partial-chain"
+row valid_sha256.exe VALID
+row missing_intermediate.exe VALID
+row rogue_root.exe UNTRUSTED "$UNREL_CN"
+group no-time "--trust root.pem --no-time-check"
+row expired_nots.exe VALID
+row valid_sha256.exe VALID
+group firmware "--trust intermediate.pem --uefi --partial-chain --no-time-check"
+row expired_nots.exe VALID
+row uefi_gap.efi VALID "$UNCOVERED"
+row rogue_nested_valid.exe VALID
+
 group wrong-trust "--trust unrelated-root.pem"
 row rogue_root.exe VALID
 row valid_sha256.exe UNTRUSTED "$ROOT_CN"
@@ -787,6 +1022,6 @@ row valid_dll.dll UNTRUSTED "$ROOT_CN"
 
 printf 'made by corpus/pe.sh; may be deleted and regenerated\nstate=complete\n' \
     >"$out/$stamp_name"
-printf 'pe.sh: %s: %d cases, %d files, %s (tsa=%d pe32=%d)\n' "$out" \
+printf 'pe.sh: %s: %d cases, %d files, %s (tsa=%d legacy=%d sbsign=%d pe32=%d)\n' "$out" \
     "$(grep -vc '^#' cases.tsv)" "$(find files -type f | wc -l)" "$oss_version" \
-    "$have_tsa" "$have32" >&2
+    "$have_tsa" "$have_legacy" "$have_sbsign" "$have32" >&2

@@ -148,6 +148,27 @@ unauth_attr(PKCS7_SIGNER_INFO *si, const oid *want, int *lastpos)
     return NULL;
 }
 
+/*
+ * The bytes a PKCS7_verify() checks, as a BIO chain with a buffer on top: OpenSSL 3.0's
+ * PKCS7_verify makes its own copy of a memory BIO given directly and leaks it when
+ * PKCS7_dataInit fails (an unknown digest algorithm does it; found by fuzzing). Free with
+ * BIO_free_all(). NULL on allocation failure.
+ */
+static BIO *
+content_bio(const void *p, size_t n)
+{
+    if (n > 0x7fffffff)
+        return NULL;
+    BIO *const mem = BIO_new_mem_buf(p, (int)n);
+    BIO *const buf = BIO_new(BIO_f_buffer());
+    if (mem == NULL || buf == NULL) {
+        BIO_free(mem);
+        BIO_free(buf);
+        return NULL;
+    }
+    return BIO_push(buf, mem);
+}
+
 static PKCS7_SIGNER_INFO *
 only_signer_info(PKCS7 *p7)
 {
@@ -444,20 +465,113 @@ iso_time(int64_t t, char *buf, size_t n)
 }
 
 /*
- * The RFC 3161 timestamp of si, if any: verified (TSA signature, imprint = hash of si's
- * signature value, TSA chain at genTime with timeStamping). Returns 1 with *when when it may
- * date the signature; otherwise 0 with a note saying why not (or none when absent).
+ * A timestamp whose own signature verified: may it date the signature? Its signer must chain
+ * to --tsa-trust at the timestamp's time and carry the timeStamping usage. Returns 1 with
+ * *when and the record's time; otherwise 0 with a note saying why not.
  */
 static int
-timestamp(const sgs_ac_file *f, PKCS7_SIGNER_INFO *si, sgs_trust *tsa, sgs_ac_sig *o,
+tsa_dates(sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) *certs, int64_t gen, sgs_ac_sig *o,
           int64_t *when, char *note, size_t nn)
+{
+    char when_s[32];
+    iso_time(gen, when_s, sizeof(when_s));
+    sgs_dn(X509_get_subject_name(ts_signer), o->tsa, sizeof(o->tsa));
+    if (tsa == NULL || !sgs_trust_configured(tsa)) {
+        add(note, nn, "; timestamp %s by \"%s\" not used: no timestamp authority is trusted "
+                      "(--tsa-trust)", when_s, o->tsa);
+        return 0;
+    }
+    const sgs_check_opts co = {1, gen, 0};
+    sgs_verdict tv = SGS_V_UNTRUSTED;
+    char why[512] = "";
+    sgs_trust_check_with(tsa, ts_signer, certs, &co, &tv, why, sizeof(why), NULL, 0);
+    if (tv == SGS_V_VALID && (X509_get_extension_flags(ts_signer) & EXFLAG_XKUSAGE) != 0 &&
+        (X509_get_extended_key_usage(ts_signer) & XKU_TIMESTAMP) != 0) {
+        *when = gen;
+        snprintf(o->signing_time, sizeof(o->signing_time), "%s", when_s);
+        return 1;
+    }
+    if (tv == SGS_V_VALID)
+        add(note, nn, "; timestamp by \"%s\" not used: its certificate lacks the timeStamping "
+                      "extended key usage", o->tsa);
+    else
+        add(note, nn, "; timestamp %s not used: %s", when_s, why);
+    return 0;
+}
+
+/*
+ * The legacy Authenticode timestamp: a PKCS#9 countersignature (a SignerInfo in si's
+ * unsigned attributes) whose messageDigest is the hash of si's signature value, signed by a
+ * certificate of the outer SignedData's bag. OpenSSL checks it inside a SignedData made for
+ * the purpose (detached content: si's signature value), as osslsigncode does; the signing
+ * time is its signed signingTime attribute.
+ */
+static int
+countersignature(const ASN1_TYPE *t, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
+                 sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
+{
+    int used = 0;
+    PKCS7 *p7 = NULL;
+    BIO *content = NULL;
+    const unsigned char *p = t->type == V_ASN1_SEQUENCE ? t->value.sequence->data : NULL;
+    PKCS7_SIGNER_INFO *csi =
+        p != NULL ? d2i_PKCS7_SIGNER_INFO(NULL, &p, t->value.sequence->length) : NULL;
+    X509 *const cert = csi != NULL && csi->issuer_and_serial != NULL
+                           ? X509_find_by_issuer_and_serial(outer->d.sign->cert,
+                                                            csi->issuer_and_serial->issuer,
+                                                            csi->issuer_and_serial->serial)
+                           : NULL;
+    const ASN1_TYPE *const st =
+        csi != NULL ? PKCS7_get_signed_attribute(csi, NID_pkcs9_signingTime) : NULL;
+    int ok = 0;
+    const int64_t gen = st != NULL && (st->type == V_ASN1_UTCTIME ||
+                                       st->type == V_ASN1_GENERALIZEDTIME)
+                            ? time_of((const ASN1_TIME *)st->value.asn1_string, &ok)
+                            : 0;
+    if (csi == NULL || cert == NULL || !ok || si->enc_digest == NULL) {
+        add(note, nn, "; the legacy countersignature timestamp %s",
+            csi == NULL    ? "does not parse"
+            : cert == NULL ? "names a certificate the signature does not carry"
+                           : "has no signing time");
+        goto out;
+    }
+    p7 = PKCS7_new();
+    content = content_bio(si->enc_digest->data, (size_t)si->enc_digest->length);
+    if (p7 == NULL || content == NULL || PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
+        PKCS7_content_new(p7, NID_pkcs7_data) != 1 || PKCS7_add_signer(p7, csi) != 1) {
+        add(note, nn, "; the legacy countersignature timestamp could not be checked");
+        goto out;
+    }
+    csi = NULL; /* p7 owns it */
+    PKCS7_set_detached(p7, 1);
+    if (PKCS7_add_certificate(p7, cert) != 1 ||
+        PKCS7_verify(p7, NULL, NULL, content, NULL, PKCS7_BINARY | PKCS7_NOVERIFY) != 1) {
+        add(note, nn, "; the legacy countersignature timestamp does not verify");
+        goto out;
+    }
+    used = tsa_dates(tsa, cert, outer->d.sign->cert, gen, o, when, note, nn);
+out:
+    PKCS7_SIGNER_INFO_free(csi);
+    PKCS7_free(p7);
+    BIO_free_all(content);
+    ERR_clear_error();
+    return used;
+}
+
+/*
+ * The timestamp of si, if any: RFC 3161 (verified: TSA signature, imprint = hash of si's
+ * signature value), else a legacy countersignature; then tsa_dates(). Returns 1 with *when
+ * when it may date the signature; otherwise 0 with a note saying why not (none when absent).
+ */
+static int
+timestamp(const sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
+          sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
 {
     int pos = -1;
     X509_ATTRIBUTE *const a = unauth_attr(si, &OID_RFC3161, &pos);
     if (a == NULL) {
-        if (PKCS7_get_attribute(si, NID_pkcs9_countersignature) != NULL)
-            add(note, nn, "; a legacy (PKCS#9) countersignature timestamp is not checked");
-        return 0;
+        const ASN1_TYPE *const cs = PKCS7_get_attribute(si, NID_pkcs9_countersignature);
+        return cs != NULL && countersignature(cs, outer, si, tsa, o, when, note, nn);
     }
     const ASN1_TYPE *const t = X509_ATTRIBUTE_get0_type(a, 0);
     if (t == NULL || t->type != V_ASN1_SEQUENCE) {
@@ -508,30 +622,8 @@ timestamp(const sgs_ac_file *f, PKCS7_SIGNER_INFO *si, sgs_trust *tsa, sgs_ac_si
         add(note, nn, "; the timestamp has no time or no signer certificate");
         goto done;
     }
-    char when_s[32];
-    iso_time(gen, when_s, sizeof(when_s));
-    sgs_dn(X509_get_subject_name(ts_signer), o->tsa, sizeof(o->tsa));
-    if (tsa == NULL || !sgs_trust_configured(tsa)) {
-        add(note, nn, "; timestamp %s by \"%s\" not used: no timestamp authority is trusted "
-                      "(--tsa-trust)", when_s, o->tsa);
-        goto done;
-    }
     certs = CMS_get1_certs(cms);
-    const sgs_check_opts co = {1, gen, 0};
-    sgs_verdict tv = SGS_V_UNTRUSTED;
-    char why[512] = "";
-    sgs_trust_check_with(tsa, ts_signer, certs, &co, &tv, why, sizeof(why), NULL, 0);
-    if (tv == SGS_V_VALID && (X509_get_extension_flags(ts_signer) & EXFLAG_XKUSAGE) != 0 &&
-        (X509_get_extended_key_usage(ts_signer) & XKU_TIMESTAMP) != 0) {
-        *when = gen;
-        snprintf(o->signing_time, sizeof(o->signing_time), "%s", when_s);
-        used = 1;
-    } else if (tv == SGS_V_VALID) {
-        add(note, nn, "; timestamp by \"%s\" not used: its certificate lacks the timeStamping "
-                      "extended key usage", o->tsa);
-    } else {
-        add(note, nn, "; timestamp %s not used: %s", when_s, why);
-    }
+    used = tsa_dates(tsa, ts_signer, certs, gen, o, when, note, nn);
 done:
     sk_X509_pop_free(certs, X509_free);
     TS_TST_INFO_free(tst);
@@ -601,10 +693,10 @@ judge_one(const sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *inf
                                                 "SpcIndirectDataContent");
         return;
     }
-    BIO *const content = BIO_new_mem_buf(s->idc, (int)s->idc_len);
+    BIO *const content = content_bio(s->idc, s->idc_len);
     const int sig_ok = content != NULL && PKCS7_verify(s->p7, NULL, NULL, content, NULL,
                                                       PKCS7_BINARY | PKCS7_NOVERIFY) == 1;
-    BIO_free(content);
+    BIO_free_all(content);
     if (!sig_ok) {
         char e[200] = "";
         ERR_error_string_n(ERR_peek_last_error(), e, sizeof(e));
@@ -615,7 +707,7 @@ judge_one(const sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *inf
         return;
     }
     int64_t when = 0;
-    const int dated = timestamp(f, si, tsa, o, &when, note, sizeof(note));
+    const int dated = timestamp(f, s->p7, si, tsa, o, &when, note, sizeof(note));
     const sgs_check_opts co = {dated, when, 1};
     char why[512] = "";
     sgs_verdict v = SGS_V_UNTRUSTED;

@@ -4,10 +4,12 @@
 usage: pe_e2e.py SIGSWEEP_BIN CORPUS_SCRIPT WORKDIR [--regenerate | --reuse] [--only REGEX]
 
 CORPUS_SCRIPT is corpus/pe.sh. It writes into WORKDIR a test PKI, mingw-built PE32/PE32+
-programs and a DLL, ~30 signed, nested, timestamped, stuffed, tampered and truncated copies
-(WORKDIR/files), WORKDIR/cases.tsv, signers.tsv and oracle.tsv (osslsigncode's verdicts). The
-script is run when WORKDIR has no complete corpus or one older than the script or its
-sources (--regenerate: always; --reuse: never when cases.tsv exists). Then, in WORKDIR, one
+programs and a DLL, ~40 signed, nested, timestamped (RFC 3161 and legacy countersignature, from
+corpus/pe/legacy_tsa.py on 127.0.0.1), sbsign-signed (section-sorted hash, with and without a
+gap between sections), stuffed, tampered and truncated copies (WORKDIR/files),
+WORKDIR/cases.tsv, signers.tsv and oracle.tsv (osslsigncode's verdicts). The script is run
+when WORKDIR has no complete corpus or one older than the script or its sources
+(--regenerate: always; --reuse: never when cases.tsv exists). Then, in WORKDIR, one
 `sigsweep verify --format jsonl ARGS INPUTS...` per distinct ARGS of cases.tsv, asserting:
   - exit status 0 when every input of the run is expected VALID, 1 otherwise; nothing from a
     sanitizer on stderr;
@@ -23,7 +25,9 @@ sources (--regenerate: always; --reuse: never when cases.tsv exists). Then, in W
     the file must be in ORACLE_DISAGREEMENTS below with that direction. A new disagreement
     fails the test; a listed one that no longer disagrees is only reported.
 Exit status 0 when everything holds, 1 otherwise (each failure is printed), 77 (skip) when
-mingw-w64 (x86_64-w64-mingw32-gcc), osslsigncode or the openssl CLI is missing.
+mingw-w64 (x86_64-w64-mingw32-gcc), osslsigncode or the openssl CLI is missing. sbsign
+(sbsigntool) is optional: without it the uefi_* cases are not made (a NOTE says so), as the
+RFC 3161 and legacy timestamp cases are not with an osslsigncode that cannot make them.
 """
 import argparse
 import collections
@@ -45,11 +49,13 @@ VERDICTS = {
     "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
 }
 TOOLS = ("x86_64-w64-mingw32-gcc", "osslsigncode", "openssl")
+OPTIONAL_TOOLS = {"sbsign": "sbsigntool: the uefi_* (section-sorted hash) cases"}
 STAMP = ".sgs-pe"
 MAX_FAILURES_SHOWN = 60
 
 # Files on which sigsweep and osslsigncode (verify -CAfile root.pem -TSA-CAfile tsa-root.pem)
-# are expected to disagree: name -> (osslsigncode accepts?, why sigsweep's verdict is right).
+# are expected to disagree: name -> (osslsigncode accepts?, why sigsweep's verdict is right
+# [, a regex the osslsigncode version (oracle.tsv's first line) must match: only there]).
 # corpus/pe.sh's header explains each at length.
 ORACLE_DISAGREEMENTS = {
     "weak_md5.exe": (True, "osslsigncode accepts an MD5 image hash; sigsweep refuses MD5 "
@@ -63,6 +69,10 @@ ORACLE_DISAGREEMENTS = {
     "two_wincert.exe": (False, "osslsigncode rejects a table with two WIN_CERTIFICATE entries "
                                "as corrupt; the layout is legal (shimx64.efi.signed) and the "
                                "first entry verifies: sigsweep VALID"),
+    "uefi_nogap.efi": (False, "osslsigncode 2.5 says 'Invalid signature' to sbsign's PKCS#7 "
+                              "(2.9 accepts it, as for Debian's sbsign-signed shim-helpers): "
+                              "the image hash and chain are good, sigsweep VALID",
+                       r"^osslsigncode 2\.[0-8]\b"),
 }
 
 Case = collections.namedtuple("Case", "name args input verdict regex")
@@ -274,6 +284,28 @@ def check_fields(ck, sigsweep, outdir):
     if r:
         ck.check(r.get("signing_time") == "" and "not used" in r.get("reason", ""),
                  "expired_ts without --tsa-trust: the timestamp is named, not used: %r" % r)
+    # Legacy (pkcs9 countersignature) timestamps date the signature like RFC 3161 ones; a
+    # countersignature that does not verify is not used.
+    r = rec(trust + ["--tsa-trust", "tsa-root.pem"], "files/expired_legacy_ts.exe")
+    if r:
+        ck.check(r.get("verdict") == "VALID" and r.get("signing_time") == "2020-06-01T00:00:00Z"
+                 and "TSA" in r.get("tsa", ""),
+                 "expired_legacy_ts: VALID at the countersignature's time, naming the TSA: %r"
+                 % r)
+    r = rec(trust + ["--tsa-trust", "tsa-root.pem"], "files/legacy_ts_bad.exe")
+    if r:
+        ck.check(r.get("verdict") == "VALID" and r.get("signing_time") == "",
+                 "legacy_ts_bad: VALID, the corrupt countersignature not used: %r" % r)
+    # sbsign's section-sorted hash: accepted only with --uefi, and said so.
+    r = rec(trust + ["--uefi"], "files/uefi_gap.efi")
+    if r:
+        ck.check(r.get("verdict") == "VALID"
+                 and r.get("image_hash") == "sha256 section-sorted",
+                 "uefi_gap --uefi: image_hash %r: %r" % (r.get("image_hash"), r))
+    r = rec(trust, "files/uefi_nogap.efi")
+    if r:
+        ck.check(r.get("verdict") == "VALID" and r.get("image_hash") == "sha256 file-order",
+                 "uefi_nogap: image_hash %r: %r" % (r.get("image_hash"), r))
 
 
 def check_oracle(ck, sigsweep, outdir, oracle, head, cases):
@@ -297,6 +329,9 @@ def check_oracle(ck, sigsweep, outdir, oracle, head, cases):
         oss_ok, sgs_ok = oss_rc == 0, r["verdict"] == "VALID"
         name = os.path.basename(inp)
         allowed = ORACLE_DISAGREEMENTS.get(name)
+        if allowed is not None and len(allowed) > 2 and not re.search(
+                allowed[2], head.get("version", "")):
+            allowed = None                       # expected with other versions only
         if oss_ok == sgs_ok:
             if allowed is not None:
                 ck.notes.append("NOTE %s is in ORACLE_DISAGREEMENTS but both now %s it (%s)"
@@ -322,7 +357,7 @@ def stale(outdir, script):
     except OSError:
         return True
     srcdir = os.path.join(os.path.dirname(script), "pe")
-    deps = [script] + [os.path.join(srcdir, n) for n in ("hello.c", "lib.c")]
+    deps = [script] + [os.path.join(srcdir, n) for n in ("hello.c", "lib.c", "legacy_tsa.py")]
     return any(os.path.exists(d) and os.path.getmtime(d) > made for d in deps)
 
 
@@ -340,7 +375,7 @@ def main():
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
         print("pe_e2e: SKIP: not installed: %s (Debian: gcc-mingw-w64-x86-64-win32 "
-              "osslsigncode openssl)" % " ".join(missing))
+              "osslsigncode openssl; optional: sbsigntool)" % " ".join(missing))
         return 77
     outdir = os.path.abspath(opt.outdir)
     sigsweep = os.path.abspath(opt.sigsweep)
@@ -355,6 +390,9 @@ def main():
     t_gen = time.monotonic() - t0
 
     ck = Checker()
+    for tool, what in OPTIONAL_TOOLS.items():
+        if shutil.which(tool) is None:
+            ck.notes.append("NOTE %s not installed (Debian: %s skipped)" % (tool, what))
     cases = read_cases(os.path.join(outdir, "cases.tsv"))
     signers = read_signers(os.path.join(outdir, "signers.tsv"))
     oracle, head = read_oracle(os.path.join(outdir, "oracle.tsv"))

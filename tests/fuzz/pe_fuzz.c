@@ -5,23 +5,18 @@
  * all must agree), walks the certificate table and the DER span of each entry, and walks the
  * raw input as a table too. Any broken invariant aborts.
  *
- * Built with -DSGS_FUZZ=ON (clang, -fsanitize=fuzzer); otherwise SGS_FUZZ_REPLAY adds a main()
- * that runs the same entry point over files and directories (ctest fuzz.pe_corpus).
+ * Built with -DSGS_FUZZ=ON (clang, -fsanitize=fuzzer); otherwise replay.c adds a main() that
+ * runs the same entry point over files and directories (ctest fuzz.pe_corpus).
  */
 #include "pe.h"
+
+#include "fuzz_check.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define FUZZ_CHECK(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "pe_fuzz: %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -185,72 +180,3 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     walk_table(data, size); /* the walker on arbitrary bytes */
     return 0;
 }
-
-#ifdef SGS_FUZZ_REPLAY
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int
-run_file(const char *path)
-{
-    FILE *const f = fopen(path, "rb");
-    if (f == NULL) {
-        perror(path);
-        return 0;
-    }
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap);
-    FUZZ_CHECK(buf != NULL);
-    for (;;) {
-        if (n == cap) {
-            cap *= 2;
-            buf = realloc(buf, cap);
-            FUZZ_CHECK(buf != NULL);
-        }
-        const size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0)
-            break;
-        n += r;
-    }
-    fclose(f);
-    (void)LLVMFuzzerTestOneInput(buf, n);
-    /* every prefix of a small seed too: the truncation paths */
-    for (size_t k = 0; n <= 4096 && k < n; k += 1 + k / 8)
-        (void)LLVMFuzzerTestOneInput(buf, k);
-    free(buf);
-    return 1;
-}
-
-int
-main(int argc, char **argv)
-{
-    size_t runs = 0;
-    for (int i = 1; i < argc; i++) {
-        struct stat st;
-        if (stat(argv[i], &st) != 0) {
-            perror(argv[i]);
-            return 1;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            runs += (size_t)run_file(argv[i]);
-            continue;
-        }
-        DIR *const d = opendir(argv[i]);
-        if (d == NULL) {
-            perror(argv[i]);
-            return 1;
-        }
-        const struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (de->d_name[0] == '.')
-                continue;
-            char path[4096];
-            snprintf(path, sizeof(path), "%s/%s", argv[i], de->d_name);
-            runs += (size_t)run_file(path);
-        }
-        closedir(d);
-    }
-    fprintf(stderr, "pe_fuzz: %zu inputs\n", runs);
-    return runs > 0 ? 0 : 1;
-}
-#endif
