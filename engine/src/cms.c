@@ -121,6 +121,11 @@ parse_certset(const uint8_t *tlv, size_t len)
     STACK_OF(X509) *const certs = sk_X509_new_null();
     while (certs != NULL && p < end) {
         X509 *const x = d2i_X509(NULL, &p, (long)(end - p));
+        /* OpenSSL fills a certificate's extension cache on first use; do it now, before the
+           certificate is shared between workers (ThreadSanitizer saw two chain builds race
+           on it otherwise). */
+        if (x != NULL)
+            (void)X509_check_purpose(x, -1, 0);
         if (x == NULL || !sk_X509_push(certs, x)) {
             X509_free(x);
             sk_X509_pop_free(certs, X509_free);

@@ -405,6 +405,12 @@ new_store(const sgs_trust *t, X509 *const *extra, size_t nextra)
 sgs_status
 sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen)
 {
+    /* OpenSSL fills a certificate's extension cache on first use; do it now, while one thread
+       owns them: workers then only read (ThreadSanitizer saw two chain builds race on it). */
+    const sgs_certlist *const lists[3] = {&t->trusted, &t->untrusted, &t->search};
+    for (size_t l = 0; l < 3; l++)
+        for (size_t i = 0; i < lists[l]->count; i++)
+            (void)X509_check_purpose(lists[l]->items[i].cert, -1, 0);
     t->store = new_store(t, NULL, 0);
     t->untrusted_sk = sk_X509_new_null();
     t->cache = sgs_calloc(t->alloc, 1, sizeof(*t->cache));

@@ -51,6 +51,7 @@ VERDICTS = {
 TOOLS = ("x86_64-w64-mingw32-gcc", "osslsigncode", "openssl")
 OPTIONAL_TOOLS = {"sbsign": "sbsigntool: the uefi_* (section-sorted hash) cases"}
 STAMP = ".sgs-pe"
+JOBS = []  # ["-j", N] from --jobs
 MAX_FAILURES_SHOWN = 60
 
 # Files on which sigsweep and osslsigncode (verify -CAfile root.pem -TSA-CAfile tsa-root.pem)
@@ -167,7 +168,7 @@ def check_table(cases, outdir, ck):
 
 def run(ck, sigsweep, outdir, args, inputs, label=""):
     """Run one invocation; return ({path: [records]}, rc, command text) or (None, rc, text)."""
-    cmd = [sigsweep, "verify", "--format", "jsonl"] + args + inputs
+    cmd = [sigsweep, "verify", "--format", "jsonl"] + JOBS + args + inputs
     text = "[sigsweep verify --format jsonl %s <%d inputs>%s]" % (" ".join(args), len(inputs),
                                                                label)
     rc, out, err, _ = sgs_cli.run_checked(ck, cmd, outdir, text)
@@ -370,7 +371,10 @@ def main():
     g.add_argument("--regenerate", action="store_true", help="always run CORPUS_SCRIPT")
     g.add_argument("--reuse", action="store_true", help="keep an existing WORKDIR/cases.tsv")
     ap.add_argument("--only", help="only the cases whose name matches this regex (no oracle)")
+    ap.add_argument("--jobs", type=int, help="sigsweep -j N (default: its own)")
     opt = ap.parse_args()
+    if opt.jobs:
+        JOBS[:] = ["-j", str(opt.jobs)]
 
     missing = [t for t in TOOLS if shutil.which(t) is None]
     if missing:
