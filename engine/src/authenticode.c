@@ -682,9 +682,11 @@ judge_one(const sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *inf
         snprintf(o->reason, sizeof(o->reason), "the signer's certificate is not in the signature");
         return;
     }
-    sgs_dn(X509_get_subject_name(signer), o->signer, sizeof(o->signer));
-    if (sgs_cert_spki_fp(signer, o->signer_fp) != SGS_OK)
-        o->signer_fp[0] = '\0';
+    sgs_cert_facts facts;
+    if (sgs_trust_cert_facts(trust, signer, &facts)) {
+        memcpy(o->signer, facts.subject, sizeof(o->signer));
+        memcpy(o->signer_fp, facts.spki_fp, sizeof(o->signer_fp));
+    }
     const ASN1_TYPE *const ct = PKCS7_get_signed_attribute(si, NID_pkcs9_contentType);
     if (sk_X509_ATTRIBUTE_num(si->auth_attr) == 0 || ct == NULL || ct->type != V_ASN1_OBJECT ||
         !oid_is(ct->value.object, &OID_SPC_INDIRECT)) {

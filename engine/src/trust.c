@@ -51,9 +51,18 @@ typedef struct chain_slot {
     char *chain;
 } chain_slot;
 
+/* Facts of a certificate object, remembered by its address. The slot holds a reference, so the
+   object cannot be freed, and its address reused by another certificate, while remembered. */
+#define FACTS_SLOTS 512
+typedef struct facts_slot {
+    X509 *cert;
+    sgs_cert_facts facts;
+} facts_slot;
+
 struct sgs_chain_cache {
     pthread_mutex_t mu;
     chain_slot slots[CHAIN_CACHE_SLOTS];
+    facts_slot facts[FACTS_SLOTS]; /* under mu too */
 };
 
 void
@@ -88,6 +97,8 @@ sgs_trust_reset(sgs_trust *t)
             sgs_free(t->alloc, t->cache->slots[i].reason);
             sgs_free(t->alloc, t->cache->slots[i].chain);
         }
+        for (size_t i = 0; i < FACTS_SLOTS; i++)
+            X509_free(t->cache->facts[i].cert);
         pthread_mutex_destroy(&t->cache->mu);
         sgs_free(t->alloc, t->cache);
     }
@@ -837,6 +848,43 @@ sgs_trust_check(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *
     sgs_trust_check_chain(t, signer, extra, verdict, reason, n, NULL, 0);
 }
 
+static int
+compute_facts(X509 *x, sgs_cert_facts *f)
+{
+    unsigned int len = 0;
+    sgs_dn(X509_get_subject_name(x), f->subject, sizeof(f->subject));
+    if (sgs_cert_spki_fp(x, f->spki_fp) != SGS_OK)
+        f->spki_fp[0] = '\0';
+    return X509_digest(x, EVP_sha256(), f->sha256, &len) == 1 && len == 32;
+}
+
+int
+sgs_trust_cert_facts(sgs_trust *t, X509 *x, sgs_cert_facts *out)
+{
+    if (t->cache == NULL)
+        return compute_facts(x, out);
+    const uintptr_t h = ((uintptr_t)x >> 4) * 0x9e3779b97f4a7c15u;
+    facts_slot *const slot = &t->cache->facts[(h >> 20) % FACTS_SLOTS];
+    pthread_mutex_lock(&t->cache->mu);
+    const int hit = slot->cert == x;
+    if (hit)
+        *out = slot->facts;
+    pthread_mutex_unlock(&t->cache->mu);
+    if (hit)
+        return 1;
+    if (!compute_facts(x, out))
+        return 0;
+    if (!X509_up_ref(x))
+        return 1;
+    pthread_mutex_lock(&t->cache->mu);
+    X509 *const old = slot->cert;
+    slot->cert = x;
+    slot->facts = *out;
+    pthread_mutex_unlock(&t->cache->mu);
+    X509_free(old);
+    return 1;
+}
+
 static void check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                         sgs_verdict *verdict, char *reason, size_t n, char *chain,
                         size_t chainlen);
@@ -873,15 +921,15 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
     int keyed = 0;
     EVP_MD_CTX *const c = EVP_MD_CTX_new();
     if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mlen = 0, klen = 0;
+        unsigned int klen = 0;
+        sgs_cert_facts f;
         const int64_t when[3] = {t->has_time, t->has_time ? t->at_time : 0, t->codesign};
         int ok = EVP_DigestUpdate(c, when, sizeof(when)) == 1 &&
-                 X509_digest(signer, EVP_sha256(), md, &mlen) == 1 &&
-                 EVP_DigestUpdate(c, md, mlen) == 1;
+                 sgs_trust_cert_facts(t, signer, &f) &&
+                 EVP_DigestUpdate(c, f.sha256, sizeof(f.sha256)) == 1;
         for (int i = 0; ok && i < sk_X509_num(extra); i++)
-            ok = X509_digest(sk_X509_value(extra, i), EVP_sha256(), md, &mlen) == 1 &&
-                 EVP_DigestUpdate(c, md, mlen) == 1;
+            ok = sgs_trust_cert_facts(t, sk_X509_value(extra, i), &f) &&
+                 EVP_DigestUpdate(c, f.sha256, sizeof(f.sha256)) == 1;
         keyed = ok && EVP_DigestFinal_ex(c, key, &klen) == 1;
     }
     EVP_MD_CTX_free(c);

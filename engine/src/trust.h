@@ -77,6 +77,19 @@ void sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                            sgs_verdict *verdict, char *reason, size_t n, char *chain,
                            size_t chainlen);
 
+/*
+ * What the run asks of a certificate again and again, computed once per certificate object:
+ * the SHA-256 of its DER (chain-cache keys), its SPKI fingerprint and subject (records).
+ * Remembered by address while the memo holds a reference. Returns 0 if the digest failed.
+ * THREAD SAFETY: any thread after finalize.
+ */
+typedef struct sgs_cert_facts {
+    uint8_t sha256[32];
+    char spki_fp[SGS_FP_HEX_LEN];
+    char subject[256];
+} sgs_cert_facts;
+int sgs_trust_cert_facts(sgs_trust *t, X509 *x, sgs_cert_facts *out);
+
 /* One call's own time and usage, over the run's configuration: a timestamped signature is
    judged at its timestamp's time (unless the run fixed a time with --at), and Authenticode
    needs codeSigning whatever --purpose says. */
