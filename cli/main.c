@@ -846,13 +846,18 @@ trust_main(int argc, char **argv)
             return rc;
         if (optind >= argc - 1)
             return fail_usage("trust list", "%s", "no FILE or DIR given");
+        int skipped = 0;
         for (int i = optind + 1; i < argc; i++) {
             if (sgs_certs_list(argv[i], print_cert, &format, err, sizeof(err)) != SGS_OK) {
                 fprintf(stderr, "sigsweep trust list: %s\n", err);
                 return EXIT_USAGE;
             }
+            if (err[0] != '\0') {
+                fprintf(stderr, "sigsweep trust list: %s: %s\n", argv[i], err);
+                skipped = 1;
+            }
         }
-        return fflush(stdout) == 0 ? EXIT_ALL_VALID : EXIT_USAGE;
+        return fflush(stdout) != 0 ? EXIT_USAGE : skipped ? EXIT_NOT_VALID : EXIT_ALL_VALID;
     }
     if (strcmp(sub, "add") == 0) {
         int force = 0;

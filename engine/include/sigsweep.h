@@ -453,8 +453,10 @@ typedef void (*sgs_cert_fn)(void *opaque, const sgs_cert_info *info);
 /*
  * Lists the certificates in a file (PEM bundle or DER) or a directory (its regular files and
  * links, in name order; a certificate reached twice, as in hashed directories, is listed once).
- * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (a file that is not a certificate), SGS_ERR_NOMEM;
- * err says which file and why. THREAD SAFETY: no shared state.
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (the file given is not a certificate),
+ * SGS_ERR_NOMEM; err says which file and why. In a directory, files that hold no certificate
+ * are skipped: SGS_OK with err naming them (err is "" otherwise). THREAD SAFETY: no shared
+ * state.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_certs_list(const char *path, sgs_cert_fn fn, void *opaque,
                                                 char *err, size_t errlen);

@@ -166,7 +166,10 @@ sgs_certs_list(const char *path, sgs_cert_fn fn, void *opaque, char *err, size_t
         char **names = NULL;
         size_t n = 0;
         st = dir_entries(path, &names, &n, err, errlen);
-        /* files first, then links: a hashed directory names each certificate by its file */
+        /* files first, then links: a hashed directory names each certificate by its file.
+           A file that is no certificate (a README, a key) is skipped and named in err. */
+        char first[512] = "";
+        size_t skipped = 0;
         for (int links = 0; links < 2; links++) {
             for (size_t i = 0; i < n && st == SGS_OK; i++) {
                 struct stat ls, fs;
@@ -174,9 +177,19 @@ sgs_certs_list(const char *path, sgs_cert_fn fn, void *opaque, char *err, size_t
                     continue;
                 if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
                     st = sgs_pki_parse_file(NULL, names[i], list_one, &c, err, errlen);
+                if (st == SGS_ERR_KEY) {
+                    if (skipped++ == 0)
+                        snprintf(first, sizeof(first), "%s", err);
+                    st = SGS_OK;
+                }
             }
         }
         free_entries(names, n);
+        err[0] = '\0';
+        if (st == SGS_OK && skipped > 0)
+            snprintf(err, errlen, "skipped %zu file%s that %s no certificate: %s%s", skipped,
+                     skipped == 1 ? "" : "s", skipped == 1 ? "holds" : "hold", first,
+                     skipped > 1 ? ", ..." : "");
     }
     sgs_free(NULL, c.seen.fps);
     return st;

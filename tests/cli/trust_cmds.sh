@@ -254,6 +254,16 @@ t "list a missing path" 2 "$S" trust list "$tmp/no-such-store"
 stdout_empty
 stderr_lines 1
 stderr_has "$tmp/no-such-store"
+mixdir=$tmp/mixed-store
+mkdir "$mixdir"
+cp "$(ls trust/*.pem | head -1)" "$mixdir/ca.pem"
+echo "trust store of the build farm" > "$mixdir/README"
+cp keys/leaf-rsa.key "$mixdir/stray.key"
+t "list a dir with other files: the certificate listed, the others named, exit 1" 1 \
+    "$S" trust list --format jsonl "$mixdir"
+stderr_lines 1
+stderr_has "skipped 2 files that hold no certificate"
+jcheck 'assert len(recs) == 1 and recs[0]["path"].endswith("/ca.pem"), recs'
 t "list an empty dir" 0 "$S" trust list empty
 stdout_empty
 stderr_empty
