@@ -780,6 +780,13 @@ print_cert(void *opaque, const sgs_cert_info *c)
     out_cert(stdout, *f, c);
 }
 
+static void
+ignore_cert(void *opaque, const sgs_cert_info *c)
+{
+    (void)opaque;
+    (void)c;
+}
+
 typedef struct import_sink {
     out_format format;
     unsigned refused;
@@ -868,6 +875,13 @@ trust_main(int argc, char **argv)
             return fail_usage("trust add", "%s", "needs DIR and at least one CERT");
         const char *const dir = argv[optind + 1];
         import_sink sink = {format, 0};
+        /* every source must read as certificates before anything is added: all or nothing */
+        for (int i = optind + 2; i < argc; i++) {
+            if (sgs_certs_list(argv[i], ignore_cert, NULL, err, sizeof(err)) != SGS_OK) {
+                fprintf(stderr, "sigsweep trust add: %s (nothing added)\n", err);
+                return EXIT_USAGE;
+            }
+        }
         for (int i = optind + 2; i < argc; i++) {
             if (sgs_trust_store_add(dir, argv[i], force, print_import, &sink, err,
                                     sizeof(err)) != SGS_OK) {

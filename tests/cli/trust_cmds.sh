@@ -457,6 +457,9 @@ usage_error "add a missing CERT" "$S" trust add "$tmp/store8" "$tmp/no-such.pem"
 usage_error "add a non-certificate" "$S" trust add "$tmp/store9" files/rsa-sha256.bin
 usage_error "add a private key" "$S" trust add "$tmp/store9" keys/leaf-rsa.key
 usage_error "add into a regular file" "$S" trust add files/rsa-sha256.bin certs/root.pem
+usage_error "add a CA and then a non-certificate: nothing added" "$S" trust add "$tmp/store10" \
+    certs/root.pem files/rsa-sha256.bin
+[[ ! -e $tmp/store10 ]] || fail "DIR was created although a source was bad"
 
 # =========================================================================================
 # trust diagnose
