@@ -433,30 +433,7 @@ sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen)
     for (size_t i = 0; i < t->untrusted.count; i++)
         if (!sk_X509_push(t->untrusted_sk, t->untrusted.items[i].cert))
             return SGS_ERR_NOMEM;
-    /* The configuration's fingerprint: trusted certificates, CRLs and flags. */
-    EVP_MD_CTX *const c = EVP_MD_CTX_new();
-    unsigned int len = 0;
-    int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
-    const int32_t flags[7] = {t->system,   t->codesign, t->strict, t->has_time,
-                              (int32_t)(t->at_time & 0x7fffffff), t->partial_chain,
-                              t->no_time_check};
-    ok = ok && EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
-    for (size_t i = 0; ok && i < t->trusted.count; i++) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mlen = 0;
-        ok = X509_digest(t->trusted.items[i].cert, EVP_sha256(), md, &mlen) == 1 &&
-             EVP_DigestUpdate(c, md, mlen) == 1;
-    }
-    for (int i = 0; ok && i < sk_X509_CRL_num(t->crls); i++) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int mlen = 0;
-        ok = X509_CRL_digest(sk_X509_CRL_value(t->crls, i), EVP_sha256(), md, &mlen) == 1 &&
-             EVP_DigestUpdate(c, md, mlen) == 1;
-    }
-    ok = ok && EVP_DigestFinal_ex(c, t->id, &len) == 1;
-    EVP_MD_CTX_free(c);
-    ERR_clear_error();
-    return ok ? SGS_OK : SGS_ERR_CRYPTO;
+    return SGS_OK;
 }
 
 /* ---- validation ---------------------------------------------------------------------- */

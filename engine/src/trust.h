@@ -40,7 +40,6 @@ typedef struct sgs_trust {
     X509_STORE *store;             /* built by finalize */
     STACK_OF(X509) *untrusted_sk;  /* --untrusted, shared read-only */
     sgs_chain_cache *cache;
-    uint8_t id[32];                /* fingerprint of the whole trust configuration */
 } sgs_trust;
 
 void sgs_trust_init(sgs_trust *t, const sgs_allocator *a);
@@ -55,7 +54,7 @@ void sgs_trust_reset(sgs_trust *t);
 SGS_NODISCARD sgs_status sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path,
                                        char *err, size_t errlen);
 
-/* Builds the X509_STORE and the chain cache. Returns SGS_OK, SGS_ERR_NOMEM, SGS_ERR_CRYPTO. */
+/* Builds the X509_STORE and the chain cache. Returns SGS_OK or SGS_ERR_NOMEM. */
 SGS_NODISCARD sgs_status sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen);
 
 /* True when there is anything to validate against. */
