@@ -76,6 +76,7 @@ struct sgs_ac_file {
     EVP_MD *fetched[4]; /* by md_nids */
     unsigned anomalies; /* from the WIN_CERTIFICATE walk */
     size_t stuffed;     /* bytes after a PKCS#7 inside its entry, beyond the 8-byte padding */
+    sgs_check_window win; /* how long the last judgement holds (every chain check of it) */
     size_t other;       /* entries of other types/revisions */
 };
 
@@ -469,9 +470,20 @@ iso_time(int64_t t, char *buf, size_t n)
  * to --tsa-trust at the timestamp's time and carry the timeStamping usage. Returns 1 with
  * *when and the record's time; otherwise 0 with a note saying why not.
  */
+/* Narrows the file's window by one chain check's. */
+static void
+narrow(sgs_check_window *into, const sgs_check_window *w)
+{
+    if (w->from > into->from)
+        into->from = w->from;
+    if (w->until < into->until)
+        into->until = w->until;
+    into->cacheable &= w->cacheable;
+}
+
 static int
-tsa_dates(sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) *certs, int64_t gen, sgs_ac_sig *o,
-          int64_t *when, char *note, size_t nn)
+tsa_dates(sgs_check_window *fw, sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) *certs,
+          int64_t gen, sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
 {
     char when_s[32];
     iso_time(gen, when_s, sizeof(when_s));
@@ -484,7 +496,9 @@ tsa_dates(sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) *certs, int64_t gen, s
     const sgs_check_opts co = {1, gen, 0};
     sgs_verdict tv = SGS_V_UNTRUSTED;
     char why[512] = "";
-    sgs_trust_check_with(tsa, ts_signer, certs, &co, &tv, why, sizeof(why), NULL, 0);
+    sgs_check_window w;
+    sgs_trust_check_with(tsa, ts_signer, certs, &co, &tv, why, sizeof(why), NULL, 0, &w);
+    narrow(fw, &w);
     if (tv == SGS_V_VALID && (X509_get_extension_flags(ts_signer) & EXFLAG_XKUSAGE) != 0 &&
         (X509_get_extended_key_usage(ts_signer) & XKU_TIMESTAMP) != 0) {
         *when = gen;
@@ -507,8 +521,8 @@ tsa_dates(sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) *certs, int64_t gen, s
  * time is its signed signingTime attribute.
  */
 static int
-countersignature(const ASN1_TYPE *t, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
-                 sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
+countersignature(sgs_check_window *fw, const ASN1_TYPE *t, PKCS7 *outer, PKCS7_SIGNER_INFO *si,
+                 sgs_trust *tsa, sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
 {
     int used = 0;
     PKCS7 *p7 = NULL;
@@ -549,7 +563,7 @@ countersignature(const ASN1_TYPE *t, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_tr
         add(note, nn, "; the legacy countersignature timestamp does not verify");
         goto out;
     }
-    used = tsa_dates(tsa, cert, outer->d.sign->cert, gen, o, when, note, nn);
+    used = tsa_dates(fw, tsa, cert, outer->d.sign->cert, gen, o, when, note, nn);
 out:
     PKCS7_SIGNER_INFO_free(csi);
     PKCS7_free(p7);
@@ -564,14 +578,14 @@ out:
  * when it may date the signature; otherwise 0 with a note saying why not (none when absent).
  */
 static int
-timestamp(const sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
+timestamp(sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
           sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
 {
     int pos = -1;
     X509_ATTRIBUTE *const a = unauth_attr(si, &OID_RFC3161, &pos);
     if (a == NULL) {
         const ASN1_TYPE *const cs = PKCS7_get_attribute(si, NID_pkcs9_countersignature);
-        return cs != NULL && countersignature(cs, outer, si, tsa, o, when, note, nn);
+        return cs != NULL && countersignature(&f->win, cs, outer, si, tsa, o, when, note, nn);
     }
     const ASN1_TYPE *const t = X509_ATTRIBUTE_get0_type(a, 0);
     if (t == NULL || t->type != V_ASN1_SEQUENCE) {
@@ -623,7 +637,7 @@ timestamp(const sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *
         goto done;
     }
     certs = CMS_get1_certs(cms);
-    used = tsa_dates(tsa, ts_signer, certs, gen, o, when, note, nn);
+    used = tsa_dates(&f->win, tsa, ts_signer, certs, gen, o, when, note, nn);
 done:
     sk_X509_pop_free(certs, X509_free);
     TS_TST_INFO_free(tst);
@@ -634,7 +648,7 @@ done:
 }
 
 static void
-judge_one(const sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uint8_t flat[][64],
+judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uint8_t flat[][64],
           uint8_t spec[][64], const unsigned *mdlen, const sgs_ac_policy *policy,
           sgs_trust *trust, sgs_trust *tsa)
 {
@@ -713,7 +727,10 @@ judge_one(const sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *inf
     const sgs_check_opts co = {dated, when, 1};
     char why[512] = "";
     sgs_verdict v = SGS_V_UNTRUSTED;
-    sgs_trust_check_with(trust, signer, s->p7->d.sign->cert, &co, &v, why, sizeof(why), NULL, 0);
+    sgs_check_window w;
+    sgs_trust_check_with(trust, signer, s->p7->d.sign->cert, &co, &v, why, sizeof(why), NULL, 0,
+                         &w);
+    narrow(&f->win, &w);
     o->verdict = v;
     snprintf(o->reason, sizeof(o->reason), "%s image hash (%s) signed by \"%s\"%s%s: %s%s",
              o->hash_alg, o->layout, o->signer, dated ? ", timestamped " : "",
@@ -754,6 +771,9 @@ sgs_ac_judge(sgs_ac_file *f, const sgs_pe_info *info, uint8_t flat[][64], uint8_
              const unsigned *mdlen, const sgs_ac_policy *policy, sgs_trust *trust,
              sgs_trust *tsa, sgs_verdict *verdict, char *reason, size_t n)
 {
+    f->win.from = INT64_MIN;
+    f->win.until = INT64_MAX;
+    f->win.cacheable = 1;
     for (size_t i = 0; i < f->nsig; i++)
         judge_one(f, &f->sig[i], &f->out[i], info, flat, spec, mdlen, policy, trust, tsa);
     size_t d = 0;
@@ -794,6 +814,12 @@ sgs_ac_judge(sgs_ac_file *f, const sgs_pe_info *info, uint8_t flat[][64], uint8_
     if (problems[0] != '\0')
         add(reason, n, "; warning: %s", problems);
     *verdict = o->verdict;
+}
+
+const sgs_check_window *
+sgs_ac_window(const sgs_ac_file *f)
+{
+    return &f->win;
 }
 
 const sgs_ac_sig *

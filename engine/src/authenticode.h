@@ -70,6 +70,9 @@ void sgs_ac_judge(sgs_ac_file *f, const sgs_pe_info *info, uint8_t flat[][64],
                   sgs_trust *trust, sgs_trust *tsa, sgs_verdict *verdict, char *reason,
                   size_t n);
 
+/* After judge: how long its outcome holds (every chain check of it narrowed this). */
+const sgs_check_window *sgs_ac_window(const sgs_ac_file *f);
+
 /* After judge: the signatures (primary first) and the index of the one the verdict names. */
 const sgs_ac_sig *sgs_ac_sigs(const sgs_ac_file *f, size_t *count, size_t *decisive);
 

@@ -86,6 +86,7 @@ typedef struct worker {
     size_t pe_head_cap, pe_table_cap;
     sgs_sig_line lines[SGS_AC_MAX_SIGS];
     char image_hash[32];
+    uint8_t *pe_rec;  /* --cache: a PE record, as stored (SGS_PCACHE_RECORD_MAX bytes) */
     int ok; /* init succeeded */
 } worker;
 
@@ -131,6 +132,8 @@ struct sgs_engine {
     sgs_journal *journal; /* --quarantine */
     sgs_pcache *pcache;   /* --cache */
     uint8_t answer_ctx[32]; /* what a raw verdict depends on besides the two files (set at start) */
+    uint8_t pe_ctx[32];     /* what a PE file's judgement depends on besides the file */
+    int pe_cacheable;       /* --cache, and no trust material outside sigsweep's sight */
     char notice[512];
     int journal_failed;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
@@ -1173,6 +1176,154 @@ pe_record(worker *w, sgs_record *rec)
 }
 
 /*
+ * PE records in the persistent cache: the record as the engine delivered it, laid out as
+ *   version 1, verdict, has_size, size (8 bytes), nsigs,
+ *   reason, alg, signer, digest, image_hash, signer_subject, signing_time, tsa (each a string
+ *   ending in NUL), then per signature: verdict, role, reason, hash, layout, signer,
+ *   signing_time, tsa.
+ * Decoding checks every bound: a damaged or foreign entry is a miss, never a record.
+ */
+typedef struct rec_writer {
+    uint8_t *p;
+    size_t len, cap;
+    int ok;
+} rec_writer;
+
+static void
+put_bytes(rec_writer *wr, const void *b, size_t n)
+{
+    if (!wr->ok || wr->len + n > wr->cap) {
+        wr->ok = 0;
+        return;
+    }
+    memcpy(wr->p + wr->len, b, n);
+    wr->len += n;
+}
+
+static void
+put_str(rec_writer *wr, const char *str)
+{
+    put_bytes(wr, str != NULL ? str : "", strlen(str != NULL ? str : "") + 1);
+}
+
+static size_t
+pe_record_encode(const sgs_record *rec, sgs_verdict verdict, const char *reason, uint8_t *buf,
+                 size_t cap)
+{
+    rec_writer wr = {buf, 0, cap, 1};
+    const uint8_t head[3] = {1, (uint8_t)verdict, (uint8_t)(rec->has_size != 0)};
+    const uint64_t size = rec->size;
+    const uint8_t nsigs = (uint8_t)rec->nsigs;
+    put_bytes(&wr, head, sizeof(head));
+    put_bytes(&wr, &size, sizeof(size));
+    put_bytes(&wr, &nsigs, 1);
+    const char *const top[8] = {reason,         rec->alg,           rec->signer,
+                                rec->digest,    rec->image_hash,    rec->signer_subject,
+                                rec->signing_time, rec->tsa};
+    for (size_t i = 0; i < 8; i++)
+        put_str(&wr, top[i]);
+    for (size_t k = 0; k < rec->nsigs; k++) {
+        const sgs_sig_line *const l = &rec->sigs[k];
+        const uint8_t v = (uint8_t)l->verdict;
+        put_bytes(&wr, &v, 1);
+        const char *const f[7] = {l->role,   l->reason, l->hash_alg,    l->layout,
+                                  l->signer, l->signing_time, l->tsa};
+        for (size_t i = 0; i < 7; i++)
+            put_str(&wr, f[i]);
+    }
+    return wr.ok ? wr.len : 0;
+}
+
+/* The next NUL-terminated string at *at, or NULL when none fits. */
+static const char *
+get_str(const uint8_t *buf, size_t len, size_t *at)
+{
+    if (*at >= len)
+        return NULL;
+    const uint8_t *const nul = memchr(buf + *at, 0, len - *at);
+    if (nul == NULL)
+        return NULL;
+    const char *const str = (const char *)buf + *at;
+    *at = (size_t)(nul - buf) + 1;
+    return str;
+}
+
+/* Points rec's fields into buf (kept by the worker). 0 when the bytes are not a record. */
+static int
+pe_record_decode(worker *w, const uint8_t *buf, size_t len, sgs_record *rec, sgs_verdict *v)
+{
+    if (len < 12 || buf[0] != 1 || buf[1] >= SGS_VERDICT_COUNT || buf[11] > SGS_AC_MAX_SIGS)
+        return 0;
+    uint64_t size;
+    memcpy(&size, buf + 3, sizeof(size));
+    size_t at = 12;
+    const char *top[8];
+    for (size_t i = 0; i < 8; i++)
+        if ((top[i] = get_str(buf, len, &at)) == NULL)
+            return 0;
+    const size_t nsigs = buf[11];
+    for (size_t k = 0; k < nsigs; k++) {
+        sgs_sig_line *const l = &w->lines[k];
+        if (at >= len || buf[at] >= SGS_VERDICT_COUNT)
+            return 0;
+        l->verdict = (sgs_verdict)buf[at++];
+        const char **const f[7] = {&l->role,   &l->reason,       &l->hash_alg, &l->layout,
+                                   &l->signer, &l->signing_time, &l->tsa};
+        for (size_t i = 0; i < 7; i++)
+            if ((*f[i] = get_str(buf, len, &at)) == NULL)
+                return 0;
+    }
+    if (at != len)
+        return 0;
+    *v = (sgs_verdict)buf[1];
+    rec->has_size = buf[2] != 0;
+    rec->size = size;
+    snprintf(w->reason, sizeof(w->reason), "%s (persistent cache)", top[0]);
+    rec->alg = top[1];
+    rec->signer = top[2];
+    rec->digest = top[3];
+    rec->format = "authenticode";
+    rec->image_hash = top[4];
+    rec->signer_subject = top[5];
+    rec->signing_time = top[6];
+    rec->tsa = top[7];
+    rec->sigs = w->lines;
+    rec->nsigs = nsigs;
+    return 1;
+}
+
+/*
+ * The warm path for PE files: a file with no detached signature beside it whose stat tuple,
+ * under the same trust material and policy, names a stored record judged for a time range
+ * that includes now. Nothing is opened.
+ */
+static int
+pe_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
+{
+    struct stat sst;
+    const unsigned pr = j->present;
+    size_t len = 0;
+    sgs_verdict v = SGS_V_IO_ERROR;
+    if (j->kind != SGS_SCAN_FILE ||
+        (pr != SGS_SCAN_PRESENT_UNKNOWN ? (pr & 3u) != 0
+                                        : lstat(j->sig_path, &sst) == 0 ||
+                                              (j->p7s_path != NULL && lstat(j->p7s_path, &sst) == 0)) ||
+        lstat(j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
+        (w->pe_rec == NULL && (w->pe_rec = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
+        !sgs_pcache_get_record(e->pcache, w->reader, fst, e->pe_ctx, (int64_t)time(NULL),
+                               w->pe_rec, SGS_PCACHE_RECORD_MAX, &len) ||
+        !pe_record_decode(w, w->pe_rec, len, rec, &v))
+        return 0;
+    if (v != SGS_V_VALID) {
+        rec->verdict = v;
+        return 1;
+    }
+    rec->verdict = SGS_V_VALID; /* judged VALID for this stat tuple, trust and a range of time
+                                   that includes now */
+    return 1;
+}
+
+/*
  * A PE image's embedded Authenticode signatures. Reads the headers, then the certificate
  * table (at the end: its signatures name the image-hash algorithms), then streams the whole
  * file once through the image hasher, which re-checks the headers and copies the table again:
@@ -1325,6 +1476,13 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
     rec->size = size;
     rec->has_size = 1;
     sgs_pe_info_free(&info);
+    if (e->pe_cacheable && !done && *outcome != SGS_V_CHANGED && *outcome != SGS_V_IO_ERROR) {
+        const sgs_check_window *const win = sgs_ac_window(w->ac);
+        const size_t n =
+            win->cacheable ? pe_record_encode(rec, *outcome, w->reason, w->sig, SIG_FILE_MAX) : 0;
+        if (n > 0)
+            sgs_pcache_put_record(e->pcache, sb, e->pe_ctx, win->from, win->until, w->sig, n);
+    }
     return 1;
 }
 
@@ -1334,6 +1492,11 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     struct stat sb;
     if (e->pcache != NULL && !e->cfg.paranoid && e->keys.count > 0 &&
         verify_warm(e, w, j, rec, &sb)) {
+        quarantine_if_due(e, w, j, rec, &sb);
+        return;
+    }
+    if (e->pe_cacheable && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
+        pe_warm(e, w, j, rec, &sb)) {
         quarantine_if_due(e, w, j, rec, &sb);
         return;
     }
@@ -1600,6 +1763,7 @@ worker_fini(void *opaque, void *state)
     sgs_ac_file_free(w->ac);
     sgs_free(&e->alloc, w->pe_head);
     sgs_free(&e->alloc, w->pe_table);
+    sgs_free(&e->alloc, w->pe_rec);
     sgs_free(&e->alloc, w);
 }
 
@@ -1702,6 +1866,21 @@ start(sgs_engine *e)
     if (e->pcache != NULL) { /* the key set is final now: name it for the answers table */
         static const uint8_t none[32];
         verdict_key_hash(e, NULL, 0, none, e->answer_ctx);
+        /* PE records: the version, the policy and all trust material; not with the system's
+           CA bundle, which can change without sigsweep seeing it */
+        EVP_MD_CTX *const c = EVP_MD_CTX_new();
+        unsigned int len = 0;
+        const int32_t policy[3] = {e->pe_policy.uefi, e->pe_policy.require_all,
+                                   e->pe_policy.lenient};
+        e->pe_cacheable = !e->trust.system && c != NULL &&
+                          EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+                          EVP_DigestUpdate(c, "sigsweep-pe-1 " SGS_VERSION_STRING,
+                                           strlen("sigsweep-pe-1 " SGS_VERSION_STRING)) == 1 &&
+                          EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
+                          sgs_trust_fingerprint(&e->trust, c) &&
+                          sgs_trust_fingerprint(&e->tsa, c) &&
+                          EVP_DigestFinal_ex(c, e->pe_ctx, &len) == 1;
+        EVP_MD_CTX_free(c);
     }
     const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();
     const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 256u * threads;

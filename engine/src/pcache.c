@@ -7,6 +7,8 @@
  *   files:    (dev, ino, size, mtime_ns, ctime_ns, hash) -> digest   stat-based, like git/make
  *             XXH3-128(file identity, signature identity, context) -> the whole answer (both
  *             identities and the context stored and compared on a hit): a warm run's one lookup
+ *             'R' XXH3-128(file identity, context)               -> a whole record (PE files),
+ *             with the time range it holds for (identity and context compared on a hit)
  *   verdicts: SHA-256(key set id, hash/padding, digest, signature)  -> verdict, signer, alg
  *
  * The verdict key covers everything the verdict depends on for a raw signature, so a changed
@@ -46,6 +48,7 @@ typedef struct pending {
     uint8_t key[48];
     size_t klen;
     uint8_t val[320];
+    uint8_t *big; /* values longer than val (records), allocated */
     size_t vlen;
 } pending;
 
@@ -195,6 +198,10 @@ static void
 flush_locked(sgs_pcache *c)
 {
     if (c->nqueue == 0 || c->broken) {
+        for (size_t i = 0; i < c->nqueue; i++) {
+            sgs_free(c->alloc, c->queue[i].big);
+            c->queue[i].big = NULL;
+        }
         c->nqueue = 0;
         return;
     }
@@ -202,8 +209,12 @@ flush_locked(sgs_pcache *c)
     int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
     for (size_t i = 0; rc == 0 && i < c->nqueue; i++) {
         pending *const p = &c->queue[i];
-        MDB_val k = {p->klen, p->key}, v = {p->vlen, p->val};
+        MDB_val k = {p->klen, p->key}, v = {p->vlen, p->big != NULL ? p->big : p->val};
         rc = mdb_put(txn, p->table ? c->verdicts : c->files, &k, &v, 0);
+    }
+    for (size_t i = 0; i < c->nqueue; i++) {
+        sgs_free(c->alloc, c->queue[i].big);
+        c->queue[i].big = NULL;
     }
     if (rc == 0)
         rc = mdb_txn_commit(txn);
@@ -240,18 +251,27 @@ sgs_pcache_close(sgs_pcache *c)
 static void
 enqueue(sgs_pcache *c, int table, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen)
 {
+    uint8_t *big = NULL;
+    if (vlen > sizeof(c->queue[0].val) && (big = sgs_malloc(c->alloc, vlen)) == NULL)
+        return; /* a cache only ever costs speed: not remembered */
+    if (big != NULL)
+        memcpy(big, val, vlen);
     pthread_mutex_lock(&c->mu);
-    if (!c->broken && klen <= sizeof(c->queue[0].key) && vlen <= sizeof(c->queue[0].val)) {
+    if (!c->broken && klen <= sizeof(c->queue[0].key)) {
         pending *const p = &c->queue[c->nqueue++];
         p->table = table;
         memcpy(p->key, key, klen);
         p->klen = klen;
-        memcpy(p->val, val, vlen);
+        if (big == NULL)
+            memcpy(p->val, val, vlen);
+        p->big = big;
+        big = NULL;
         p->vlen = vlen;
         if (c->nqueue == BATCH)
             flush_locked(c);
     }
     pthread_mutex_unlock(&c->mu);
+    sgs_free(c->alloc, big);
 }
 
 struct sgs_pcache_reader {
@@ -437,6 +457,65 @@ sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
     v[113] = (uint8_t)a->mdlen;
     memcpy(v + 114, a->md, a->mdlen);
     enqueue(c, 0, key, klen, val, sizeof(val));
+}
+
+/* Records: 'R' + XXH3-128(file identity, context); the value starts with both, compared whole,
+   then the window, then the engine's bytes. */
+#define RECORD_HEAD (40 + 32 + 8 + 8)
+
+static void
+record_key(const struct stat *f, const uint8_t ctx[32], uint8_t material[72], uint8_t key[17])
+{
+    uint8_t id[48];
+    identity_key(f, 0, id);
+    memcpy(material, id, 40);
+    memcpy(material + 40, ctx, 32);
+    XXH128_canonical_t canon;
+    XXH128_canonicalFromHash(&canon, XXH3_128bits(material, 72));
+    key[0] = 'R';
+    memcpy(key + 1, canon.digest, 16);
+}
+
+int
+sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
+                      const uint8_t ctx[32], int64_t now, uint8_t *buf, size_t cap,
+                      size_t *len)
+{
+    uint8_t material[72], key[17];
+    record_key(f, ctx, material, key);
+    size_t vlen = 0;
+    if (cap < RECORD_HEAD || !lookup(c, r, c->files, key, sizeof(key), buf, &vlen, cap) ||
+        vlen < RECORD_HEAD || memcmp(buf, material, sizeof(material)) != 0)
+        return 0;
+    int64_t from, until;
+    memcpy(&from, buf + 72, 8);
+    memcpy(&until, buf + 80, 8);
+    if (now < from || now > until)
+        return 0; /* judged for another time: a certificate expired or was not yet valid */
+    memmove(buf, buf + RECORD_HEAD, vlen - RECORD_HEAD);
+    *len = vlen - RECORD_HEAD;
+    atomic_fetch_add_explicit(&c->digest_hits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->verdict_hits, 1, memory_order_relaxed);
+    return 1;
+}
+
+void
+sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const uint8_t ctx[32], int64_t from,
+                      int64_t until, const uint8_t *bytes, size_t len)
+{
+    if (racy(f) || len > SGS_PCACHE_RECORD_MAX - RECORD_HEAD)
+        return;
+    uint8_t material[72], key[17];
+    record_key(f, ctx, material, key);
+    uint8_t *const val = sgs_malloc(c->alloc, RECORD_HEAD + len);
+    if (val == NULL)
+        return;
+    memcpy(val, material, sizeof(material));
+    memcpy(val + 72, &from, 8);
+    memcpy(val + 80, &until, 8);
+    memcpy(val + RECORD_HEAD, bytes, len);
+    enqueue(c, 0, key, sizeof(key), val, RECORD_HEAD + len);
+    sgs_free(c->alloc, val);
 }
 
 int

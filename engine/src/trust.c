@@ -47,6 +47,7 @@ typedef struct chain_slot {
     uint8_t key[32];
     int used;
     sgs_verdict verdict;
+    sgs_check_window win;
     char *reason;
     char *chain;
 } chain_slot;
@@ -454,6 +455,7 @@ typedef struct run_out {
     X509 *root;    /* top of the chain on success (owned) */
     char *chain;   /* when not NULL: the chain built, DNs from the leaf up, '\n'-separated */
     size_t chainlen;
+    int64_t from, until; /* on success: when every certificate of the chain is valid */
 } run_out;
 
 static void
@@ -528,6 +530,17 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
         X509 *const top = sk_X509_value(built, sk_X509_num(built) - 1);
         if (top != NULL && X509_up_ref(top))
             out->root = top;
+        /* OpenSSL calls a certificate expired at its notAfter second itself: valid before */
+        out->from = INT64_MIN;
+        out->until = INT64_MAX;
+        for (int i = 0; i < sk_X509_num(built); i++) {
+            X509 *const x = sk_X509_value(built, i);
+            struct tm tm;
+            if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) == 1 && timegm(&tm) > out->from)
+                out->from = (int64_t)timegm(&tm);
+            if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1 && timegm(&tm) - 1 < out->until)
+                out->until = (int64_t)timegm(&tm) - 1;
+        }
     } else {
         X509 *const at = X509_STORE_CTX_get_current_cert(ctx);
         if (at != NULL && X509_up_ref(at))
@@ -724,7 +737,7 @@ search_fix(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *at
 
 static void
 judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verdict,
-      char *reason, size_t n, char *chain, size_t chainlen)
+      char *reason, size_t n, char *chain, size_t chainlen, sgs_check_window *win)
 {
     run_out r;
     r.chain = chain;
@@ -732,6 +745,13 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     char dn[512], d1[40], d2[40];
     reason[0] = '\0';
     *verdict = SGS_V_UNTRUSTED;
+    /* How long this result holds (sgs_check_window): judged at a fixed time, forever; at the
+       current time, a closed chain only while all its certificates are valid, and results a
+       later time could change not at all. */
+    const int fixed_time = t->has_time || t->no_time_check;
+    win->from = INT64_MIN;
+    win->until = INT64_MAX;
+    win->cacheable = 0;
     if (!sgs_trust_configured(t)) /* still diagnose: which issuer is missing, what would fix */
         add(reason, n, "no trusted certificate (the trust store is empty or was not given); ");
     if (!run_verify(t, t->store, signer, chain_certs, &r)) {
@@ -739,6 +759,11 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
         return;
     }
     if (r.ok) {
+        win->cacheable = fixed_time || sk_X509_CRL_num(t->crls) <= 0; /* CRLs: own times */
+        if (!fixed_time) {
+            win->from = r.from;
+            win->until = r.until;
+        }
         if (t->codesign) {
             const uint32_t flags = X509_get_extension_flags(signer);
             const uint32_t ku = X509_get_key_usage(signer);
@@ -762,6 +787,11 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     }
     X509 *const at = r.at != NULL ? r.at : signer;
     sgs_dn(X509_get_subject_name(at), dn, sizeof(dn));
+    /* expired stays expired as time goes on; a chain that cannot be built does not depend on
+       time (OpenSSL builds the chain before it checks any date) */
+    win->cacheable = fixed_time || r.error == X509_V_ERR_CERT_HAS_EXPIRED || missing_issuer(r.error);
+    if (sk_X509_CRL_num(t->crls) > 0 && !fixed_time)
+        win->cacheable = 0; /* CRLs have their own times (nextUpdate) */
     switch (r.error) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
         *verdict = SGS_V_EXPIRED;
@@ -836,6 +866,34 @@ compute_facts(X509 *x, sgs_cert_facts *f)
 }
 
 int
+sgs_trust_fingerprint(const sgs_trust *t, EVP_MD_CTX *c)
+{
+    const int64_t flags[8] = {t->system,        t->codesign,      t->strict,
+                              t->has_time,      t->at_time,       t->partial_chain,
+                              t->no_time_check, (int64_t)sk_X509_CRL_num(t->crls)};
+    int ok = EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
+    const sgs_certlist *const lists[3] = {&t->trusted, &t->untrusted, &t->search};
+    for (size_t l = 0; l < 3; l++) {
+        const uint64_t count = lists[l]->count;
+        ok = ok && EVP_DigestUpdate(c, &count, sizeof(count)) == 1;
+        for (size_t i = 0; ok && i < lists[l]->count; i++) {
+            unsigned char md[EVP_MAX_MD_SIZE];
+            unsigned int mlen = 0;
+            ok = X509_digest(lists[l]->items[i].cert, EVP_sha256(), md, &mlen) == 1 &&
+                 EVP_DigestUpdate(c, md, mlen) == 1;
+        }
+    }
+    for (int i = 0; ok && i < sk_X509_CRL_num(t->crls); i++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mlen = 0;
+        ok = X509_CRL_digest(sk_X509_CRL_value(t->crls, i), EVP_sha256(), md, &mlen) == 1 &&
+             EVP_DigestUpdate(c, md, mlen) == 1;
+    }
+    ERR_clear_error();
+    return ok;
+}
+
+int
 sgs_trust_cert_facts(sgs_trust *t, X509 *x, sgs_cert_facts *out)
 {
     if (t->cache == NULL)
@@ -864,19 +922,19 @@ sgs_trust_cert_facts(sgs_trust *t, X509 *x, sgs_cert_facts *out)
 
 static void check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                         sgs_verdict *verdict, char *reason, size_t n, char *chain,
-                        size_t chainlen);
+                        size_t chainlen, sgs_check_window *win);
 
 void
 sgs_trust_check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
                       char *reason, size_t n, char *chain, size_t chainlen)
 {
-    check_chain(t, signer, extra, verdict, reason, n, chain, chainlen);
+    check_chain(t, signer, extra, verdict, reason, n, chain, chainlen, NULL);
 }
 
 void
 sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                      const sgs_check_opts *o, sgs_verdict *verdict, char *reason, size_t n,
-                     char *chain, size_t chainlen)
+                     char *chain, size_t chainlen, sgs_check_window *win)
 {
     sgs_trust local = *t; /* the same store, cache and material; this call's time and usage */
     if (o->has_time && !t->has_time) {
@@ -884,13 +942,16 @@ sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
         local.at_time = o->at_time;
     }
     local.codesign |= o->codesign;
-    check_chain(&local, signer, extra, verdict, reason, n, chain, chainlen);
+    check_chain(&local, signer, extra, verdict, reason, n, chain, chainlen, win);
 }
 
 static void
 check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verdict,
-            char *reason, size_t n, char *chain, size_t chainlen)
+            char *reason, size_t n, char *chain, size_t chainlen, sgs_check_window *win)
 {
+    sgs_check_window unused;
+    if (win == NULL)
+        win = &unused;
     char chain_buf[2048] = "";
     /* cache key: SHA-256 over the call's time and usage, the signer and the signature's
        certificates, in order */
@@ -920,6 +981,7 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
         const int hit = slot->used && memcmp(slot->key, key, sizeof(key)) == 0;
         if (hit) {
             *verdict = slot->verdict;
+            *win = slot->win;
             snprintf(reason, n, "%s", slot->reason);
             if (chain != NULL && chainlen > 0)
                 snprintf(chain, chainlen, "%s", slot->chain != NULL ? slot->chain : "");
@@ -933,7 +995,8 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
     for (int i = 0; chain_certs != NULL && i < sk_X509_num(extra); i++)
         (void)sk_X509_push(chain_certs, sk_X509_value(extra, i));
     char full[2048]; /* judged whole, so the cache never keeps a reason cut to a small buffer */
-    judge(t, signer, chain_certs, verdict, full, sizeof(full), chain_buf, sizeof(chain_buf));
+    judge(t, signer, chain_certs, verdict, full, sizeof(full), chain_buf, sizeof(chain_buf),
+          win);
     sk_X509_free(chain_certs);
     snprintf(reason, n, "%s", full);
     if (chain != NULL && chainlen > 0)
@@ -947,6 +1010,7 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
             memcpy(slot->key, key, sizeof(key));
             slot->used = 1;
             slot->verdict = *verdict;
+            slot->win = *win;
             slot->reason = copy;
             slot->chain = chain_copy;
             pthread_mutex_unlock(&t->cache->mu);

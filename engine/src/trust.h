@@ -4,6 +4,7 @@
 
 #include "sigsweep.h"
 
+#include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -57,6 +58,11 @@ SGS_NODISCARD sgs_status sgs_trust_add(sgs_trust *t, sgs_material kind, const ch
 /* Builds the X509_STORE and the chain cache. Returns SGS_OK or SGS_ERR_NOMEM. */
 SGS_NODISCARD sgs_status sgs_trust_finalize(sgs_trust *t, char *err, size_t errlen);
 
+/* Feeds everything a judgement depends on into c: flags, time, every trusted, intermediate and
+   --search certificate and every CRL, in order. For caches that outlive the run. 1 on
+   success. */
+int sgs_trust_fingerprint(const sgs_trust *t, EVP_MD_CTX *c);
+
 /* True when there is anything to validate against. */
 int sgs_trust_configured(const sgs_trust *t);
 
@@ -97,9 +103,20 @@ typedef struct sgs_check_opts {
     int64_t at_time;
     int codesign;
 } sgs_check_opts;
+/*
+ * How long a result holds, for caches that outlive the run: one judged at a fixed time (--at,
+ * a timestamp's time, --no-time-check) holds forever; one judged now holds while every
+ * certificate of the chain built is valid (from..until, seconds since the epoch); cacheable is
+ * 0 when a later time may change it in other ways (NOT_YET_VALID, REVOKED, CRL times, ...).
+ */
+typedef struct sgs_check_window {
+    int64_t from, until;
+    int cacheable;
+} sgs_check_window;
+/* win may be NULL. */
 void sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                           const sgs_check_opts *o, sgs_verdict *verdict, char *reason,
-                          size_t n, char *chain, size_t chainlen);
+                          size_t n, char *chain, size_t chainlen, sgs_check_window *win);
 
 /*
  * Parsed-object callback: receives a certificate (x) or a CRL (crl), owning it. Returns SGS_OK

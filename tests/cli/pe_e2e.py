@@ -33,6 +33,7 @@ import argparse
 import collections
 import json
 import os
+import tempfile
 import re
 import shutil
 import subprocess
@@ -309,6 +310,126 @@ def check_fields(ck, sigsweep, outdir):
                  "uefi_nogap: image_hash %r: %r" % (r.get("image_hash"), r))
 
 
+def check_cache(ck, sigsweep, outdir):
+    """--cache on PE files: a warm run reuses the stored judgements (nothing opened) and
+    reports exactly what a cold run reported; a changed file, other trust material and
+    --paranoid are judged again."""
+    files = os.path.join(outdir, "files")
+    # entries are only stored for files older than the cache's racy window (2 s)
+    newest = max(os.lstat(os.path.join(files, n)).st_ctime for n in os.listdir(files))
+    if time.time() - newest < 2.2:
+        time.sleep(2.2 - (time.time() - newest))
+    cache = tempfile.mkdtemp(prefix="pe-cache-")
+    base = ["--trust", "root.pem", "--tsa-trust", "tsa-root.pem", "--cache-dir", cache]
+
+    def verdicts(extra, label):
+        cmd = [sigsweep, "verify", "--format", "jsonl"] + JOBS + base + extra + ["files"]
+        rc, out, err, _ = sgs_cli.run_checked(ck, cmd, outdir, "[cache %s]" % label)
+        recs = {}
+        for line in out.decode("utf-8", "replace").splitlines():
+            r = json.loads(line)
+            recs[r["path"]] = r
+        m = re.search(rb"persistent cache: (\d+) files not re-read", err)
+        return recs, int(m.group(1)) if m else 0
+
+    try:
+        cold, cold_hits = verdicts([], "cold")
+        warm, warm_hits = verdicts([], "warm")
+        ck.check(cold_hits == 0, "cache cold run: %d hits" % cold_hits)
+        ck.check(warm_hits >= len(cold) - 4,
+                 "cache warm run reused %d of %d judgements" % (warm_hits, len(cold)))
+        for path, r in cold.items():
+            w = dict(warm.get(path, {}))
+            w["reason"] = w.get("reason", "").replace(" (persistent cache)", "")
+            ck.check(w == r, "cache: warm record of %s differs from the cold one:\n  %r\n  %r"
+                     % (path, r, warm.get(path)))
+        valid_cached = [p for p, r in warm.items()
+                        if r["verdict"] == "VALID" and "(persistent cache)" in r["reason"]]
+        ck.check(len(valid_cached) >= 10, "cache: VALID records reused: %r" % valid_cached)
+        # a file changed in place (same size): judged again, not taken from the cache
+        victim = os.path.join(files, "valid_dll.dll")
+        saved = open(victim, "rb").read()
+        try:
+            with open(victim, "r+b") as fh:
+                fh.seek(len(saved) // 3)
+                fh.write(bytes([saved[len(saved) // 3] ^ 1]))
+            changed, _ = verdicts([], "changed file")
+            r = changed.get("files/valid_dll.dll", {})
+            ck.check(r.get("verdict") == "BAD_SIGNATURE" and "persistent cache" not in
+                     r.get("reason", ""), "cache: a changed file is judged again: %r" % r)
+        finally:
+            with open(victim, "wb") as fh:
+                fh.write(saved)
+        other, other_hits = verdicts(["--trust", "unrelated-root.pem"], "other trust")
+        ck.check(other_hits == 0 and other.get("files/rogue_root.exe", {}).get("verdict")
+                 == "VALID", "cache: other trust material reuses nothing (%d hits)" % other_hits)
+        _, par_hits = verdicts(["--paranoid"], "paranoid")
+        ck.check(par_hits == 0, "cache: --paranoid reuses nothing (%d hits)" % par_hits)
+        check_cache_window(ck, sigsweep, outdir)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def check_cache_window(ck, sigsweep, outdir):
+    """A judgement is stored with the time its chain is valid: a file signed by a leaf that
+    expires a few seconds from now is VALID from the cache until then, and EXPIRED after."""
+    tmp = tempfile.mkdtemp(prefix="pe-window-")
+    try:
+        ca = os.path.join(tmp, "ca")
+        shutil.copytree(os.path.join(outdir, "ca", "intermediate"), ca)
+        cnf = open(os.path.join(ca, "ca.cnf")).read()
+        cnf = re.sub(r"(?m)^dir = .*$", "dir = " + ca, cnf)
+        open(os.path.join(ca, "ca.cnf"), "w").write(cnf)
+        until = time.time() + 7
+        end = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(until))
+        key, csr, pem = (os.path.join(tmp, n) for n in ("short.key", "short.csr", "short.pem"))
+        chain, exe = os.path.join(tmp, "chain.pem"), os.path.join(tmp, "files", "short.exe")
+        os.mkdir(os.path.join(tmp, "files"))
+        steps = [
+            ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+             "-out", key],
+            ["openssl", "req", "-new", "-key", key, "-subj",
+             "/O=sigsweep test/CN=Sigsweep PE Short-Lived Leaf", "-out", csr],
+            ["openssl", "ca", "-batch", "-config", os.path.join(ca, "ca.cnf"), "-in", csr,
+             "-out", pem, "-notext", "-preserveDN", "-md", "sha256", "-extfile",
+             os.path.join(outdir, "ext.cnf"), "-extensions", "v3_code",
+             "-startdate", "20150101000000Z", "-enddate", end],
+        ]
+        for cmd in steps:
+            p = subprocess.run(cmd, capture_output=True, check=False)
+            if not ck.check(p.returncode == 0, "cache window: %s: %s" % (cmd[:2], p.stderr[-300:])):
+                return
+        open(chain, "w").write(open(pem).read() + open(os.path.join(outdir, "intermediate.pem")).read())
+        p = subprocess.run(["osslsigncode", "sign", "-certs", chain, "-key", key, "-h", "sha256",
+                            "-in", os.path.join(outdir, "build", "hello.exe"), "-out", exe],
+                           capture_output=True, check=False)
+        if not ck.check(p.returncode == 0, "cache window: osslsigncode: %s" % p.stderr[-300:]):
+            return
+        time.sleep(2.2)  # past the racy window, so the judgement is stored
+        cache = os.path.join(tmp, "cache")
+        cmd = [sigsweep, "verify", "--format", "jsonl", "--trust", "root.pem", "--cache-dir",
+               cache, exe]
+
+        def one(label):
+            _, out, _, _ = sgs_cli.run_checked(ck, cmd, outdir, "[cache window %s]" % label)
+            lines = out.decode("utf-8", "replace").splitlines()
+            return json.loads(lines[0]) if len(lines) == 1 else {}
+
+        cold, warm = one("cold"), one("warm")
+        ck.check(cold.get("verdict") == "VALID" and "persistent cache" not in cold["reason"],
+                 "cache window: cold %r" % cold)
+        if time.time() < until - 1:
+            ck.check(warm.get("verdict") == "VALID" and "persistent cache" in warm["reason"],
+                     "cache window: warm, before the leaf expires, from the cache: %r" % warm)
+        time.sleep(max(0.0, until - time.time()) + 1.1)
+        late = one("after expiry")
+        ck.check(late.get("verdict") == "EXPIRED" and "persistent cache" not in
+                 late.get("reason", "persistent cache"),
+                 "cache window: after the leaf expired, judged again: %r" % late)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_oracle(ck, sigsweep, outdir, oracle, head, cases):
     """sigsweep (with osslsigncode-equivalent args) vs osslsigncode, file by file."""
     args = head["sigsweep-args"]
@@ -414,6 +535,7 @@ def main():
     runs = len(groups)
     if not opt.only:
         check_fields(ck, sigsweep, outdir)
+        check_cache(ck, sigsweep, outdir)
     disagree = 0
     if not opt.only:
         disagree = check_oracle(ck, sigsweep, outdir, oracle, head, cases)
