@@ -470,17 +470,6 @@ iso_time(int64_t t, char *buf, size_t n)
  * to --tsa-trust at the timestamp's time and carry the timeStamping usage. Returns 1 with
  * *when and the record's time; otherwise 0 with a note saying why not.
  */
-/* Narrows the file's window by one chain check's. */
-static void
-narrow(sgs_check_window *into, const sgs_check_window *w)
-{
-    if (w->from > into->from)
-        into->from = w->from;
-    if (w->until < into->until)
-        into->until = w->until;
-    into->cacheable &= w->cacheable;
-}
-
 static int
 tsa_dates(sgs_check_window *fw, sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) *certs,
           int64_t gen, sgs_ac_sig *o, int64_t *when, char *note, size_t nn)
@@ -498,7 +487,7 @@ tsa_dates(sgs_check_window *fw, sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) 
     char why[512] = "";
     sgs_check_window w;
     sgs_trust_check_with(tsa, ts_signer, certs, &co, &tv, why, sizeof(why), NULL, 0, &w);
-    narrow(fw, &w);
+    sgs_check_window_narrow(fw, &w);
     if (tv == SGS_V_VALID && (X509_get_extension_flags(ts_signer) & EXFLAG_XKUSAGE) != 0 &&
         (X509_get_extended_key_usage(ts_signer) & XKU_TIMESTAMP) != 0) {
         *when = gen;
@@ -730,7 +719,7 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
     sgs_check_window w;
     sgs_trust_check_with(trust, signer, s->p7->d.sign->cert, &co, &v, why, sizeof(why), NULL, 0,
                          &w);
-    narrow(&f->win, &w);
+    sgs_check_window_narrow(&f->win, &w);
     o->verdict = v;
     snprintf(o->reason, sizeof(o->reason), "%s image hash (%s) signed by \"%s\"%s%s: %s%s",
              o->hash_alg, o->layout, o->signer, dated ? ", timestamped " : "",

@@ -425,6 +425,9 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
     *verdict = SGS_V_BAD_SIGNATURE;
     reason[0] = '\0';
     job->chain_dns[0] = '\0';
+    job->win.from = INT64_MIN;
+    job->win.until = INT64_MAX;
+    job->win.cacheable = 1;
     /* the signature's certificates (its own, or the cached parse of the same bytes) */
     STACK_OF(X509) *const certs =
         job->certs != NULL ? dup_certs(job->certs) : CMS_get1_certs(job->cms);
@@ -483,9 +486,14 @@ sgs_cms_verify(sgs_cms_job *job, sgs_trust *trust, sgs_verdict *verdict, char *r
         }
         sgs_verdict chain = SGS_V_VALID;
         snprintf(chain_reason, sizeof(chain_reason), "signature only (no chain check)");
-        if (trust != NULL) /* NULL: the caller trusts a key, not a CA (agents' --command) */
-            sgs_trust_check_chain(trust, signer, certs, &chain, chain_reason, sizeof(chain_reason),
-                                  job->chain_dns, sizeof(job->chain_dns));
+        if (trust != NULL) { /* NULL: the caller trusts a key, not a CA (agents' --command) */
+            static const sgs_check_opts as_configured = {0, 0, 0};
+            sgs_check_window w;
+            sgs_trust_check_with(trust, signer, certs, &as_configured, &chain, chain_reason,
+                                 sizeof(chain_reason), job->chain_dns, sizeof(job->chain_dns),
+                                 &w);
+            sgs_check_window_narrow(&job->win, &w);
+        }
         if (chain != SGS_V_VALID) {
             *verdict = chain;
             snprintf(reason, n, "signature by \"%s\" verifies, but: %s", dn, chain_reason);

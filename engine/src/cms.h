@@ -48,6 +48,7 @@ typedef struct sgs_cms_job {
     size_t nctx;
     char chain_dns[2048]; /* set by sgs_cms_verify: the chain of the signer judged last (DNs,
                          '\n'-separated) */
+    sgs_check_window win; /* set by sgs_cms_verify: how long its outcome holds */
 } sgs_cms_job;
 
 /*

@@ -132,8 +132,8 @@ struct sgs_engine {
     sgs_journal *journal; /* --quarantine */
     sgs_pcache *pcache;   /* --cache */
     uint8_t answer_ctx[32]; /* what a raw verdict depends on besides the two files (set at start) */
-    uint8_t pe_ctx[32];     /* what a PE file's judgement depends on besides the file */
-    int pe_cacheable;       /* --cache, and no trust material outside sigsweep's sight */
+    uint8_t trust_ctx[32]; /* what a PE or CMS judgement depends on besides the files */
+    int trust_cacheable;   /* --cache, and no trust material outside sigsweep's sight */
     char notice[512];
     int journal_failed;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
@@ -875,8 +875,13 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
 }
 
 /* CMS SignedData: parse first (it names the digests), hash once into them, verify, chain. */
+static void remember_record(sgs_engine *e, worker *w, const struct stat *sb,
+                            const struct stat *sig, const sgs_check_window *win, sgs_verdict v,
+                            const sgs_record *rec);
+
+/* from_p7s: the signature is F.p7s (w->sig_st its stat): its judgement may be remembered. */
 static sgs_verdict
-verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
+verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen, int from_p7s,
            sgs_record *rec)
 {
     sgs_cms_job cj;
@@ -900,9 +905,11 @@ verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t sigle
                    w->signer_hex);
     memcpy(w->chain, cj.chain_dns, sizeof(w->chain));
     rec->chain = w->chain;
-    sgs_cms_job_reset(&cj);
     rec->alg = w->alg; /* set once the signature verified, even if its chain did not */
     rec->signer = w->signer_hex;
+    if (from_p7s && w->sig_st_valid && e->cfg.op == SGS_OP_VERIFY)
+        remember_record(e, w, sb, &w->sig_st, &cj.win, v, rec);
+    sgs_cms_job_reset(&cj);
     return v;
 }
 
@@ -1176,10 +1183,11 @@ pe_record(worker *w, sgs_record *rec)
 }
 
 /*
- * PE records in the persistent cache: the record as the engine delivered it, laid out as
- *   version 1, verdict, has_size, size (8 bytes), nsigs,
- *   reason, alg, signer, digest, image_hash, signer_subject, signing_time, tsa (each a string
- *   ending in NUL), then per signature: verdict, role, reason, hash, layout, signer,
+ * Records in the persistent cache (PE files, CMS signatures: judgements that depend on trust
+ * material): the record as the engine delivered it, laid out as
+ *   version 1, verdict, has_size, size (8 bytes), nsigs, is_pe,
+ *   reason, alg, signer, digest, chain, image_hash, signer_subject, signing_time, tsa (each
+ *   a string ending in NUL), then per signature: verdict, role, reason, hash, layout, signer,
  *   signing_time, tsa.
  * Decoding checks every bound: a damaged or foreign entry is a miss, never a record.
  */
@@ -1207,20 +1215,20 @@ put_str(rec_writer *wr, const char *str)
 }
 
 static size_t
-pe_record_encode(const sgs_record *rec, sgs_verdict verdict, const char *reason, uint8_t *buf,
-                 size_t cap)
+record_encode(const sgs_record *rec, sgs_verdict verdict, const char *reason, uint8_t *buf,
+              size_t cap)
 {
     rec_writer wr = {buf, 0, cap, 1};
     const uint8_t head[3] = {1, (uint8_t)verdict, (uint8_t)(rec->has_size != 0)};
     const uint64_t size = rec->size;
-    const uint8_t nsigs = (uint8_t)rec->nsigs;
+    const uint8_t tail[2] = {(uint8_t)rec->nsigs, rec->format != NULL};
     put_bytes(&wr, head, sizeof(head));
     put_bytes(&wr, &size, sizeof(size));
-    put_bytes(&wr, &nsigs, 1);
-    const char *const top[8] = {reason,         rec->alg,           rec->signer,
-                                rec->digest,    rec->image_hash,    rec->signer_subject,
-                                rec->signing_time, rec->tsa};
-    for (size_t i = 0; i < 8; i++)
+    put_bytes(&wr, tail, sizeof(tail));
+    const char *const top[9] = {reason,          rec->alg,          rec->signer,
+                                rec->digest,     rec->chain,        rec->image_hash,
+                                rec->signer_subject, rec->signing_time, rec->tsa};
+    for (size_t i = 0; i < 9; i++)
         put_str(&wr, top[i]);
     for (size_t k = 0; k < rec->nsigs; k++) {
         const sgs_sig_line *const l = &rec->sigs[k];
@@ -1250,15 +1258,16 @@ get_str(const uint8_t *buf, size_t len, size_t *at)
 
 /* Points rec's fields into buf (kept by the worker). 0 when the bytes are not a record. */
 static int
-pe_record_decode(worker *w, const uint8_t *buf, size_t len, sgs_record *rec, sgs_verdict *v)
+record_decode(worker *w, const uint8_t *buf, size_t len, sgs_record *rec, sgs_verdict *v)
 {
-    if (len < 12 || buf[0] != 1 || buf[1] >= SGS_VERDICT_COUNT || buf[11] > SGS_AC_MAX_SIGS)
+    if (len < 13 || buf[0] != 1 || buf[1] >= SGS_VERDICT_COUNT || buf[11] > SGS_AC_MAX_SIGS ||
+        buf[12] > 1)
         return 0;
     uint64_t size;
     memcpy(&size, buf + 3, sizeof(size));
-    size_t at = 12;
-    const char *top[8];
-    for (size_t i = 0; i < 8; i++)
+    size_t at = 13;
+    const char *top[9];
+    for (size_t i = 0; i < 9; i++)
         if ((top[i] = get_str(buf, len, &at)) == NULL)
             return 0;
     const size_t nsigs = buf[11];
@@ -1282,37 +1291,67 @@ pe_record_decode(worker *w, const uint8_t *buf, size_t len, sgs_record *rec, sgs
     rec->alg = top[1];
     rec->signer = top[2];
     rec->digest = top[3];
-    rec->format = "authenticode";
-    rec->image_hash = top[4];
-    rec->signer_subject = top[5];
-    rec->signing_time = top[6];
-    rec->tsa = top[7];
-    rec->sigs = w->lines;
-    rec->nsigs = nsigs;
+    rec->chain = top[4];
+    if (buf[12]) {
+        rec->format = "authenticode";
+        rec->image_hash = top[5];
+        rec->signer_subject = top[6];
+        rec->signing_time = top[7];
+        rec->tsa = top[8];
+        rec->sigs = w->lines;
+        rec->nsigs = nsigs;
+    }
     return 1;
 }
 
+/* Stores a judgement that depends on trust material, if the cache may hold it. */
+static void
+remember_record(sgs_engine *e, worker *w, const struct stat *sb, const struct stat *sig,
+                const sgs_check_window *win, sgs_verdict v, const sgs_record *rec)
+{
+    if (!e->trust_cacheable || !win->cacheable || v == SGS_V_CHANGED || v == SGS_V_IO_ERROR)
+        return;
+    uint8_t *const buf = w->pe_rec != NULL ? w->pe_rec : (w->pe_rec = sgs_malloc(&e->alloc,
+                                                                        SGS_PCACHE_RECORD_MAX));
+    const size_t n = buf != NULL ? record_encode(rec, v, w->reason, buf, SGS_PCACHE_RECORD_MAX)
+                                 : 0;
+    if (n > 0)
+        sgs_pcache_put_record(e->pcache, sb, sig, e->trust_ctx, win->from, win->until, buf, n);
+}
+
 /*
- * The warm path for PE files: a file with no detached signature beside it whose stat tuple,
- * under the same trust material and policy, names a stored record judged for a time range
- * that includes now. Nothing is opened.
+ * The warm path for judgements that depend on trust material: a PE file with no detached
+ * signature beside it, or a file with F.p7s, whose stat tuples (the file's, the F.p7s's),
+ * under the same trust material and policy, name a stored record judged for a time range that
+ * includes now. Nothing is opened.
  */
 static int
-pe_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
+record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
 {
-    struct stat sst;
+    struct stat p7s, other;
     const unsigned pr = j->present;
+    int has_p7s = 0;
+    if (j->kind != SGS_SCAN_FILE)
+        return 0;
+    if (pr != SGS_SCAN_PRESENT_UNKNOWN) {
+        if ((pr & 2u) != 0 && (j->p7s_path == NULL || lstat(j->p7s_path, &p7s) != 0))
+            return 0;
+        has_p7s = (pr & 2u) != 0;
+        if (!has_p7s && (pr & 1u) != 0)
+            return 0; /* F<suffix> only: the raw path (verify_warm) */
+    } else {
+        has_p7s = j->p7s_path != NULL && lstat(j->p7s_path, &p7s) == 0;
+        if (!has_p7s && lstat(j->sig_path, &other) == 0)
+            return 0;
+    }
     size_t len = 0;
     sgs_verdict v = SGS_V_IO_ERROR;
-    if (j->kind != SGS_SCAN_FILE ||
-        (pr != SGS_SCAN_PRESENT_UNKNOWN ? (pr & 3u) != 0
-                                        : lstat(j->sig_path, &sst) == 0 ||
-                                              (j->p7s_path != NULL && lstat(j->p7s_path, &sst) == 0)) ||
-        lstat(j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
+    if ((has_p7s && !S_ISREG(p7s.st_mode)) || lstat(j->path, fst) != 0 ||
+        !S_ISREG(fst->st_mode) ||
         (w->pe_rec == NULL && (w->pe_rec = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
-        !sgs_pcache_get_record(e->pcache, w->reader, fst, e->pe_ctx, (int64_t)time(NULL),
-                               w->pe_rec, SGS_PCACHE_RECORD_MAX, &len) ||
-        !pe_record_decode(w, w->pe_rec, len, rec, &v))
+        !sgs_pcache_get_record(e->pcache, w->reader, fst, has_p7s ? &p7s : NULL, e->trust_ctx,
+                               (int64_t)time(NULL), w->pe_rec, SGS_PCACHE_RECORD_MAX, &len) ||
+        !record_decode(w, w->pe_rec, len, rec, &v))
         return 0;
     if (v != SGS_V_VALID) {
         rec->verdict = v;
@@ -1476,13 +1515,8 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
     rec->size = size;
     rec->has_size = 1;
     sgs_pe_info_free(&info);
-    if (e->pe_cacheable && !done && *outcome != SGS_V_CHANGED && *outcome != SGS_V_IO_ERROR) {
-        const sgs_check_window *const win = sgs_ac_window(w->ac);
-        const size_t n =
-            win->cacheable ? pe_record_encode(rec, *outcome, w->reason, w->sig, SIG_FILE_MAX) : 0;
-        if (n > 0)
-            sgs_pcache_put_record(e->pcache, sb, e->pe_ctx, win->from, win->until, w->sig, n);
-    }
+    if (!done)
+        remember_record(e, w, sb, NULL, sgs_ac_window(w->ac), *outcome, rec);
     return 1;
 }
 
@@ -1495,8 +1529,8 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         quarantine_if_due(e, w, j, rec, &sb);
         return;
     }
-    if (e->pe_cacheable && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
-        pe_warm(e, w, j, rec, &sb)) {
+    if (e->trust_cacheable && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
+        record_warm(e, w, j, rec, &sb)) {
         quarantine_if_due(e, w, j, rec, &sb);
         return;
     }
@@ -1542,7 +1576,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     }
     if (siglen == 0)
         goto out;
-    outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, rec)
+    outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, sig_path == j->p7s_path, rec)
                                        : verify_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
     if (outcome != SGS_V_VALID) {
         rec->verdict = outcome;
@@ -1866,20 +1900,20 @@ start(sgs_engine *e)
     if (e->pcache != NULL) { /* the key set is final now: name it for the answers table */
         static const uint8_t none[32];
         verdict_key_hash(e, NULL, 0, none, e->answer_ctx);
-        /* PE records: the version, the policy and all trust material; not with the system's
-           CA bundle, which can change without sigsweep seeing it */
+        /* PE and CMS records: the version, the policy, the digest reported and all trust
+           material; not with the system's CA bundle, which can change unseen */
         EVP_MD_CTX *const c = EVP_MD_CTX_new();
         unsigned int len = 0;
-        const int32_t policy[3] = {e->pe_policy.uefi, e->pe_policy.require_all,
-                                   e->pe_policy.lenient};
-        e->pe_cacheable = !e->trust.system && c != NULL &&
+        const int32_t policy[4] = {e->pe_policy.uefi, e->pe_policy.require_all,
+                                   e->pe_policy.lenient, e->md_nid};
+        e->trust_cacheable = !e->trust.system && c != NULL &&
                           EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-                          EVP_DigestUpdate(c, "sigsweep-pe-1 " SGS_VERSION_STRING,
-                                           strlen("sigsweep-pe-1 " SGS_VERSION_STRING)) == 1 &&
+                          EVP_DigestUpdate(c, "sigsweep-records-1 " SGS_VERSION_STRING,
+                                           strlen("sigsweep-records-1 " SGS_VERSION_STRING)) == 1 &&
                           EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
                           sgs_trust_fingerprint(&e->trust, c) &&
                           sgs_trust_fingerprint(&e->tsa, c) &&
-                          EVP_DigestFinal_ex(c, e->pe_ctx, &len) == 1;
+                          EVP_DigestFinal_ex(c, e->trust_ctx, &len) == 1;
         EVP_MD_CTX_free(c);
     }
     const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();

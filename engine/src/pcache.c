@@ -7,8 +7,8 @@
  *   files:    (dev, ino, size, mtime_ns, ctime_ns, hash) -> digest   stat-based, like git/make
  *             XXH3-128(file identity, signature identity, context) -> the whole answer (both
  *             identities and the context stored and compared on a hit): a warm run's one lookup
- *             'R' XXH3-128(file identity, context)               -> a whole record (PE files),
- *             with the time range it holds for (identity and context compared on a hit)
+ *             'R' XXH3-128(file and signature identity, context)  -> a whole record (PE files,
+ *             CMS), with the time range it holds for (identities and context compared on a hit)
  *   verdicts: SHA-256(key set id, hash/padding, digest, signature)  -> verdict, signer, alg
  *
  * The verdict key covers everything the verdict depends on for a raw signature, so a changed
@@ -459,37 +459,44 @@ sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
     enqueue(c, 0, key, klen, val, sizeof(val));
 }
 
-/* Records: 'R' + XXH3-128(file identity, context); the value starts with both, compared whole,
-   then the window, then the engine's bytes. */
-#define RECORD_HEAD (40 + 32 + 8 + 8)
+/* Records: 'R' + XXH3-128(file identity, signature identity or zeros, context); the value
+   starts with all three, compared whole, then the window, then the engine's bytes. */
+#define RECORD_MATERIAL (40 + 40 + 32)
+#define RECORD_HEAD (RECORD_MATERIAL + 8 + 8)
 
 static void
-record_key(const struct stat *f, const uint8_t ctx[32], uint8_t material[72], uint8_t key[17])
+record_key(const struct stat *f, const struct stat *sig, const uint8_t ctx[32],
+           uint8_t material[RECORD_MATERIAL], uint8_t key[17])
 {
     uint8_t id[48];
     identity_key(f, 0, id);
     memcpy(material, id, 40);
-    memcpy(material + 40, ctx, 32);
+    memset(material + 40, 0, 40);
+    if (sig != NULL) {
+        identity_key(sig, 0, id);
+        memcpy(material + 40, id, 40);
+    }
+    memcpy(material + 80, ctx, 32);
     XXH128_canonical_t canon;
-    XXH128_canonicalFromHash(&canon, XXH3_128bits(material, 72));
+    XXH128_canonicalFromHash(&canon, XXH3_128bits(material, RECORD_MATERIAL));
     key[0] = 'R';
     memcpy(key + 1, canon.digest, 16);
 }
 
 int
 sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
-                      const uint8_t ctx[32], int64_t now, uint8_t *buf, size_t cap,
-                      size_t *len)
+                      const struct stat *sig, const uint8_t ctx[32], int64_t now, uint8_t *buf,
+                      size_t cap, size_t *len)
 {
-    uint8_t material[72], key[17];
-    record_key(f, ctx, material, key);
+    uint8_t material[RECORD_MATERIAL], key[17];
+    record_key(f, sig, ctx, material, key);
     size_t vlen = 0;
     if (cap < RECORD_HEAD || !lookup(c, r, c->files, key, sizeof(key), buf, &vlen, cap) ||
         vlen < RECORD_HEAD || memcmp(buf, material, sizeof(material)) != 0)
         return 0;
     int64_t from, until;
-    memcpy(&from, buf + 72, 8);
-    memcpy(&until, buf + 80, 8);
+    memcpy(&from, buf + RECORD_MATERIAL, 8);
+    memcpy(&until, buf + RECORD_MATERIAL + 8, 8);
     if (now < from || now > until)
         return 0; /* judged for another time: a certificate expired or was not yet valid */
     memmove(buf, buf + RECORD_HEAD, vlen - RECORD_HEAD);
@@ -500,19 +507,20 @@ sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
 }
 
 void
-sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const uint8_t ctx[32], int64_t from,
-                      int64_t until, const uint8_t *bytes, size_t len)
+sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const struct stat *sig,
+                      const uint8_t ctx[32], int64_t from, int64_t until, const uint8_t *bytes,
+                      size_t len)
 {
-    if (racy(f) || len > SGS_PCACHE_RECORD_MAX - RECORD_HEAD)
+    if (racy(f) || (sig != NULL && racy(sig)) || len > SGS_PCACHE_RECORD_MAX - RECORD_HEAD)
         return;
-    uint8_t material[72], key[17];
-    record_key(f, ctx, material, key);
+    uint8_t material[RECORD_MATERIAL], key[17];
+    record_key(f, sig, ctx, material, key);
     uint8_t *const val = sgs_malloc(c->alloc, RECORD_HEAD + len);
     if (val == NULL)
         return;
     memcpy(val, material, sizeof(material));
-    memcpy(val + 72, &from, 8);
-    memcpy(val + 80, &until, 8);
+    memcpy(val + RECORD_MATERIAL, &from, 8);
+    memcpy(val + RECORD_MATERIAL + 8, &until, 8);
     memcpy(val + RECORD_HEAD, bytes, len);
     enqueue(c, 0, key, sizeof(key), val, RECORD_HEAD + len);
     sgs_free(c->alloc, val);

@@ -67,19 +67,20 @@ void sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct sta
                            const uint8_t ctx[32], const sgs_pcache_answer *a);
 
 /*
- * (file identity, context) -> a whole record, as bytes the engine lays out (a PE file's
- * Authenticode judgement, whose result depends on trust material named by `ctx`), valid for
- * runs whose time is within from..until (sgs_check_window). get: 1 and the bytes in
- * buf[0, *len) when present and `now` is inside the window; buf needs SGS_PCACHE_RECORD_MAX
- * bytes. Not written for racy files or records over the maximum. A hit counts as a digest
- * and a verdict reused.
+ * (file identity, signature file identity or none, context) -> a whole record, as bytes the
+ * engine lays out (a PE file's Authenticode judgement, a CMS signature's: results that depend
+ * on trust material named by `ctx`), valid for runs whose time is within from..until
+ * (sgs_check_window). get: 1 and the bytes in buf[0, *len) when present and `now` is inside
+ * the window; buf needs SGS_PCACHE_RECORD_MAX bytes. Not written when either file is racy or
+ * for records over the maximum. A hit counts as a digest and a verdict reused.
  */
 #define SGS_PCACHE_RECORD_MAX (64u * 1024u)
 int sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
-                          const uint8_t ctx[32], int64_t now, uint8_t *buf, size_t cap,
-                          size_t *len);
-void sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const uint8_t ctx[32],
-                           int64_t from, int64_t until, const uint8_t *bytes, size_t len);
+                          const struct stat *sig, const uint8_t ctx[32], int64_t now,
+                          uint8_t *buf, size_t cap, size_t *len);
+void sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const struct stat *sig,
+                           const uint8_t ctx[32], int64_t from, int64_t until,
+                           const uint8_t *bytes, size_t len);
 
 /* Counters of this process's use. */
 typedef struct sgs_pcache_use {

@@ -865,6 +865,16 @@ compute_facts(X509 *x, sgs_cert_facts *f)
     return X509_digest(x, EVP_sha256(), f->sha256, &len) == 1 && len == 32;
 }
 
+void
+sgs_check_window_narrow(sgs_check_window *into, const sgs_check_window *w)
+{
+    if (w->from > into->from)
+        into->from = w->from;
+    if (w->until < into->until)
+        into->until = w->until;
+    into->cacheable &= w->cacheable;
+}
+
 int
 sgs_trust_fingerprint(const sgs_trust *t, EVP_MD_CTX *c)
 {

@@ -113,6 +113,9 @@ typedef struct sgs_check_window {
     int64_t from, until;
     int cacheable;
 } sgs_check_window;
+/* into = the part of into that w allows too (the later from, the earlier until, cacheable
+   only if both are). Start from {INT64_MIN, INT64_MAX, 1}. */
+void sgs_check_window_narrow(sgs_check_window *into, const sgs_check_window *w);
 /* win may be NULL. */
 void sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                           const sgs_check_opts *o, sgs_verdict *verdict, char *reason,

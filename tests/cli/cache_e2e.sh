@@ -109,6 +109,35 @@ check "two processes, one cache: both = plain" "cmp -s plain.txt p1.txt && cmp -
 verdicts --key k.pub --cache-dir "$t/shared" > p3.txt || true
 check "after them: = plain" "cmp -s plain.txt p3.txt"
 
+# CMS signatures (F.p7s): judged against trust material, remembered with its fingerprint
+"$B" keygen --type ec-p256 --out srv >/dev/null 2>&1
+"$B" keygen --type ec-p256 --out other-srv >/dev/null 2>&1
+mkdir cms
+for i in $(seq 1 20); do head -c $((3000 + i)) /dev/urandom > "cms/c$i"; done
+"$B" sign -q --key srv/server.key --cert srv/server.crt cms >/dev/null
+printf 'z' >> cms/c5             # BAD_SIGNATURE
+find cms -type f -exec touch -d '1 hour ago' {} +
+sleep 2.5
+cmsv() { # args... -> "path verdict" lines, sorted
+  "$B" verify -q --format jsonl --trust srv/server.crt "$@" cms 2>"$t/err" | python3 -c '
+import json, sys
+for l in sys.stdin:
+    r = json.loads(l); print(r["path"], r["verdict"], r["signer"], r["digest"])' | sort
+}
+cmsv > cms-plain.txt || true
+check "CMS: 19 VALID" "[ \$(grep -c ' VALID ' cms-plain.txt) = 19 ]"
+cmsv --cache-dir "$C" > cms-cold.txt || true
+"$B" verify --trust srv/server.crt --cache-dir "$C" cms >/dev/null 2>cms-warm.err || true
+check "CMS: warm run reuses every judgement" "grep -q 'persistent cache: 20 files not re-read' cms-warm.err"
+cmsv --cache-dir "$C" > cms-warm.txt || true
+check "CMS: cold = warm = no cache" "cmp -s cms-plain.txt cms-cold.txt && cmp -s cms-plain.txt cms-warm.txt"
+"$B" verify --trust srv/server.crt --trust other-srv/server.crt --cache-dir "$C" cms \
+  >/dev/null 2>cms-other.err || true
+check "CMS: other trust material reuses nothing" "! grep -q 'files not re-read' cms-other.err"
+cp cms/c2.p7s cms/c3.p7s
+cmsv --cache-dir "$C" > cms-swapped.txt || true
+check "CMS: a signature swapped for another file's is judged again" "grep -q '^cms/c3 BAD_SIGNATURE' cms-swapped.txt"
+
 # stats / clear
 "$B" cache --cache-dir "$C" stats > stats.txt
 check "stats counts verdicts" "grep -Eq '^verdicts: [1-9]' stats.txt"
