@@ -93,20 +93,21 @@ out_json_string(FILE *fp, const char *str, int *lossy)
 static void
 text_escaped(FILE *fp, const char *str)
 {
-    const unsigned char *s = (const unsigned char *)str;
+    const unsigned char *s = (const unsigned char *)str, *run = s; /* run: bytes to copy */
     while (*s) {
         const size_t n = *s < 0x80 ? 1 : utf8_len(s);
-        if (*s == '\\') {
-            fputs("\\\\", fp);
-            s++;
-        } else if (n == 0 || *s < 0x20 || *s == 0x7f) {
-            fprintf(fp, "\\x%02x", *s);
-            s++;
-        } else {
-            fwrite(s, 1, n, fp);
-            s += n;
+        if (*s != '\\' && n != 0 && *s >= 0x20 && *s != 0x7f) {
+            s += n; /* plain: part of the run, written in one piece */
+            continue;
         }
+        fwrite(run, 1, (size_t)(s - run), fp);
+        if (*s == '\\')
+            fputs("\\\\", fp);
+        else
+            fprintf(fp, "\\x%02x", *s);
+        run = ++s;
     }
+    fwrite(run, 1, (size_t)(s - run), fp);
 }
 
 static void
