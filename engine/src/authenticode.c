@@ -18,6 +18,7 @@
 #include "alloc.h"
 #include "cms.h"
 #include "digest.h"
+#include "err.h"
 #include "keys.h"
 
 #include <openssl/asn1.h>
@@ -79,21 +80,6 @@ struct sgs_ac_file {
     sgs_check_window win; /* how long the last judgement holds (every chain check of it) */
     size_t other;       /* entries of other types/revisions */
 };
-
-static void
-add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-add(char *buf, size_t n, const char *fmt, ...)
-{
-    const size_t used = strnlen(buf, n);
-    if (used + 1 >= n)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, n - used, fmt, ap);
-    va_end(ap);
-}
 
 static int
 oid_is(const ASN1_OBJECT *o, const oid *want)
@@ -478,8 +464,10 @@ tsa_dates(sgs_check_window *fw, sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) 
     iso_time(gen, when_s, sizeof(when_s));
     sgs_dn(X509_get_subject_name(ts_signer), o->tsa, sizeof(o->tsa));
     if (tsa == NULL || !sgs_trust_configured(tsa)) {
-        add(note, nn, "; timestamp %s by \"%s\" not used: no timestamp authority is trusted "
-                      "(--tsa-trust)", when_s, o->tsa);
+        sgs_appendf(note, nn,
+                    "; timestamp %s by \"%s\" not used: no timestamp authority is trusted "
+                    "(--tsa-trust)",
+                    when_s, o->tsa);
         return 0;
     }
     const sgs_check_opts co = {1, gen, 0};
@@ -495,10 +483,12 @@ tsa_dates(sgs_check_window *fw, sgs_trust *tsa, X509 *ts_signer, STACK_OF(X509) 
         return 1;
     }
     if (tv == SGS_V_VALID)
-        add(note, nn, "; timestamp by \"%s\" not used: its certificate lacks the timeStamping "
-                      "extended key usage", o->tsa);
+        sgs_appendf(note, nn,
+                    "; timestamp by \"%s\" not used: its certificate lacks the timeStamping "
+                    "extended key usage",
+                    o->tsa);
     else
-        add(note, nn, "; timestamp %s not used: %s", when_s, why);
+        sgs_appendf(note, nn, "; timestamp %s not used: %s", when_s, why);
     return 0;
 }
 
@@ -532,24 +522,24 @@ countersignature(sgs_check_window *fw, const ASN1_TYPE *t, PKCS7 *outer, PKCS7_S
                             ? time_of((const ASN1_TIME *)st->value.asn1_string, &ok)
                             : 0;
     if (csi == NULL || cert == NULL || !ok || si->enc_digest == NULL) {
-        add(note, nn, "; the legacy countersignature timestamp %s",
-            csi == NULL    ? "does not parse"
-            : cert == NULL ? "names a certificate the signature does not carry"
-                           : "has no signing time");
+        sgs_appendf(note, nn, "; the legacy countersignature timestamp %s",
+                    csi == NULL    ? "does not parse"
+                    : cert == NULL ? "names a certificate the signature does not carry"
+                                   : "has no signing time");
         goto out;
     }
     p7 = PKCS7_new();
     content = content_bio(si->enc_digest->data, (size_t)si->enc_digest->length);
     if (p7 == NULL || content == NULL || PKCS7_set_type(p7, NID_pkcs7_signed) != 1 ||
         PKCS7_content_new(p7, NID_pkcs7_data) != 1 || PKCS7_add_signer(p7, csi) != 1) {
-        add(note, nn, "; the legacy countersignature timestamp could not be checked");
+        sgs_appendf(note, nn, "; the legacy countersignature timestamp could not be checked");
         goto out;
     }
     csi = NULL; /* p7 owns it */
     PKCS7_set_detached(p7, 1);
     if (PKCS7_add_certificate(p7, cert) != 1 ||
         PKCS7_verify(p7, NULL, NULL, content, NULL, PKCS7_BINARY | PKCS7_NOVERIFY) != 1) {
-        add(note, nn, "; the legacy countersignature timestamp does not verify");
+        sgs_appendf(note, nn, "; the legacy countersignature timestamp does not verify");
         goto out;
     }
     used = tsa_dates(fw, tsa, cert, outer->d.sign->cert, gen, o, when, note, nn);
@@ -578,7 +568,7 @@ timestamp(sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
     }
     const ASN1_TYPE *const t = X509_ATTRIBUTE_get0_type(a, 0);
     if (t == NULL || t->type != V_ASN1_SEQUENCE) {
-        add(note, nn, "; the timestamp attribute holds no token");
+        sgs_appendf(note, nn, "; the timestamp attribute holds no token");
         return 0;
     }
     int used = 0;
@@ -589,11 +579,11 @@ timestamp(sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
     STACK_OF(X509) *certs = NULL;
     if (cms == NULL || out == NULL ||
         OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_id_smime_ct_TSTInfo) {
-        add(note, nn, "; the timestamp is not an RFC 3161 token");
+        sgs_appendf(note, nn, "; the timestamp is not an RFC 3161 token");
         goto done;
     }
     if (CMS_verify(cms, NULL, NULL, NULL, out, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
-        add(note, nn, "; the timestamp's signature does not verify");
+        sgs_appendf(note, nn, "; the timestamp's signature does not verify");
         goto done;
     }
     BUF_MEM *bm = NULL;
@@ -601,7 +591,7 @@ timestamp(sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
     const unsigned char *tp = bm != NULL ? (const unsigned char *)bm->data : NULL;
     tst = tp != NULL ? d2i_TS_TST_INFO(NULL, &tp, (long)bm->length) : NULL;
     if (tst == NULL) {
-        add(note, nn, "; the timestamp's TSTInfo does not parse");
+        sgs_appendf(note, nn, "; the timestamp's TSTInfo does not parse");
         goto done;
     }
     TS_MSG_IMPRINT *const mi = TS_TST_INFO_get_msg_imprint(tst);
@@ -613,7 +603,7 @@ timestamp(sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
     if (imd == NULL || imsg == NULL || si->enc_digest == NULL ||
         EVP_Digest(si->enc_digest->data, (size_t)si->enc_digest->length, h, &hl, imd, NULL) != 1 ||
         (int)hl != imsg->length || CRYPTO_memcmp(h, imsg->data, hl) != 0) {
-        add(note, nn, "; the timestamp is not over this signature");
+        sgs_appendf(note, nn, "; the timestamp is not over this signature");
         goto done;
     }
     int ok = 0;
@@ -622,7 +612,7 @@ timestamp(sgs_ac_file *f, PKCS7 *outer, PKCS7_SIGNER_INFO *si, sgs_trust *tsa,
     X509 *const ts_signer = sk_X509_value(signers, 0);
     sk_X509_free(signers);
     if (!ok || ts_signer == NULL) {
-        add(note, nn, "; the timestamp has no time or no signer certificate");
+        sgs_appendf(note, nn, "; the timestamp has no time or no signer certificate");
         goto done;
     }
     certs = CMS_get1_certs(cms);
@@ -659,13 +649,13 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
         sgs_pe_range gaps[4];
         const size_t ng = sgs_pe_spec_gaps(info, gaps, 4);
         if (ng > 0) {
-            add(note, sizeof(note), "; the signature does not cover");
+            sgs_appendf(note, sizeof(note), "; the signature does not cover");
             for (size_t g = 0; g < ng && g < 4; g++)
-                add(note, sizeof(note), "%s bytes %llu-%llu", g ? "," : "",
-                    (unsigned long long)gaps[g].off,
-                    (unsigned long long)(gaps[g].off + gaps[g].len - 1));
+                sgs_appendf(note, sizeof(note), "%s bytes %llu-%llu", g ? "," : "",
+                            (unsigned long long)gaps[g].off,
+                            (unsigned long long)(gaps[g].off + gaps[g].len - 1));
             if (ng > 4)
-                add(note, sizeof(note), " and %zu more ranges", ng - 4);
+                sgs_appendf(note, sizeof(note), " and %zu more ranges", ng - 4);
         }
     } else {
         o->verdict = SGS_V_BAD_SIGNATURE;
@@ -725,7 +715,7 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
              o->hash_alg, o->layout, o->signer, dated ? ", timestamped " : "",
              dated ? o->signing_time : "", why, note);
     if (v == SGS_V_VALID && s->md_nid == NID_sha1)
-        add(o->reason, sizeof(o->reason), "; SHA-1 image hash (legacy)");
+        sgs_appendf(o->reason, sizeof(o->reason), "; SHA-1 image hash (legacy)");
 }
 
 /* Layout problems: not VALID unless --lenient. */
@@ -742,17 +732,17 @@ layout_problems(const sgs_ac_file *f, const sgs_pe_info *info, char *buf, size_t
         if ((all & bits[i]) == 0)
             continue;
         if (bits[i] == SGS_PE_A_TRAILING)
-            add(buf, n, "%s%llu bytes of data after the signature (not covered by it)",
-                buf[0] ? "; " : "", (unsigned long long)info->trailing);
+            sgs_appendf(buf, n, "%s%llu bytes of data after the signature (not covered by it)",
+                        buf[0] ? "; " : "", (unsigned long long)info->trailing);
         else
-            add(buf, n, "%s%s", buf[0] ? "; " : "", sgs_pe_anomaly_text(bits[i]));
+            sgs_appendf(buf, n, "%s%s", buf[0] ? "; " : "", sgs_pe_anomaly_text(bits[i]));
     }
     if (f->stuffed > 0)
-        add(buf, n, "%s%zu bytes after the signature inside the certificate table",
-            buf[0] ? "; " : "", f->stuffed);
+        sgs_appendf(buf, n, "%s%zu bytes after the signature inside the certificate table",
+                    buf[0] ? "; " : "", f->stuffed);
     if (f->dropped > 0)
-        add(buf, n, "%smore than %d signatures (%zu not judged)", buf[0] ? "; " : "",
-            SGS_AC_MAX_SIGS, f->dropped);
+        sgs_appendf(buf, n, "%smore than %d signatures (%zu not judged)", buf[0] ? "; " : "",
+                    SGS_AC_MAX_SIGS, f->dropped);
 }
 
 void
@@ -785,23 +775,24 @@ sgs_ac_judge(sgs_ac_file *f, const sgs_pe_info *info, uint8_t flat[][64], uint8_
     const sgs_ac_sig *const o = &f->out[d];
     snprintf(reason, n, "%s: %s", o->role, o->reason);
     if (f->nsig > 1) {
-        add(reason, n, " [%zu signatures:", f->nsig);
+        sgs_appendf(reason, n, " [%zu signatures:", f->nsig);
         for (size_t i = 0; i < f->nsig; i++)
-            add(reason, n, "%s %s %s", i ? "," : "", f->out[i].role,
-                sgs_verdict_name(f->out[i].verdict));
-        add(reason, n, "%s]", policy->uefi          ? "; any may decide (--uefi)"
-                              : policy->require_all ? "; all must be valid (--require-all)"
-                                                    : "; the primary decides");
+            sgs_appendf(reason, n, "%s %s %s", i ? "," : "", f->out[i].role,
+                        sgs_verdict_name(f->out[i].verdict));
+        sgs_appendf(reason, n, "%s]",
+                    policy->uefi          ? "; any may decide (--uefi)"
+                    : policy->require_all ? "; all must be valid (--require-all)"
+                                          : "; the primary decides");
     }
     char problems[512];
     layout_problems(f, info, problems, sizeof(problems));
     if (problems[0] != '\0' && !policy->lenient && o->verdict == SGS_V_VALID) {
         *verdict = SGS_V_MALFORMED;
-        add(reason, n, "; but %s (--lenient accepts this)", problems);
+        sgs_appendf(reason, n, "; but %s (--lenient accepts this)", problems);
         return;
     }
     if (problems[0] != '\0')
-        add(reason, n, "; warning: %s", problems);
+        sgs_appendf(reason, n, "; warning: %s", problems);
     *verdict = o->verdict;
 }
 

@@ -9,7 +9,9 @@
 #include "err.h"
 
 #include <openssl/err.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *
 sgs_crypto_error(char *buf, size_t n)
@@ -27,4 +29,16 @@ sgs_crypto_error(char *buf, size_t n)
     }
     ERR_clear_error();
     return buf;
+}
+
+void
+sgs_appendf(char *buf, size_t n, const char *fmt, ...)
+{
+    const size_t used = strnlen(buf, n);
+    if (used + 1 >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, n - used, fmt, ap);
+    va_end(ap);
 }

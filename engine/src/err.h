@@ -43,4 +43,8 @@
  */
 const char *sgs_crypto_error(char *buf, size_t n);
 
+/* Appends printf-style text to the NUL-terminated text in buf[0, n): reasons built in parts.
+   Never overflows; what does not fit is cut. */
+void sgs_appendf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

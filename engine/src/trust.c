@@ -467,22 +467,6 @@ run_out_free(run_out *r)
     r->root = NULL;
 }
 
-/* Appends printf-style text to buf (never overflows). */
-static void
-add(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-add(char *buf, size_t n, const char *fmt, ...)
-{
-    const size_t used = strlen(buf);
-    if (used + 1 >= n)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, n - used, fmt, ap);
-    va_end(ap);
-}
-
 /* One X509_verify_cert run. Returns 0 if it could not even start. */
 static int
 run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain_certs,
@@ -521,8 +505,8 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
         out->chain[0] = '\0';
         for (int i = 0; i < sk_X509_num(built); i++) {
             char dn[512];
-            add(out->chain, out->chainlen, "%s%s", i ? "\n" : "",
-                sgs_dn(X509_get_subject_name(sk_X509_value(built, i)), dn, sizeof(dn)));
+            sgs_appendf(out->chain, out->chainlen, "%s%s", i ? "\n" : "",
+                        sgs_dn(X509_get_subject_name(sk_X509_value(built, i)), dn, sizeof(dn)));
         }
     }
     if (out->ok) {
@@ -579,25 +563,25 @@ describe_missing(X509 *cert, char *reason, size_t n)
     const int self = X509_self_signed(cert, 0) == 1;
     sgs_dn(X509_get_subject_name(cert), sub, sizeof(sub));
     if (self) {
-        add(reason, n, "self-signed certificate \"%s\" is not in the trust store", sub);
+        sgs_appendf(reason, n, "self-signed certificate \"%s\" is not in the trust store", sub);
         return;
     }
-    add(reason, n, "chain incomplete: no certificate for issuer \"%s\"",
-        sgs_dn(X509_get_issuer_name(cert), dn, sizeof(dn)));
+    sgs_appendf(reason, n, "chain incomplete: no certificate for issuer \"%s\"",
+                sgs_dn(X509_get_issuer_name(cert), dn, sizeof(dn)));
     const ASN1_OCTET_STRING *const akid = X509_get0_authority_key_id(cert);
     if (akid != NULL && ASN1_STRING_length(akid) > 0 && ASN1_STRING_length(akid) <= 64) {
         char hex[129];
         sgs_hex(ASN1_STRING_get0_data(akid), (size_t)ASN1_STRING_length(akid), hex);
-        add(reason, n, " (authority key id %s)", hex);
+        sgs_appendf(reason, n, " (authority key id %s)", hex);
     }
-    add(reason, n, " of \"%s\"", sub);
+    sgs_appendf(reason, n, " of \"%s\"", sub);
     AUTHORITY_INFO_ACCESS *const aia = X509_get_ext_d2i(cert, NID_info_access, NULL, NULL);
     for (int i = 0; aia != NULL && i < sk_ACCESS_DESCRIPTION_num(aia); i++) {
         const ACCESS_DESCRIPTION *const ad = sk_ACCESS_DESCRIPTION_value(aia, i);
         if (OBJ_obj2nid(ad->method) == NID_ad_ca_issuers && ad->location->type == GEN_URI) {
             const ASN1_IA5STRING *const uri = ad->location->d.uniformResourceIdentifier;
-            add(reason, n, "; caIssuers %.*s", ASN1_STRING_length(uri),
-                (const char *)ASN1_STRING_get0_data(uri));
+            sgs_appendf(reason, n, "; caIssuers %.*s", ASN1_STRING_length(uri),
+                        (const char *)ASN1_STRING_get0_data(uri));
             break;
         }
     }
@@ -643,15 +627,17 @@ explain_trusted_namesakes(const sgs_trust *t, X509 *cert, char *reason, size_t n
         sgs_dn(X509_get_subject_name(ca), dn, sizeof(dn));
         const int code = X509_check_issued(ca, cert);
         const char *const defect = ca_defect(ca);
-        add(reason, n, "; trust store holds \"%s\" (%s) but ", dn, t->trusted.items[i].path);
+        sgs_appendf(reason, n, "; trust store holds \"%s\" (%s) but ", dn,
+                    t->trusted.items[i].path);
         if (defect != NULL)
-            add(reason, n, "%s", defect);
+            sgs_appendf(reason, n, "%s", defect);
         else if (code != X509_V_OK)
-            add(reason, n, "it cannot be the issuer: %s", X509_verify_cert_error_string(code));
+            sgs_appendf(reason, n, "it cannot be the issuer: %s",
+                        X509_verify_cert_error_string(code));
         else if (X509_self_signed(ca, 0) != 1)
-            add(reason, n, "it is not self-signed, so it cannot anchor a chain");
+            sgs_appendf(reason, n, "it is not self-signed, so it cannot anchor a chain");
         else
-            add(reason, n, "it was not accepted");
+            sgs_appendf(reason, n, "it was not accepted");
         ERR_clear_error();
     }
 }
@@ -692,9 +678,9 @@ search_dfs(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *mi
             const char *const defect = ca_defect(c);
             const int code = X509_check_issued(c, missing_of);
             if (defect != NULL)
-                add(fail, failn, " (%s)", defect);
+                sgs_appendf(fail, failn, " (%s)", defect);
             else if (code != X509_V_OK)
-                add(fail, failn, " (%s)", X509_verify_cert_error_string(code));
+                sgs_appendf(fail, failn, " (%s)", X509_verify_cert_error_string(code));
         }
         const int deeper = ran && missing_issuer(r.error) && r.at != NULL && r.at != missing_of &&
                            X509_cmp(r.at, missing_of) != 0 &&
@@ -717,20 +703,20 @@ search_fix(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *at
     size_t npicked = 0;
     char fail[768] = "";
     if (search_dfs(t, leaf, chain_certs, at, picked, &npicked, fail, sizeof(fail))) {
-        add(reason, n, "; would be VALID after importing");
+        sgs_appendf(reason, n, "; would be VALID after importing");
         for (size_t k = 0; k < npicked; k++) {
             char dn[512];
             for (size_t i = 0; i < t->search.count; i++) {
                 if (t->search.items[i].cert == picked[k]) {
-                    add(reason, n, "%s \"%s\" from %s", k ? " and" : "",
-                        sgs_dn(X509_get_subject_name(picked[k]), dn, sizeof(dn)),
-                        t->search.items[i].path);
+                    sgs_appendf(reason, n, "%s \"%s\" from %s", k ? " and" : "",
+                                sgs_dn(X509_get_subject_name(picked[k]), dn, sizeof(dn)),
+                                t->search.items[i].path);
                     break;
                 }
             }
         }
     } else if (fail[0] != '\0') {
-        add(reason, n, "%s", fail);
+        sgs_appendf(reason, n, "%s", fail);
     }
     ERR_clear_error();
 }
@@ -753,9 +739,10 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     win->until = INT64_MAX;
     win->cacheable = 0;
     if (!sgs_trust_configured(t)) /* still diagnose: which issuer is missing, what would fix */
-        add(reason, n, "no trusted certificate (the trust store is empty or was not given); ");
+        sgs_appendf(reason, n,
+                    "no trusted certificate (the trust store is empty or was not given); ");
     if (!run_verify(t, t->store, signer, chain_certs, &r)) {
-        add(reason, n, "chain validation could not start");
+        sgs_appendf(reason, n, "chain validation could not start");
         return;
     }
     if (r.ok) {
@@ -769,19 +756,20 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
             const uint32_t ku = X509_get_key_usage(signer);
             if ((flags & EXFLAG_XKUSAGE) == 0 ||
                 (X509_get_extended_key_usage(signer) & XKU_CODE_SIGN) == 0) {
-                add(reason, n, "certificate \"%s\" lacks the codeSigning extended key usage "
-                               "(1.3.6.1.5.5.7.3.3)",
-                    sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn)));
+                sgs_appendf(reason, n,
+                            "certificate \"%s\" lacks the codeSigning extended key usage "
+                            "(1.3.6.1.5.5.7.3.3)",
+                            sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn)));
                 goto out;
             }
             if ((ku & KU_DIGITAL_SIGNATURE) == 0) {
-                add(reason, n, "certificate \"%s\" lacks the digitalSignature key usage",
-                    sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn)));
+                sgs_appendf(reason, n, "certificate \"%s\" lacks the digitalSignature key usage",
+                            sgs_dn(X509_get_subject_name(signer), dn, sizeof(dn)));
                 goto out;
             }
         }
-        add(reason, n, "chain to \"%s\"",
-            r.root != NULL ? sgs_dn(X509_get_subject_name(r.root), dn, sizeof(dn)) : "?");
+        sgs_appendf(reason, n, "chain to \"%s\"",
+                    r.root != NULL ? sgs_dn(X509_get_subject_name(r.root), dn, sizeof(dn)) : "?");
         *verdict = SGS_V_VALID; /* the chain closed and every required usage is present */
         goto out;
     }
@@ -789,21 +777,22 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     sgs_dn(X509_get_subject_name(at), dn, sizeof(dn));
     /* expired stays expired as time goes on; a chain that cannot be built does not depend on
        time (OpenSSL builds the chain before it checks any date) */
-    win->cacheable = fixed_time || r.error == X509_V_ERR_CERT_HAS_EXPIRED || missing_issuer(r.error);
+    win->cacheable =
+        fixed_time || r.error == X509_V_ERR_CERT_HAS_EXPIRED || missing_issuer(r.error);
     if (sk_X509_CRL_num(t->crls) > 0 && !fixed_time)
         win->cacheable = 0; /* CRLs have their own times (nextUpdate) */
     switch (r.error) {
     case X509_V_ERR_CERT_HAS_EXPIRED:
         *verdict = SGS_V_EXPIRED;
-        add(reason, n, "certificate \"%s\" expired %s (valid %s to %s)", dn,
-            date_str(X509_get0_notAfter(at), d2, sizeof(d2)),
-            date_str(X509_get0_notBefore(at), d1, sizeof(d1)), d2);
+        sgs_appendf(reason, n, "certificate \"%s\" expired %s (valid %s to %s)", dn,
+                    date_str(X509_get0_notAfter(at), d2, sizeof(d2)),
+                    date_str(X509_get0_notBefore(at), d1, sizeof(d1)), d2);
         break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
         *verdict = SGS_V_NOT_YET_VALID;
-        add(reason, n, "certificate \"%s\" is not valid before %s (valid %s to %s)", dn,
-            date_str(X509_get0_notBefore(at), d1, sizeof(d1)), d1,
-            date_str(X509_get0_notAfter(at), d2, sizeof(d2)));
+        sgs_appendf(reason, n, "certificate \"%s\" is not valid before %s (valid %s to %s)", dn,
+                    date_str(X509_get0_notBefore(at), d1, sizeof(d1)), d1,
+                    date_str(X509_get0_notAfter(at), d2, sizeof(d2)));
         break;
     case X509_V_ERR_CERT_REVOKED: {
         *verdict = SGS_V_REVOKED;
@@ -811,9 +800,10 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
         const ASN1_INTEGER *const sn = X509_get0_serialNumber(at);
         if (sn != NULL && sn->length > 0 && sn->length <= 64)
             sgs_hex(sn->data, (size_t)sn->length, serial);
-        add(reason, n, "certificate \"%s\" (serial %s) is revoked by a CRL of \"", dn, serial);
+        sgs_appendf(reason, n, "certificate \"%s\" (serial %s) is revoked by a CRL of \"", dn,
+                    serial);
         char idn[512];
-        add(reason, n, "%s\"", sgs_dn(X509_get_issuer_name(at), idn, sizeof(idn)));
+        sgs_appendf(reason, n, "%s\"", sgs_dn(X509_get_issuer_name(at), idn, sizeof(idn)));
         break;
     }
     default:
@@ -823,24 +813,26 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
             const sgs_certref *const held = find_trusted(t, at);
             if (held != NULL) {
                 const char *const defect = ca_defect(at);
-                add(reason, n, "; trust store holds \"%s\" (%s) but it is not self-signed, so "
-                               "its issuer is needed too%s%s",
-                    dn, held->path, defect ? ", and " : "", defect ? defect : "");
+                sgs_appendf(reason, n,
+                            "; trust store holds \"%s\" (%s) but it is not self-signed, so "
+                            "its issuer is needed too%s%s",
+                            dn, held->path, defect ? ", and " : "", defect ? defect : "");
             }
             if (t->search.count > 0)
                 search_fix(t, signer, chain_certs, at, reason, n);
         } else {
-            add(reason, n, "certificate \"%s\": %s", dn, X509_verify_cert_error_string(r.error));
+            sgs_appendf(reason, n, "certificate \"%s\": %s", dn,
+                        X509_verify_cert_error_string(r.error));
             const int ca_problem = r.error == X509_V_ERR_INVALID_CA ||
                                    r.error == X509_V_ERR_KEYUSAGE_NO_CERTSIGN ||
                                    r.error == X509_V_ERR_PATH_LENGTH_EXCEEDED;
             const char *const defect = ca_problem ? ca_defect(at) : NULL;
             const sgs_certref *const held = ca_problem ? find_trusted(t, at) : NULL;
             if (held != NULL)
-                add(reason, n, "; trust store holds \"%s\" (%s) but %s", dn, held->path,
-                    defect != NULL ? defect : "it cannot issue certificates");
+                sgs_appendf(reason, n, "; trust store holds \"%s\" (%s) but %s", dn, held->path,
+                            defect != NULL ? defect : "it cannot issue certificates");
             else if (defect != NULL)
-                add(reason, n, " (%s, yet it issued a certificate of the chain)", defect);
+                sgs_appendf(reason, n, " (%s, yet it issued a certificate of the chain)", defect);
         }
         break;
     }
