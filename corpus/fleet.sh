@@ -48,6 +48,8 @@ umask 022
 
 stamp_name=.sgs-fleet
 die() { printf 'fleet.sh: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=corpus/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 usage() { sed -n '2,5p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 agents=10000
@@ -76,19 +78,7 @@ command -v openssl >/dev/null || die "openssl not found"
 command -v python3 >/dev/null || die "python3 not found"
 
 # OUTDIR: create, or wipe one we made before; never touch anything else.
-if [[ -e $out || -L $out ]]; then
-    [[ -d $out && ! -L $out ]] || die "$out exists and is not a directory"
-    if [[ -n $(ls -A -- "$out") ]]; then
-        [[ -f $out/$stamp_name ]] ||
-            die "refusing to write into non-empty $out: no $stamp_name stamp (not made by me)"
-        find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-    fi
-else
-    mkdir -p -- "$out"
-fi
-out=$(cd -- "$out" && pwd)
-printf 'made by corpus/fleet.sh; may be deleted and regenerated\nstate=incomplete\n' \
-    >"$out/$stamp_name"
+claim_outdir "$out" "$stamp_name" corpus/fleet.sh
 cd -- "$out"
 log=$out/openssl.log
 : >"$log"

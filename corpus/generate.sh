@@ -40,6 +40,8 @@ datagen=${SGS_DATAGEN:-}
 out=
 
 die() { printf 'generate.sh: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=corpus/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 note() { printf 'generate.sh: %s\n' "$*" >&2; }
 usage() {
     sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -77,18 +79,7 @@ fi
 [[ -x $sigsweep ]] || die "not executable: $sigsweep"
 
 # OUTDIR: create, or wipe one we made before; never touch anything else.
-if [[ -e $out || -L $out ]]; then
-    [[ -d $out && ! -L $out ]] || die "$out exists and is not a directory"
-    if [[ -n $(ls -A -- "$out") ]]; then
-        [[ -f $out/$stamp_name ]] ||
-            die "refusing to write into non-empty $out: no $stamp_name stamp (not made by me)"
-        find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-    fi
-else
-    mkdir -p -- "$out"
-fi
-printf 'made by corpus/generate.sh; may be deleted and regenerated\nstate=incomplete\n' \
-    >"$out/$stamp_name"
+claim_outdir "$out" "$stamp_name" corpus/generate.sh
 
 tree=$out/tree
 work=$out/work

@@ -74,6 +74,8 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname -- "$here")
 stamp_name=.sgs-package
 die() { printf 'package.sh: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=corpus/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 note() { printf 'package.sh: %s\n' "$*" >&2; }
 usage() { sed -n '5,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -112,21 +114,8 @@ fi
 [[ -z $sigsweep ]] || [[ -x $sigsweep ]] || die "not executable: $sigsweep"
 [[ -z $sigsweep ]] || sigsweep=$(cd -- "$(dirname -- "$sigsweep")" && pwd)/${sigsweep##*/}
 
-# OUT: create, or wipe one we made before; never touch anything else.
-if [[ -e $out || -L $out ]]; then
-    [[ -d $out && ! -L $out ]] || die "$out exists and is not a directory"
-    if [[ -n $(ls -A -- "$out") ]]; then
-        [[ -f $out/$stamp_name ]] ||
-            die "refusing to write into non-empty $out: no $stamp_name stamp (not made by me)"
-        chmod -R u+rwX -- "$out" 2>/dev/null || true
-        find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-    fi
-else
-    mkdir -p -- "$out"
-fi
-out=$(cd -- "$out" && pwd)
-printf 'made by corpus/package.sh; may be deleted and regenerated\nstate=incomplete\n' \
-    >"$out/$stamp_name"
+# OUTDIR: create, or wipe one we made before; never touch anything else.
+claim_outdir "$out" "$stamp_name" corpus/package.sh
 cd -- "$out"
 t0=$(date +%s.%N)
 mkdir -p keys variants outside work

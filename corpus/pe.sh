@@ -160,6 +160,8 @@ umask 022
 
 stamp_name=.sgs-pe
 die() { printf 'pe.sh: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=corpus/lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/lib.sh"
 warn() { printf 'pe.sh: warning: %s\n' "$*" >&2; }
 usage() { sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
@@ -203,19 +205,7 @@ have_ignore_crl=0
     warn "$oss_version has no built-in TSA (-TSA-certs, 2.7+): valid_ts/expired_ts skipped"
 
 # OUTDIR: create, or wipe one we made before; never touch anything else.
-if [[ -e $out || -L $out ]]; then
-    [[ -d $out && ! -L $out ]] || die "$out exists and is not a directory"
-    if [[ -n $(ls -A -- "$out") ]]; then
-        [[ -f $out/$stamp_name ]] ||
-            die "refusing to write into non-empty $out: no $stamp_name stamp (not made by me)"
-        find "$out" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
-    fi
-else
-    mkdir -p -- "$out"
-fi
-out=$(cd -- "$out" && pwd)
-printf 'made by corpus/pe.sh; may be deleted and regenerated\nstate=incomplete\n' \
-    >"$out/$stamp_name"
+claim_outdir "$out" "$stamp_name" corpus/pe.sh
 cd -- "$out"
 log=$out/tools.log
 : >"$log"
