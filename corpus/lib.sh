@@ -20,3 +20,36 @@ claim_outdir() {
     printf 'made by %s; may be deleted and regenerated\nstate=incomplete\n' "$maker" \
         >"$out/$stamp"
 }
+
+# new_ca NAME SERIAL: an `openssl ca` directory $out/ca/NAME (its key and certificate go to
+# ca.key and ca.pem), able to issue certificates and CRLs.
+new_ca() {
+    local d=$out/ca/$1
+    mkdir -p "$d/newcerts"
+    : >"$d/index.txt"
+    printf '%s\n' "$2" >"$d/serial"
+    printf '%s\n' "$2" >"$d/crlnumber"
+    cat >"$d/ca.cnf" <<EOF
+[ ca ]
+default_ca = CA_default
+[ CA_default ]
+dir = $d
+database = \$dir/index.txt
+new_certs_dir = \$dir/newcerts
+serial = \$dir/serial
+crlnumber = \$dir/crlnumber
+certificate = \$dir/ca.pem
+private_key = \$dir/ca.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+email_in_dn = no
+copy_extensions = none
+crl_extensions = crl_ext
+[ policy_any ]
+organizationName = optional
+commonName = supplied
+[ crl_ext ]
+authorityKeyIdentifier = keyid:always
+EOF
+}

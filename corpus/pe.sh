@@ -263,32 +263,6 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOF
 
-# new_ca NAME SERIAL: an `openssl ca` directory ca/NAME (its key and cert are ca.key/ca.pem).
-new_ca() {
-    local d=$out/ca/$1
-    mkdir -p "$d/newcerts"
-    : >"$d/index.txt"
-    printf '%s\n' "$2" >"$d/serial"
-    cat >"$d/ca.cnf" <<EOF
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $d
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-certificate = \$dir/ca.pem
-private_key = \$dir/ca.key
-default_md = sha256
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-copy_extensions = none
-[ policy_any ]
-organizationName = optional
-commonName = supplied
-EOF
-}
 genkey() { run openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "keys/$1.key"; }
 csr() { run openssl req -new -key "keys/$1.key" -subj "/O=$O/CN=$2" -out "ca/$1.csr"; }
 # selfsigned NAME CN SERIAL: a self-signed root, certs/NAME.pem

@@ -175,38 +175,6 @@ genkey() {
     ossl genpkey "${opts[@]}" -out "keys/$1.key"
 }
 
-# new_ca NAME SERIAL: an `openssl ca` directory ca/NAME (its key and cert are ca.key/ca.pem).
-new_ca() {
-    local d=$out/ca/$1
-    mkdir -p "$d/newcerts"
-    : >"$d/index.txt"
-    printf '%s\n' "$2" >"$d/serial"
-    printf '%s\n' "$2" >"$d/crlnumber"
-    cat >"$d/ca.cnf" <<EOF
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $d
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-crlnumber = \$dir/crlnumber
-certificate = \$dir/ca.pem
-private_key = \$dir/ca.key
-default_md = sha256
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-copy_extensions = none
-crl_extensions = crl_ext
-[ policy_any ]
-organizationName = optional
-commonName = supplied
-[ crl_ext ]
-authorityKeyIdentifier = keyid:always
-EOF
-}
-
 # csr NAME CN -> NAME.csr (in ca/ work area)
 csr() { ossl req -new -key "keys/$1.key" -subj "/O=$O/CN=$2" -out "ca/$1.csr"; }
 
