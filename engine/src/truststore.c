@@ -292,6 +292,48 @@ write_new_pem(const char *dir, const char *name, X509 *x)
     return e;
 }
 
+/* Is x reachable by its <subject hash>.<n> name in dir? If not, *link gets the first free name. */
+static int
+hash_linked(const char *dir, X509 *x, const uint8_t fp[32], char *link, size_t n)
+{
+    const unsigned long h = X509_subject_name_hash(x);
+    link[0] = '\0';
+    for (int i = 0; i < 1000; i++) {
+        char lp[4096], name[32];
+        struct stat sb;
+        snprintf(name, sizeof(name), "%08lx.%d", h, i);
+        snprintf(lp, sizeof(lp), "%s/%s", dir, name);
+        if (lstat(lp, &sb) != 0) {
+            snprintf(link, n, "%s", name);
+            return 0;
+        }
+        if (file_holds(lp, fp))
+            return 1;
+    }
+    return 0;
+}
+
+/* The name of a regular file in dir (not a link) that holds the certificate with SHA-256 fp. */
+static int
+find_holder(const char *dir, const uint8_t fp[32], char *name, size_t n)
+{
+    char **names = NULL, err[256];
+    size_t count = 0;
+    int found = 0;
+    if (dir_entries(dir, &names, &count, err, sizeof(err)) != SGS_OK)
+        return 0;
+    for (size_t i = 0; i < count && !found; i++) {
+        struct stat sb;
+        if (lstat(names[i], &sb) == 0 && S_ISREG(sb.st_mode) && file_holds(names[i], fp)) {
+            const char *const base = strrchr(names[i], '/');
+            snprintf(name, n, "%s", base != NULL ? base + 1 : names[i]);
+            found = 1;
+        }
+    }
+    free_entries(names, count);
+    return found;
+}
+
 static sgs_status
 import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
 {
@@ -321,6 +363,18 @@ import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, si
     if (!is_new) {
         r.action = SGS_IMPORT_PRESENT;
         snprintf(detail, sizeof(detail), "already in %s", c->dir);
+        /* a copy put there by hand has no <subject hash>.<n> link, so OpenSSL's lookup by
+           hash does not find it: link it (never replacing anything) */
+        if (!hash_linked(c->dir, x, fp, link_name, sizeof(link_name)) &&
+            find_holder(c->dir, fp, name, sizeof(name))) {
+            char lp[4096];
+            snprintf(lp, sizeof(lp), "%s/%s", c->dir, link_name);
+            if (symlink(name, lp) == 0) {
+                r.link = link_name;
+                snprintf(detail, sizeof(detail), "already in %s as %s, now linked as %s", c->dir,
+                         name, link_name);
+            }
+        }
         goto done;
     }
     if (!c->force && X509_check_ca(x) < 1) {

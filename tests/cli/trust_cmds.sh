@@ -308,6 +308,15 @@ stderr_empty
 stdout_lines 1
 check "stdout is not a PRESENT line" grep -q "^PRESENT $ROOT" "$out"
 [[ $(dirstate "$st") == "$before" ]] || fail "DIR changed"
+hand=$tmp/store-by-hand
+mkdir "$hand"
+cp certs/root.pem "$hand/our-root.pem"
+t "add a root copied in by hand: PRESENT, and now hash-linked" 0 "$S" trust add "$hand" certs/root.pem
+check "stdout is not a PRESENT line" grep -q "^PRESENT $ROOT" "$out"
+[[ -L $hand/$root_hash.0 && $(readlink "$hand/$root_hash.0") == our-root.pem ]] ||
+    fail "no $root_hash.0 link to our-root.pem"
+t "add it once more: PRESENT, no second link" 0 "$S" trust add "$hand" certs/root.pem
+[[ ! -e $hand/$root_hash.1 ]] || fail "a second link was made"
 t "add root as DER: PRESENT" 0 "$S" trust add "$st" trust-der/root.der
 check "stdout is not a PRESENT line" grep -q "^PRESENT $ROOT" "$out"
 [[ $(dirstate "$st") == "$before" ]] || fail "DIR changed"
