@@ -126,6 +126,16 @@ csv_field(FILE *fp, const char *s)
     putc('"', fp);
 }
 
+/* ,"key":"<hex of the raw bytes>": beside a string that JSON could not carry exactly */
+static void
+json_hex_field(FILE *fp, const char *key, const char *raw)
+{
+    fprintf(fp, ",\"%s\":\"", key);
+    for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
+        fprintf(fp, "%02x", *p);
+    putc('"', fp);
+}
+
 /* ,"key":"value" */
 static void
 json_field(FILE *fp, const char *key, const char *value)
@@ -298,12 +308,8 @@ out_record(void *opaque, const sgs_record *rec)
             int agent_lossy = 0;
             fputs("{\"agent\":", fp);
             out_json_string(fp, rec->agent, &agent_lossy);
-            if (agent_lossy) {
-                fputs(",\"agent_hex\":\"", fp);
-                for (const unsigned char *p = (const unsigned char *)rec->agent; *p; p++)
-                    fprintf(fp, "%02x", *p);
-                putc('"', fp);
-            }
+            if (agent_lossy)
+                json_hex_field(fp, "agent_hex", rec->agent);
             fputs(",\"key_fp\":", fp);
             out_json_string(fp, rec->signer, NULL);
             fputs(",\"path\":", fp);
@@ -311,12 +317,8 @@ out_record(void *opaque, const sgs_record *rec)
             fputs("{\"path\":", fp);
         }
         out_json_string(fp, rec->path, &lossy);
-        if (lossy) {
-            fputs(",\"path_hex\":\"", fp);
-            for (const unsigned char *p = (const unsigned char *)rec->path; *p; p++)
-                fprintf(fp, "%02x", *p);
-            putc('"', fp);
-        }
+        if (lossy)
+            json_hex_field(fp, "path_hex", rec->path);
         fprintf(fp, ",\"verdict\":\"%s\",\"reason\":", verdict);
         out_json_string(fp, rec->reason, NULL);
         fputs(",\"alg\":", fp);
@@ -422,10 +424,15 @@ out_restore(FILE *fp, out_format f, const char *action, const char *original,
             const char *quarantined, const char *reason)
 {
     if (f == OUT_JSONL) {
+        int lossy_o = 0, lossy_q = 0;
         fprintf(fp, "{\"action\":\"%s\",\"original\":", action);
-        out_json_string(fp, original, NULL);
+        out_json_string(fp, original, &lossy_o);
         fputs(",\"quarantined\":", fp);
-        out_json_string(fp, quarantined, NULL);
+        out_json_string(fp, quarantined, &lossy_q);
+        if (lossy_o)
+            json_hex_field(fp, "original_hex", original);
+        if (lossy_q)
+            json_hex_field(fp, "quarantined_hex", quarantined);
         fputs(",\"reason\":", fp);
         out_json_string(fp, reason, NULL);
         fputs("}\n", fp);

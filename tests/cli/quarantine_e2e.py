@@ -789,6 +789,23 @@ def test_scan(run, tmp, key, pub):
              % (text, out[:400]))
 
 
+def test_restore_raw_names(run, tmp, key, pub):
+    """restore --format jsonl names a path JSON cannot carry exactly by its raw bytes too."""
+    ck.section = "restore jsonl, non-UTF-8 names"
+    d = os.fsencode(os.path.join(tmp, "rawnames"))
+    raw = os.path.join(d, b"bad\xffname")
+    write(raw, b"unsigned\n")
+    j = os.path.join(tmp, "rawnames.journal")
+    run("verify", "--key", pub, "--quarantine", "-q", "--journal", j, os.fsdecode(d), want=1)
+    rc, out, err, text = run("restore", "--journal", j, "--format", "jsonl", want=0)
+    recs = [json.loads(l) for l in out_lines(out)]
+    ck.check(len(recs) == 1 and recs[0].get("action") == "RESTORED" and
+             bytes.fromhex(recs[0].get("original_hex", "")) == raw and
+             bytes.fromhex(recs[0].get("quarantined_hex", "")) == raw + b"_invalid",
+             "%s: want original_hex/quarantined_hex with the raw names: %r" % (text, recs))
+    ck.check(os.path.exists(raw), "%s: the file is not back" % text)
+
+
 def test_bad_journals(run, tmp, key, pub):
     ck.section = "foreign journals"
     d = os.path.join(tmp, "badj")
@@ -834,6 +851,7 @@ def main():
         test_policy(run, tmp, key, pub)
         test_handmade_journal(run, tmp)
         test_scan(run, tmp, key, pub)
+        test_restore_raw_names(run, tmp, key, pub)
         test_bad_journals(run, tmp, key, pub)
     finally:
         if a.keep:
