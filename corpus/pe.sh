@@ -68,6 +68,8 @@
 #   nested_good.exe   sha256 by leaf + nested (-nest) sha1 by the second leaf       VALID
 #   nested_rogue.exe  valid primary + rogue nested     VALID; UNTRUSTED with --require-all
 #   rogue_nested_valid.exe  rogue primary + valid nested   UNTRUSTED; VALID with --uefi
+#   junk_entry_*.exe  valid_sha256.exe + an entry that signs nothing (type 1; revision 1.0;
+#                     type 2 holding a DER SEQUENCE of junk)     MALFORMED; VALID with --lenient
 #   two_wincert.exe   valid_sha256.exe + a second WIN_CERTIFICATE entry (the PKCS#7 of the same
 #                     image signed by the second leaf), directory size fixed   VALID (primary)
 #   unauth_blob.exe   -addUnauthenticatedBlob                            VALID
@@ -545,6 +547,19 @@ def main(argv):
         struct.pack_into("<I", d, pe.certdir + 4, pe.certsize + len(entry))
         PE(d).entries(d)
         save(dst, d)
+    elif cmd == "junk":                    # junk IN OUT TYPE REV: append an entry of that type
+        src, dst, typ, rev = argv[1:]      # and revision holding 1 KiB that signs nothing
+        d = load(src)
+        pe = PE(d)
+        pe.entries(d)
+        payload = b"UNSIGNED PAYLOAD " * 60
+        if int(typ, 0) == 2:               # shaped like PKCS#7: a DER SEQUENCE of junk
+            payload = b"\x30\x82" + struct.pack(">H", len(payload)) + payload
+        entry = struct.pack("<IHH", 8 + len(payload), int(rev, 0), int(typ, 0)) + payload
+        entry += b"\0" * (-len(entry) % 8)
+        d += entry
+        struct.pack_into("<I", d, pe.certdir + 4, pe.certsize + len(entry))
+        save(dst, d)
     elif cmd == "transplant":              # transplant IMAGE DONOR OUT: DONOR's table on IMAGE
         src, donor, dst = argv[1:]
         d, e = load(src), load(donor)
@@ -700,6 +715,9 @@ sign files/rogue_root.exe files/rogue_nested_valid.exe chain-leaf.pem leaf sha25
 # A second WIN_CERTIFICATE: the PKCS#7 of the same image signed by the second leaf.
 sign "$H" build/hello_leaf2.exe chain-leaf2.pem leaf2 sha256 -time "$T_SIGN"
 peedit second files/valid_sha256.exe build/hello_leaf2.exe files/two_wincert.exe
+peedit junk files/valid_sha256.exe files/junk_entry_x509.exe 1 0x200
+peedit junk files/valid_sha256.exe files/junk_entry_rev1.exe 2 0x100
+peedit junk files/valid_sha256.exe files/junk_entry_pkcs7.exe 2 0x200
 
 sign "$H" files/unauth_blob.exe chain-leaf.pem leaf sha256 -time "$T_SIGN" -addUnauthenticatedBlob
 
@@ -822,7 +840,8 @@ expect_oss fail die files/tamper_section.exe files/tamper_header.exe files/tampe
 expect_oss ok warn files/nested_rogue.exe files/rogue_nested_valid.exe \
     files/stuffed_certtable.exe files/weak_md5.exe files/legacy_ts_bad.exe files/uefi_nogap.efi
 expect_oss fail warn files/two_wincert.exe files/appended_after_sig.exe \
-    files/bad_certdir_size.exe
+    files/bad_certdir_size.exe files/junk_entry_x509.exe files/junk_entry_rev1.exe \
+    files/junk_entry_pkcs7.exe
 # uefi_gap.efi is what it claims: to an osslsigncode that reads sbsign's signatures (2.9; 2.5
 # says "Invalid signature" to both uefi files) its flat image hash is a MISMATCH.
 if [[ ${oss_rc[files/uefi_nogap.efi]:-} == 0 ]] && ! grep -q \
@@ -847,6 +866,7 @@ declare -A signer_of=(
     [expired_ts.exe]=expired [missing_intermediate.exe]=leaf [rogue_root.exe]=rogue
     [noeku.exe]=tls [nested_good.exe]=leaf [nested_rogue.exe]=leaf
     [rogue_nested_valid.exe]=rogue [two_wincert.exe]=leaf [unauth_blob.exe]=leaf
+    [junk_entry_x509.exe]=leaf [junk_entry_rev1.exe]=leaf [junk_entry_pkcs7.exe]=leaf
     [overlay_signed.exe]=leaf [overlap_headers.exe]=leaf [appended_after_sig.exe]=leaf
     [stuffed_certtable.exe]=leaf [tamper_checksum.exe]=leaf [legacy_ts.exe]=leaf
     [expired_legacy_ts.exe]=expired [legacy_ts_bad.exe]=leaf [expired_legacy_ts_bad.exe]=expired
@@ -913,6 +933,9 @@ row rogue_nested_valid.exe UNTRUSTED "$UNREL_CN"
 row appended_after_sig.exe MALFORMED "$AFTER_TABLE"
 row stuffed_certtable.exe MALFORMED "$STUFFED"
 row bad_certdir_size.exe MALFORMED
+for n in junk_entry_x509.exe junk_entry_rev1.exe junk_entry_pkcs7.exe; do
+    row "$n" MALFORMED 'covered by none'
+done
 for n in tamper_section.exe tamper_header.exe tamper_dos_stub.exe transplant_sig.exe; do
     row "$n" BAD_SIGNATURE "$IMAGE_HASH"
 done
@@ -960,6 +983,9 @@ row uefi_nogap.efi VALID
 group lenient "--trust root.pem --lenient"
 row appended_after_sig.exe VALID
 row stuffed_certtable.exe VALID
+for n in junk_entry_x509.exe junk_entry_rev1.exe junk_entry_pkcs7.exe; do
+    row "$n" VALID 'warning: 1 certificate-table entry'
+done
 row valid_sha256.exe VALID
 row bad_certdir_size.exe MALFORMED
 row truncated.exe MALFORMED

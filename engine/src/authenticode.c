@@ -53,6 +53,7 @@ static const oid OID_RFC3161 = {"1.3.6.1.4.1.311.3.3.1",
 
 typedef struct parsed {
     PKCS7 *p7; /* owned */
+    int entry; /* a WIN_CERTIFICATE entry of its own (not a nested signature) */
     char role[24];
     sgs_verdict pre; /* SGS_V_VALID: nothing found wrong while parsing */
     char pre_reason[256];
@@ -69,6 +70,7 @@ struct sgs_ac_file {
     sgs_certset_cache *certsets; /* may be NULL */
     parsed sig[SGS_AC_MAX_SIGS];
     size_t nsig, dropped; /* dropped: signatures beyond SGS_AC_MAX_SIGS */
+    size_t deeper;        /* nested signatures inside nested ones (not judged) */
     sgs_ac_sig out[SGS_AC_MAX_SIGS];
     size_t decisive;
     const EVP_MD *mds[SGS_PE_MAX_MD];
@@ -330,8 +332,13 @@ add_sig(sgs_ac_file *f, const uint8_t *der, size_t len, const char *role, int ne
     if (si == NULL && s->pre == SGS_V_VALID)
         set_pre(s, SGS_V_MALFORMED, "%d SignerInfos (Authenticode has exactly one)",
                 sk_PKCS7_SIGNER_INFO_num(PKCS7_get_signer_info(s->p7)));
-    if (si != NULL && nest_ok)
+    if (si != NULL && nest_ok) {
         add_nested(f, si, role);
+    } else if (si != NULL) {
+        int pos = -1;
+        while (unauth_attr(si, &OID_SPC_NESTED, &pos) != NULL)
+            f->deeper++;
+    }
     ERR_clear_error();
 }
 
@@ -340,7 +347,7 @@ reset(sgs_ac_file *f)
 {
     for (size_t i = 0; i < f->nsig; i++)
         PKCS7_free(f->sig[i].p7);
-    f->nsig = f->dropped = f->decisive = f->stuffed = f->other = 0;
+    f->nsig = f->dropped = f->deeper = f->decisive = f->stuffed = f->other = 0;
     f->nmd = 0;
     f->anomalies = 0;
 }
@@ -397,15 +404,18 @@ sgs_ac_prepare(sgs_ac_file *f, const uint8_t *table, size_t len, const EVP_MD **
         snprintf(role, sizeof(role), pkcs7 == 0 ? "primary" : "entry %zu", pkcs7 + 1);
         pkcs7++;
         size_t span = 0;
+        const size_t at = f->nsig;
         if (!sgs_pe_der_span(c->data, c->data_len, &span, why, sizeof(why))) {
             add_sig(f, NULL, 0, role, 0);
-            if (f->nsig > 0 && f->sig[f->nsig - 1].p7 == NULL)
-                set_pre(&f->sig[f->nsig - 1], SGS_V_MALFORMED, "PKCS#7: %s", why);
-            continue;
+            if (f->nsig > at)
+                set_pre(&f->sig[at], SGS_V_MALFORMED, "PKCS#7: %s", why);
+        } else {
+            if (sgs_pe_cert_stuffed(c, span)) /* not just alignment: put there after signing */
+                f->stuffed += c->data_len - span;
+            add_sig(f, c->data, span, role, 1);
         }
-        if (sgs_pe_cert_stuffed(c, span)) /* not just alignment: put there after signing */
-            f->stuffed += c->data_len - span;
-        add_sig(f, c->data, span, role, 1);
+        if (f->nsig > at)
+            f->sig[at].entry = 1;
     }
     if (f->nsig == 0) {
         *verdict = f->other > 0 ? SGS_V_UNSUPPORTED : SGS_V_NO_SIGNATURE;
@@ -688,6 +698,13 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
                                                 "SpcIndirectDataContent");
         return;
     }
+    const int sdig = OBJ_obj2nid(si->digest_alg != NULL ? si->digest_alg->algorithm : NULL);
+    if (sdig == NID_md5 || sdig == NID_md4 || sdig == NID_md2 || sdig == NID_undef) {
+        o->verdict = SGS_V_UNSUPPORTED;
+        snprintf(o->reason, sizeof(o->reason), "the signer's digest algorithm %s is refused",
+                 sdig == NID_undef ? "(unknown)" : OBJ_nid2sn(sdig));
+        return;
+    }
     BIO *const content = content_bio(s->idc, s->idc_len);
     const int sig_ok = content != NULL && PKCS7_verify(s->p7, NULL, NULL, content, NULL,
                                                       PKCS7_BINARY | PKCS7_NOVERIFY) == 1;
@@ -718,9 +735,11 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
         sgs_appendf(o->reason, sizeof(o->reason), "; SHA-1 image hash (legacy)");
 }
 
-/* Layout problems: not VALID unless --lenient. */
+/* Layout problems: not VALID unless --lenient. Bytes in the certificate table that no
+   signature covers count: other entry types, entries that are not even a signature. */
 static void
-layout_problems(const sgs_ac_file *f, const sgs_pe_info *info, char *buf, size_t n)
+layout_problems(const sgs_ac_file *f, const sgs_pe_info *info, const sgs_ac_policy *policy,
+                char *buf, size_t n)
 {
     static const unsigned bits[] = {SGS_PE_A_TRAILING, SGS_PE_A_UNALIGNED,
                                     SGS_PE_A_OVERLAP_HEADERS, SGS_PE_A_OVERLAP_SECTION,
@@ -743,6 +762,20 @@ layout_problems(const sgs_ac_file *f, const sgs_pe_info *info, char *buf, size_t
     if (f->dropped > 0)
         sgs_appendf(buf, n, "%smore than %d signatures (%zu not judged)", buf[0] ? "; " : "",
                     SGS_AC_MAX_SIGS, f->dropped);
+    if (f->other > 0)
+        sgs_appendf(buf, n, "%s%zu certificate-table entr%s of another type or revision (not "
+                    "an Authenticode signature, covered by none)", buf[0] ? "; " : "", f->other,
+                    f->other == 1 ? "y" : "ies");
+    size_t junk = 0;
+    for (size_t i = 0; i < f->nsig; i++)
+        junk += f->sig[i].entry && f->sig[i].pre == SGS_V_MALFORMED;
+    if (junk > 0)
+        sgs_appendf(buf, n, "%s%zu certificate-table entr%s that %s no signature (covered by "
+                    "none)", buf[0] ? "; " : "", junk, junk == 1 ? "y" : "ies",
+                    junk == 1 ? "is" : "are");
+    if (policy->require_all && f->deeper > 0)
+        sgs_appendf(buf, n, "%s%zu nested signature%s inside nested ones (not judged)",
+                    buf[0] ? "; " : "", f->deeper, f->deeper == 1 ? "" : "s");
 }
 
 void
@@ -785,7 +818,7 @@ sgs_ac_judge(sgs_ac_file *f, const sgs_pe_info *info, uint8_t flat[][64], uint8_
                                           : "; the primary decides");
     }
     char problems[512];
-    layout_problems(f, info, problems, sizeof(problems));
+    layout_problems(f, info, policy, problems, sizeof(problems));
     if (problems[0] != '\0' && !policy->lenient && o->verdict == SGS_V_VALID) {
         *verdict = SGS_V_MALFORMED;
         sgs_appendf(reason, n, "; but %s (--lenient accepts this)", problems);

@@ -63,6 +63,8 @@ typedef struct job {
     char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
     unsigned present; /* the walk saw F<suffix> (bit 0), F.p7s (bit 1) beside F; or
                          SGS_SCAN_PRESENT_UNKNOWN */
+    dev_t dir_dev;    /* the directory the walk listed F in (0, 0: a path given) */
+    ino_t dir_ino;
     char path[];
 } job;
 
@@ -319,7 +321,10 @@ sgs_engine_add_certs(sgs_engine *e, sgs_material kind, const char *path)
         return SGS_ERR_INVALID_ARG;
     if (kind == SGS_MAT_TSA)
         return sgs_trust_add(&e->tsa, SGS_MAT_TRUST, path, e->err, sizeof(e->err));
-    const sgs_status st = sgs_trust_add(&e->trust, kind, path, e->err, sizeof(e->err));
+    sgs_status st = sgs_trust_add(&e->trust, kind, path, e->err, sizeof(e->err));
+    /* revocation and intermediates apply to timestamp authorities' chains as well */
+    if (st == SGS_OK && (kind == SGS_MAT_CRL || kind == SGS_MAT_UNTRUSTED))
+        st = sgs_trust_add(&e->tsa, kind, path, e->err, sizeof(e->err));
     if (st == SGS_OK)
         e->trust_material = 1;
     return st;
@@ -1059,8 +1064,8 @@ quarantine_if_due(sgs_engine *e, worker *w, const job *j, const sgs_record *rec,
         return;
     char newpath[4096], why[256] = "";
     const size_t used = strlen(w->reason);
-    if (sgs_quarantine_file(e->journal, j->path, sb, newpath, sizeof(newpath), why,
-                            sizeof(why))) {
+    if (sgs_quarantine_file(e->journal, j->path, sb, j->dir_dev, j->dir_ino, newpath,
+                            sizeof(newpath), why, sizeof(why))) {
         atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
         snprintf(w->reason + used, sizeof(w->reason) - used, "; quarantined as %s", newpath);
     } else {
@@ -1515,6 +1520,16 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
     rec->size = size;
     rec->has_size = 1;
     sgs_pe_info_free(&info);
+    if (w->pe_table_cap > KEEP_RELEASE_ABOVE) { /* one huge table must not stay with the worker */
+        sgs_free(&e->alloc, w->pe_table);
+        w->pe_table = NULL;
+        w->pe_table_cap = 0;
+    }
+    if (w->pe_head_cap > KEEP_RELEASE_ABOVE) {
+        sgs_free(&e->alloc, w->pe_head);
+        w->pe_head = NULL;
+        w->pe_head_cap = 0;
+    }
     if (!done)
         remember_record(e, w, sb, NULL, sgs_ac_window(w->ac), *outcome, rec);
     return 1;
@@ -1908,8 +1923,8 @@ start(sgs_engine *e)
                                    e->pe_policy.lenient, e->md_nid};
         e->trust_cacheable = !e->trust.system && c != NULL &&
                           EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-                          EVP_DigestUpdate(c, "sigsweep-records-1 " SGS_VERSION_STRING,
-                                           strlen("sigsweep-records-1 " SGS_VERSION_STRING)) == 1 &&
+                          EVP_DigestUpdate(c, "sigsweep-records-2 " SGS_VERSION_STRING,
+                                           strlen("sigsweep-records-2 " SGS_VERSION_STRING)) == 1 &&
                           EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
                           sgs_trust_fingerprint(&e->trust, c) &&
                           sgs_trust_fingerprint(&e->tsa, c) &&
@@ -1963,6 +1978,8 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     j->kind = ent->kind;
     j->errno_value = ent->errno_value;
     j->present = ent->present;
+    j->dir_dev = ent->dir_dev;
+    j->dir_ino = ent->dir_ino;
     j->agent = NULL;
     j->entry = -1;
     memcpy(j->path, path, plen + 1);
@@ -2027,6 +2044,8 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     j->sig_path = j->path + plen; /* unused: "" */
     j->p7s_path = NULL;
     j->present = SGS_SCAN_PRESENT_UNKNOWN;
+    j->dir_dev = 0;
+    j->dir_ino = 0;
     j->entry = -1;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;

@@ -91,8 +91,9 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 int
-sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged, char *newpath,
-                    size_t newlen, char *why, size_t whylen)
+sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged,
+                    dev_t dir_dev, ino_t dir_ino, char *newpath, size_t newlen, char *why,
+                    size_t whylen)
 {
     struct stat now;
     /* The journal holds absolute paths: restore must work from any working directory. The
@@ -103,6 +104,25 @@ sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged
         !same_file(&now, judged) || lstat(given, &now) != 0 || !same_file(&now, judged)) {
         free(path);
         snprintf(why, whylen, "not quarantined: the file changed or moved since it was judged");
+        return 0;
+    }
+    /* The rename happens in the directory the walk listed the file in, through its
+       descriptor: a directory of the path swapped for a link since then cannot send it
+       elsewhere (outside the tree). */
+    char *const slash = strrchr(path, '/');
+    const char *const base = slash + 1;
+    *slash = '\0';
+    const int dfd = open(slash == path ? "/" : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *slash = '/';
+    struct stat ds, fs;
+    if (dfd < 0 || fstat(dfd, &ds) != 0 || (dir_ino != 0 && (ds.st_dev != dir_dev ||
+                                                              ds.st_ino != dir_ino)) ||
+        fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&fs, judged)) {
+        if (dfd >= 0)
+            close(dfd);
+        free(path);
+        snprintf(why, whylen, "not quarantined: its directory is not the one walked (a "
+                              "directory of the path was replaced?)");
         return 0;
     }
     if (j->protect_count > 0) {
@@ -117,12 +137,14 @@ sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged
     int ok = 0;
     pthread_mutex_lock(&j->mu);
     for (unsigned n = 0; n < 1000 && !ok; n++) {
+        char newbase[512];
         if (n == 0)
-            snprintf(newpath, newlen, "%s_invalid", path);
+            snprintf(newbase, sizeof(newbase), "%s_invalid", base);
         else
-            snprintf(newpath, newlen, "%s_invalid.%u", path, n);
+            snprintf(newbase, sizeof(newbase), "%s_invalid.%u", base, n);
+        snprintf(newpath, newlen, "%.*s/%s", (int)(base - 1 - path), path, newbase);
         struct stat taken;
-        if (lstat(newpath, &taken) == 0)
+        if (fstatat(dfd, newbase, &taken, AT_SYMLINK_NOFOLLOW) == 0)
             continue;
         const uint64_t seq = j->next_seq++;
         if (sgs_journal_append_q(j->fd, seq, judged, path, newpath) != 0) {
@@ -130,7 +152,7 @@ sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged
                      strerror(errno));
             break;
         }
-        if (renameat2(AT_FDCWD, path, AT_FDCWD, newpath, RENAME_NOREPLACE) == 0) {
+        if (renameat2(dfd, base, dfd, newbase, RENAME_NOREPLACE) == 0) {
             (void)sgs_journal_append_mark(j->fd, 'D', seq);
             ok = 1;
         } else if (errno != EEXIST) {
@@ -139,6 +161,7 @@ sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged
         } /* EEXIST: the name appeared meanwhile; its Q is "not moved" for restore */
     }
     pthread_mutex_unlock(&j->mu);
+    close(dfd);
     free(path);
     if (!ok && why[0] == '\0')
         snprintf(why, whylen, "not quarantined: no free _invalid name");

@@ -22,11 +22,14 @@ void sgs_journal_protect(sgs_journal *j, const char *path);
 
 /*
  * Renames `path` to path_invalid (or _invalid.N, never replacing anything) if it is still the
- * file `judged` describes (dev, ino, size, mtime). The intent is appended to the journal and
- * fsync'd before the rename; completion after. Returns 1 with the new name in newpath, or 0
- * with why. THREAD SAFETY: any thread (the journal is locked).
+ * file `judged` describes (dev, ino, size, mtime), inside the directory (dir_dev, dir_ino) the
+ * walk listed it in (0, 0: a path given, not walked): the rename goes through that directory's
+ * descriptor. The intent is appended to the journal and fsync'd before the rename; completion
+ * after. Returns 1 with the new name in newpath, or 0 with why. THREAD SAFETY: any thread (the
+ * journal is locked).
  */
 int sgs_quarantine_file(sgs_journal *j, const char *path, const struct stat *judged,
-                        char *newpath, size_t newlen, char *why, size_t whylen);
+                        dev_t dir_dev, ino_t dir_ino, char *newpath, size_t newlen, char *why,
+                        size_t whylen);
 
 #endif

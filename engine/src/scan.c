@@ -2,8 +2,9 @@
  * scan.c - turns the paths a user gives into inputs.
  *
  * DESIGN: directories are walked physically (symbolic links are reported, never followed;
- * every directory is opened with O_NOFOLLOW | O_DIRECTORY, so one swapped for a link during the
- * walk is not entered), each listed whole, then its entries visited in byte order, so that one
+ * every directory is opened beneath its parent's descriptor with O_NOFOLLOW | O_DIRECTORY, so
+ * one swapped for a link during the walk is not entered), each listed whole, then its entries
+ * visited in byte order, so that one
  * thread gives a reproducible report. Entries are classified by the kernel's d_type, without a
  * stat (an lstat only where the file system does not say): FIFOs and devices are never opened,
  * and the walking thread stays cheap; the worker's fstat after open is the check that counts
@@ -53,7 +54,7 @@ kind_of_mode(mode_t m)
 
 typedef struct walker {
     const char *const *skip;
-    size_t nskip;
+    size_t nskip, longest; /* longest skip suffix */
     sgs_scan_entry_fn fn;
     void *opaque;
     struct ancestor {
@@ -76,10 +77,18 @@ by_entry_name(const void *a, const void *b)
 }
 
 static int
+report_in(walker *w, const char *path, sgs_scan_kind kind, int err, unsigned present,
+          const struct stat *dir)
+{
+    const sgs_scan_entry ent = {path,  kind, err, present, dir != NULL ? dir->st_dev : 0,
+                                dir != NULL ? dir->st_ino : 0};
+    return w->fn(w->opaque, &ent);
+}
+
+static int
 report(walker *w, const char *path, sgs_scan_kind kind, int err, unsigned present)
 {
-    const sgs_scan_entry ent = {path, kind, err, present};
-    return w->fn(w->opaque, &ent);
+    return report_in(w, path, kind, err, present, NULL);
 }
 
 /* Is name + suffix among the sorted entries? */
@@ -94,13 +103,19 @@ listed(const dirent_copy *ents, size_t n, const char *name, const char *suffix, 
     return bsearch(&key, ents, n, sizeof(*ents), by_entry_name) != NULL;
 }
 
-static int walk_dir(walker *w, const char *path);
+static int walk_dir(walker *w, const char *path, int parent, const char *name);
 
-/* One directory: listed whole (names in one arena), closed, then its entries visited. */
+/*
+ * One directory: opened beneath its parent's descriptor (parent < 0: by path, the root), so a
+ * directory swapped for a link during the walk is not followed; listed whole (names in one
+ * arena), then its entries visited while its descriptor stays open for theirs.
+ */
 static int
-walk_dir(walker *w, const char *path)
+walk_dir(walker *w, const char *path, int parent, const char *name)
 {
-    const int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    const int fd = parent >= 0 ? openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                                          O_CLOEXEC)
+                               : open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         const int err = errno;
@@ -114,9 +129,12 @@ walk_dir(walker *w, const char *path)
             return report(w, path, SGS_SCAN_ERROR, ELOOP, 0);
         }
     }
-    DIR *const d = fdopendir(fd);
+    const int lfd = dup(fd); /* fdopendir takes it; fd stays for the entries */
+    DIR *const d = lfd >= 0 ? fdopendir(lfd) : NULL;
     if (d == NULL) {
         const int err = errno;
+        if (lfd >= 0)
+            close(lfd);
         close(fd);
         return report(w, path, SGS_SCAN_ERROR, err, 0);
     }
@@ -162,6 +180,7 @@ walk_dir(walker *w, const char *path)
     if (err != 0) {
         free(ents);
         free(arena);
+        close(fd);
         return report(w, path, SGS_SCAN_ERROR, err, 0);
     }
     for (size_t i = 0; i < n; i++)
@@ -175,6 +194,7 @@ walk_dir(walker *w, const char *path)
         if (u2 == NULL) {
             free(ents);
             free(arena);
+            close(fd);
             return report(w, path, SGS_SCAN_ERROR, ENOMEM, 0);
         }
         w->up = u2;
@@ -193,7 +213,7 @@ walk_dir(walker *w, const char *path)
         const size_t need = plen + 1 + nlen + 1;
         if (need > childcap) {
             char *const c2 = realloc(child, need);
-            char *const p2 = c2 != NULL ? realloc(probe, nlen + 64) : NULL;
+            char *const p2 = c2 != NULL ? realloc(probe, nlen + w->longest + 1) : NULL;
             if (p2 == NULL) {
                 free(c2 != NULL ? c2 : child);
                 child = NULL;
@@ -212,7 +232,7 @@ walk_dir(walker *w, const char *path)
         unsigned char type = ents[i].type;
         if (type == DT_UNKNOWN) { /* the file system does not say: ask */
             struct stat cs;
-            if (lstat(child, &cs) != 0) {
+            if (fstatat(fd, ents[i].name, &cs, AT_SYMLINK_NOFOLLOW) != 0) {
                 rc = report(w, child, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR,
                             errno, 0);
                 continue;
@@ -222,22 +242,23 @@ walk_dir(walker *w, const char *path)
                                                                       : DT_FIFO;
         }
         if (type == DT_DIR) {
-            rc = walk_dir(w, child);
+            rc = walk_dir(w, child, fd, ents[i].name);
             continue;
         }
         if (has_any_suffix(ents[i].name, w->skip, w->nskip))
             continue;
         unsigned present = 0;
         for (size_t s = 0; s < w->nskip && s < 8; s++)
-            if (listed(ents, n, ents[i].name, w->skip[s], probe, nlen + 64))
+            if (listed(ents, n, ents[i].name, w->skip[s], probe, nlen + w->longest + 1))
                 present |= 1u << s;
-        rc = report(w, child,
-                    type == DT_REG   ? SGS_SCAN_FILE
-                    : type == DT_LNK ? SGS_SCAN_SYMLINK
-                                     : SGS_SCAN_SPECIAL,
-                    0, present);
+        rc = report_in(w, child,
+                       type == DT_REG   ? SGS_SCAN_FILE
+                       : type == DT_LNK ? SGS_SCAN_SYMLINK
+                                        : SGS_SCAN_SPECIAL,
+                       0, present, &st);
     }
     w->nup--;
+    close(fd);
     free(child);
     free(probe);
     free(ents);
@@ -249,13 +270,16 @@ int
 sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
                 void *opaque)
 {
-    walker w = {skip, nskip, fn, opaque, NULL, 0, 0};
+    walker w = {skip, nskip, 0, fn, opaque, NULL, 0, 0};
+    for (size_t i = 0; i < nskip; i++)
+        if (skip[i] != NULL && strlen(skip[i]) > w.longest)
+            w.longest = strlen(skip[i]);
     struct stat st;
     int rc;
     if (lstat(path, &st) != 0)
         rc = report(&w, path, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR, errno, 0);
     else if (S_ISDIR(st.st_mode))
-        rc = walk_dir(&w, path);
+        rc = walk_dir(&w, path, -1, NULL);
     else if (has_any_suffix(path, skip, nskip))
         rc = 0;
     else

@@ -5,6 +5,7 @@
 #include "sigsweep.h"
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* How the walker saw an entry, so the worker can skip obvious non-files without opening. */
 typedef enum sgs_scan_kind {
@@ -27,6 +28,8 @@ typedef struct sgs_scan_entry {
     sgs_scan_kind kind;
     int errno_value;
     unsigned present;
+    dev_t dir_dev; /* the directory the walk listed the entry in; 0, 0 for a path given */
+    ino_t dir_ino;
 } sgs_scan_entry;
 typedef int (*sgs_scan_entry_fn)(void *opaque, const sgs_scan_entry *entry);
 

@@ -980,7 +980,10 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
         memcpy(&h, key, sizeof(h));
         slot = &t->cache->slots[h % CHAIN_CACHE_SLOTS];
         pthread_mutex_lock(&t->cache->mu);
-        const int hit = slot->used && memcmp(slot->key, key, sizeof(key)) == 0;
+        /* a result judged now holds only while its chain does: a long run outlives a leaf */
+        const int64_t now = (int64_t)time(NULL);
+        const int hit = slot->used && memcmp(slot->key, key, sizeof(key)) == 0 &&
+                        now >= slot->win.from && now <= slot->win.until;
         if (hit) {
             *verdict = slot->verdict;
             *win = slot->win;

@@ -293,6 +293,18 @@ test_presence(void)
     CHECK_EQ_INT(pr->n, 1);
     CHECK_EQ_INT(pr->present[0], SGS_SCAN_PRESENT_UNKNOWN);
 
+    /* A suffix longer than any name still finds its file (bit 0). */
+    static const char longsuffix[] =
+        ".signature-made-by-the-release-pipeline-of-the-build-farm-for-this-file";
+    mk("zeta.signature-made-by-the-release-pipeline-of-the-build-farm-for-this-file");
+    const char *const lskip[1] = {longsuffix};
+    memset(pr, 0, sizeof(*pr));
+    CHECK_EQ_INT(sgs_scan_inputs(root, lskip, 1, collect_presence, pr), 0);
+    CHECK_EQ_INT(presence_of(pr, "zeta"), 1u);
+    CHECK_EQ_INT(presence_of(pr, "alpha"), 0u);
+    snprintf(p, sizeof(p), "%s/zeta%s", root, longsuffix);
+    REQUIRE(unlink(p) == 0);
+
     /* A trailing slash on the root gives the same paths as without. */
     memset(pr, 0, sizeof(*pr));
     snprintf(p, sizeof(p), "%s/dir/", root);
