@@ -65,6 +65,9 @@ typedef struct job {
                          SGS_SCAN_PRESENT_UNKNOWN */
     dev_t dir_dev;    /* the directory the walk listed F in (0, 0: a path given) */
     ino_t dir_ino;
+    sgs_scan_dir *dir; /* that directory, open (a reference): F, F<suffix> and F.p7s are
+                          opened and stat'ed through it, by name; NULL: by path */
+    size_t name_at;    /* where F's name starts in path (and in sig_path, p7s_path) */
     char path[];
 } job;
 
@@ -533,6 +536,24 @@ stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *su
 }
 
 /* Opens the input. Returns the fd, or -1 with rec verdict and reason set. */
+/* A file of the job (F, F<suffix>, F.p7s: `full` is its path), through the directory the
+   walk listed when there is one (openat/fstatat by name), else by path. */
+static int
+job_open(const job *j, const char *full)
+{
+    const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    return j->dir != NULL ? openat(sgs_scan_dir_fd(j->dir), full + j->name_at, flags)
+                          : open(full, flags);
+}
+
+static int
+job_lstat(const job *j, const char *full, struct stat *sb)
+{
+    return j->dir != NULL
+               ? fstatat(sgs_scan_dir_fd(j->dir), full + j->name_at, sb, AT_SYMLINK_NOFOLLOW)
+               : lstat(full, sb);
+}
+
 static int
 open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
 {
@@ -556,7 +577,7 @@ open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
     case SGS_SCAN_FILE:
         break;
     }
-    const int fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    const int fd = job_open(j, j->path);
     if (fd < 0) {
         const int err = errno;
         rec->verdict = err == ENOENT ? SGS_V_MISSING_FILE
@@ -573,11 +594,11 @@ open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
 /* Reads a detached signature into w->sig. Returns its length, or 0 with the verdict set;
    *absent is set when the file does not exist. */
 static size_t
-read_signature(const char *sig_path, worker *w, sgs_record *rec, int *absent)
+read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent)
 {
     w->sig_st_valid = 0;
     *absent = 0;
-    const int fd = open(sig_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    const int fd = job_open(j, sig_path);
     if (fd < 0) {
         const int err = errno;
         *absent = err == ENOENT;
@@ -1108,9 +1129,9 @@ verify_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat
     const unsigned pr = j->present;
     const int known = pr != SGS_SCAN_PRESENT_UNKNOWN;
     if (j->kind != SGS_SCAN_FILE || (known && (!(pr & 1u) || (pr & 2u))) ||
-        lstat(j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
-        (!known && j->p7s_path != NULL && lstat(j->p7s_path, &sst) == 0) ||
-        lstat(j->sig_path, &sst) != 0 || !S_ISREG(sst.st_mode) ||
+        job_lstat(j, j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
+        (!known && j->p7s_path != NULL && job_lstat(j, j->p7s_path, &sst) == 0) ||
+        job_lstat(j, j->sig_path, &sst) != 0 || !S_ISREG(sst.st_mode) ||
         !sgs_pcache_get_answer(e->pcache, w->reader, fst, &sst, e->answer_ctx, &a))
         return 0;
     rec->size = (uint64_t)fst->st_size;
@@ -1339,19 +1360,19 @@ record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat
     if (j->kind != SGS_SCAN_FILE)
         return 0;
     if (pr != SGS_SCAN_PRESENT_UNKNOWN) {
-        if ((pr & 2u) != 0 && (j->p7s_path == NULL || lstat(j->p7s_path, &p7s) != 0))
+        if ((pr & 2u) != 0 && (j->p7s_path == NULL || job_lstat(j, j->p7s_path, &p7s) != 0))
             return 0;
         has_p7s = (pr & 2u) != 0;
         if (!has_p7s && (pr & 1u) != 0)
             return 0; /* F<suffix> only: the raw path (verify_warm) */
     } else {
-        has_p7s = j->p7s_path != NULL && lstat(j->p7s_path, &p7s) == 0;
-        if (!has_p7s && lstat(j->sig_path, &other) == 0)
+        has_p7s = j->p7s_path != NULL && job_lstat(j, j->p7s_path, &p7s) == 0;
+        if (!has_p7s && job_lstat(j, j->sig_path, &other) == 0)
             return 0;
     }
     size_t len = 0;
     sgs_verdict v = SGS_V_IO_ERROR;
-    if ((has_p7s && !S_ISREG(p7s.st_mode)) || lstat(j->path, fst) != 0 ||
+    if ((has_p7s && !S_ISREG(p7s.st_mode)) || job_lstat(j, j->path, fst) != 0 ||
         !S_ISREG(fst->st_mode) ||
         (w->pe_rec == NULL && (w->pe_rec = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
         !sgs_pcache_get_record(e->pcache, w->reader, fst, has_p7s ? &p7s : NULL, e->trust_ctx,
@@ -1558,7 +1579,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     const char *sig_path = j->sig_path;
     const int listed = j->present != SGS_SCAN_PRESENT_UNKNOWN; /* else: look */
     if (j->p7s_path != NULL && (!listed || (j->present & 2u))) {
-        siglen = read_signature(j->p7s_path, w, rec, &absent);
+        siglen = read_signature(j, j->p7s_path, w, rec, &absent);
         if (!absent) {
             sig_path = j->p7s_path;
             is_cms = 1;
@@ -1568,7 +1589,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         rec->verdict = SGS_V_NO_SIGNATURE;
         say(w, "no signature file %s", j->sig_path);
     } else if (absent) {
-        siglen = read_signature(j->sig_path, w, rec, &absent);
+        siglen = read_signature(j, j->sig_path, w, rec, &absent);
         is_cms = siglen > 0 && sgs_cms_detect(w->sig, siglen);
     }
     if (absent && j->p7s_path != NULL)
@@ -1833,6 +1854,7 @@ worker_run(void *opaque, void *state, void *job_ptr)
     if (w == NULL || !w->ok) {
         rec.reason = "out of memory: worker could not start";
         deliver(e, &rec);
+        sgs_scan_dir_release(j->dir);
         sgs_free(&e->alloc, j);
         return;
     }
@@ -1856,6 +1878,7 @@ worker_run(void *opaque, void *state, void *job_ptr)
         w->dc.keep = NULL;
         w->dc.keep_cap = 0;
     }
+    sgs_scan_dir_release(j->dir);
     sgs_free(&e->alloc, j);
 }
 
@@ -1980,6 +2003,8 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     j->present = ent->present;
     j->dir_dev = ent->dir_dev;
     j->dir_ino = ent->dir_ino;
+    j->dir = sgs_scan_dir_retain(ent->dir);
+    j->name_at = (size_t)(ent->name - ent->path);
     j->agent = NULL;
     j->entry = -1;
     memcpy(j->path, path, plen + 1);
@@ -2046,6 +2071,8 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     j->present = SGS_SCAN_PRESENT_UNKNOWN;
     j->dir_dev = 0;
     j->dir_ino = 0;
+    j->dir = NULL;
+    j->name_at = 0;
     j->entry = -1;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;

@@ -19,6 +19,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,6 +53,34 @@ kind_of_mode(mode_t m)
     return S_ISREG(m) ? SGS_SCAN_FILE : S_ISLNK(m) ? SGS_SCAN_SYMLINK : SGS_SCAN_SPECIAL;
 }
 
+struct sgs_scan_dir {
+    int fd;
+    atomic_uint refs;
+};
+
+sgs_scan_dir *
+sgs_scan_dir_retain(sgs_scan_dir *d)
+{
+    if (d != NULL)
+        atomic_fetch_add_explicit(&d->refs, 1, memory_order_relaxed);
+    return d;
+}
+
+void
+sgs_scan_dir_release(sgs_scan_dir *d)
+{
+    if (d != NULL && atomic_fetch_sub_explicit(&d->refs, 1, memory_order_acq_rel) == 1) {
+        close(d->fd);
+        free(d);
+    }
+}
+
+int
+sgs_scan_dir_fd(const sgs_scan_dir *d)
+{
+    return d->fd;
+}
+
 typedef struct walker {
     const char *const *skip;
     size_t nskip, longest; /* longest skip suffix */
@@ -78,17 +107,23 @@ by_entry_name(const void *a, const void *b)
 
 static int
 report_in(walker *w, const char *path, sgs_scan_kind kind, int err, unsigned present,
-          const struct stat *dir)
+          const struct stat *dir, sgs_scan_dir *handle, const char *name)
 {
-    const sgs_scan_entry ent = {path,  kind, err, present, dir != NULL ? dir->st_dev : 0,
-                                dir != NULL ? dir->st_ino : 0};
+    const sgs_scan_entry ent = {path,
+                                kind,
+                                err,
+                                present,
+                                dir != NULL ? dir->st_dev : 0,
+                                dir != NULL ? dir->st_ino : 0,
+                                handle,
+                                name != NULL ? name : path};
     return w->fn(w->opaque, &ent);
 }
 
 static int
 report(walker *w, const char *path, sgs_scan_kind kind, int err, unsigned present)
 {
-    return report_in(w, path, kind, err, present, NULL);
+    return report_in(w, path, kind, err, present, NULL, NULL, NULL);
 }
 
 /* Is name + suffix among the sorted entries? */
@@ -203,6 +238,12 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
     w->up[w->nup].dev = st.st_dev;
     w->up[w->nup].ino = st.st_ino;
     w->nup++;
+    /* the descriptor, shared with the consumers that keep entries (NULL: they use paths) */
+    sgs_scan_dir *const handle = malloc(sizeof(*handle));
+    if (handle != NULL) {
+        handle->fd = fd;
+        atomic_init(&handle->refs, 1);
+    }
 
     const size_t plen = strlen(path);
     const int slash = plen > 0 && path[plen - 1] == '/';
@@ -255,10 +296,13 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
                        type == DT_REG   ? SGS_SCAN_FILE
                        : type == DT_LNK ? SGS_SCAN_SYMLINK
                                         : SGS_SCAN_SPECIAL,
-                       0, present, &st);
+                       0, present, &st, handle, child + at);
     }
     w->nup--;
-    close(fd);
+    if (handle != NULL)
+        sgs_scan_dir_release(handle); /* closes fd once no consumer keeps an entry */
+    else
+        close(fd);
     free(child);
     free(probe);
     free(ents);

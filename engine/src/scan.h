@@ -19,6 +19,18 @@ typedef enum sgs_scan_kind {
 /* Called for each input found; returns 0 to go on, non-zero to stop the walk. */
 typedef int (*sgs_scan_fn)(void *opaque, const char *path, sgs_scan_kind kind, int errno_value);
 
+/*
+ * A directory the walk listed, kept open for its entries: a consumer opens and stats them
+ * through it (openat, name relative), so a directory of the path replaced by a link meanwhile
+ * cannot redirect it, and no path is walked again. Reference-counted: the walk holds one
+ * reference while it lists; a consumer that keeps an entry takes one (retain) and gives it
+ * back when done (release; the last closes the descriptor). THREAD SAFETY: any thread.
+ */
+typedef struct sgs_scan_dir sgs_scan_dir;
+sgs_scan_dir *sgs_scan_dir_retain(sgs_scan_dir *d);
+void sgs_scan_dir_release(sgs_scan_dir *d); /* NULL is a no-op */
+int sgs_scan_dir_fd(const sgs_scan_dir *d);
+
 /* An input with what the walk saw beside it: bit i of `present` is set when the entry's name
    followed by skip[i] is listed in the same directory (the first 8 suffixes);
    SGS_SCAN_PRESENT_UNKNOWN when nothing was listed (a path given directly). */
@@ -30,6 +42,9 @@ typedef struct sgs_scan_entry {
     unsigned present;
     dev_t dir_dev; /* the directory the walk listed the entry in; 0, 0 for a path given */
     ino_t dir_ino;
+    sgs_scan_dir *dir; /* that directory, open (borrowed: retain to keep); NULL for a path
+                          given, or when it could not be kept */
+    const char *name;  /* the entry's name in it (the end of path) */
 } sgs_scan_entry;
 typedef int (*sgs_scan_entry_fn)(void *opaque, const sgs_scan_entry *entry);
 

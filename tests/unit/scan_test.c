@@ -8,7 +8,9 @@
 #include "sgs_test.h"
 #include "sgs_test_util.h"
 
+#include <fcntl.h>
 #include <limits.h>
+#include <unistd.h>
 
 #define MAX_SEEN 64
 
@@ -315,6 +317,55 @@ test_presence(void)
     free(pr);
 }
 
+/* An entry's directory handle stays the directory listed: after the path is swapped for a link
+   to another directory, opening the entry through the handle still reads the listed file. */
+typedef struct swap_ctx {
+    int done, read_ok, retained_ok;
+    char dir[PATH_MAX], moved[PATH_MAX], decoy[PATH_MAX];
+    sgs_scan_dir *kept;
+} swap_ctx;
+
+static int
+swap_on_first(void *opaque, const sgs_scan_entry *ent)
+{
+    swap_ctx *const c = opaque;
+    if (c->done++ > 0 || ent->dir == NULL)
+        return 0;
+    REQUIRE(rename(c->dir, c->moved) == 0 && symlink(c->decoy, c->dir) == 0);
+    char buf[16] = "";
+    const int fd = openat(sgs_scan_dir_fd(ent->dir), ent->name, O_RDONLY | O_NOFOLLOW);
+    c->read_ok = fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && strcmp(buf, "listed") == 0;
+    if (fd >= 0)
+        close(fd);
+    c->kept = sgs_scan_dir_retain(ent->dir); /* outlives the walk */
+    return 0;
+}
+
+static void
+test_dir_handle(void)
+{
+    swap_ctx *const c = calloc(1, sizeof(*c));
+    REQUIRE(c != NULL);
+    snprintf(c->dir, sizeof(c->dir), "%s/swap", root);
+    snprintf(c->moved, sizeof(c->moved), "%s/swap.moved", root);
+    snprintf(c->decoy, sizeof(c->decoy), "%s/decoy", root);
+    REQUIRE(mkdir(c->dir, 0755) == 0 && mkdir(c->decoy, 0755) == 0);
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/swap/f", root);
+    sgs_test_write(p, "listed", 6);
+    snprintf(p, sizeof(p), "%s/decoy/f", root);
+    sgs_test_write(p, "decoy!", 6);
+    CHECK_EQ_INT(sgs_scan_inputs(c->dir, NULL, 0, swap_on_first, c), 0);
+    CHECK(c->read_ok);
+    CHECK(c->kept != NULL);
+    if (c->kept != NULL) { /* still open after the walk: the consumer's reference */
+        struct stat sb;
+        CHECK(fstatat(sgs_scan_dir_fd(c->kept), "f", &sb, 0) == 0);
+        sgs_scan_dir_release(c->kept);
+    }
+    free(c);
+}
+
 int
 main(void)
 {
@@ -324,6 +375,7 @@ main(void)
     test_roots();
     test_stop();
     test_presence();
+    test_dir_handle();
     sgs_test_rm_rf(root);
     return sgs_test_done("scan_test");
 }
