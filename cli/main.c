@@ -14,6 +14,7 @@
 #include <openssl/opensslv.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1176,6 +1177,13 @@ keys_main(const char *cmd, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+    /* The engine keeps each walked directory open while its files are queued (at most the
+       queue's depth of them): allow as many descriptors as the hard limit does. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ sgs_scan_dir_fd(const sgs_scan_dir *d)
 typedef struct walker {
     const char *const *skip;
     size_t nskip, longest; /* longest skip suffix */
+    int share_below;       /* descriptors numbered below this may be shared (half the limit) */
     sgs_scan_entry_fn fn;
     void *opaque;
     struct ancestor {
@@ -238,8 +240,10 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
     w->up[w->nup].dev = st.st_dev;
     w->up[w->nup].ino = st.st_ino;
     w->nup++;
-    /* the descriptor, shared with the consumers that keep entries (NULL: they use paths) */
-    sgs_scan_dir *const handle = malloc(sizeof(*handle));
+    /* the descriptor, shared with the consumers that keep entries (NULL: they use paths).
+       Descriptors are numbered lowest first, so a high number means many are open: past
+       half the limit, directories are not shared (queued entries would hold them all). */
+    sgs_scan_dir *const handle = fd < w->share_below ? malloc(sizeof(*handle)) : NULL;
     if (handle != NULL) {
         handle->fd = fd;
         atomic_init(&handle->refs, 1);
@@ -314,7 +318,11 @@ int
 sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
                 void *opaque)
 {
-    walker w = {skip, nskip, 0, fn, opaque, NULL, 0, 0};
+    struct rlimit lim;
+    const int share_below = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 2048
+                                ? (int)(lim.rlim_cur / 2)
+                                : 1024;
+    walker w = {skip, nskip, 0, share_below, fn, opaque, NULL, 0, 0};
     for (size_t i = 0; i < nskip; i++)
         if (skip[i] != NULL && strlen(skip[i]) > w.longest)
             w.longest = strlen(skip[i]);

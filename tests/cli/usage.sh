@@ -169,5 +169,13 @@ EOF
 t "verify --format csv" 0 "$bin" verify --key "$d/rsa.pub" --format csv "$d/good.bin"
 stdout_has "VALID"
 
+# Many directories, few descriptors allowed: walked directories are kept open for their queued
+# files only while descriptors are plentiful; none is lost to EMFILE.
+many=$d/many-dirs
+for i in $(seq 1 600); do mkdir -p "$many/d$i"; printf 'x' > "$many/d$i/f"; done
+t "verify 600 directories with 64 descriptors: every file judged" 1 \
+    bash -c 'ulimit -n 64 && exec "$@"' _ "$bin" verify --key "$d/rsa.pub" --format csv "$many"
+[[ $(grep -c ',NO_SIGNATURE,' "$out") == 600 ]] || fail "want 600 NO_SIGNATURE records"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
