@@ -1422,7 +1422,7 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
         if (st != SGS_PE_NEED_MORE)
             break;
         const size_t need = (size_t)info.need;
-        uint8_t *const keep = sgs_malloc(&e->alloc, need);
+        uint8_t *const keep = need > have ? sgs_malloc(&e->alloc, need) : NULL;
         if (keep == NULL || info.need > size) {
             sgs_free(&e->alloc, keep);
             st = SGS_PE_MALFORMED;
