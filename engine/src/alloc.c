@@ -25,6 +25,8 @@ sgs_calloc(const sgs_allocator *a, size_t n, size_t size)
 {
     if (size != 0 && n > SIZE_MAX / size)
         return NULL;
+    if (a == NULL || a->malloc_fn == NULL) /* fresh pages come zeroed: not touched here */
+        return calloc(n != 0 ? n : 1, size != 0 ? size : 1);
     void *const p = sgs_malloc(a, n * size);
     if (p != NULL)
         memset(p, 0, n * size);
