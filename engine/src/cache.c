@@ -15,6 +15,7 @@
 #include "alloc.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <xxhash.h>
 
@@ -44,6 +45,7 @@ typedef struct stripe {
 struct sgs_cache {
     const sgs_allocator *alloc;
     size_t sets; /* power of two */
+    _Atomic int used; /* any slot ever filled (free need not visit untouched pages) */
     entry *slots;
     uint64_t *clock; /* per set */
     stripe locks[STRIPES];
@@ -80,7 +82,7 @@ sgs_cache_free(sgs_cache *c)
 {
     if (c == NULL)
         return;
-    for (size_t i = 0; i < c->sets * WAYS; i++)
+    for (size_t i = 0; atomic_load(&c->used) && i < c->sets * WAYS; i++)
         sgs_free(c->alloc, c->slots[i].sig);
     for (size_t i = 0; i < STRIPES; i++)
         pthread_mutex_destroy(&c->locks[i].mu);
@@ -166,6 +168,7 @@ sgs_cache_insert(sgs_cache *c, const uint8_t keyset_id[32], int md_nid, const ui
             victim = e;
     }
     uint8_t *const old = victim->sig;
+    atomic_store_explicit(&c->used, 1, memory_order_relaxed);
     victim->h = h;
     victim->sig = copy;
     victim->siglen = siglen;
