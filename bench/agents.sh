@@ -19,7 +19,7 @@ done
 [ -x "$sigsweep" ] || { echo "agents.sh: build first: $sigsweep not found" >&2; exit 2; }
 data=$root/build/bench-data
 mkdir -p "$data"
-secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+secs() { local t0 t1; t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME; echo "$t1 - $t0" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 printf '## sigsweep agents (%s, %s cores, warm page cache, median of %s)\n\n' "$(date -u +%F)" "$(nproc)" "$runs"
 printf '| agents | sigsweep agents --command | sha256sum of the key files | ratio | peak RSS |\n|---|---|---|---|---|\n'

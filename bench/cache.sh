@@ -28,7 +28,7 @@ if ((dropping)) && ! { sync && echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null; 
   echo "cache.sh: --drop-caches needs root and a writable /proc/sys/vm/drop_caches" >&2; exit 2
 fi
 drop() { if ((dropping)); then sync; echo 3 >/proc/sys/vm/drop_caches; fi; }
-secs() { local t0 t1; drop; t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+secs() { local t0 t1; drop; t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME; echo "$t1 - $t0" | bc -l; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 run() { "$sigsweep" verify -q --key rsa.pub "$@" small; }
 find small -type f -newermt '-3 seconds' -print -quit | grep -q . && sleep 3 # let ctimes age

@@ -103,9 +103,9 @@ done
 
 secs() { # command... -> wall seconds (the command must pass)
     local t0 t1
-    t0=$(date +%s.%N)
+    t0=$EPOCHREALTIME
     "$@" >/dev/null 2>&1 || die "$* failed during timing"
-    t1=$(date +%s.%N)
+    t1=$EPOCHREALTIME
     echo "$t1 - $t0" | bc -l
 }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

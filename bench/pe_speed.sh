@@ -52,7 +52,7 @@ done
 osslsigncode --help 2>&1 | grep -q -- '-ignore-crl' ||
   { echo "pe_speed.sh: osslsigncode has no verify -ignore-crl (2.9+ needed)" >&2; exit 2; }
 cores=$(nproc)
-t_start=$(date +%s.%N)
+t_start=$EPOCHREALTIME
 
 # ---------------------------------------------------------------------------------------------
 # Setup
@@ -106,7 +106,7 @@ fi
 cp pki/root.pem root.pem
 find small -type f | sort > peer-small.txt
 find large -type f | sort > peer-large.txt
-t_setup=$(date +%s.%N)
+t_setup=$EPOCHREALTIME
 
 # ---------------------------------------------------------------------------------------------
 # Correctness (untimed; also warms the page cache and the binaries)
@@ -131,7 +131,7 @@ check_jsonl large "$nlarge"
 secs() {
   local name=$1 t0 t1 rc=0
   shift
-  t0=$(date +%s.%N); "$@" > /dev/null 2> "t.$name.err" || rc=$?; t1=$(date +%s.%N)
+  t0=$EPOCHREALTIME; "$@" > /dev/null 2> "t.$name.err" || rc=$?; t1=$EPOCHREALTIME
   [ "$rc" -eq 0 ] || { tail -n 5 "t.$name.err" >&2; die "$name: $* exited $rc"; }
   echo "$t1 - $t0" | bc -l >> "t.$name"
 }
@@ -162,7 +162,7 @@ for _ in $(seq 1 "$runs"); do
   shaspeed sha1
   shaspeed shaN -multi "$cores"
 done
-t_end=$(date +%s.%N)
+t_end=$EPOCHREALTIME
 
 # ---------------------------------------------------------------------------------------------
 # Report
