@@ -43,6 +43,9 @@ import sys
 
 from sgs_cli import run_checked, status_checked
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgs_cli  # noqa: E402
+
 REQUIRED = ("agent", "path", "verdict", "reason", "key_fp", "alg", "signer", "digest", "size",
             "chain")
 VERDICTS = {
@@ -58,24 +61,6 @@ KEYGEN_TYPES = {  # type -> substrings of `openssl x509 -noout -text`
     "ec-p256": ("id-ecPublicKey", "prime256v1"),
     "ed25519": ("ED25519",),
 }
-
-
-class Checker:
-    def __init__(self):
-        self.failures = []
-        self.checks = 0
-
-    def check(self, cond, msg):
-        self.checks += 1
-        if not cond:
-            self.failures.append(msg)
-        return cond
-
-
-def esc(s):
-    """expected.tsv's escaping: bytes outside printable ASCII and the backslash as \\xHH."""
-    b = s if isinstance(s, bytes) else s.encode("utf-8", "surrogateescape")
-    return "".join(chr(c) if 0x20 <= c < 0x7F and c != 0x5C else "\\x%02x" % c for c in b)
 
 
 def read_tsv(path):
@@ -141,7 +126,7 @@ def parse_jsonl(text, stdout, ck):
                         "%s: record lacks keys %s: %r"
                         % (text, [k for k in REQUIRED if k not in r], line[:300])):
             continue
-        agent = esc(bytes.fromhex(r["agent_hex"])) if "agent_hex" in r else esc(r["agent"])
+        agent = sgs_cli.esc(bytes.fromhex(r["agent_hex"])) if "agent_hex" in r else sgs_cli.esc(r["agent"])
         ck.check(agent not in recs, "%s: agent %s reported twice" % (text, agent))
         ck.check(r["verdict"] in VERDICTS,
                  "%s: %s: unknown verdict %r" % (text, agent, r["verdict"]))
@@ -243,7 +228,7 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     os.mkdir(work)
 
-    ck = Checker()
+    ck = sgs_cli.Checker()
     run = Runner(sigsweep, out, ck)
     expected = read_tsv(os.path.join(out, "expected.tsv"))
     cases = read_tsv(os.path.join(out, "cases.tsv"))
@@ -310,7 +295,7 @@ def main():
     if ck.check(rows and "agent" in rows[0] and "verdict" in rows[0],
                 "%s: no header with agent and verdict: %r" % (text, so[:200])):
         ck.check(len(rows) == m, "%s: %d rows, want %d" % (text, len(rows), m))
-        got = {esc(r["agent"]): r["verdict"] for r in rows}
+        got = {sgs_cli.esc(r["agent"]): r["verdict"] for r in rows}
         for a in plain:
             ck.check(got.get(a) == expected[a], "%s: %s: %r, want %s"
                      % (text, a, got.get(a), expected[a]))

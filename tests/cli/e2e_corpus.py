@@ -26,34 +26,17 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgs_cli  # noqa: E402
+
 REQUIRED = ("path", "verdict", "reason", "alg", "signer", "digest", "size")
 VERDICTS = {
     "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
     "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
     "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
 }
-SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
-                   b"UndefinedBehaviorSanitizer", b"runtime error:")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_FAILURES_SHOWN = 40
-
-
-class Checker:
-    def __init__(self):
-        self.failures = []
-
-    def fail(self, msg):
-        self.failures.append(msg)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.fail(msg)
-        return cond
-
-
-def escape(raw: bytes) -> str:
-    """expected.tsv path form: bytes outside 0x20-0x7e, and backslash, as \\xHH."""
-    return "".join(chr(b) if 0x20 <= b <= 0x7E and b != 0x5C else "\\x%02x" % b for b in raw)
 
 
 def unescape(s: str) -> bytes:
@@ -103,7 +86,7 @@ def run_verify(ck, binary, corpus, extra, label):
         return None
     ck.check(p.returncode == 1, f"{label}: exit status {p.returncode}, want 1 "
              f"(stderr: {p.stderr[-500:].decode('utf-8', 'replace')!r})")
-    for mark in SANITIZER_MARKS:
+    for mark in sgs_cli.SANITIZER_MARKS:
         ck.check(mark not in p.stderr, f"{label}: sanitizer report on stderr ({mark.decode()})")
     try:
         text = p.stdout.decode("utf-8")
@@ -135,7 +118,7 @@ def run_verify(ck, binary, corpus, extra, label):
                      f"{label}: path {rec['path']!r} is not path_hex with U+FFFD replacements")
         else:
             raw = rec["path"].encode("utf-8")
-        key = escape(raw)
+        key = sgs_cli.esc(raw)
         ck.check(rec["verdict"] in VERDICTS, f"{label}: {key}: unknown verdict {rec['verdict']!r}")
         ck.check(isinstance(rec["reason"], str), f"{label}: {key}: reason is not a string")
         if rec["verdict"] != "VALID":
@@ -177,7 +160,7 @@ def main():
     args = ap.parse_args()
     print(f"e2e_corpus: seed {args.seed} (override with --seed or SGS_TEST_SEED)")
     rng = random.Random(args.seed)
-    ck = Checker()
+    ck = sgs_cli.Checker()
     corpus = args.corpus
 
     expected = {}

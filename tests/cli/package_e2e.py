@@ -40,6 +40,9 @@ import sys
 
 from sgs_cli import run_checked, status_checked
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgs_cli  # noqa: E402
+
 VERDICTS = {
     "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
     "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
@@ -48,23 +51,6 @@ VERDICTS = {
 SUMMARY_OK = re.compile(r"package VALID$")
 SUMMARY_BAD = re.compile(r"package NOT VALID \(.*\)$")
 MAX_FAILURES_SHOWN = 80
-
-
-class Checker:
-    def __init__(self):
-        self.failures = []
-        self.checks = 0
-
-    def check(self, cond, msg):
-        self.checks += 1
-        if not cond:
-            self.failures.append(msg)
-        return cond
-
-
-def esc(b):
-    """expected.tsv's escaping: bytes outside printable ASCII and the backslash as \\xHH."""
-    return "".join(chr(c) if 0x20 <= c < 0x7F and c != 0x5C else "\\x%02x" % c for c in b)
 
 
 def quote(cmd, cwd):
@@ -108,10 +94,10 @@ def parse_jsonl(text, stdout, ck):
                         "%s: record without path/verdict/reason strings: %r" % (text, line[:300])):
             continue
         p = rec_path(r)
-        ck.check(p not in recs, "%s: path %s reported twice" % (text, esc(p)))
+        ck.check(p not in recs, "%s: path %s reported twice" % (text, sgs_cli.esc(p)))
         ck.check(r["verdict"] in VERDICTS, "%s: %s: unknown verdict %r"
-                 % (text, esc(p), r["verdict"]))
-        ck.check(r["reason"] != "", "%s: %s: empty reason" % (text, esc(p)))
+                 % (text, sgs_cli.esc(p), r["verdict"]))
+        ck.check(r["reason"] != "", "%s: %s: empty reason" % (text, sgs_cli.esc(p)))
         recs[p] = r
     return recs
 
@@ -148,20 +134,20 @@ def check_records(text, v, manifest, recs, want, ck):
         want = {manifest.encode(): want[b"MANIFEST"]}
     for p, r in recs.items():
         if not ck.check(p in want, "%s: unexpected record %s: %s (%s)"
-                        % (text, esc(p), r["verdict"], r["reason"])):
+                        % (text, sgs_cli.esc(p), r["verdict"], r["reason"])):
             continue
     for p, (verdicts, subs) in want.items():
         r = recs.get(p)
         if r is None:
             ck.check("NONE" in verdicts, "%s: no record for %s (want %s)"
-                     % (text, esc(p), "|".join(verdicts)))
+                     % (text, sgs_cli.esc(p), "|".join(verdicts)))
             continue
         if not ck.check(r["verdict"] in verdicts, "%s: %s: %s (%s), want %s"
-                        % (text, esc(p), r["verdict"], r["reason"], "|".join(verdicts))):
+                        % (text, sgs_cli.esc(p), r["verdict"], r["reason"], "|".join(verdicts))):
             continue
         for sub in subs:
             ck.check(has_sub(r["reason"], sub), "%s: %s: %s reason %r lacks %r"
-                     % (text, esc(p), r["verdict"], r["reason"], sub))
+                     % (text, sgs_cli.esc(p), r["verdict"], r["reason"], sub))
 
 
 def last_line(err):
@@ -224,7 +210,7 @@ def main():
         for line in p.stderr.decode(errors="replace").splitlines():
             if "warning" in line:
                 print(line)
-    ck = Checker()
+    ck = sgs_cli.Checker()
     run = Runner(sigsweep, out, ck)
     variants, expected = load(out)
     work = os.path.join(out, "work", "e2e")
@@ -252,7 +238,7 @@ def main():
         for p, r in recs.items():
             if b"outside" in p or b"escape" in p or b"linkdir" in p or p.startswith(b"/"):
                 ck.check(r["verdict"] != "VALID", "%s: %s is VALID: a link or path out of "
-                         "the package root was followed" % (text, esc(p)))
+                         "the package root was followed" % (text, sgs_cli.esc(p)))
 
     # 2. strace: no file outside the package root is ever opened.
     if strace_works(out):
@@ -410,7 +396,7 @@ def main():
         recs = parse_jsonl(text, so, ck)
         ck.check([r["verdict"] for r in recs.values()] == ["BAD_SIGNATURE"] and m.encode() in recs,
                  "%s: want one BAD_SIGNATURE record for %s, got %s"
-                 % (text, m, [(esc(p), r["verdict"]) for p, r in recs.items()][:5]))
+                 % (text, m, [(sgs_cli.esc(p), r["verdict"]) for p, r in recs.items()][:5]))
     m = "work/e2e/pss/pkg.sha256"
     rc, so, se, text = run.status(0, "package", "sign", "--key", "keys/signer.key", "--hash",
                                   "sha512", "--pss", m)

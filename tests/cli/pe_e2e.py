@@ -77,47 +77,6 @@ ORACLE_DISAGREEMENTS = {
                        r"^osslsigncode 2\.[0-8]\b"),
 }
 
-Case = collections.namedtuple("Case", "name args input verdict regex")
-
-
-class Checker:
-    def __init__(self):
-        self.failures = []
-        self.notes = []
-
-    def fail(self, msg):
-        self.failures.append(msg)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.fail(msg)
-        return cond
-
-
-def read_cases(path):
-    cases = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line or line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if len(cols) != 5:
-                raise SystemExit("%s:%d: %d columns, want 5" % (path, n, len(cols)))
-            cases.append(Case(*cols))
-    return cases
-
-
-def read_signers(path):
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                inp, fpr = line.rstrip("\n").split("\t")
-                out[inp] = fpr
-    return out
-
-
 def read_oracle(path):
     """({input: (rc, summary)}, {header key: value})"""
     rows, head = {}, {}
@@ -514,12 +473,12 @@ def main():
             return 1
     t_gen = time.monotonic() - t0
 
-    ck = Checker()
+    ck = sgs_cli.Checker()
     for tool, what in OPTIONAL_TOOLS.items():
         if shutil.which(tool) is None:
             ck.notes.append("NOTE %s not installed (Debian: %s skipped)" % (tool, what))
-    cases = read_cases(os.path.join(outdir, "cases.tsv"))
-    signers = read_signers(os.path.join(outdir, "signers.tsv"))
+    cases = sgs_cli.read_cases(os.path.join(outdir, "cases.tsv"))
+    signers = sgs_cli.read_signers(os.path.join(outdir, "signers.tsv"))
     oracle, head = read_oracle(os.path.join(outdir, "oracle.tsv"))
     check_table(cases, outdir, ck)
     for inp in oracle:

@@ -52,35 +52,17 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgs_cli  # noqa: E402
+
 QUARANTINED = {"BAD_SIGNATURE", "NO_SIGNATURE", "MALFORMED", "UNTRUSTED", "EXPIRED",
                "NOT_YET_VALID", "REVOKED", "UNSUPPORTED", "DIGEST_MISMATCH"}
-SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
-                   b"UndefinedBehaviorSanitizer", b"runtime error:")
 HEADER = b"sigsweep-journal 1"
 RUN_TIMEOUT = 60
 MAX_FAILURES_SHOWN = 80
 
 
-class Checker:
-    def __init__(self):
-        self.failures = []
-        self.checks = 0
-        self.section = ""
-
-    def check(self, cond, msg):
-        self.checks += 1
-        if not cond:
-            self.failures.append("[%s] %s" % (self.section, msg))
-        return cond
-
-
-ck = Checker()
-
-
-def esc(b):
-    if isinstance(b, str):
-        b = os.fsencode(b)
-    return "".join(chr(c) if 0x20 <= c < 0x7F and c != 0x5C else "\\x%02x" % c for c in b)
+ck = sgs_cli.Checker()
 
 
 def dec(b):
@@ -95,7 +77,7 @@ class Runner:
 
     def __call__(self, *args, env=None, cwd=None, want=None):
         args = [os.fsencode(a) for a in args]
-        text = " ".join(shlex.quote(esc(a)) for a in [os.fsencode(self.bin)] + args)
+        text = " ".join(shlex.quote(sgs_cli.esc(a)) for a in [os.fsencode(self.bin)] + args)
         try:
             p = subprocess.run([self.bin] + args, cwd=cwd or self.cwd, env=env or self.env,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -103,7 +85,7 @@ class Runner:
         except subprocess.TimeoutExpired:
             ck.check(False, "%s: timed out after %d s" % (text, RUN_TIMEOUT))
             return -1, b"", b"", text
-        for mark in SANITIZER_MARKS:
+        for mark in sgs_cli.SANITIZER_MARKS:
             ck.check(mark not in p.stderr, "%s: sanitizer report on stderr:\n%s"
                      % (text, dec(p.stderr)[-3000:]))
         if want is not None:
@@ -158,7 +140,7 @@ def diff_snap(a, b):
     out = []
     for k in sorted(set(a) | set(b)):
         if a.get(k) != b.get(k):
-            out.append("%s: %s -> %s" % (esc(k), a.get(k), b.get(k)))
+            out.append("%s: %s -> %s" % (sgs_cli.esc(k), a.get(k), b.get(k)))
     return "; ".join(out[:12]) + (" ..." if len(out) > 12 else "")
 
 
@@ -183,7 +165,7 @@ def parse_journal(path, what, restored_ok=True):
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        ck.check(False, "%s: journal %s unreadable: %s" % (what, esc(path), e))
+        ck.check(False, "%s: journal %s unreadable: %s" % (what, sgs_cli.esc(path), e))
         return qs, ds, rs
     lines = data.split(b"\n")
     ck.check(data.endswith(b"\n"), "%s: journal does not end with a newline" % what)
@@ -223,7 +205,7 @@ def parse_journal(path, what, restored_ok=True):
             except OSError:
                 ok = False
             ck.check(ok, "%s: journal has R %d but %s is not that file (dev %d ino %d)"
-                     % (what, seq, esc(orig), dev, ino))
+                     % (what, seq, sgs_cli.esc(orig), dev, ino))
     return qs, ds, rs
 
 
@@ -396,40 +378,40 @@ def test_quarantine(run, tmp, key, pub):
              % (text, diff_snap(expected_after(before, bad), after)))
     for o, n in bad.items():
         po, pn = os.path.join(broot, o), os.path.join(broot, n)
-        ck.check(not os.path.lexists(po), "%s: %s still there" % (text, esc(o)))
+        ck.check(not os.path.lexists(po), "%s: %s still there" % (text, sgs_cli.esc(o)))
         ck.check(os.path.lexists(pn) and ident(pn) == idents[o],
-                 "%s: %s: %s is not the judged file" % (text, esc(o), esc(n)))
+                 "%s: %s: %s is not the judged file" % (text, sgs_cli.esc(o), sgs_cli.esc(n)))
         r = recs.get(po)
-        if not ck.check(r is not None, "%s: no record for %s" % (text, esc(po))):
+        if not ck.check(r is not None, "%s: no record for %s" % (text, sgs_cli.esc(po))):
             continue
         ck.check(r["verdict"] in QUARANTINED, "%s: %s: verdict %s (%s)"
-                 % (text, esc(o), r["verdict"], r["reason"]))
+                 % (text, sgs_cli.esc(o), r["verdict"], r["reason"]))
         if all(32 <= c < 127 for c in pn):
             ck.check(r["reason"].endswith("; quarantined as " + pn.decode()),
                      "%s: %s: reason %r does not end with '; quarantined as %s'"
-                     % (text, esc(o), r["reason"], pn.decode()))
+                     % (text, sgs_cli.esc(o), r["reason"], pn.decode()))
         else:
             ck.check(re.search(r"; quarantined as .*%s$" % re.escape(n[-10:].decode(
                 "ascii", "ignore")), r["reason"], re.S) is not None,
-                "%s: %s: reason %r lacks '; quarantined as ...'" % (text, esc(o), r["reason"]))
+                "%s: %s: reason %r lacks '; quarantined as ...'" % (text, sgs_cli.esc(o), r["reason"]))
     want_verdict = {b"bad_flip": {"BAD_SIGNATURE"}, b"othersig": {"BAD_SIGNATURE"},
                     b"garbage_sig": {"MALFORMED", "BAD_SIGNATURE"},
                     b"empty_sig": {"MALFORMED"}, b"nosig": {"NO_SIGNATURE"}}
     for o, vs in want_verdict.items():
         r = recs.get(os.path.join(broot, o))
         ck.check(r is None or r["verdict"] in vs, "%s: %s: %s, want %s"
-                 % (text, esc(o), r and r["verdict"], "|".join(sorted(vs))))
+                 % (text, sgs_cli.esc(o), r and r["verdict"], "|".join(sorted(vs))))
     for v in valid:
         r = recs.get(os.path.join(broot, v))
         if re.search(rb"_invalid(\.\d+)?$", v):  # README: not judged again while enforcing
-            ck.check(r is None, "%s: %s judged while enforcing: %s" % (text, esc(v), r))
+            ck.check(r is None, "%s: %s judged while enforcing: %s" % (text, sgs_cli.esc(v), r))
             continue
         ck.check(r is not None and r["verdict"] == "VALID" and "quarantined" not in r["reason"],
-                 "%s: %s: %s, want VALID, not quarantined" % (text, esc(v), r))
+                 "%s: %s: %s, want VALID, not quarantined" % (text, sgs_cli.esc(v), r))
     for s in skipped:
         r = recs.get(os.path.join(broot, s))
         ck.check(r is not None and r["verdict"] == "SKIPPED" and "quarantined" not in r["reason"],
-                 "%s: %s: %s, want SKIPPED, not quarantined" % (text, esc(s), r))
+                 "%s: %s: %s, want SKIPPED, not quarantined" % (text, sgs_cli.esc(s), r))
     r = recs.get(os.fsencode(missing))
     ck.check(r is not None and r["verdict"] == "MISSING_FILE" and "quarantined" not in r["reason"]
              and not os.path.lexists(missing + "_invalid"),
@@ -440,15 +422,15 @@ def test_quarantine(run, tmp, key, pub):
     got = {q[4]: q for q in qs.values()}
     ck.check(set(got) == {os.path.join(broot, o) for o in bad},
              "%s: journal Q paths %s, want the %d bad files"
-             % (text, sorted(esc(p) for p in got), len(bad)))
+             % (text, sorted(sgs_cli.esc(p) for p in got), len(bad)))
     for o, n in bad.items():
         q = got.get(os.path.join(broot, o))
         if q is None:
             continue
         ck.check(q[5] == os.path.join(broot, n), "%s: journal: %s -> %s, want %s"
-                 % (text, esc(o), esc(q[5]), esc(n)))
+                 % (text, sgs_cli.esc(o), sgs_cli.esc(q[5]), sgs_cli.esc(n)))
         ck.check(q[:4] == idents[o], "%s: journal: %s identity %s, want %s (dev ino size "
-                 "mtime_ns)" % (text, esc(o), q[:4], idents[o]))
+                 "mtime_ns)" % (text, sgs_cli.esc(o), q[:4], idents[o]))
     ck.check(ds == set(qs), "%s: journal: Q without D: %s" % (text, sorted(set(qs) - ds)))
     ck.check(not rs, "%s: journal has R records after verify" % text)
     return root, bad, valid, journal, before
@@ -466,7 +448,7 @@ def test_restore(run, tmp, root, bad, journal, before):
     ck.check(open(journal, "rb").read() == jbytes, "%s: the journal changed" % text)
     for o in bad:
         ck.check(has_line(out, b"WOULD RESTORE", P(o)) == 1,
-                 "%s: no line 'WOULD RESTORE %s'" % (text, esc(P(o))))
+                 "%s: no line 'WOULD RESTORE %s'" % (text, sgs_cli.esc(P(o))))
     ck.check(not re.search(rb"^RESTORED ", out, re.M), "%s: RESTORED in a dry run" % text)
 
     ck.section = "restore PATH"
@@ -475,12 +457,12 @@ def test_restore(run, tmp, root, bad, journal, before):
     for o, n in bad.items():
         if o in inside:
             ck.check(os.path.exists(P(o)) and not os.path.lexists(P(n)),
-                     "%s: %s not restored" % (text, esc(o)))
+                     "%s: %s not restored" % (text, sgs_cli.esc(o)))
             ck.check(has_line(out, b"RESTORED", P(o)) == 1, "%s: no line 'RESTORED %s'"
-                     % (text, esc(P(o))))
+                     % (text, sgs_cli.esc(P(o))))
         else:
             ck.check(not os.path.lexists(P(o)) and os.path.lexists(P(n)),
-                     "%s: %s restored, but it is not under %s" % (text, esc(o), esc(P(b"sub"))))
+                     "%s: %s restored, but it is not under %s" % (text, sgs_cli.esc(o), sgs_cli.esc(P(b"sub"))))
     ck.check(len(out_lines(out)) == len(inside), "%s: %d output lines, want %d: %r"
              % (text, len(out_lines(out)), len(inside), out[:400]))
 
@@ -498,15 +480,15 @@ def test_restore(run, tmp, root, bad, journal, before):
         if o in (b"nosig", b"bad_flip"):
             ck.check(has_line(out, b"REFUSED", P(o), True) == 1,
                      "%s: no line 'REFUSED %s (reason)': %r"
-                     % (text, esc(P(o)), out[-600:]))
+                     % (text, sgs_cli.esc(P(o)), out[-600:]))
             continue
         if o in inside:
             continue
         ck.check(os.path.lexists(P(o)) and not os.path.lexists(P(n))
                  and snapshot(root).get(o) == before.get(o),
-                 "%s: %s not restored byte-identical (same inode)" % (text, esc(o)))
+                 "%s: %s not restored byte-identical (same inode)" % (text, sgs_cli.esc(o)))
         ck.check(has_line(out, b"RESTORED", P(o)) == 1, "%s: no line 'RESTORED %s'"
-                 % (text, esc(P(o))))
+                 % (text, sgs_cli.esc(P(o))))
     s = snapshot(root)
     ck.check(s.get(b"nosig") == reuse and s.get(b"nosig_invalid") == reuse_q,
              "%s: the re-used name or its quarantined file was touched" % text)
@@ -529,10 +511,10 @@ def test_restore(run, tmp, root, bad, journal, before):
     restored = {q[4] for s_, q in qs.items() if s_ in rs}
     ck.check(restored == {P(o) for o in bad if o != b"bad_flip"},
              "%s: journal R records for %s, want every file but bad_flip"
-             % (text, sorted(esc(p) for p in restored)))
+             % (text, sorted(sgs_cli.esc(p) for p in restored)))
     ck.check(quarantined_names(root) == sorted(
         [b"bad_flip_invalid", b"taken2_invalid", b"taken2_invalid.1", b"taken_invalid"]),
-        "%s: _invalid files left: %s" % (text, [esc(p) for p in quarantined_names(root)]))
+        "%s: _invalid files left: %s" % (text, [sgs_cli.esc(p) for p in quarantined_names(root)]))
 
 
 def test_text_and_default_journal(run, tmp, key, pub, env):
@@ -556,14 +538,14 @@ def test_text_and_default_journal(run, tmp, key, pub, env):
     bad2 = small_tree(root2, key)
     run("verify", "--key", pub, "--quarantine", "-q", root2, want=1)
     ck.check(len(quarantined_names(root2)) == 3, "second run: %s"
-             % [esc(p) for p in quarantined_names(root2)])
+             % [sgs_cli.esc(p) for p in quarantined_names(root2)])
     if os.path.isfile(dj):
         qs, ds, rs = parse_journal(dj, "after two runs")
         ck.check(len(qs) == 6, "two runs: %d Q records in %s, want 6" % (len(qs), dj))
     rc, out, err, text = run("restore", want=0)
     ck.check(quarantined_names(root) == [] and quarantined_names(root2) == [],
-             "%s (default journal): left %s %s" % (text, [esc(p) for p in quarantined_names(
-                 root)], [esc(p) for p in quarantined_names(root2)]))
+             "%s (default journal): left %s %s" % (text, [sgs_cli.esc(p) for p in quarantined_names(
+                 root)], [sgs_cli.esc(p) for p in quarantined_names(root2)]))
     ck.check(len([l for l in out_lines(out) if l.startswith(b"RESTORED ")]) == 6,
              "%s: want 6 RESTORED lines: %r" % (text, out[:600]))
 
@@ -575,10 +557,10 @@ def test_text_and_default_journal(run, tmp, key, pub, env):
     hj = os.path.join(env["HOME"], ".local", "state", "sigsweep", "quarantine.journal")
     ck.check(os.path.isfile(hj), "no journal %s without XDG_STATE_HOME" % hj)
     ck.check(len(quarantined_names(root3)) == 3, "HOME run: %s"
-             % [esc(p) for p in quarantined_names(root3)])
+             % [sgs_cli.esc(p) for p in quarantined_names(root3)])
     rc, out, err, text = run("restore", env=env2, want=0)
     ck.check(quarantined_names(root3) == [], "%s (HOME journal): left %s"
-             % (text, [esc(p) for p in quarantined_names(root3)]))
+             % (text, [sgs_cli.esc(p) for p in quarantined_names(root3)]))
 
 
 def test_policy(run, tmp, key, pub):
@@ -602,7 +584,7 @@ def test_policy(run, tmp, key, pub):
         if renamed:
             ck.check(got == sorted(b + b"_invalid" for b in bad),
                      "%s: want the 3 bad files quarantined, got %s"
-                     % (text, [esc(p) for p in got]))
+                     % (text, [sgs_cli.esc(p) for p in got]))
         else:
             ck.check(snapshot(os.path.join(d, "t")) == before, "%s: want nothing renamed: %s"
                      % (text, diff_snap(before, snapshot(os.path.join(d, "t")))))

@@ -1,11 +1,70 @@
-"""Shared by the CLI end-to-end tests: run a sigsweep command with a timeout and check its
-stderr for sanitizer reports and its exit status, through the test's own check object
-(anything with check(cond, message))."""
+"""Shared by the CLI end-to-end tests: a check object that collects failures, the escaping of
+raw bytes the corpora's expected.tsv files use, the cases.tsv/signers.tsv readers of the PKI
+corpora, and running a sigsweep command with a timeout, checking its stderr for sanitizer
+reports and its exit status."""
+import collections
+import os
 import subprocess
 
 SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
                    b"UndefinedBehaviorSanitizer", b"runtime error:")
 RUN_TIMEOUT = 60
+
+
+class Checker:
+    """Counts checks and collects failures (prefixed with the current section, if any) and
+    notes (printed, never failing)."""
+
+    def __init__(self):
+        self.failures = []
+        self.notes = []
+        self.checks = 0
+        self.section = ""
+
+    def fail(self, msg):
+        self.failures.append("[%s] %s" % (self.section, msg) if self.section else msg)
+
+    def check(self, cond, msg):
+        self.checks += 1
+        if not cond:
+            self.fail(msg)
+        return cond
+
+
+def esc(raw):
+    """expected.tsv's form of a name: bytes outside printable ASCII, and the backslash, as
+    \\xHH (str is taken as a file-system name)."""
+    b = os.fsencode(raw) if isinstance(raw, str) else raw
+    return "".join(chr(c) if 0x20 <= c < 0x7F and c != 0x5C else "\\x%02x" % c for c in b)
+
+
+# One row of a PKI corpus's cases.tsv: group:name, sigsweep arguments, input, verdict, regex.
+Case = collections.namedtuple("Case", "name args input verdict regex")
+
+
+def read_cases(path):
+    cases = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if len(cols) != 5:
+                raise SystemExit("%s:%d: %d columns, want 5" % (path, n, len(cols)))
+            cases.append(Case(*cols))
+    return cases
+
+
+def read_signers(path):
+    """signers.tsv: input -> SPKI SHA-256 of its signer."""
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                inp, fpr = line.rstrip("\n").split("\t")
+                out[inp] = fpr
+    return out
 
 
 def run_checked(ck, cmd, cwd, text, env=None, timeout=RUN_TIMEOUT):

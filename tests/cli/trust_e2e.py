@@ -33,57 +33,18 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sgs_cli  # noqa: E402
+
 REQUIRED = ("path", "verdict", "reason", "alg", "signer", "digest", "size")
 VERDICTS = {
     "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
     "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
     "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
 }
-SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
-                   b"UndefinedBehaviorSanitizer", b"runtime error:")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_FAILURES_SHOWN = 60
 RUN_TIMEOUT = 60
-
-Case = collections.namedtuple("Case", "name args input verdict regex")
-
-
-class Checker:
-    def __init__(self):
-        self.failures = []
-
-    def fail(self, msg):
-        self.failures.append(msg)
-
-    def check(self, cond, msg):
-        if not cond:
-            self.fail(msg)
-        return cond
-
-
-def read_cases(path):
-    cases = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.rstrip("\n")
-            if not line or line.startswith("#"):
-                continue
-            cols = line.split("\t")
-            if len(cols) != 5:
-                raise SystemExit("%s:%d: %d columns, want 5" % (path, n, len(cols)))
-            cases.append(Case(*cols))
-    return cases
-
-
-def read_signers(path):
-    out = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                inp, fpr = line.rstrip("\n").split("\t")
-                out[inp] = fpr
-    return out
-
 
 def trust_free(args):
     """args without the trust-store options (--trust X, --trust-system)."""
@@ -180,7 +141,7 @@ def check_run(sigsweep, outdir, args, group, signers, ck, label=""):
     inputs = [c.input for c in group]
     cmd, rc, out, err, secs = run(sigsweep, outdir, args, inputs)
     what = show_cmd(outdir, cmd) + label
-    for mark in SANITIZER_MARKS:
+    for mark in sgs_cli.SANITIZER_MARKS:
         if mark in err:
             ck.fail("%s: sanitizer report on stderr:\n%s"
                     % (what, err.decode("utf-8", "replace")[:3000]))
@@ -269,9 +230,9 @@ def main():
             return 1
     t_gen = time.monotonic() - t0
 
-    ck = Checker()
-    cases = read_cases(os.path.join(outdir, "cases.tsv"))
-    signers = read_signers(os.path.join(outdir, "signers.tsv"))
+    ck = sgs_cli.Checker()
+    cases = sgs_cli.read_cases(os.path.join(outdir, "cases.tsv"))
+    signers = sgs_cli.read_signers(os.path.join(outdir, "signers.tsv"))
     check_table(cases, ck)
     if opt.only:
         cases = [c for c in cases if re.search(opt.only, c.name)]
