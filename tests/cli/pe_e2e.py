@@ -339,7 +339,7 @@ def check_cache_window(ck, sigsweep, outdir):
         cnf = open(os.path.join(ca, "ca.cnf")).read()
         cnf = re.sub(r"(?m)^dir = .*$", "dir = " + ca, cnf)
         open(os.path.join(ca, "ca.cnf"), "w").write(cnf)
-        until = time.time() + 7
+        until = time.time() + 10
         end = time.strftime("%Y%m%d%H%M%SZ", time.gmtime(until))
         key, csr, pem = (os.path.join(tmp, n) for n in ("short.key", "short.csr", "short.pem"))
         chain, exe = os.path.join(tmp, "chain.pem"), os.path.join(tmp, "files", "short.exe")
