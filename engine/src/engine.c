@@ -1330,6 +1330,9 @@ record_decode(worker *w, const uint8_t *buf, size_t len, sgs_record *rec, sgs_ve
     return 1;
 }
 
+/* The window of a judgement no time can change. */
+static const sgs_check_window for_good = {INT64_MIN, INT64_MAX, 1};
+
 /* Stores a judgement that depends on trust material, if the cache may hold it. */
 static void
 remember_record(sgs_engine *e, worker *w, const struct stat *sb, const struct stat *sig,
@@ -1422,12 +1425,17 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
         if (st != SGS_PE_NEED_MORE)
             break;
         const size_t need = (size_t)info.need;
-        uint8_t *const keep = need > have ? sgs_malloc(&e->alloc, need) : NULL;
-        if (keep == NULL || info.need > size) {
-            sgs_free(&e->alloc, keep);
+        if (need <= have || info.need > size) {
             st = SGS_PE_MALFORMED;
             snprintf(why, sizeof(why), "headers need %llu bytes", (unsigned long long)info.need);
             break;
+        }
+        uint8_t *const keep = sgs_malloc(&e->alloc, need);
+        if (keep == NULL) {
+            sgs_pe_info_free(&info);
+            *outcome = SGS_V_IO_ERROR;
+            say(w, "out of memory");
+            return 1;
         }
         memcpy(keep, w->pe_head, have);
         sgs_free(&e->alloc, w->pe_head);
@@ -1551,8 +1559,12 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
         w->pe_head = NULL;
         w->pe_head_cap = 0;
     }
+    /* judged: as long as its chains hold; not judged at all (no table, headers or table that
+       do not parse): for good */
     if (!done)
         remember_record(e, w, sb, NULL, sgs_ac_window(w->ac), *outcome, rec);
+    else if (*outcome == SGS_V_NO_SIGNATURE || *outcome == SGS_V_MALFORMED)
+        remember_record(e, w, sb, NULL, &for_good, *outcome, rec);
     return 1;
 }
 
@@ -1610,8 +1622,11 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         }
         goto valid;
     }
-    if (siglen == 0)
+    if (siglen == 0) {
+        if (absent && e->cfg.op == SGS_OP_VERIFY) /* no signature, not a PE image: remember */
+            remember_record(e, w, &sb, NULL, &for_good, rec->verdict, rec);
         goto out;
+    }
     outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, sig_path == j->p7s_path, rec)
                                        : verify_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
     if (outcome != SGS_V_VALID) {
@@ -1938,8 +1953,9 @@ start(sgs_engine *e)
     if (e->pcache != NULL) { /* the key set is final now: name it for the answers table */
         static const uint8_t none[32];
         verdict_key_hash(e, NULL, 0, none, e->answer_ctx);
-        /* PE and CMS records: the version, the policy, the digest reported and all trust
-           material; not with the system's CA bundle, which can change unseen */
+        /* PE, CMS and unsigned records: the version, the policy, the digest reported, the key
+           set and all trust material; not with the system's CA bundle, which can change
+           unseen */
         EVP_MD_CTX *const c = EVP_MD_CTX_new();
         unsigned int len = 0;
         const int32_t policy[4] = {e->pe_policy.uefi, e->pe_policy.require_all,
@@ -1949,6 +1965,7 @@ start(sgs_engine *e)
                           EVP_DigestUpdate(c, "sigsweep-records-2 " SGS_VERSION_STRING,
                                            strlen("sigsweep-records-2 " SGS_VERSION_STRING)) == 1 &&
                           EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
+                          EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
                           sgs_trust_fingerprint(&e->trust, c) &&
                           sgs_trust_fingerprint(&e->tsa, c) &&
                           EVP_DigestFinal_ex(c, e->trust_ctx, &len) == 1;
