@@ -905,9 +905,10 @@ static void remember_record(sgs_engine *e, worker *w, const struct stat *sb,
                             const struct stat *sig, const sgs_check_window *win, sgs_verdict v,
                             const sgs_record *rec);
 
-/* from_p7s: the signature is F.p7s (w->sig_st its stat): its judgement may be remembered. */
+/* A CMS signature (F.p7s, or F<suffix> holding CMS; w->sig_st its stat) over the file: its
+   judgement is remembered under both files' identities. */
 static sgs_verdict
-verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen, int from_p7s,
+verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
            sgs_record *rec)
 {
     sgs_cms_job cj;
@@ -933,7 +934,7 @@ verify_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t sigle
     rec->chain = w->chain;
     rec->alg = w->alg; /* set once the signature verified, even if its chain did not */
     rec->signer = w->signer_hex;
-    if (from_p7s && w->sig_st_valid && e->cfg.op == SGS_OP_VERIFY)
+    if (w->sig_st_valid && e->cfg.op == SGS_OP_VERIFY)
         remember_record(e, w, sb, &w->sig_st, &cj.win, v, rec);
     sgs_cms_job_reset(&cj);
     return v;
@@ -1349,37 +1350,36 @@ remember_record(sgs_engine *e, worker *w, const struct stat *sb, const struct st
 }
 
 /*
- * The warm path for judgements that depend on trust material: a PE file with no detached
- * signature beside it, or a file with F.p7s, whose stat tuples (the file's, the F.p7s's),
- * under the same trust material and policy, name a stored record judged for a time range that
- * includes now. Nothing is opened.
+ * The warm path for the judgements stored whole (records): a file with F.p7s, or with a
+ * F<suffix> that held CMS, or with no signature file at all (a PE image, or unsigned), whose
+ * stat tuples (the file's, its signature file's), under the same keys, trust material and
+ * policy, name a stored record judged for a time range that includes now. Nothing is opened.
  */
 static int
 record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
 {
-    struct stat p7s, other;
+    struct stat sig;
     const unsigned pr = j->present;
-    int has_p7s = 0;
+    const char *sig_file = NULL; /* the signature file the judgement came from, if any */
     if (j->kind != SGS_SCAN_FILE)
         return 0;
     if (pr != SGS_SCAN_PRESENT_UNKNOWN) {
-        if ((pr & 2u) != 0 && (j->p7s_path == NULL || job_lstat(j, j->p7s_path, &p7s) != 0))
+        sig_file = (pr & 2u) != 0 ? j->p7s_path : (pr & 1u) != 0 ? j->sig_path : NULL;
+        if (sig_file != NULL && job_lstat(j, sig_file, &sig) != 0)
             return 0;
-        has_p7s = (pr & 2u) != 0;
-        if (!has_p7s && (pr & 1u) != 0)
-            return 0; /* F<suffix> only: the raw path (verify_warm) */
-    } else {
-        has_p7s = j->p7s_path != NULL && job_lstat(j, j->p7s_path, &p7s) == 0;
-        if (!has_p7s && job_lstat(j, j->sig_path, &other) == 0)
-            return 0;
+    } else if (j->p7s_path != NULL && job_lstat(j, j->p7s_path, &sig) == 0) {
+        sig_file = j->p7s_path;
+    } else if (job_lstat(j, j->sig_path, &sig) == 0) {
+        sig_file = j->sig_path;
     }
     size_t len = 0;
     sgs_verdict v = SGS_V_IO_ERROR;
-    if ((has_p7s && !S_ISREG(p7s.st_mode)) || job_lstat(j, j->path, fst) != 0 ||
+    if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || job_lstat(j, j->path, fst) != 0 ||
         !S_ISREG(fst->st_mode) ||
         (w->pe_rec == NULL && (w->pe_rec = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
-        !sgs_pcache_get_record(e->pcache, w->reader, fst, has_p7s ? &p7s : NULL, e->trust_ctx,
-                               (int64_t)time(NULL), w->pe_rec, SGS_PCACHE_RECORD_MAX, &len) ||
+        !sgs_pcache_get_record(e->pcache, w->reader, fst, sig_file != NULL ? &sig : NULL,
+                               e->trust_ctx, (int64_t)time(NULL), w->pe_rec,
+                               SGS_PCACHE_RECORD_MAX, &len) ||
         !record_decode(w, w->pe_rec, len, rec, &v))
         return 0;
     if (v != SGS_V_VALID) {
@@ -1627,7 +1627,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
             remember_record(e, w, &sb, NULL, &for_good, rec->verdict, rec);
         goto out;
     }
-    outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, sig_path == j->p7s_path, rec)
+    outcome = is_cms ? verify_cms(e, w, fd, &sb, siglen, rec)
                                        : verify_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
     if (outcome != SGS_V_VALID) {
         rec->verdict = outcome;

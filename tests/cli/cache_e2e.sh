@@ -116,6 +116,7 @@ mkdir cms
 for i in $(seq 1 20); do head -c $((3000 + i)) /dev/urandom > "cms/c$i"; done
 "$B" sign -q --key srv/server.key --cert srv/server.crt cms >/dev/null
 printf 'z' >> cms/c5             # BAD_SIGNATURE
+mv cms/c7.p7s cms/c7.sig         # CMS in F.sig: judged (and remembered) the same way
 find cms -type f -exec touch -d '1 hour ago' {} +
 sleep 2.5
 cmsv() { # args... -> "path verdict" lines, sorted
