@@ -91,7 +91,7 @@ typedef struct worker {
     size_t pe_head_cap, pe_table_cap;
     sgs_sig_line lines[SGS_AC_MAX_SIGS];
     char image_hash[32];
-    uint8_t *pe_rec;  /* --cache: a PE record, as stored (SGS_PCACHE_RECORD_MAX bytes) */
+    uint8_t *rec_buf; /* --cache: a record, as stored (SGS_PCACHE_RECORD_MAX bytes) */
     int ok; /* init succeeded */
 } worker;
 
@@ -1341,7 +1341,7 @@ remember_record(sgs_engine *e, worker *w, const struct stat *sb, const struct st
 {
     if (!e->trust_cacheable || !win->cacheable || v == SGS_V_CHANGED || v == SGS_V_IO_ERROR)
         return;
-    uint8_t *const buf = w->pe_rec != NULL ? w->pe_rec : (w->pe_rec = sgs_malloc(&e->alloc,
+    uint8_t *const buf = w->rec_buf != NULL ? w->rec_buf : (w->rec_buf = sgs_malloc(&e->alloc,
                                                                         SGS_PCACHE_RECORD_MAX));
     const size_t n = buf != NULL ? record_encode(rec, v, w->reason, buf, SGS_PCACHE_RECORD_MAX)
                                  : 0;
@@ -1376,11 +1376,11 @@ record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat
     sgs_verdict v = SGS_V_IO_ERROR;
     if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || job_lstat(j, j->path, fst) != 0 ||
         !S_ISREG(fst->st_mode) ||
-        (w->pe_rec == NULL && (w->pe_rec = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
+        (w->rec_buf == NULL && (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
         !sgs_pcache_get_record(e->pcache, w->reader, fst, sig_file != NULL ? &sig : NULL,
-                               e->trust_ctx, (int64_t)time(NULL), w->pe_rec,
+                               e->trust_ctx, (int64_t)time(NULL), w->rec_buf,
                                SGS_PCACHE_RECORD_MAX, &len) ||
-        !record_decode(w, w->pe_rec, len, rec, &v))
+        !record_decode(w, w->rec_buf, len, rec, &v))
         return 0;
     if (v != SGS_V_VALID) {
         rec->verdict = v;
@@ -1848,7 +1848,7 @@ worker_fini(void *opaque, void *state)
     sgs_ac_file_free(w->ac);
     sgs_free(&e->alloc, w->pe_head);
     sgs_free(&e->alloc, w->pe_table);
-    sgs_free(&e->alloc, w->pe_rec);
+    sgs_free(&e->alloc, w->rec_buf);
     sgs_free(&e->alloc, w);
 }
 
