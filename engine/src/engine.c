@@ -1376,7 +1376,8 @@ record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat
     sgs_verdict v = SGS_V_IO_ERROR;
     if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || job_lstat(j, j->path, fst) != 0 ||
         !S_ISREG(fst->st_mode) ||
-        (w->rec_buf == NULL && (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
+        (w->rec_buf == NULL &&
+         (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
         !sgs_pcache_get_record(e->pcache, w->reader, fst, sig_file != NULL ? &sig : NULL,
                                e->trust_ctx, (int64_t)time(NULL), w->rec_buf,
                                SGS_PCACHE_RECORD_MAX, &len) ||
@@ -1412,7 +1413,8 @@ verify_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *r
         say(w, "out of memory");
         return 1;
     }
-    size_t have = pread_full(fd, w->pe_head, size < READ_BUF_SIZE ? (size_t)size : READ_BUF_SIZE, 0);
+    size_t have =
+        pread_full(fd, w->pe_head, size < READ_BUF_SIZE ? (size_t)size : READ_BUF_SIZE, 0);
     if (have < 2 || w->pe_head[0] != 'M' || w->pe_head[1] != 'Z')
         return 0;
     sgs_pe_info info;
