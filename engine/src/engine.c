@@ -758,7 +758,7 @@ use_cached_verdict(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
     return SGS_V_VALID;
 }
 
-/* The whole answer for this file and signature file, for the warm path (verify_warm). */
+/* The whole answer for this file and signature file, for the warm path (cache_warm). */
 static void
 remember_answer(const sgs_engine *e, const worker *w, const struct stat *sb,
                 const sgs_pcache_verdict *pv, const uint8_t *md, size_t mdlen)
@@ -1116,38 +1116,6 @@ quarantinable(sgs_verdict v)
     }
 }
 
-/*
- * The warm path of the persistent cache: nothing is opened. The file's and its signature's
- * stat tuples (with the key set and hash) name the whole answer, in one lookup. Only for raw
- * signatures (no F.p7s) and when the lookup hits; otherwise the normal path runs. The walk
- * said which signature files are listed beside F, so absent ones are not looked up.
- */
-static int
-verify_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
-{
-    struct stat sst;
-    sgs_pcache_answer a;
-    const unsigned pr = j->present;
-    const int known = pr != SGS_SCAN_PRESENT_UNKNOWN;
-    if (j->kind != SGS_SCAN_FILE || (known && (!(pr & 1u) || (pr & 2u))) ||
-        job_lstat(j, j->path, fst) != 0 || !S_ISREG(fst->st_mode) ||
-        (!known && j->p7s_path != NULL && job_lstat(j, j->p7s_path, &sst) == 0) ||
-        job_lstat(j, j->sig_path, &sst) != 0 || !S_ISREG(sst.st_mode) ||
-        !sgs_pcache_get_answer(e->pcache, w->reader, fst, &sst, e->answer_ctx, &a))
-        return 0;
-    rec->size = (uint64_t)fst->st_size;
-    rec->has_size = 1;
-    sgs_hex(a.md, a.mdlen, w->digest_hex);
-    rec->digest = w->digest_hex;
-    const sgs_verdict v = use_cached_verdict(w, rec, &a.v, j->sig_path);
-    if (v != SGS_V_VALID) {
-        rec->verdict = v;
-        return 1;
-    }
-    rec->verdict = SGS_V_VALID; /* both stat tuples unchanged since a full verification */
-    return 1;
-}
-
 /* Grows a worker buffer to at least `need` bytes (contents not kept). 1 on success. */
 static int
 grow(sgs_engine *e, uint8_t **buf, size_t *cap, size_t need)
@@ -1350,18 +1318,20 @@ remember_record(sgs_engine *e, worker *w, const struct stat *sb, const struct st
 }
 
 /*
- * The warm path for the judgements stored whole (records): a file with F.p7s, or with a
- * F<suffix> that held CMS, or with no signature file at all (a PE image, or unsigned), whose
- * stat tuples (the file's, its signature file's), under the same keys, trust material and
- * policy, name a stored record judged for a time range that includes now. Nothing is opened.
+ * The warm path of the persistent cache: nothing is opened. The file and the signature file
+ * its judgement came from (F.p7s, else F<suffix>, else none: a PE image or an unsigned file)
+ * are lstat'ed once; their stat tuples, with the key set, name a raw signature's whole answer,
+ * and with the key set, trust material and policy a record judged for a time range that
+ * includes now. The walk said which signature files are listed beside F, so absent ones are
+ * not looked up. On any miss the normal path runs.
  */
 static int
-record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
+cache_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
 {
     struct stat sig;
     const unsigned pr = j->present;
-    const char *sig_file = NULL; /* the signature file the judgement came from, if any */
-    if (j->kind != SGS_SCAN_FILE)
+    const char *sig_file = NULL;
+    if (j->kind != SGS_SCAN_FILE || (e->keys.count == 0 && !e->trust_cacheable))
         return 0;
     if (pr != SGS_SCAN_PRESENT_UNKNOWN) {
         sig_file = (pr & 2u) != 0 ? j->p7s_path : (pr & 1u) != 0 ? j->sig_path : NULL;
@@ -1372,23 +1342,34 @@ record_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat
     } else if (job_lstat(j, j->sig_path, &sig) == 0) {
         sig_file = j->sig_path;
     }
-    size_t len = 0;
-    sgs_verdict v = SGS_V_IO_ERROR;
     if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || job_lstat(j, j->path, fst) != 0 ||
-        !S_ISREG(fst->st_mode) ||
-        (w->rec_buf == NULL &&
-         (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
-        !sgs_pcache_get_record(e->pcache, w->reader, fst, sig_file != NULL ? &sig : NULL,
-                               e->trust_ctx, (int64_t)time(NULL), w->rec_buf,
-                               SGS_PCACHE_RECORD_MAX, &len) ||
-        !record_decode(w, w->rec_buf, len, rec, &v))
+        !S_ISREG(fst->st_mode))
         return 0;
+    sgs_verdict v = SGS_V_IO_ERROR;
+    sgs_pcache_answer a;
+    size_t len = 0;
+    if (sig_file == j->sig_path && e->keys.count > 0 &&
+        sgs_pcache_get_answer(e->pcache, w->reader, fst, &sig, e->answer_ctx, &a)) {
+        rec->size = (uint64_t)fst->st_size;
+        rec->has_size = 1;
+        sgs_hex(a.md, a.mdlen, w->digest_hex);
+        rec->digest = w->digest_hex;
+        v = use_cached_verdict(w, rec, &a.v, j->sig_path);
+    } else if (!e->trust_cacheable ||
+               (w->rec_buf == NULL &&
+                (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
+               !sgs_pcache_get_record(e->pcache, w->reader, fst, sig_file != NULL ? &sig : NULL,
+                                      e->trust_ctx, (int64_t)time(NULL), w->rec_buf,
+                                      SGS_PCACHE_RECORD_MAX, &len) ||
+               !record_decode(w, w->rec_buf, len, rec, &v)) {
+        return 0;
+    }
     if (v != SGS_V_VALID) {
         rec->verdict = v;
         return 1;
     }
-    rec->verdict = SGS_V_VALID; /* judged VALID for this stat tuple, trust and a range of time
-                                   that includes now */
+    rec->verdict = SGS_V_VALID; /* judged VALID for these stat tuples (and this trust, at a time
+                                   range that includes now) by a full verification */
     return 1;
 }
 
@@ -1574,13 +1555,8 @@ static void
 verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     struct stat sb;
-    if (e->pcache != NULL && !e->cfg.paranoid && e->keys.count > 0 &&
-        verify_warm(e, w, j, rec, &sb)) {
-        quarantine_if_due(e, w, j, rec, &sb);
-        return;
-    }
-    if (e->trust_cacheable && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
-        record_warm(e, w, j, rec, &sb)) {
+    if (e->pcache != NULL && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
+        cache_warm(e, w, j, rec, &sb)) {
         quarantine_if_due(e, w, j, rec, &sb);
         return;
     }
