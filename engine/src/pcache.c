@@ -389,35 +389,44 @@ sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag, const 
     enqueue(c, 0, key, klen, digest, dlen);
 }
 
-/* The answers' material: both identities and the context, compared whole on a hit (the key is
-   only its XXH3-128, 16 bytes long, so it never meets a 48-byte identity key). */
-#define ANSWER_MATERIAL (40 + 40 + 32)
-#define ANSWER_VALUE (ANSWER_MATERIAL + 1 + 64 + 48 + 1 + 64)
-
+/* The material of answers and records: the file's identity, the signature file's (zeros for
+   none) and the context, 112 bytes, stored with the entry and compared whole on a hit; the
+   entry's key is its XXH3-128, after an optional one-byte tag. Returns the key's length. */
+#define PAIR_MATERIAL (40 + 40 + 32)
 static size_t
-answer_key(const struct stat *f, const struct stat *s, const uint8_t ctx[32],
-           uint8_t material[ANSWER_MATERIAL], uint8_t key[16])
+pair_key(const struct stat *f, const struct stat *sig, const uint8_t ctx[32], uint8_t tag,
+         uint8_t material[PAIR_MATERIAL], uint8_t key[17])
 {
     uint8_t id[48];
     identity_key(f, 0, id);
     memcpy(material, id, 40);
-    identity_key(s, 0, id);
-    memcpy(material + 40, id, 40);
+    memset(material + 40, 0, 40);
+    if (sig != NULL) {
+        identity_key(sig, 0, id);
+        memcpy(material + 40, id, 40);
+    }
     memcpy(material + 80, ctx, 32);
-    const XXH128_hash_t h = XXH3_128bits(material, ANSWER_MATERIAL);
     XXH128_canonical_t canon;
-    XXH128_canonicalFromHash(&canon, h);
-    memcpy(key, canon.digest, 16);
-    return 16;
+    XXH128_canonicalFromHash(&canon, XXH3_128bits(material, PAIR_MATERIAL));
+    size_t n = 0;
+    if (tag != 0)
+        key[n++] = tag;
+    memcpy(key + n, canon.digest, 16);
+    return n + 16;
 }
+
+/* The answers' material: both identities and the context, compared whole on a hit (the key is
+   only its XXH3-128, 16 bytes long, so it never meets a 48-byte identity key). */
+#define ANSWER_MATERIAL PAIR_MATERIAL
+#define ANSWER_VALUE (ANSWER_MATERIAL + 1 + 64 + 48 + 1 + 64)
 
 int
 sgs_pcache_get_answer(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
                       const struct stat *s, const uint8_t ctx[32], sgs_pcache_answer *out)
 {
-    uint8_t material[ANSWER_MATERIAL], key[16], val[ANSWER_VALUE];
+    uint8_t material[ANSWER_MATERIAL], key[17], val[ANSWER_VALUE];
     size_t vlen = 0;
-    const size_t klen = answer_key(f, s, ctx, material, key);
+    const size_t klen = pair_key(f, s, ctx, 0, material, key);
     const uint8_t *const v = val + ANSWER_MATERIAL;
     int hit = lookup(c, r, c->files, key, klen, val, &vlen, sizeof(val)) &&
               vlen == ANSWER_VALUE && memcmp(val, material, ANSWER_MATERIAL) == 0 &&
@@ -446,8 +455,8 @@ sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
 {
     if (racy(f) || racy(s) || a->mdlen > 64)
         return;
-    uint8_t material[ANSWER_MATERIAL], key[16], val[ANSWER_VALUE];
-    const size_t klen = answer_key(f, s, ctx, material, key);
+    uint8_t material[ANSWER_MATERIAL], key[17], val[ANSWER_VALUE];
+    const size_t klen = pair_key(f, s, ctx, 0, material, key);
     memset(val, 0, sizeof(val));
     memcpy(val, material, ANSWER_MATERIAL);
     uint8_t *const v = val + ANSWER_MATERIAL;
@@ -461,27 +470,8 @@ sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
 
 /* Records: 'R' + XXH3-128(file identity, signature identity or zeros, context); the value
    starts with all three, compared whole, then the window, then the engine's bytes. */
-#define RECORD_MATERIAL (40 + 40 + 32)
+#define RECORD_MATERIAL PAIR_MATERIAL
 #define RECORD_HEAD (RECORD_MATERIAL + 8 + 8)
-
-static void
-record_key(const struct stat *f, const struct stat *sig, const uint8_t ctx[32],
-           uint8_t material[RECORD_MATERIAL], uint8_t key[17])
-{
-    uint8_t id[48];
-    identity_key(f, 0, id);
-    memcpy(material, id, 40);
-    memset(material + 40, 0, 40);
-    if (sig != NULL) {
-        identity_key(sig, 0, id);
-        memcpy(material + 40, id, 40);
-    }
-    memcpy(material + 80, ctx, 32);
-    XXH128_canonical_t canon;
-    XXH128_canonicalFromHash(&canon, XXH3_128bits(material, RECORD_MATERIAL));
-    key[0] = 'R';
-    memcpy(key + 1, canon.digest, 16);
-}
 
 int
 sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
@@ -489,7 +479,7 @@ sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
                       size_t cap, size_t *len)
 {
     uint8_t material[RECORD_MATERIAL], key[17];
-    record_key(f, sig, ctx, material, key);
+    pair_key(f, sig, ctx, 'R', material, key);
     size_t vlen = 0;
     if (cap < RECORD_HEAD || !lookup(c, r, c->files, key, sizeof(key), buf, &vlen, cap) ||
         vlen < RECORD_HEAD || memcmp(buf, material, sizeof(material)) != 0)
@@ -514,7 +504,7 @@ sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const struct stat *si
     if (racy(f) || (sig != NULL && racy(sig)) || len > SGS_PCACHE_RECORD_MAX - RECORD_HEAD)
         return;
     uint8_t material[RECORD_MATERIAL], key[17];
-    record_key(f, sig, ctx, material, key);
+    pair_key(f, sig, ctx, 'R', material, key);
     uint8_t *const val = sgs_malloc(c->alloc, RECORD_HEAD + len);
     if (val == NULL)
         return;
