@@ -30,11 +30,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgs_cli  # noqa: E402
 
 REQUIRED = ("path", "verdict", "reason", "alg", "signer", "digest", "size")
-VERDICTS = {
-    "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
-    "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
-    "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
-}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_FAILURES_SHOWN = 40
 
@@ -119,7 +114,8 @@ def run_verify(ck, binary, corpus, extra, label):
         else:
             raw = rec["path"].encode("utf-8")
         key = sgs_cli.esc(raw)
-        ck.check(rec["verdict"] in VERDICTS, f"{label}: {key}: unknown verdict {rec['verdict']!r}")
+        ck.check(rec["verdict"] in sgs_cli.VERIFY_VERDICTS,
+                 f"{label}: {key}: unknown verdict {rec['verdict']!r}")
         ck.check(isinstance(rec["reason"], str), f"{label}: {key}: reason is not a string")
         if rec["verdict"] != "VALID":
             ck.check(bool(rec["reason"]), f"{label}: {key}: {rec['verdict']} without a reason")

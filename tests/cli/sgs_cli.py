@@ -4,6 +4,7 @@ corpora, and running a sigsweep command with a timeout, checking its stderr for 
 reports and its exit status."""
 import collections
 import os
+import re
 import subprocess
 
 SANITIZER_MARKS = (b"AddressSanitizer", b"LeakSanitizer", b"ThreadSanitizer",
@@ -54,6 +55,35 @@ def read_cases(path):
                 raise SystemExit("%s:%d: %d columns, want 5" % (path, n, len(cols)))
             cases.append(Case(*cols))
     return cases
+
+
+# The verdicts a `sigsweep verify` record can carry.
+VERIFY_VERDICTS = {
+    "VALID", "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE", "EXTRA_FILE",
+    "UNTRUSTED", "EXPIRED", "NOT_YET_VALID", "REVOKED", "KEY_MISMATCH", "MALFORMED",
+    "UNSUPPORTED", "IO_ERROR", "CHANGED", "SKIPPED",
+}
+
+
+def check_cases(cases, ck, required):
+    """A cases.tsv is sound: unique names and (args, input) rows, known verdicts, regexes that
+    compile, and a case for each verdict in required."""
+    names = collections.Counter(c.name for c in cases)
+    for name, k in names.items():
+        ck.check(k == 1, "cases.tsv: case name %s used %d times" % (name, k))
+    rows = collections.Counter((c.args, c.input) for c in cases)
+    for (args, inp), k in rows.items():
+        ck.check(k == 1, "cases.tsv: (%s, %s) listed %d times" % (args, inp, k))
+    for c in cases:
+        ck.check(c.verdict in VERIFY_VERDICTS,
+                 "cases.tsv: %s: unknown verdict %s" % (c.name, c.verdict))
+        try:
+            re.compile(c.regex)
+        except re.error as e:
+            ck.fail("cases.tsv: %s: bad regex: %s" % (c.name, e))
+    verdicts = collections.Counter(c.verdict for c in cases)
+    for v in required:
+        ck.check(verdicts[v] > 0, "cases.tsv: no %s case" % v)
 
 
 def read_signers(path):
