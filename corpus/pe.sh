@@ -488,18 +488,12 @@ def main(argv):
         elif what == "section":            # middle of the first section with raw data
             ptr, size, _ = next(s for s in sorted(pe.sections) if s[1])
             flip(d, ptr + size // 2, 0x01)
-        elif what == "sig":                # middle of the primary encryptedDigest
-            (off, n), = pe.entries(d)[:1]
-            vo, vn = encrypted_digest(d, off + 8)
+        elif what in ("sig", "countersig"):  # middle of the primary's (or its countersignature's)
+            (off, n), = pe.entries(d)[:1]     # encryptedDigest
+            find = encrypted_digest if what == "sig" else countersig_digest
+            vo, vn = find(d, off + 8)
             if vn < 64:
-                die("encryptedDigest of %d bytes" % vn)
-            flip(d, vo + vn // 2, 0x01)
-            print(vo + vn // 2)
-        elif what == "countersig":         # middle of the countersignature's encryptedDigest
-            (off, n), = pe.entries(d)[:1]
-            vo, vn = countersig_digest(d, off + 8)
-            if vn < 64:
-                die("countersignature encryptedDigest of %d bytes" % vn)
+                die("%s encryptedDigest of %d bytes" % (what, vn))
             flip(d, vo + vn // 2, 0x01)
             print(vo + vn // 2)
         elif what == "gap":                # middle of the first gap between sections' raw data
