@@ -97,33 +97,14 @@ mkdir -p ca prep outside
 # selfsign NAME KEY CN START END -> OUT (PEM): a self-signed certificate with fixed dates.
 selfsign() {
     local d=$out/ca/$1
-    mkdir -p "$d/newcerts"
-    : >"$d/index.txt"
-    printf '1000\n' >"$d/serial"
-    cat >"$d/ca.cnf" <<EOF
-[ ca ]
-default_ca = CA_default
-[ CA_default ]
-dir = $d
-database = \$dir/index.txt
-new_certs_dir = \$dir/newcerts
-serial = \$dir/serial
-default_md = sha256
-policy = policy_any
-unique_subject = no
-email_in_dn = no
-copy_extensions = none
-[ policy_any ]
-commonName = supplied
-[ v3_server ]
-basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectKeyIdentifier = hash
-EOF
+    new_ca "$1" 1000
+    printf '%s\n' '[ v3_server ]' 'basicConstraints = critical, CA:FALSE' \
+        'keyUsage = critical, digitalSignature, keyEncipherment' \
+        'extendedKeyUsage = serverAuth' 'subjectKeyIdentifier = hash' >"$d/ext.cnf"
     ossl req -new -key "$2" -subj "/CN=$3" -out "$d/req.csr"
     ossl ca -batch -config "$d/ca.cnf" -selfsign -keyfile "$2" -in "$d/req.csr" -out "$6" \
-        -notext -preserveDN -md sha256 -extensions v3_server -startdate "$4" -enddate "$5"
+        -notext -preserveDN -md sha256 -extfile "$d/ext.cnf" -extensions v3_server \
+        -startdate "$4" -enddate "$5"
 }
 
 # --- keys and certificates --------------------------------------------------------------------
