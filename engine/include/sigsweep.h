@@ -57,9 +57,16 @@ typedef enum sgs_status {
     SGS_STATUS_COUNT
 } sgs_status;
 
-/* One verdict per input (DESIGN 4). Only SGS_V_VALID is good. Values never change. */
+/*
+ * One verdict per input (DESIGN 4). Only SGS_V_VALID is good. SGS_V_UNJUDGED is the zero
+ * value on purpose: a zeroed record means "not judged", so a record nobody judged can never
+ * read as VALID; the engine never delivers it (it fails closed to SGS_V_IO_ERROR with an
+ * "internal error" reason). Values changed once (issue 13: UNJUDGED inserted at 0); new ones
+ * are appended.
+ */
 typedef enum sgs_verdict {
-    SGS_V_VALID = 0,
+    SGS_V_UNJUDGED = 0,
+    SGS_V_VALID,
     SGS_V_BAD_SIGNATURE,
     SGS_V_DIGEST_MISMATCH,
     SGS_V_NO_SIGNATURE,

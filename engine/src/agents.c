@@ -425,10 +425,9 @@ accepts_command(const sgs_agents *g, EVP_PKEY *k, const char *fp_hex)
 {
     if (g->cms)
         return g->cms_ok && strcmp(fp_hex, g->cms_signer) == 0;
-    if (EVP_PKEY_is_a(k, "ED25519"))
-        return sgs_verify_message(k, g->message, g->message_len, g->csig, g->csig_len);
-    return sgs_verify_prehash(k, &g->params, g->cmd_digest, g->cmd_digest_len, g->csig,
-                              g->csig_len);
+    const sgs_detached d = {g->csig,       g->csig_len,       g->message, g->message_len,
+                            g->cmd_digest, g->cmd_digest_len, g->params,  NULL};
+    return sgs_detached_check_key(k, &d, NULL);
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "trust.h"
 #include "verify.h"
 
+#include <assert.h>
 #include <dirent.h>
 #include <fnmatch.h>
 #include <linux/openat2.h>
@@ -400,9 +401,8 @@ sgs_engine_set_signing_key(sgs_engine *e, const char *path)
         return st;
     }
     st = sgs_key_describe(e->sign_key, &e->sign_desc);
-    if (st != SGS_OK) {
+    if (st != SGS_OK) { /* the certificate (--cert) stays: sgs_engine_free() releases it */
         EVP_PKEY_free(e->sign_key);
-    X509_free(e->sign_cert);
         e->sign_key = NULL;
         snprintf(e->err, sizeof(e->err), "%s: cannot derive the public key", path);
     }
@@ -448,9 +448,20 @@ sgs_engine_set_command(sgs_engine *e, const char *message, const char *signature
 
 /* ---- records ------------------------------------------------------------------------- */
 
+/* The one writer. A record nobody judged (SGS_V_UNJUDGED, the zero value) or one with a value
+   out of range is a programmer error: assert in debug builds, and fail closed in release
+   builds (an internal error, never VALID). */
 static void
 deliver(sgs_engine *e, const sgs_record *rec)
 {
+    sgs_record fixed;
+    assert(rec->verdict != SGS_V_UNJUDGED && (unsigned)rec->verdict < SGS_VERDICT_COUNT);
+    if (rec->verdict == SGS_V_UNJUDGED || (unsigned)rec->verdict >= SGS_VERDICT_COUNT) {
+        fixed = *rec;
+        fixed.verdict = SGS_V_IO_ERROR;
+        fixed.reason = "internal error: the record was never judged";
+        rec = &fixed;
+    }
     pthread_mutex_lock(&e->sink_mu);
     atomic_fetch_add_explicit(&e->verdicts[rec->verdict], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->files, 1, memory_order_relaxed);
@@ -468,29 +479,6 @@ say(worker *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w->reason, sizeof(w->reason), fmt, ap);
     va_end(ap);
-}
-
-static const char *
-alg_name(const sgs_key *k, const char *hash, int pss, char *buf, size_t n)
-{
-    switch (k->type) {
-    case SGS_KEY_RSA:
-        snprintf(buf, n, "rsa%d-%s-%s", k->bits, pss ? "pss" : "pkcs1", hash);
-        break;
-    case SGS_KEY_RSA_PSS:
-        snprintf(buf, n, "rsa%d-pss-%s", k->bits, hash);
-        break;
-    case SGS_KEY_EC:
-        snprintf(buf, n, "ecdsa-%s-%s", k->curve, hash);
-        break;
-    case SGS_KEY_ED25519:
-        snprintf(buf, n, "ed25519");
-        break;
-    case SGS_KEY_OTHER:
-        snprintf(buf, n, "unknown");
-        break;
-    }
-    return buf;
 }
 
 static const char *
@@ -661,24 +649,6 @@ out:
     return got;
 }
 
-/* Does key k accept a signature of this shape? */
-static int
-key_fits(const sgs_key *k, size_t siglen, int is_der)
-{
-    switch (k->type) {
-    case SGS_KEY_RSA:
-    case SGS_KEY_RSA_PSS:
-        return siglen == k->sig_size;
-    case SGS_KEY_ED25519:
-        return siglen == 64;
-    case SGS_KEY_EC:
-        return is_der && siglen <= k->sig_size;
-    case SGS_KEY_OTHER:
-        break;
-    }
-    return 0;
-}
-
 static const char *
 digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, worker *w)
 {
@@ -720,7 +690,7 @@ verdict_key_hash(const sgs_engine *e, const uint8_t *digest, size_t dlen,
     unsigned int len = 0;
     const int32_t tag = e->md_nid;
     const int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-                   EVP_DigestUpdate(c, "sigsweep-raw-2", 14) == 1 &&
+                   EVP_DigestUpdate(c, "sigsweep-raw-3", 14) == 1 &&
                    EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
                    EVP_DigestUpdate(c, &tag, sizeof(tag)) == 1 &&
                    (dlen == 0 || EVP_DigestUpdate(c, digest, dlen) == 1) &&
@@ -783,23 +753,17 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
     }
     /* Candidate keys: those whose signature shape matches (RSA: modulus size; Ed25519: 64
        bytes; ECDSA: strict DER). A signature no key could have made is malformed, not bad. */
-    const int is_der = sgs_sig_is_ecdsa_der(w->sig, siglen);
-    size_t candidates = 0, last = 0;
+    size_t last = 0;
     int need_whole = 0;
-    for (size_t i = 0; i < e->keys.count; i++) {
-        if (key_fits(&e->keys.keys[i], siglen, is_der)) {
-            candidates++;
-            last = i;
-            need_whole |= e->keys.keys[i].type == SGS_KEY_ED25519;
-        }
-    }
+    const size_t candidates = sgs_detached_candidates(&e->keys, w->sig, siglen, &last,
+                                                      &need_whole);
     if (candidates == 0) {
         say(w, "signature %s (%zu bytes) has the shape of no signature the %zu key(s) make",
             sig_path, siglen, e->keys.count);
         return SGS_V_MALFORMED;
     }
     if (candidates == 1)
-        rec->alg = alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg,
+        rec->alg = sgs_key_alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg,
                             sizeof(w->alg));
 
     /* Persistent cache: the stat tuple names the digest (no read), and the content key names
@@ -847,28 +811,13 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         sgs_cache_lookup(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv)) {
         atomic_fetch_add_explicit(&e->cache_hits, 1, memory_order_relaxed);
     } else {
-        sgs_sig_params params;
-        sgs_sig_params_init(&params, e->md, e->cfg.pss);
-        cv.verdict = SGS_V_BAD_SIGNATURE;
-        cv.key_index = -1;
-        for (size_t i = 0; i < e->keys.count && cv.key_index < 0; i++) {
-            const sgs_key *const k = &e->keys.keys[i];
-            if (!key_fits(k, siglen, is_der))
-                continue;
-            atomic_fetch_add_explicit(&e->verifications, 1, memory_order_relaxed);
-            int ok;
-            if (k->type == SGS_KEY_ED25519) {
-                ok = sgs_verify_message(k->pkey, w->dc.keep, (size_t)d.bytes, w->sig, siglen);
-            } else {
-                if (w->verifiers[i] == NULL)
-                    w->verifiers[i] = sgs_verifier_new(k->pkey, &params);
-                ok = sgs_verifier_check(w->verifiers[i], d.md, d.md_len, w->sig, siglen);
-            }
-            if (ok) {
-                cv.key_index = (int32_t)i;
-                cv.verdict = SGS_V_VALID;
-            }
-        }
+        sgs_detached dv = {w->sig, siglen, w->dc.keep, (size_t)d.bytes, d.md, d.md_len,
+                           {NULL, 0, NULL, 0}, w->verifiers};
+        sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
+        uint64_t tried = 0;
+        cv.key_index = (int32_t)sgs_detached_verify(&e->keys, &dv, &tried);
+        cv.verdict = cv.key_index >= 0 ? SGS_V_VALID : SGS_V_BAD_SIGNATURE;
+        atomic_fetch_add_explicit(&e->verifications, tried, memory_order_relaxed);
         if (e->cache != NULL)
             sgs_cache_insert(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv);
     }
@@ -881,7 +830,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         if (pv.verdict == SGS_V_VALID) {
             const sgs_key *const k = &e->keys.keys[cv.key_index];
             memcpy(pv.signer, k->fp_hex, sizeof(pv.signer));
-            alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, pv.alg, sizeof(pv.alg));
+            sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, pv.alg, sizeof(pv.alg));
         }
         verdict_key_digest(e, w, d.md, d.md_len, siglen, vkey);
         sgs_pcache_put_verdict(e->pcache, vkey, &pv);
@@ -893,7 +842,7 @@ verify_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb
         return SGS_V_BAD_SIGNATURE;
     }
     const sgs_key *const signer = &e->keys.keys[cv.key_index];
-    rec->alg = alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+    rec->alg = sgs_key_alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
     rec->signer = signer->fp_hex;
     say(w, "signature verified (%s)", rec->alg);
     (void)j;
@@ -1180,7 +1129,7 @@ pe_record(worker *w, sgs_record *rec)
 /*
  * Records in the persistent cache (PE files, CMS signatures: judgements that depend on trust
  * material): the record as the engine delivered it, laid out as
- *   version 1, verdict, has_size, size (8 bytes), nsigs, is_pe,
+ *   version 2 (verdict values of issue 13), verdict, has_size, size (8 bytes), nsigs, is_pe,
  *   reason, alg, signer, digest, chain, image_hash, signer_subject, signing_time, tsa (each
  *   a string ending in NUL), then per signature: verdict, role, reason, hash, layout, signer,
  *   signing_time, tsa.
@@ -1214,7 +1163,7 @@ record_encode(const sgs_record *rec, sgs_verdict verdict, const char *reason, ui
               size_t cap)
 {
     rec_writer wr = {buf, 0, cap, 1};
-    const uint8_t head[3] = {1, (uint8_t)verdict, (uint8_t)(rec->has_size != 0)};
+    const uint8_t head[3] = {2, (uint8_t)verdict, (uint8_t)(rec->has_size != 0)};
     const uint64_t size = rec->size;
     const uint8_t tail[2] = {(uint8_t)rec->nsigs, rec->format != NULL};
     put_bytes(&wr, head, sizeof(head));
@@ -1255,7 +1204,7 @@ get_str(const uint8_t *buf, size_t len, size_t *at)
 static int
 record_decode(worker *w, const uint8_t *buf, size_t len, sgs_record *rec, sgs_verdict *v)
 {
-    if (len < 13 || buf[0] != 1 || buf[1] >= SGS_VERDICT_COUNT || buf[11] > SGS_AC_MAX_SIGS ||
+    if (len < 13 || buf[0] != 2 || buf[1] == SGS_V_UNJUDGED || buf[1] >= SGS_VERDICT_COUNT || buf[11] > SGS_AC_MAX_SIGS ||
         buf[12] > 1)
         return 0;
     uint64_t size;
@@ -1741,7 +1690,7 @@ sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
     sgs_hex(d.md, d.md_len, w->digest_hex);
     rec->digest = w->digest_hex;
-    rec->alg = alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+    rec->alg = sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
 
     sgs_sig_params params;
     sgs_sig_params_init(&params, e->md, e->cfg.pss);
@@ -1940,8 +1889,8 @@ start(sgs_engine *e)
                                    e->pe_policy.lenient, e->md_nid};
         e->trust_cacheable = !e->trust.system && c != NULL &&
                           EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-                          EVP_DigestUpdate(c, "sigsweep-records-2 " SGS_VERSION_STRING,
-                                           strlen("sigsweep-records-2 " SGS_VERSION_STRING)) == 1 &&
+                          EVP_DigestUpdate(c, "sigsweep-records-3 " SGS_VERSION_STRING,
+                                           strlen("sigsweep-records-3 " SGS_VERSION_STRING)) == 1 &&
                           EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
                           EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
                           sgs_trust_fingerprint(&e->trust, c) &&
@@ -2253,37 +2202,32 @@ check_manifest_signature(sgs_engine *e, char *reason, size_t n)
     } else {
         uint8_t md[EVP_MAX_MD_SIZE];
         unsigned int mdlen = 0;
-        sgs_sig_params params;
-        sgs_sig_params_init(&params, e->md, e->cfg.pss);
-        const int is_der = sgs_sig_is_ecdsa_der(sig, siglen);
-        size_t fits = 0;
-        v = SGS_V_BAD_SIGNATURE;
+        size_t last = 0;
+        int need_whole = 0;
+        const size_t fits = sgs_detached_candidates(&e->keys, sig, siglen, &last, &need_whole);
         if (EVP_Digest(e->pkg_bytes, e->pkg_len, md, &mdlen, e->md, NULL) != 1)
             mdlen = 0;
-        for (size_t i = 0; i < e->keys.count && v != SGS_V_VALID; i++) {
-            const sgs_key *const k = &e->keys.keys[i];
-            if (!key_fits(k, siglen, is_der))
-                continue;
-            fits++;
-            const int ok = k->type == SGS_KEY_ED25519
-                               ? sgs_verify_message(k->pkey, e->pkg_bytes, e->pkg_len, sig, siglen)
-                               : mdlen > 0 && sgs_verify_prehash(k->pkey, &params, md, mdlen,
-                                                                  sig, siglen);
-            if (ok) {
-                char alg[64];
-                snprintf(reason, n, "manifest signature verified (%s, signer %s)",
-                         alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, alg, sizeof(alg)),
-                         k->fp_hex);
-                v = SGS_V_VALID;
-            }
-        }
+        sgs_detached dv = {sig, siglen, e->pkg_bytes, e->pkg_len, md, mdlen,
+                           {NULL, 0, NULL, 0}, NULL};
+        sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
+        uint64_t tried = 0;
+        const long signer = fits > 0 ? sgs_detached_verify(&e->keys, &dv, &tried) : -1;
         if (fits == 0) {
             snprintf(reason, n, "signature %.512s (%zu bytes) has the shape of no signature the %zu "
                                 "key(s) make", sig_path, siglen, e->keys.count);
             v = SGS_V_MALFORMED;
-        } else if (v != SGS_V_VALID) {
+        } else if (signer < 0) {
             snprintf(reason, n, "the manifest's signature %.512s does not verify with %s", sig_path,
                      fits == 1 ? "the key of its shape" : "any of the keys of its shape");
+            v = SGS_V_BAD_SIGNATURE;
+        } else {
+            const sgs_key *const k = &e->keys.keys[signer];
+            char alg[64];
+            snprintf(reason, n, "manifest signature verified (%s, signer %s)",
+                     sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, alg,
+                                      sizeof(alg)),
+                     k->fp_hex);
+            v = SGS_V_VALID; /* the manifest judge's one VALID: a key of the set verified it */
         }
     }
     sgs_free(&e->alloc, sig);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const verdict_names[SGS_VERDICT_COUNT] = {
-    "VALID",       "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE",
+    "UNJUDGED",    "VALID",       "BAD_SIGNATURE", "DIGEST_MISMATCH", "NO_SIGNATURE", "MISSING_FILE",
     "EXTRA_FILE",  "UNTRUSTED",     "EXPIRED",         "NOT_YET_VALID", "REVOKED",
     "KEY_MISMATCH", "MALFORMED",    "UNSUPPORTED",     "IO_ERROR",     "CHANGED",
     "SKIPPED",     "PRIVATE_KEY_EXPOSED",

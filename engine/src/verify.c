@@ -16,6 +16,7 @@
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
+#include <stdio.h>
 
 void
 sgs_sig_params_init(sgs_sig_params *p, const EVP_MD *md, int pss)
@@ -170,4 +171,94 @@ sgs_sig_is_ecdsa_der(const uint8_t *sig, size_t siglen)
     ECDSA_SIG_free(s);
     ERR_clear_error();
     return ok;
+}
+
+/* ---- the detached verifier -------------------------------------------------------------- */
+
+int
+sgs_key_fits(const sgs_key *k, size_t siglen, int is_der)
+{
+    switch (k->type) {
+    case SGS_KEY_RSA:
+    case SGS_KEY_RSA_PSS:
+        return siglen == k->sig_size;
+    case SGS_KEY_ED25519:
+        return siglen == 64;
+    case SGS_KEY_EC:
+        return is_der && siglen <= k->sig_size;
+    case SGS_KEY_OTHER:
+        break;
+    }
+    return 0;
+}
+
+size_t
+sgs_detached_candidates(const sgs_keyset *ks, const uint8_t *sig, size_t siglen, size_t *last,
+                        int *need_whole)
+{
+    const int is_der = sgs_sig_is_ecdsa_der(sig, siglen);
+    size_t n = 0;
+    *last = 0;
+    *need_whole = 0;
+    for (size_t i = 0; i < ks->count; i++) {
+        if (sgs_key_fits(&ks->keys[i], siglen, is_der)) {
+            n++;
+            *last = i;
+            *need_whole |= ks->keys[i].type == SGS_KEY_ED25519;
+        }
+    }
+    return n;
+}
+
+int
+sgs_detached_check_key(EVP_PKEY *pkey, const sgs_detached *d, EVP_PKEY_CTX **verifier)
+{
+    if (EVP_PKEY_is_a(pkey, "ED25519"))
+        return (d->msg != NULL || d->msglen == 0) && /* an empty message may have no buffer */
+               sgs_verify_message(pkey, d->msg, d->msglen, d->sig, d->siglen);
+    if (d->mdlen == 0)
+        return 0;
+    if (verifier == NULL)
+        return sgs_verify_prehash(pkey, &d->params, d->md, d->mdlen, d->sig, d->siglen);
+    if (*verifier == NULL)
+        *verifier = sgs_verifier_new(pkey, &d->params);
+    return sgs_verifier_check(*verifier, d->md, d->mdlen, d->sig, d->siglen);
+}
+
+long
+sgs_detached_verify(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried)
+{
+    const int is_der = sgs_sig_is_ecdsa_der(d->sig, d->siglen);
+    for (size_t i = 0; i < ks->count; i++) {
+        const sgs_key *const k = &ks->keys[i];
+        if (!sgs_key_fits(k, d->siglen, is_der))
+            continue;
+        (*tried)++;
+        if (sgs_detached_check_key(k->pkey, d, d->verifiers != NULL ? &d->verifiers[i] : NULL))
+            return (long)i;
+    }
+    return -1;
+}
+
+const char *
+sgs_key_alg_name(const sgs_key *k, const char *hash, int pss, char *buf, size_t n)
+{
+    switch (k->type) {
+    case SGS_KEY_RSA:
+        snprintf(buf, n, "rsa%d-%s-%s", k->bits, pss ? "pss" : "pkcs1", hash);
+        break;
+    case SGS_KEY_RSA_PSS:
+        snprintf(buf, n, "rsa%d-pss-%s", k->bits, hash);
+        break;
+    case SGS_KEY_EC:
+        snprintf(buf, n, "ecdsa-%s-%s", k->curve, hash);
+        break;
+    case SGS_KEY_ED25519:
+        snprintf(buf, n, "ed25519");
+        break;
+    case SGS_KEY_OTHER:
+        snprintf(buf, n, "unknown");
+        break;
+    }
+    return buf;
 }

@@ -2,6 +2,8 @@
 #ifndef SGS_VERIFY_H
 #define SGS_VERIFY_H
 
+#include "keys.h"
+
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,5 +59,41 @@ int sgs_sign_message(EVP_PKEY *pkey, const uint8_t *msg, size_t len, uint8_t *si
  * only such signatures are offered to EC keys.
  */
 int sgs_sig_is_ecdsa_der(const uint8_t *sig, size_t siglen);
+
+/*
+ * The one detached-signature verifier (files, manifests, agent commands). A detached raw
+ * signature is checked against a key set: only keys whose signature shape fits are tried (RSA:
+ * the modulus size; Ed25519: 64 bytes; ECDSA: strict DER), a signature no key could have made
+ * is MALFORMED rather than BAD_SIGNATURE. Ed25519 signs the whole message (`msg`), the others
+ * the prehash `md` made with params->md.
+ */
+typedef struct sgs_detached {
+    const uint8_t *sig; /* the signature, its full length */
+    size_t siglen;
+    const uint8_t *msg; /* the whole message (Ed25519); may be NULL when no Ed25519 key fits */
+    size_t msglen;
+    const uint8_t *md;  /* its prehash with params.md (RSA, ECDSA) */
+    size_t mdlen;
+    sgs_sig_params params;
+    EVP_PKEY_CTX **verifiers; /* optional per-key contexts (one thread), made on first use */
+} sgs_detached;
+
+/* Does key k accept a signature of this length and shape (is_der: sgs_sig_is_ecdsa_der)? */
+int sgs_key_fits(const sgs_key *k, size_t siglen, int is_der);
+
+/* Counts the keys of ks that fit sig; *last is the index of the last one, *need_whole is set
+   when one of them is Ed25519 (the whole message is needed). */
+size_t sgs_detached_candidates(const sgs_keyset *ks, const uint8_t *sig, size_t siglen,
+                               size_t *last, int *need_whole);
+
+/* One key against d: 1 only when the signature verifies. */
+int sgs_detached_check_key(EVP_PKEY *pkey, const sgs_detached *d, EVP_PKEY_CTX **verifier);
+
+/* The index of the first fitting key of ks that verifies d, or -1. *tried counts the
+   public-key operations performed. */
+long sgs_detached_verify(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried);
+
+/* "rsa2048-pkcs1-sha256", "ecdsa-p256-sha256", "ed25519": how key k signs with hash/pss. */
+const char *sgs_key_alg_name(const sgs_key *k, const char *hash, int pss, char *buf, size_t n);
 
 #endif
