@@ -1,0 +1,181 @@
+/*
+ * engine.h - the run's private state, shared by the engine's pipeline files: engine.c (config,
+ * the walk, workers, the sink, the quarantine hook), job.c (a job's files), vstore.c (the
+ * verdict store), judge_raw.c, judge_cms.c, judge_pe.c (one judge per format), sign.c,
+ * job_agent.c and job_package.c (the other job kinds). Nothing outside engine/src includes it.
+ */
+#ifndef SGS_ENGINE_H
+#define SGS_ENGINE_H
+
+#include "agents.h"
+#include "alloc.h"
+#include "authenticode.h"
+#include "cache.h"
+#include "cms.h"
+#include "digest.h"
+#include "err.h"
+#include "keys.h"
+#include "manifest.h"
+#include "pcache.h"
+#include "pe.h"
+#include "pool.h"
+#include "quarantine.h"
+#include "scan.h"
+#include "trust.h"
+#include "verify.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <fnmatch.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SIG_FILE_MAX (1024u * 1024u) /* a CMS signature with its certificates; raw ones are < 1 KiB */
+#define READ_BUF_SIZE (64u * 1024u)
+#define KEEP_RELEASE_ABOVE (16u * 1024u * 1024u)
+#define REASON_MAX 1024
+#define PACKAGE_WALK (-2) /* job.entry of the package's extra-file walk */
+
+typedef struct job {
+    sgs_scan_kind kind;
+    int errno_value;
+    const char *agent; /* SGS_OP_AGENTS: the agent id, in the same allocation; else NULL */
+    long entry;        /* SGS_OP_PACKAGE: index of the manifest entry; else -1 */
+    char *sig_path; /* F<suffix>; points into path's allocation */
+    char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
+    unsigned present; /* the walk saw F<suffix> (bit 0), F.p7s (bit 1) beside F; or
+                         SGS_SCAN_PRESENT_UNKNOWN */
+    dev_t dir_dev;    /* the directory the walk listed F in (0, 0: a path given) */
+    ino_t dir_ino;
+    sgs_scan_dir *dir; /* that directory, open (a reference): F, F<suffix> and F.p7s are
+                          opened and stat'ed through it, by name; NULL: by path */
+    size_t name_at;    /* where F's name starts in path (and in sig_path, p7s_path) */
+    char path[];
+} job;
+
+typedef struct worker {
+    sgs_digest_ctx dc;
+    uint8_t *sig; /* SIG_FILE_MAX bytes */
+    char signer_hex[SGS_FP_HEX_LEN];
+    char chain[2048];
+    char reason[REASON_MAX];
+    char alg[64];
+    char digest_hex[SGS_DIGEST_HEX_MAX];
+    EVP_PKEY_CTX **verifiers; /* per key, made on first use; NULL for Ed25519 keys */
+    sgs_pcache_reader *reader; /* --cache: this worker's read transaction */
+    struct stat sig_st;        /* fstat of the signature last read */
+    int sig_st_valid;
+    size_t nverifiers;
+    /* PE files (made on the first one) */
+    sgs_pe_hasher *pe;
+    sgs_ac_file *ac;
+    uint8_t *pe_head, *pe_table; /* the headers as read, the certificate table as read */
+    size_t pe_head_cap, pe_table_cap;
+    sgs_sig_line lines[SGS_AC_MAX_SIGS];
+    char image_hash[32];
+    uint8_t *rec_buf; /* --cache: a record, as stored (SGS_PCACHE_RECORD_MAX bytes) */
+    int ok; /* init succeeded */
+} worker;
+
+struct sgs_engine {
+    sgs_config cfg;
+    sgs_allocator alloc;
+    char *suffix;
+    const EVP_MD *md;
+    EVP_MD *fetched[SGS_HASH_COUNT]; /* fetched once: a legacy EVP_MD costs a provider fetch,
+                                        with its locks, at every EVP_DigestInit_ex */
+    int md_nid; /* hash nid and padding, as one cache tag */
+    sgs_keyset keys;
+    sgs_trust trust;
+    sgs_trust tsa;      /* --tsa-trust: timestamp authorities */
+    sgs_ac_policy pe_policy;
+    sgs_certset_cache *certsets; /* parsed certificates of CMS signatures, by their bytes */
+    sgs_agents *agents;          /* SGS_OP_AGENTS */
+    /* SGS_OP_PACKAGE */
+    char *pkg_root;              /* without trailing slashes */
+    int pkg_rootfd;
+    char *pkg_manifest;
+    char *pkg_manifest_rel;      /* the manifest's path under the root, or NULL */
+    uint8_t *pkg_bytes;          /* the manifest as read once */
+    size_t pkg_len;
+    sgs_manifest manifest;
+    sgs_verdict pkg_verdict;
+    char pkg_reason[1024];
+    int pkg_checked;
+    _Atomic int no_openat2;      /* the kernel lacks openat2: walk components instead */
+    char **pkg_ignore;           /* copies of the --ignore patterns */
+    size_t pkg_nignore;
+    int trust_material; /* any sgs_engine_add_certs() or trust_system */
+    EVP_PKEY *sign_key;
+    sgs_key sign_desc;
+    X509 *sign_cert; /* set: `sign` writes CMS (F.p7s) instead of a raw signature */
+    sgs_cache *cache;
+    sgs_pool *pool;
+    int started, finished;
+    void *batch[128]; /* jobs found by the walk, queued together (controlling thread only) */
+    size_t nbatch;
+    pthread_mutex_t sink_mu;
+    _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
+    sgs_journal *journal; /* --quarantine */
+    sgs_pcache *pcache;   /* --cache */
+    uint8_t answer_ctx[32]; /* what a raw verdict depends on besides the two files (set at start) */
+    uint8_t trust_ctx[32]; /* what a PE or CMS judgement depends on besides the files */
+    int trust_cacheable;   /* --cache, and no trust material outside sigsweep's sight */
+    char notice[512];
+    int journal_failed;   /* the journal could not be opened: start() refuses to run */
+    _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
+    char err[512];
+};
+
+/* The window of a judgement no time can change. */
+extern const sgs_check_window sgs_vstore_for_good;
+
+void sgs_say(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+const char *sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, worker *w);
+int sgs_job_lstat(const job *j, const char *full, struct stat *sb);
+int sgs_job_open(const job *j, const char *full);
+int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
+int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
+int sgs_judge_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sgs_record *rec,
+              sgs_verdict *outcome);
+int sgs_judge_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *rec,
+          sgs_verdict *outcome);
+int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);
+sgs_status sgs_engine_start(sgs_engine *e);
+sgs_verdict sgs_judge_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
+           sgs_record *rec);
+sgs_verdict sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
+           const char *sig_path, size_t siglen, sgs_record *rec);
+sgs_verdict sgs_vstore_use_cached(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
+                   const char *sig_path);
+size_t sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent);
+void sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+void sgs_engine_deliver(sgs_engine *e, const sgs_record *rec);
+void sgs_hash_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+void sgs_package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+void sgs_say(worker *w, const char *fmt, ...);
+void sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
+void sgs_vstore_put_answer(const sgs_engine *e, const worker *w, const struct stat *sb,
+                const sgs_pcache_verdict *pv, const uint8_t *md, size_t mdlen);
+void sgs_vstore_put_record(sgs_engine *e, worker *w, const struct stat *sb, const struct stat *sig,
+                const sgs_check_window *win, sgs_verdict v, const sgs_record *rec);
+void sgs_vstore_raw_key(const sgs_engine *e, const uint8_t *digest, size_t dlen,
+                 const uint8_t sighash[32], uint8_t key[32]);
+void sgs_vstore_raw_key_sig(const sgs_engine *e, const worker *w, const uint8_t *digest, size_t dlen,
+                   size_t siglen, uint8_t key[32]);
+
+#endif

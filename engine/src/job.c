@@ -1,0 +1,204 @@
+/*
+ * job.c - a job's files: F and its signature opened through the walked directory
+ * (never following links, never blocking), fstat'ed once, and what each failure means.
+ */
+#include "engine.h"
+
+static const char *
+file_type_name(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    return "not a regular file";
+}
+
+/* fstat's an opened input. A regular file: its size goes into rec, returns 1. Otherwise the
+   verdict is set (IO_ERROR, or SKIPPED naming the type: "<type>, not a regular file", or
+   "<subject> is <type>" when subject is given), fd is closed, returns 0. */
+int
+sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject)
+{
+    if (fstat(fd, sb) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "fstat: %s", strerror(errno));
+        close(fd);
+        return 0;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        rec->verdict = SGS_V_SKIPPED;
+        if (subject != NULL)
+            sgs_say(w, "%s is %s", subject, file_type_name(sb->st_mode));
+        else
+            sgs_say(w, "%s, not a regular file", file_type_name(sb->st_mode));
+        close(fd);
+        return 0;
+    }
+    rec->size = (uint64_t)sb->st_size;
+    rec->has_size = 1;
+    return 1;
+}
+
+/* Opens the input. Returns the fd, or -1 with rec verdict and reason set. */
+/* A file of the job (F, F<suffix>, F.p7s: `full` is its path), through the directory the
+   walk listed when there is one (openat/fstatat by name), else by path. */
+int
+sgs_job_open(const job *j, const char *full)
+{
+    const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    return j->dir != NULL ? openat(sgs_scan_dir_fd(j->dir), full + j->name_at, flags)
+                          : open(full, flags);
+}
+
+int
+sgs_job_lstat(const job *j, const char *full, struct stat *sb)
+{
+    return j->dir != NULL
+               ? fstatat(sgs_scan_dir_fd(j->dir), full + j->name_at, sb, AT_SYMLINK_NOFOLLOW)
+               : lstat(full, sb);
+}
+
+int
+sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
+{
+    switch (j->kind) {
+    case SGS_SCAN_SYMLINK:
+        rec->verdict = SGS_V_SKIPPED;
+        sgs_say(w, "symbolic link (not followed)");
+        return -1;
+    case SGS_SCAN_SPECIAL:
+        rec->verdict = SGS_V_SKIPPED;
+        sgs_say(w, "not a regular file");
+        return -1;
+    case SGS_SCAN_MISSING:
+        rec->verdict = SGS_V_MISSING_FILE;
+        sgs_say(w, "no such file");
+        return -1;
+    case SGS_SCAN_ERROR:
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "cannot examine: %s", strerror(j->errno_value));
+        return -1;
+    case SGS_SCAN_FILE:
+        break;
+    }
+    const int fd = sgs_job_open(j, j->path);
+    if (fd < 0) {
+        const int err = errno;
+        rec->verdict = err == ENOENT ? SGS_V_MISSING_FILE
+                       : err == ELOOP ? SGS_V_SKIPPED
+                                      : SGS_V_IO_ERROR;
+        sgs_say(w, "%s", err == ENOENT ? "no such file"
+                     : err == ELOOP ? "symbolic link (not followed)"
+                                    : strerror(err));
+        return -1;
+    }
+    return sgs_job_stat_regular(fd, w, rec, sb, NULL) ? fd : -1;
+}
+
+/* Reads a detached signature into w->sig. Returns its length, or 0 with the verdict set;
+   *absent is set when the file does not exist. */
+size_t
+sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent)
+{
+    w->sig_st_valid = 0;
+    *absent = 0;
+    const int fd = sgs_job_open(j, sig_path);
+    if (fd < 0) {
+        const int err = errno;
+        *absent = err == ENOENT;
+        rec->verdict = err == ENOENT ? SGS_V_NO_SIGNATURE
+                       : err == ELOOP ? SGS_V_MALFORMED
+                                      : SGS_V_IO_ERROR;
+        if (err == ENOENT)
+            sgs_say(w, "no signature file %s", sig_path);
+        else if (err == ELOOP)
+            sgs_say(w, "signature %s is a symbolic link (not followed)", sig_path);
+        else
+            sgs_say(w, "signature %s: %s", sig_path, strerror(err));
+        return 0;
+    }
+    struct stat sb;
+    size_t got = 0;
+    if (fstat(fd, &sb) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "signature %s: fstat: %s", sig_path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rec->verdict = SGS_V_MALFORMED;
+        sgs_say(w, "signature %s is %s", sig_path, file_type_name(sb.st_mode));
+        goto out;
+    }
+    w->sig_st = sb;
+    if (sb.st_size == 0 || sb.st_size > (off_t)SIG_FILE_MAX) {
+        rec->verdict = SGS_V_MALFORMED;
+        if (sb.st_size == 0)
+            sgs_say(w, "signature %s is empty", sig_path);
+        else
+            sgs_say(w, "signature %s is larger than %u bytes", sig_path, SIG_FILE_MAX);
+        goto out;
+    }
+    const size_t size = (size_t)sb.st_size;
+    while (got < size) {
+        const ssize_t n = read(fd, w->sig + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rec->verdict = SGS_V_IO_ERROR;
+            sgs_say(w, "signature %s: %s", sig_path, strerror(errno));
+            got = 0;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (got != size) {
+        rec->verdict = SGS_V_CHANGED;
+        sgs_say(w, "signature %s changed while being read", sig_path);
+        got = 0;
+    } else {
+        w->sig_st_valid = 1;
+    }
+out:
+    close(fd);
+    return got;
+}
+
+const char *
+sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, worker *w)
+{
+    switch (r) {
+    case SGS_DIGEST_OK:
+        return NULL;
+    case SGS_DIGEST_IO_ERROR:
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "read: %s", strerror(d->errno_value));
+        break;
+    case SGS_DIGEST_CHANGED:
+        rec->verdict = SGS_V_CHANGED;
+        sgs_say(w, "%s", d->change);
+        break;
+    case SGS_DIGEST_TOO_LARGE:
+        rec->verdict = SGS_V_UNSUPPORTED;
+        sgs_say(w, "file too large to keep in memory");
+        break;
+    case SGS_DIGEST_NOMEM:
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "out of memory");
+        break;
+    case SGS_DIGEST_CRYPTO:
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "libcrypto digest failure");
+        break;
+    }
+    return w->reason;
+}
+

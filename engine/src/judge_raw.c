@@ -1,0 +1,112 @@
+/*
+ * judge_raw.c - the raw detached signature judge (openssl dgst / pkeyutl -rawin).
+ */
+#include "engine.h"
+
+/* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
+sgs_verdict
+sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
+           const char *sig_path, size_t siglen, sgs_record *rec)
+{
+    if (e->keys.count == 0) {
+        sgs_say(w, "%s is a raw signature, but no public key was given (--key)", sig_path);
+        return SGS_V_UNTRUSTED;
+    }
+    /* Candidate keys: those whose signature shape matches (RSA: modulus size; Ed25519: 64
+       bytes; ECDSA: strict DER). A signature no key could have made is malformed, not bad. */
+    size_t last = 0;
+    int need_whole = 0;
+    const size_t candidates = sgs_detached_candidates(&e->keys, w->sig, siglen, &last,
+                                                      &need_whole);
+    if (candidates == 0) {
+        sgs_say(w, "signature %s (%zu bytes) has the shape of no signature the %zu key(s) make",
+            sig_path, siglen, e->keys.count);
+        return SGS_V_MALFORMED;
+    }
+    if (candidates == 1)
+        rec->alg = sgs_key_alg_name(&e->keys.keys[last], sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg,
+                            sizeof(w->alg));
+
+    /* Persistent cache: the stat tuple names the digest (no read), and the content key names
+       the verdict. Only a verdict hit avoids reading the file: a verification needs its bytes
+       (Ed25519) or at least the digest we then have. */
+    uint8_t vkey[32];
+    const int pc = e->pcache != NULL;
+    if (pc && !e->cfg.paranoid) {
+        sgs_digest_out cd;
+        sgs_pcache_verdict pv;
+        if (sgs_pcache_get_digest(e->pcache, w->reader, sb, e->md_nid, cd.md, &cd.md_len) &&
+            (sgs_vstore_raw_key_sig(e, w, cd.md, cd.md_len, siglen, vkey),
+             sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv))) {
+            sgs_hex(cd.md, cd.md_len, w->digest_hex);
+            rec->digest = w->digest_hex;
+            sgs_vstore_put_answer(e, w, sb, &pv, cd.md, cd.md_len);
+            return sgs_vstore_use_cached(w, rec, &pv, sig_path);
+        }
+    }
+    sgs_digest_out d;
+    const uint64_t keep_max = need_whole ? e->cfg.max_whole_file : 0;
+    const sgs_digest_result dr = sgs_digest_fd(&w->dc, fd, e->md, sb, keep_max, &d);
+    if (dr == SGS_DIGEST_TOO_LARGE) {
+        sgs_say(w, "Ed25519 signs the whole file, and files over %llu bytes are not supported",
+            (unsigned long long)e->cfg.max_whole_file);
+        return SGS_V_UNSUPPORTED;
+    }
+    if (sgs_job_digest_problem(dr, &d, rec, w) != NULL)
+        return rec->verdict;
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+
+    if (pc && !e->cfg.paranoid) { /* the file had to be read, but its verdict may be known */
+        sgs_pcache_verdict pv;
+        sgs_vstore_raw_key_sig(e, w, d.md, d.md_len, siglen, vkey);
+        if (sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv)) {
+            sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
+            sgs_vstore_put_answer(e, w, sb, &pv, d.md, d.md_len);
+            return sgs_vstore_use_cached(w, rec, &pv, sig_path);
+        }
+    }
+    sgs_cache_value cv = {SGS_V_BAD_SIGNATURE, -1};
+    if (e->cache != NULL &&
+        sgs_cache_lookup(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv)) {
+        atomic_fetch_add_explicit(&e->cache_hits, 1, memory_order_relaxed);
+    } else {
+        sgs_detached dv = {w->sig, siglen, w->dc.keep, (size_t)d.bytes, d.md, d.md_len,
+                           {NULL, 0, NULL, 0}, w->verifiers};
+        sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
+        uint64_t tried = 0;
+        cv.key_index = (int32_t)sgs_detached_verify(&e->keys, &dv, &tried);
+        cv.verdict = cv.key_index >= 0 ? SGS_V_VALID : SGS_V_BAD_SIGNATURE;
+        atomic_fetch_add_explicit(&e->verifications, tried, memory_order_relaxed);
+        if (e->cache != NULL)
+            sgs_cache_insert(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv);
+    }
+    if (pc) {
+        sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
+        sgs_pcache_verdict pv;
+        memset(&pv, 0, sizeof(pv));
+        pv.verdict = cv.key_index >= 0 && cv.verdict == SGS_V_VALID ? SGS_V_VALID
+                                                                     : SGS_V_BAD_SIGNATURE;
+        if (pv.verdict == SGS_V_VALID) {
+            const sgs_key *const k = &e->keys.keys[cv.key_index];
+            memcpy(pv.signer, k->fp_hex, sizeof(pv.signer));
+            sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, pv.alg, sizeof(pv.alg));
+        }
+        sgs_vstore_raw_key_sig(e, w, d.md, d.md_len, siglen, vkey);
+        sgs_pcache_put_verdict(e->pcache, vkey, &pv);
+        sgs_vstore_put_answer(e, w, sb, &pv, d.md, d.md_len);
+    }
+    if (cv.key_index < 0 || cv.verdict != SGS_V_VALID) {
+        sgs_say(w, "signature %s does not verify with %s", sig_path,
+            candidates == 1 ? "the key of its shape" : "any of the keys of its shape");
+        return SGS_V_BAD_SIGNATURE;
+    }
+    const sgs_key *const signer = &e->keys.keys[cv.key_index];
+    rec->alg = sgs_key_alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+    rec->signer = signer->fp_hex;
+    sgs_say(w, "signature verified (%s)", rec->alg);
+    (void)j;
+    return SGS_V_VALID;
+}
+

@@ -1,0 +1,163 @@
+/*
+ * sign.c - the sign job: raw signatures (F<suffix>) or detached CMS (F.p7s).
+ */
+#include "engine.h"
+
+/* Writes bytes to target through a temporary file in the same directory and rename(2), so a
+   reader sees the old signature or the new one, never half of one. 1 on success. */
+static int
+write_atomically(sgs_engine *e, worker *w, const char *target, const uint8_t *bytes, size_t len,
+                 sgs_record *rec)
+{
+    const size_t plen = strlen(target);
+    char *const tmp = sgs_malloc(&e->alloc, plen + 8);
+    if (tmp == NULL) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "out of memory");
+        return 0;
+    }
+    memcpy(tmp, target, plen);
+    memcpy(tmp + plen, ".XXXXXX", 8);
+    int ok = 0;
+    const int tfd = mkostemp(tmp, O_CLOEXEC);
+    if (tfd < 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t done = 0;
+    while (done < len) {
+        const ssize_t n = write(tfd, bytes + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    const int written = done == len && fchmod(tfd, 0644) == 0;
+    if (close(tfd) != 0 || !written) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "cannot write %s: %s", tmp, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    if (rename(tmp, target) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "cannot rename to %s: %s", target, strerror(errno));
+        (void)unlink(tmp);
+        goto out;
+    }
+    ok = 1;
+out:
+    sgs_free(&e->alloc, tmp);
+    return ok;
+}
+
+/* sign with a certificate: a detached CMS SignedData into F.p7s, the file read once. */
+static sgs_verdict
+sign_cms(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, sgs_record *rec)
+{
+    char why[256];
+    sgs_cms_job cj;
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    sgs_verdict v = SGS_V_UNSUPPORTED;
+    if (!sgs_cms_sign_start(e->sign_cert, e->sign_key, e->trust.untrusted_sk, e->md,
+                            e->cfg.pss, &cj, why, sizeof(why))) {
+        sgs_say(w, "%s", why);
+        return v;
+    }
+    sgs_digest_out d;
+    const sgs_digest_result dr = sgs_digest_fd_also(&w->dc, fd, e->md, sb, 0, cj.ctxs, cj.nctx, &d);
+    if (sgs_job_digest_problem(dr, &d, rec, w) != NULL) {
+        v = rec->verdict;
+        goto out;
+    }
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    if (!sgs_cms_sign_finish(&cj, &der, &derlen, why, sizeof(why))) {
+        sgs_say(w, "%s", why);
+        goto out;
+    }
+    if (!write_atomically(e, w, j->p7s_path, der, derlen, rec)) {
+        v = rec->verdict;
+        goto out;
+    }
+    rec->alg = "cms";
+    rec->signer = e->sign_desc.fp_hex;
+    sgs_say(w, "signed, wrote %s", j->p7s_path);
+    v = SGS_V_VALID;
+out:
+    OPENSSL_free(der);
+    sgs_cms_job_reset(&cj);
+    return v;
+}
+
+void
+sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    const int fd = sgs_job_open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return;
+    if (e->sign_cert != NULL) {
+        const sgs_verdict v = sign_cms(e, w, j, fd, &sb, rec);
+        if (v != SGS_V_VALID)
+            rec->verdict = v;
+        else
+            rec->verdict = SGS_V_VALID; /* the CMS signature was made and written */
+        close(fd);
+        return;
+    }
+    const sgs_key *const k = &e->sign_desc;
+    const int whole = k->type == SGS_KEY_ED25519;
+    sgs_digest_out d;
+    const sgs_digest_result dr =
+        sgs_digest_fd(&w->dc, fd, e->md, &sb, whole ? e->cfg.max_whole_file : 0, &d);
+    if (dr == SGS_DIGEST_TOO_LARGE) {
+        rec->verdict = SGS_V_UNSUPPORTED;
+        sgs_say(w, "Ed25519 signs the whole file, and files over %llu bytes are not supported",
+            (unsigned long long)e->cfg.max_whole_file);
+        goto out;
+    }
+    if (sgs_job_digest_problem(dr, &d, rec, w) != NULL)
+        goto out;
+    atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
+    sgs_hex(d.md, d.md_len, w->digest_hex);
+    rec->digest = w->digest_hex;
+    rec->alg = sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
+
+    sgs_sig_params params;
+    sgs_sig_params_init(&params, e->md, e->cfg.pss);
+    size_t siglen = SIG_FILE_MAX;
+    char why[160] = "";
+    const int signed_ok =
+        whole ? sgs_sign_message(e->sign_key, w->dc.keep, (size_t)d.bytes, w->sig, &siglen, why,
+                                 sizeof(why))
+              : sgs_sign_prehash(e->sign_key, &params, d.md, d.md_len, w->sig, &siglen, why,
+                                 sizeof(why));
+    if (!signed_ok) {
+        rec->verdict = SGS_V_UNSUPPORTED;
+        sgs_say(w, "signing failed: %s", why[0] ? why : "libcrypto error");
+        goto out;
+    }
+    /* Check our own output before it replaces anything. */
+    const int verified = whole ? sgs_verify_message(e->sign_key, w->dc.keep, (size_t)d.bytes,
+                                                    w->sig, siglen)
+                               : sgs_verify_prehash(e->sign_key, &params, d.md, d.md_len, w->sig,
+                                                    siglen);
+    if (!verified) {
+        rec->verdict = SGS_V_BAD_SIGNATURE;
+        sgs_say(w, "the new signature does not verify; nothing written");
+        goto out;
+    }
+    if (!write_atomically(e, w, j->sig_path, w->sig, siglen, rec))
+        goto out;
+    rec->signer = k->fp_hex;
+    sgs_say(w, "signed, wrote %s", j->sig_path);
+    rec->verdict = SGS_V_VALID; /* the signature was made, checked and written */
+out:
+    close(fd);
+}
+
