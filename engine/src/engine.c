@@ -385,34 +385,23 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     if (absent && j->p7s_path != NULL)
         sgs_say(w, "no signature file %s or %s", j->sig_path, j->p7s_path);
     sgs_verdict outcome = SGS_V_NO_SIGNATURE;
+    /* The pipeline never decides: the judge's return value is the verdict, copied as is. */
     if (absent && e->cfg.op == SGS_OP_DIAGNOSE && sgs_judge_cert(e, w, j, &sb, rec, &outcome)) {
-        if (outcome != SGS_V_VALID) {
-            rec->verdict = outcome;
-            goto out;
-        }
-        goto valid;
+        rec->verdict = outcome;
+        goto out;
     }
     /* No detached signature: a PE image carries its own (Authenticode). */
     if (absent && e->cfg.op == SGS_OP_VERIFY && sgs_judge_pe(e, w, fd, &sb, rec, &outcome)) {
-        if (outcome != SGS_V_VALID) {
-            rec->verdict = outcome;
-            goto out;
-        }
-        goto valid;
+        rec->verdict = outcome;
+        goto out;
     }
     if (siglen == 0) {
         if (absent && e->cfg.op == SGS_OP_VERIFY) /* no signature, not a PE image: remember */
             sgs_vstore_put_record(e, w, &sb, NULL, &sgs_vstore_for_good, rec->verdict, rec);
         goto out;
     }
-    outcome = is_cms ? sgs_judge_cms(e, w, fd, &sb, siglen, rec)
-                                       : sgs_judge_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
-    if (outcome != SGS_V_VALID) {
-        rec->verdict = outcome;
-        goto out;
-    }
-valid:
-    rec->verdict = SGS_V_VALID; /* the only such line: the chosen path verified end to end */
+    rec->verdict = is_cms ? sgs_judge_cms(e, w, fd, &sb, siglen, rec)
+                          : sgs_judge_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
 out:
     close(fd);
     quarantine_if_due(e, w, j, rec, &sb);
@@ -467,13 +456,13 @@ worker_run(void *opaque, void *state, void *job_ptr)
     job *const j = job_ptr;
     sgs_record rec;
     memset(&rec, 0, sizeof(rec));
-    rec.path = j->path;
-    rec.verdict = SGS_V_IO_ERROR; /* until proven otherwise */
+    rec.path = j->path; /* rec.verdict: SGS_V_UNJUDGED (zero) until a job kind judges it */
     rec.alg = "";
     rec.signer = "";
     rec.digest = "";
     rec.chain = "";
     if (w == NULL || !w->ok) {
+        rec.verdict = SGS_V_IO_ERROR;
         rec.reason = "out of memory: worker could not start";
         sgs_engine_deliver(e, &rec);
         sgs_scan_dir_release(j->dir);

@@ -108,11 +108,7 @@ sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     snprintf(w->reason, sizeof(w->reason), "%s", r.reason);
     rec->signer = w->signer_hex;
     rec->alg = w->alg;
-    if (r.verdict != SGS_V_VALID) {
-        rec->verdict = r.verdict;
-        return;
-    }
-    rec->verdict = SGS_V_VALID; /* agents.c judged this content VALID in its one place */
+    rec->verdict = r.verdict; /* agents.c is the judge: its one VALID is in sgs_agents_judge */
 }
 
 static sgs_status

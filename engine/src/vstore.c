@@ -50,7 +50,7 @@ sgs_vstore_use_cached(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
     memcpy(w->signer_hex, pv->signer, sizeof(w->signer_hex));
     rec->signer = w->signer_hex;
     sgs_say(w, "signature verified (%s; persistent cache)", pv->alg);
-    return SGS_V_VALID;
+    return (sgs_verdict)pv->verdict; /* VALID, as the raw judge stored it */
 }
 
 /* The whole answer for this file and signature file, for the warm path (cache_warm). */
@@ -254,12 +254,8 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct 
                !record_decode(w, w->rec_buf, len, rec, &v)) {
         return 0;
     }
-    if (v != SGS_V_VALID) {
-        rec->verdict = v;
-        return 1;
-    }
-    rec->verdict = SGS_V_VALID; /* judged VALID for these stat tuples (and this trust, at a time
-                                   range that includes now) by a full verification */
+    rec->verdict = v; /* as a full judgement decided it for these stat tuples (and this trust,
+                         at a time range that includes now) */
     return 1;
 }
 
