@@ -39,6 +39,10 @@ set_encoding(cli_parser *p, const cli_opt *opt, const char *arg)
 static const cli_opt keys_out[] = {
     {"out", 0, "DIR|FILE", cli_set_string, offsetof(keys_opts, out), 0,
      "keygen: the directory to write; export-agent-key: the key file"},
+    {NULL, 0, NULL, NULL, 0, 0, NULL},
+};
+
+static const cli_opt keys_agent_file[] = {
     {"key-file", 0, "NAME", cli_set_string, offsetof(keys_opts, agent_file), 0,
      "the agents' key file name (default OfcNTCer.dat)"},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
@@ -61,6 +65,7 @@ static const cli_opt keys_export[] = {
 static const cli_optset keygen_opts[] = {
     CLI_TAKE(keys_type),
     CLI_TAKE(keys_out),
+    CLI_TAKE(keys_agent_file),
     CLI_REFUSE(keys_export, KEYGEN_USAGE),
     CLI_TAKE(cli_opts_help),
     CLI_OPTSET_END,
@@ -69,6 +74,7 @@ static const cli_optset keygen_opts[] = {
 static const cli_optset export_opts[] = {
     CLI_TAKE(keys_export),
     CLI_TAKE(keys_out),
+    CLI_IGNORE(keys_agent_file), /* accepted, as it always was */
     CLI_REFUSE(keys_type, EXPORT_USAGE),
     CLI_TAKE(cli_opts_help),
     CLI_OPTSET_END,

@@ -152,28 +152,129 @@ list_words(const cli_command *const *table, const char *last, char *buf, size_t 
     }
 }
 
+/* Edit distance of a and b (insertions, deletions, substitutions, adjacent swaps), or more
+   than 3 when that is all that matters. */
+static size_t
+distance(const char *a, const char *b)
+{
+    enum { MAX = 32 };
+    const size_t la = strlen(a), lb = strlen(b);
+    if (la >= MAX || lb >= MAX)
+        return 4;
+    size_t d[MAX][MAX];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            size_t best = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < best)
+                best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best)
+                best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    }
+    return d[la][lb];
+}
+
+/* The command a mistyped word most likely meant: the nearest within 2 edits, else the only
+   one it is the start of; NULL if none. */
+static const cli_command *
+suggest(const cli_command *const *table, const char *word)
+{
+    const cli_command *best = NULL, *prefixed = NULL;
+    size_t best_d = 3, nprefixed = 0;
+    for (const cli_command *const *c = table; *c != NULL; c++) {
+        const size_t d = distance(word, word_of(*c));
+        if (d < best_d) {
+            best_d = d;
+            best = *c;
+        }
+        if (strlen(word) >= 2 && strncmp(word, word_of(*c), strlen(word)) == 0) {
+            prefixed = *c;
+            nprefixed++;
+        }
+    }
+    return best != NULL ? best : nprefixed == 1 ? prefixed : NULL;
+}
+
+/* The usage error for a word that names no command of table (exit 2). */
+static int
+fail_unknown(const char *group, const cli_command *const *table, const char *word)
+{
+    const cli_command *const near = suggest(table, word);
+    if (group == NULL) {
+        fprintf(stderr, "sigsweep: unknown command '%s'", word);
+        if (near != NULL)
+            fprintf(stderr, "; did you mean '%s'?", word_of(near));
+        fputs(" (see sigsweep --help)\n", stderr);
+        return CLI_EXIT_USAGE;
+    }
+    char words[256];
+    list_words(table, ", ", words, sizeof(words));
+    if (near != NULL)
+        return cli_fail_usage(group, "unknown subcommand '%s' (%s); did you mean '%s'?", word,
+                              words, word_of(near));
+    return cli_fail_usage(group, "unknown subcommand '%s' (%s)", word, words);
+}
+
+static int
+is_help(const char *word)
+{
+    return strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0;
+}
+
 static int dispatch(const cli_command *cmd, int argc, char **argv);
 
 /* trust, package: the next word picks the command. */
 static int
 dispatch_group(const cli_command *group, int argc, char **argv)
 {
-    char words[256];
     if (argc < 2) {
+        char words[256];
         list_words(group->subs, " or ", words, sizeof(words));
         return cli_fail_usage(group->name, "needs %s", words);
+    }
+    if (is_help(argv[1])) {
+        cli_print_help(group);
+        return CLI_EXIT_ALL_VALID;
     }
     const cli_command *const sub = find(group->subs, argv[1]);
     if (sub != NULL)
         return dispatch(sub, argc - 1, argv + 1);
-    list_words(group->subs, ", ", words, sizeof(words));
-    return cli_fail_usage(group->name, "unknown subcommand '%s' (%s)", argv[1], words);
+    return fail_unknown(group->name, group->subs, argv[1]);
 }
 
 static int
 dispatch(const cli_command *cmd, int argc, char **argv)
 {
     return cmd->subs != NULL ? dispatch_group(cmd, argc, argv) : cmd->main(cmd, argc, argv);
+}
+
+/* sigsweep help [COMMAND [SUBCOMMAND]] */
+static int
+help_main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fputs(cli_overview, stdout);
+        return CLI_EXIT_ALL_VALID;
+    }
+    const cli_command *cmd = find(commands, argv[2]);
+    if (cmd == NULL)
+        return fail_unknown(NULL, commands, argv[2]);
+    if (argc > 3 && cmd->subs != NULL) {
+        const cli_command *const sub = find(cmd->subs, argv[3]);
+        if (sub == NULL)
+            return fail_unknown(cmd->name, cmd->subs, argv[3]);
+        cmd = sub;
+    }
+    cli_print_help(cmd);
+    return CLI_EXIT_ALL_VALID;
 }
 
 int
@@ -191,10 +292,12 @@ main(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
     const char *const word = argv[1];
-    if (strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0 || strcmp(word, "help") == 0) {
+    if (is_help(word)) {
         fputs(cli_overview, stdout);
         return CLI_EXIT_ALL_VALID;
     }
+    if (strcmp(word, "help") == 0)
+        return help_main(argc, argv);
     if (strcmp(word, "--version") == 0) {
         const sgs_status st = sgs_selftest();
         printf("sigsweep %s (%s; self-test %s)\n", sgs_version_string(), OPENSSL_VERSION_TEXT,
@@ -204,6 +307,5 @@ main(int argc, char **argv)
     const cli_command *const cmd = find(commands, word);
     if (cmd != NULL)
         return dispatch(cmd, argc - 1, argv + 1);
-    fprintf(stderr, "sigsweep: unknown command '%s' (see sigsweep --help)\n", word);
-    return CLI_EXIT_USAGE;
+    return fail_unknown(NULL, commands, word);
 }

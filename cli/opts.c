@@ -115,8 +115,7 @@ cli_set_help(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     (void)arg;
-    (void)p;
-    fputs(cli_overview, stdout);
+    cli_print_help(p->cmd);
     return CLI_EXIT_ALL_VALID;
 }
 
