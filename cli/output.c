@@ -409,8 +409,8 @@ out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
     }
     fputs("package NOT VALID (", stderr);
     const char *sep = "";
-    for (unsigned v = 1; v < SGS_VERDICT_COUNT; v++) {
-        if (st->verdicts[v] > 0) {
+    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++) {
+        if (v != SGS_V_VALID && st->verdicts[v] > 0) {
             fprintf(stderr, "%s%llu %s", sep, (unsigned long long)st->verdicts[v],
                     sgs_verdict_name((sgs_verdict)v));
             sep = ", ";
