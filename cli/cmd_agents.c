@@ -82,9 +82,8 @@ static int
 submit_agents(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (sgs_engine_submit_fleet(e, operands[i],
-                                    o->key_file != NULL ? o->key_file : AGENTS_KEY_FILE) !=
-            SGS_OK) {
+        if (sgs_engine_submit_fleet(
+                e, operands[i], o->key_file != NULL ? o->key_file : AGENTS_KEY_FILE) != SGS_OK) {
             fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
             return -1;
         }

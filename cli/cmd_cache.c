@@ -15,8 +15,7 @@
 #include <string.h>
 
 static const cli_opt cache_opt_table[] = {
-    {"cache-dir", 0, "DIR", cli_set_string, 0, 0,
-     "the cache (default $XDG_CACHE_HOME/sigsweep)"},
+    {"cache-dir", 0, "DIR", cli_set_string, 0, 0, "the cache (default $XDG_CACHE_HOME/sigsweep)"},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 

@@ -63,12 +63,9 @@ static const cli_opt keys_export[] = {
 };
 
 static const cli_optset keygen_opts[] = {
-    CLI_TAKE(keys_type),
-    CLI_TAKE(keys_out),
-    CLI_TAKE(keys_agent_file),
-    CLI_REFUSE(keys_export, KEYGEN_USAGE),
-    CLI_TAKE(cli_opts_help),
-    CLI_OPTSET_END,
+    CLI_TAKE(keys_type),       CLI_TAKE(keys_out),
+    CLI_TAKE(keys_agent_file), CLI_REFUSE(keys_export, KEYGEN_USAGE),
+    CLI_TAKE(cli_opts_help),   CLI_OPTSET_END,
 };
 
 static const cli_optset export_opts[] = {

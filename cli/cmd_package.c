@@ -49,8 +49,7 @@ create_main(const cli_command *cmd, int argc, char **argv)
     if (o.out == NULL || argc - p.operand != 1)
         return cli_fail_usage(cmd->name, "%s", "usage: package create DIR --out MANIFEST");
     char err[768];
-    if (sgs_package_create(argv[p.operand], o.out, o.hash, o.threads, err, sizeof(err)) !=
-        SGS_OK) {
+    if (sgs_package_create(argv[p.operand], o.out, o.hash, o.threads, err, sizeof(err)) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd->name, err);
         return CLI_EXIT_USAGE;
     }
@@ -128,8 +127,8 @@ verify_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 verify_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_PACKAGE, verify_check, set_package,
-                                      submit_package, summary_package};
+    static const sweep_hooks hooks = {SGS_OP_PACKAGE, verify_check, set_package, submit_package,
+                                      summary_package};
     return sweep_main(cmd, argc, argv, &hooks);
 }
 

@@ -96,9 +96,7 @@ list_main(const cli_command *cmd, int argc, char **argv)
             skipped = 1;
         }
     }
-    return fflush(stdout) != 0 ? CLI_EXIT_USAGE
-           : skipped           ? CLI_EXIT_NOT_VALID
-                               : CLI_EXIT_ALL_VALID;
+    return fflush(stdout) != 0 ? CLI_EXIT_USAGE : skipped ? CLI_EXIT_NOT_VALID : CLI_EXIT_ALL_VALID;
 }
 
 static int

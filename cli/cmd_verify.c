@@ -44,8 +44,8 @@ set_enforcement(const char *cmd, sweep_opts *o, char *journal_buf, size_t n)
     if (o->policy != NULL) {
         int from_policy = -1;
         char perr[512];
-        if (sgs_policy_read(o->policy, &from_policy, policy_warn, o, perr,
-                            sizeof(perr)) != SGS_OK) {
+        if (sgs_policy_read(o->policy, &from_policy, policy_warn, o, perr, sizeof(perr)) !=
+            SGS_OK) {
             fprintf(stderr, "sigsweep %s: %s\n", cmd, perr);
             return CLI_EXIT_USAGE;
         }
@@ -65,8 +65,9 @@ verify_check(const char *cmd, sweep_opts *o, int noperands)
 {
     int rc;
     if (o->cfg.pe_uefi && o->cfg.pe_require_all)
-        return cli_fail_usage(cmd, "%s", "--uefi (any signature) and --require-all (every one) "
-                                         "contradict each other");
+        return cli_fail_usage(cmd, "%s",
+                              "--uefi (any signature) and --require-all (every one) "
+                              "contradict each other");
     if (o->paranoid && !o->cache && o->cache_dir == NULL)
         return cli_fail_usage(cmd, "%s", "--paranoid goes with --cache or --cache-dir");
     if ((rc = sweep_check_keys(cmd, o)) != CLI_GO_ON ||

@@ -4,14 +4,14 @@
 
 #include "opts.h"
 
-extern const cli_command cli_cmd_verify;  /* cmd_verify.c */
-extern const cli_command cli_cmd_sign;    /* cmd_sign.c; also `package sign` */
-extern const cli_command cli_cmd_agents;  /* cmd_agents.c */
-extern const cli_command cli_cmd_keygen;  /* cmd_keygen.c */
+extern const cli_command cli_cmd_verify;           /* cmd_verify.c */
+extern const cli_command cli_cmd_sign;             /* cmd_sign.c; also `package sign` */
+extern const cli_command cli_cmd_agents;           /* cmd_agents.c */
+extern const cli_command cli_cmd_keygen;           /* cmd_keygen.c */
 extern const cli_command cli_cmd_export_agent_key; /* cmd_keygen.c */
-extern const cli_command cli_cmd_package; /* cmd_package.c: create, sign, verify */
-extern const cli_command cli_cmd_cache;   /* cmd_cache.c */
-extern const cli_command cli_cmd_restore; /* cmd_restore.c */
-extern const cli_command cli_cmd_trust;   /* cmd_trust.c: list, add, diagnose */
+extern const cli_command cli_cmd_package;          /* cmd_package.c: create, sign, verify */
+extern const cli_command cli_cmd_cache;            /* cmd_cache.c */
+extern const cli_command cli_cmd_restore;          /* cmd_restore.c */
+extern const cli_command cli_cmd_trust;            /* cmd_trust.c: list, add, diagnose */
 
 #endif

@@ -19,16 +19,8 @@
 #include <sys/resource.h>
 
 static const cli_command *const commands[] = {
-    &cli_cmd_verify,
-    &cli_cmd_sign,
-    &cli_cmd_agents,
-    &cli_cmd_keygen,
-    &cli_cmd_export_agent_key,
-    &cli_cmd_package,
-    &cli_cmd_cache,
-    &cli_cmd_restore,
-    &cli_cmd_trust,
-    NULL,
+    &cli_cmd_verify,  &cli_cmd_sign,  &cli_cmd_agents,  &cli_cmd_keygen, &cli_cmd_export_agent_key,
+    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  NULL,
 };
 
 const char cli_overview[] =

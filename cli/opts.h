@@ -40,18 +40,20 @@ typedef struct cli_optset {
 } cli_optset;
 
 /* The entries of a command's list of fragments. */
+/* clang-format off */
 #define CLI_TAKE(fragment) {(fragment), NULL, 0}
 #define CLI_IGNORE(fragment) {(fragment), NULL, 1}
 #define CLI_REFUSE(fragment, message) {(fragment), (message), 0}
 #define CLI_OPTSET_END {NULL, NULL, 0}
+/* clang-format on */
 
 struct cli_command {
     const char *name; /* "verify", "trust list"; its last word is what selects it */
     int (*main)(const cli_command *cmd, int argc, char **argv); /* argv[0]: the last word */
-    const char *summary; /* one line */
-    const char *usage;   /* usage lines and what it does, each line ending in '\n' */
-    const cli_optset *opts;              /* ends with {NULL}; NULL for a group */
-    const cli_command *const *subs;      /* a group (trust, package): its commands, NULL-ended */
+    const char *summary;                                        /* one line */
+    const char *usage;              /* usage lines and what it does, each line ending in '\n' */
+    const cli_optset *opts;         /* ends with {NULL}; NULL for a group */
+    const cli_command *const *subs; /* a group (trust, package): its commands, NULL-ended */
 };
 
 struct cli_parser {

@@ -25,7 +25,9 @@
 #include <unistd.h>
 
 #define SWEEP_FIELD(m) offsetof(sweep_opts, m)
+/* clang-format off */
 #define SWEEP_END {NULL, 0, NULL, NULL, 0, 0, NULL}
+/* clang-format on */
 
 static sweep_opts *
 target(const cli_parser *p)
@@ -236,8 +238,7 @@ const cli_opt sweep_opts_trust[] = {
 };
 
 const cli_opt sweep_opts_chain_time[] = {
-    {"at", 0, "TIME", set_at, 0, 0,
-     "validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH"},
+    {"at", 0, "TIME", set_at, 0, 0, "validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH"},
     {"partial-chain", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.partial_chain), 0,
      "a trusted intermediate is enough (as UEFI firmware treats its db)"},
     {"no-time-check", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.no_time_check), 0,
@@ -284,8 +285,7 @@ const cli_opt sweep_opts_cert[] = {
 };
 
 const cli_opt sweep_opts_certfile[] = {
-    {"certfile", 0, "FILE", set_certfile, 0, 0,
-     "certificates to embed in the CMS (intermediates)"},
+    {"certfile", 0, "FILE", set_certfile, 0, 0, "certificates to embed in the CMS (intermediates)"},
     SWEEP_END,
 };
 
@@ -314,8 +314,7 @@ const cli_opt sweep_opts_agents[] = {
 const cli_opt sweep_opts_package[] = {
     {"manifest", 0, "MANIFEST", cli_set_string, SWEEP_FIELD(manifest), 0,
      "the package's signed manifest (sha256sum format)"},
-    {"ignore", 0, "GLOB", set_ignore, 0, 0,
-     "files not listed that are not EXTRA_FILE; repeatable"},
+    {"ignore", 0, "GLOB", set_ignore, 0, 0, "files not listed that are not EXTRA_FILE; repeatable"},
     SWEEP_END,
 };
 
@@ -332,8 +331,9 @@ int
 sweep_check_keys(const char *cmd, const sweep_opts *o)
 {
     if (o->nkeys == 0 && !o->cfg.trust_system && !has_trust(o))
-        return cli_fail_usage(cmd, "%s", "give --key (raw signatures) or --trust/"
-                                         "--trust-system (CMS signatures)");
+        return cli_fail_usage(cmd, "%s",
+                              "give --key (raw signatures) or --trust/"
+                              "--trust-system (CMS signatures)");
     return CLI_GO_ON;
 }
 
@@ -455,8 +455,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         snprintf(tmp_output, n, "%s.XXXXXX", o->output);
         const int fd = mkstemp(tmp_output);
         if (fd < 0 || (sink.fp = fdopen(fd, "w")) == NULL) {
-            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output,
-                    strerror(errno));
+            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
             if (fd >= 0) {
                 close(fd);
                 unlink(tmp_output);
@@ -506,8 +505,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         const int closed = fclose(sink.fp);
         sink.fp = NULL;
         if (closed != 0 || rename(tmp_output, o->output) != 0) {
-            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output,
-                    strerror(errno));
+            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
             goto out;
         }
         free(tmp_output);

@@ -53,23 +53,22 @@ extern const cli_opt sweep_opts_public_key[];  /* --key, repeatable */
 extern const cli_opt sweep_opts_private_key[]; /* --key PRIVATE */
 extern const cli_opt sweep_opts_sig[];         /* --hash, --pss, --sig-suffix */
 extern const cli_opt sweep_opts_files_from[];
-extern const cli_opt sweep_opts_trust[];       /* --trust ... --strict: anchors and checks */
-extern const cli_opt sweep_opts_chain_time[];  /* --at, --partial-chain, --no-time-check */
-extern const cli_opt sweep_opts_enforce[];     /* --quarantine ... and the cache options */
-extern const cli_opt sweep_opts_pe[];          /* --uefi, --require-all, --lenient */
-extern const cli_opt sweep_opts_cert[];        /* --cert */
+extern const cli_opt sweep_opts_trust[];      /* --trust ... --strict: anchors and checks */
+extern const cli_opt sweep_opts_chain_time[]; /* --at, --partial-chain, --no-time-check */
+extern const cli_opt sweep_opts_enforce[];    /* --quarantine ... and the cache options */
+extern const cli_opt sweep_opts_pe[];         /* --uefi, --require-all, --lenient */
+extern const cli_opt sweep_opts_cert[];       /* --cert */
 extern const cli_opt sweep_opts_certfile[];
 extern const cli_opt sweep_opts_cms[];
-extern const cli_opt sweep_opts_agents[];      /* --server-cert ... --command-sig */
-extern const cli_opt sweep_opts_package[];     /* --manifest, --ignore */
+extern const cli_opt sweep_opts_agents[];  /* --server-cert ... --command-sig */
+extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
 
 /* What using a fragment's options with a command that does not take them says. */
 #define SWEEP_FOR_SIGN "--cert and --certfile are for sign"
 #define SWEEP_FOR_PACKAGE_SIGN "--cms is for package sign, with --cert"
-#define SWEEP_FOR_AGENTS                                                                        \
-    "--server-cert, --known, --key-file, --list and --command are for agents"
+#define SWEEP_FOR_AGENTS "--server-cert, --known, --key-file, --list and --command are for agents"
 #define SWEEP_FOR_PACKAGE_VERIFY "--manifest and --ignore are for package verify"
-#define SWEEP_FOR_VERIFY_ENFORCE                                                                \
+#define SWEEP_FOR_VERIFY_ENFORCE                                                                   \
     "--quarantine, --journal, --mode, --policy and the cache options are for verify"
 #define SWEEP_FOR_VERIFY_PE "--uefi, --require-all and --lenient are for verify"
 #define SWEEP_FOR_VERIFY_TRUST "trust options are for verify"
@@ -92,8 +91,7 @@ int sweep_check_keys(const char *cmd, const sweep_opts *o); /* --key or a trust 
 int sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands);
 
 /* Hooks shared by several commands. */
-int sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands,
-                       int n);
+int sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n);
 void sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o);
 
 /* Calls fn for each line of FILE (- = stdin) but empty ones, without its '\n'; stops when fn
