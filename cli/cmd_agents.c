@@ -5,7 +5,8 @@
  * DESIGN: an agents run is a sweep whose inputs are agents: FLEET_DIR operands (each entry an
  * agent holding FLEET_DIR/<agent>/<key file>) and --list lines agent<TAB>path. The server key,
  * the known old keys and the command are handed to the engine before the first agent. The
- * enforcement, PE, package and CMS options are accepted and ignored, as they always were.
+ * enforcement, PE, package and CMS options are accepted and ignored, as they always were; the
+ * key, trust and --files-from options are refused, but only once --server-cert is there.
  */
 #include "cmds.h"
 #include "sweep.h"
@@ -25,11 +26,11 @@ static const cli_optset agents_opts[] = {
     CLI_IGNORE(sweep_opts_pe),
     CLI_IGNORE(sweep_opts_package),
     CLI_IGNORE(sweep_opts_cms),
-    CLI_REFUSE(sweep_opts_public_key, AGENTS_REFUSED),
-    CLI_REFUSE(sweep_opts_trust, AGENTS_REFUSED),
-    CLI_REFUSE(sweep_opts_files_from, AGENTS_REFUSED),
-    CLI_REFUSE(sweep_opts_cert, AGENTS_REFUSED),
-    CLI_REFUSE(sweep_opts_certfile, AGENTS_REFUSED),
+    CLI_IGNORE(sweep_opts_public_key), /* refused by agents_check, after --server-cert */
+    CLI_IGNORE(sweep_opts_trust),
+    CLI_IGNORE(sweep_opts_files_from),
+    CLI_IGNORE(sweep_opts_cert),
+    CLI_IGNORE(sweep_opts_certfile),
     CLI_OPTSET_END,
 };
 
@@ -103,6 +104,9 @@ agents_check(const char *cmd, sweep_opts *o, int noperands)
 {
     if (o->server_cert == NULL)
         return cli_fail_usage(cmd, "%s", "--server-cert is required");
+    if (o->nkeys > 0 || o->ncerts > 0 || o->sign_cert != NULL || o->cfg.trust_system ||
+        o->cfg.require_codesign || o->cfg.strict || o->files_from != NULL)
+        return cli_fail_usage(cmd, "%s", AGENTS_REFUSED);
     if ((o->command == NULL) != (o->command_sig == NULL))
         return cli_fail_usage(cmd, "%s", "--command and --command-sig go together");
     if (noperands == 0 && o->list == NULL)

@@ -2,8 +2,9 @@
  * cmd_keygen.c - `sigsweep keygen` (server key pair, self-signed certificate and the agents'
  * key file) and `sigsweep export-agent-key` (the agents' key file from a certificate).
  *
- * DESIGN: the two commands share one option struct and one table of their options; each
- * refuses the other's with the message it always had. The engine makes and writes the keys
+ * DESIGN: the two commands share one option struct and the tables of their options; each
+ * parses the other's (so abbreviations mean the same in both) and refuses them, after the
+ * checks both share, with the message it always had. The engine makes and writes the keys
  * (never overwriting); this file checks the options and names what was written.
  */
 #include "cmds.h"
@@ -72,7 +73,7 @@ static const cli_optset export_opts[] = {
     CLI_TAKE(keys_export),
     CLI_TAKE(keys_out),
     CLI_IGNORE(keys_agent_file), /* accepted, as it always was */
-    CLI_REFUSE(keys_type, EXPORT_USAGE),
+    CLI_IGNORE(keys_type), /* refused by export_main, after --out */
     CLI_TAKE(cli_opts_help),
     CLI_OPTSET_END,
 };
@@ -102,7 +103,7 @@ keygen_main(const cli_command *cmd, int argc, char **argv)
     const int rc = keys_parse(cmd, &o, argc, argv);
     if (rc != CLI_GO_ON)
         return rc;
-    if (o.type == NULL)
+    if (o.type == NULL || o.cert != NULL || o.pem >= 0)
         return cli_fail_usage(cmd->name, "%s", KEYGEN_USAGE);
     char err[512];
     if (sgs_keygen(o.type, o.out, o.agent_file, err, sizeof(err)) != SGS_OK) {
@@ -120,7 +121,7 @@ export_main(const cli_command *cmd, int argc, char **argv)
     const int rc = keys_parse(cmd, &o, argc, argv);
     if (rc != CLI_GO_ON)
         return rc;
-    if (o.cert == NULL)
+    if (o.cert == NULL || o.type != NULL)
         return cli_fail_usage(cmd->name, "%s", EXPORT_USAGE);
     char err[512];
     if (sgs_export_public_key(o.cert, o.out, o.pem == 1, err, sizeof(err)) != SGS_OK) {

@@ -167,14 +167,12 @@ cli_parse(cli_parser *p, const cli_command *cmd, void *target, int argc, char **
             i++;
         if (c == '?' || i == n)
             return cli_fail_usage(cmd->name, "unknown option %s", argv[optind - 1]);
-        if (refused[i] != NULL) {
-            if (p->refused == NULL)
-                p->refused = refused[i];
-            continue;
-        }
+        /* a refused option's value is still checked: its message comes first, as before */
         const int rc = entry[i]->set(p, entry[i], optarg);
         if (rc != CLI_GO_ON)
             return rc;
+        if (refused[i] != NULL && p->refused == NULL)
+            p->refused = refused[i];
     }
     p->operand = optind;
     if (p->refused != NULL)

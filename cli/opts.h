@@ -30,9 +30,9 @@ struct cli_opt {
 };
 
 /* A command's options: fragments of option tables, shared between the commands that take
-   them. A refused fragment is parsed (its arguments are consumed, so abbreviations and
-   messages stay those of the whole family) but using one of its options is the usage error
-   `refused`, reported once the command line is read. */
+   them. A refused fragment is parsed like the others (its arguments consumed and checked, so
+   abbreviations and messages stay those of the whole family) but using one of its options is
+   the usage error `refused`, reported once the command line is read. */
 typedef struct cli_optset {
     const cli_opt *opts; /* NULL ends the list */
     const char *refused; /* NULL: the command takes these options */
