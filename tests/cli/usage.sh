@@ -142,6 +142,25 @@ usage_error "no suggestion for a word far from every command" "$bin" frobnicate
 stderr_lines 1
 ! grep -qF "did you mean" -- "$err" || fail "a suggestion for frobnicate"
 
+# ---- an option of another command: the message names the command it is for ----
+usage_error "verify --cert" "$bin" verify --key "$d/rsa.pub" --cert "$d/rsa.pub" "$d/good.bin"
+stderr_has "--cert and --certfile are for sign"
+usage_error "sign --trust" "$bin" sign --key "$d/rsa.key" --trust "$d/pub" "$d/good.bin"
+stderr_has "trust options are for verify"
+usage_error "sign --quarantine" "$bin" sign --key "$d/rsa.key" --quarantine "$d/good.bin"
+stderr_has "are for verify"
+usage_error "verify --server-cert" "$bin" verify --key "$d/rsa.pub" --server-cert x "$d/good.bin"
+stderr_has "are for agents"
+usage_error "agents --key, after --server-cert" "$bin" agents --server-cert x --key k "$d"
+stderr_has "not for agents"
+usage_error "agents --key, no --server-cert" "$bin" agents --key k "$d"
+stderr_has "--server-cert is required"
+usage_error "sign --purpose bad: the value first" "$bin" sign --key "$d/rsa.key" --purpose x \
+    "$d/good.bin"
+stderr_has "unknown --purpose 'x'"
+usage_error "keygen --der" "$bin" keygen --der --out "$tmp/kg"
+stderr_has "keygen takes --type and --out"
+
 # ---- sign: exit 0, F.sig next to F, same bytes as openssl for RSA and Ed25519 ----
 t "sign rsa" 0 "$bin" sign --key "$d/rsa.key" "$d/good.bin" "$d/good2.bin" "$d/bad.bin"
 for f in good good2 bad; do [[ -s $d/$f.bin.sig ]] || fail "no $f.bin.sig"; done
