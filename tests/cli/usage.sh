@@ -101,6 +101,66 @@ stdout_has "usage"
 t "verify --help" 0 "$bin" verify --help
 stdout_has "usage"
 
+# ---- per-command help; a mistyped command gets a suggestion ----
+stderr_has() { grep -qF -- "$1" "$err" || fail "stderr lacks '$1'"; }
+stdout_lacks() { ! grep -qF -- "$1" "$out" || fail "stdout has '$1'"; }
+t "--help: the whole overview" 0 "$bin" --help
+stdout_has "sigsweep agents --server-cert"
+stdout_has "exit status"
+t "help: the whole overview" 0 "$bin" help
+stdout_has "sigsweep trust add"
+t "verify --help: verify's usage and options only" 0 "$bin" verify --help
+stdout_has "usage: sigsweep verify"
+stdout_has "--quarantine"
+stdout_lacks "sigsweep agents"
+stdout_lacks "--server-cert"
+t "help verify: the same" 0 "$bin" help verify
+stdout_has "usage: sigsweep verify"
+stdout_lacks "sigsweep agents"
+t "sign -h: sign's options" 0 "$bin" sign -h
+stdout_has "--certfile"
+stdout_lacks "--quarantine"
+t "help trust list" 0 "$bin" help trust list
+stdout_has "usage: sigsweep trust list"
+stdout_lacks "trust add"
+t "trust add --help" 0 "$bin" trust add --help
+stdout_has "--force"
+t "trust --help: the group's usage" 0 "$bin" trust --help
+stdout_has "sigsweep trust diagnose"
+t "package --help: the group's usage" 0 "$bin" package --help
+stdout_has "sigsweep package create"
+t "package create --help" 0 "$bin" package create --help
+stdout_has "--out"
+stdout_lacks "--manifest"
+usage_error "help frobnicate" "$bin" help frobnicate
+usage_error "mistyped command" "$bin" verfy --key "$d/rsa.pub" "$d/good.bin"
+stderr_lines 1
+stderr_has "did you mean 'verify'"
+usage_error "mistyped subcommand" "$bin" trust lst "$d/rsa.pub"
+stderr_has "did you mean 'list'"
+usage_error "no suggestion for a word far from every command" "$bin" frobnicate
+stderr_lines 1
+! grep -qF "did you mean" -- "$err" || fail "a suggestion for frobnicate"
+
+# ---- an option of another command: the message names the command it is for ----
+usage_error "verify --cert" "$bin" verify --key "$d/rsa.pub" --cert "$d/rsa.pub" "$d/good.bin"
+stderr_has "--cert and --certfile are for sign"
+usage_error "sign --trust" "$bin" sign --key "$d/rsa.key" --trust "$d/pub" "$d/good.bin"
+stderr_has "trust options are for verify"
+usage_error "sign --quarantine" "$bin" sign --key "$d/rsa.key" --quarantine "$d/good.bin"
+stderr_has "are for verify"
+usage_error "verify --server-cert" "$bin" verify --key "$d/rsa.pub" --server-cert x "$d/good.bin"
+stderr_has "are for agents"
+usage_error "agents --key, after --server-cert" "$bin" agents --server-cert x --key k "$d"
+stderr_has "not for agents"
+usage_error "agents --key, no --server-cert" "$bin" agents --key k "$d"
+stderr_has "--server-cert is required"
+usage_error "sign --purpose bad: the value first" "$bin" sign --key "$d/rsa.key" --purpose x \
+    "$d/good.bin"
+stderr_has "unknown --purpose 'x'"
+usage_error "keygen --der" "$bin" keygen --der --out "$tmp/kg"
+stderr_has "keygen takes --type and --out"
+
 # ---- sign: exit 0, F.sig next to F, same bytes as openssl for RSA and Ed25519 ----
 t "sign rsa" 0 "$bin" sign --key "$d/rsa.key" "$d/good.bin" "$d/good2.bin" "$d/bad.bin"
 for f in good good2 bad; do [[ -s $d/$f.bin.sig ]] || fail "no $f.bin.sig"; done

@@ -1,0 +1,545 @@
+/*
+ * sweep.c - one engine run over many inputs: the options and the run shared by verify, sign,
+ * agents, package verify and trust diagnose. No crypto, no parsing of signed material here.
+ *
+ * DESIGN: the five commands are one family: one sweep_opts holds every option any of them
+ * takes, the option fragments below are each command's building blocks, and every command
+ * lists all of them (taken, ignored or refused with its own message), so what an option or
+ * an abbreviation means never depends on the command. A command checks what is particular to
+ * it in its hooks and sweep_main() drives the engine the same way for all:
+ *
+ *   create -> keys -> signing cert -> certificates -> hooks.prepare -> report header
+ *          -> hooks.submit (operands) -> --files-from -> finish -> hooks.summarize
+ *
+ * The report goes to stdout, or to --output through a temporary file renamed at the end.
+ */
+#include "sweep.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SWEEP_FIELD(m) offsetof(sweep_opts, m)
+/* clang-format off */
+#define SWEEP_END {NULL, 0, NULL, NULL, 0, 0, NULL}
+/* clang-format on */
+
+static sweep_opts *
+target(const cli_parser *p)
+{
+    return p->target;
+}
+
+static int
+set_key(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    sweep_opts *const o = target(p);
+    if (o->nkeys == sizeof(o->keys) / sizeof(o->keys[0]))
+        return cli_fail_usage(p->cmd->name, "too many --key options (%s)", "use a directory");
+    o->keys[o->nkeys++] = arg;
+    return CLI_GO_ON;
+}
+
+static int
+add_cert(cli_parser *p, sgs_material kind, int embed, const char *arg)
+{
+    sweep_opts *const o = target(p);
+    if (o->ncerts == sizeof(o->certs) / sizeof(o->certs[0]))
+        return cli_fail_usage(p->cmd->name, "too many certificate options (%s)",
+                              embed ? "use a bundle" : "use directories");
+    o->certs[o->ncerts].kind = kind;
+    o->certs[o->ncerts].embed = embed;
+    o->certs[o->ncerts++].path = arg;
+    return CLI_GO_ON;
+}
+
+/* --trust, --untrusted, --search, --crl, --tsa-trust: opt->value is the kind */
+static int
+set_cert(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    return add_cert(p, (sgs_material)opt->value, 0, arg);
+}
+
+/* sign --certfile: intermediates to embed */
+static int
+set_certfile(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    return add_cert(p, SGS_MAT_UNTRUSTED, 1, arg);
+}
+
+static int
+set_sig_suffix(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    if (arg[0] == '\0' || strchr(arg, '/') != NULL)
+        return cli_fail_usage(p->cmd->name, "bad --sig-suffix '%s'", arg);
+    target(p)->cfg.sig_suffix = arg;
+    return CLI_GO_ON;
+}
+
+static int
+set_known(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    sweep_opts *const o = target(p);
+    if (o->nknown == sizeof(o->known) / sizeof(o->known[0]))
+        return cli_fail_usage(p->cmd->name, "more than %zu --known keys", o->nknown);
+    o->known[o->nknown++] = arg;
+    return CLI_GO_ON;
+}
+
+static int
+set_key_file(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    if (arg[0] == '\0' || strchr(arg, '/') != NULL)
+        return cli_fail_usage(p->cmd->name, "bad --key-file '%s' (a file name)", arg);
+    target(p)->key_file = arg;
+    return CLI_GO_ON;
+}
+
+static int
+set_ignore(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    sweep_opts *const o = target(p);
+    if (o->nignore == sizeof(o->ignore) / sizeof(o->ignore[0]))
+        return cli_fail_usage(p->cmd->name, "more than %zu --ignore patterns", o->nignore);
+    o->ignore[o->nignore++] = arg;
+    return CLI_GO_ON;
+}
+
+static int
+set_mode(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    if (strcmp(arg, "enforce") != 0 && strcmp(arg, "audit") != 0)
+        return cli_fail_usage(p->cmd->name, "unknown --mode '%s' (enforce, audit)", arg);
+    target(p)->mode = strcmp(arg, "enforce") == 0;
+    return CLI_GO_ON;
+}
+
+static int
+set_purpose(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    if (strcmp(arg, "codesign") != 0)
+        return cli_fail_usage(p->cmd->name, "unknown --purpose '%s' (codesign)", arg);
+    target(p)->cfg.require_codesign = 1;
+    return CLI_GO_ON;
+}
+
+/* Parses @EPOCH or an ISO 8601 UTC time: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z]. */
+static int
+parse_time(const char *s, int64_t *out)
+{
+    char *end = NULL;
+    if (s[0] == '@') {
+        errno = 0;
+        const long long v = strtoll(s + 1, &end, 10);
+        if (errno != 0 || end == s + 1 || *end != '\0')
+            return -1;
+        *out = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%d", &tm);
+    if (end != NULL && (*end == 'T' || *end == ' ')) {
+        char *const t = strptime(end + 1, "%H:%M", &tm);
+        end = t;
+        if (end != NULL && *end == ':')
+            end = strptime(end + 1, "%S", &tm);
+    }
+    if (end != NULL && *end == 'Z')
+        end++;
+    if (end == NULL || *end != '\0')
+        return -1;
+    *out = (int64_t)timegm(&tm);
+    return 0;
+}
+
+static int
+set_at(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    sweep_opts *const o = target(p);
+    if (parse_time(arg, &o->cfg.at_time) != 0)
+        return cli_fail_usage(p->cmd->name,
+                              "--at wants YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH, not '%s'", arg);
+    o->cfg.has_at_time = 1;
+    return CLI_GO_ON;
+}
+
+const cli_opt sweep_opts_run[] = {
+    {"jobs", 'j', "N", cli_set_jobs, SWEEP_FIELD(cfg.threads), 0,
+     "worker threads (default: online CPUs)"},
+    {"format", 0, "F", cli_set_format, SWEEP_FIELD(format), 0, "text (default), jsonl, csv"},
+    {"output", 0, "FILE", cli_set_string, SWEEP_FIELD(output), 0,
+     "write the report to FILE (atomically) instead of stdout"},
+    {"quiet", 'q', NULL, cli_set_flag, SWEEP_FIELD(quiet), 0, "no progress line, no summary"},
+    {"help", 'h', NULL, cli_set_help, 0, 0, "this help"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_public_key[] = {
+    {"key", 0, "FILE|DIR", set_key, 0, 0,
+     "public key or certificate (PEM/DER), or a directory of\nthem; repeatable"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_private_key[] = {
+    {"key", 0, "PRIVATE", set_key, 0, 0, "the private key (PEM/DER, unencrypted)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_sig[] = {
+    {"hash", 0, "ALG", cli_set_hash, SWEEP_FIELD(cfg.hash), 0,
+     "sha256 (default), sha384, sha512: file digest and prehash"},
+    {"pss", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.pss), 0,
+     "RSA keys use RSA-PSS (salt length auto-detected on verify)"},
+    {"sig-suffix", 0, "S", set_sig_suffix, 0, 0, "signature file suffix (default .sig)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_files_from[] = {
+    {"files-from", 0, "FILE", cli_set_string, SWEEP_FIELD(files_from), 0,
+     "read more paths, one per line, from FILE (- = stdin)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_trust[] = {
+    {"trust", 0, "FILE|DIR", set_cert, 0, SGS_MAT_TRUST,
+     "trusted CA certificates (PEM bundle, DER, plain or hashed dir)"},
+    {"trust-system", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust_system), 0,
+     "also trust the system's CA bundle (OpenSSL's default paths)"},
+    {"untrusted", 0, "FILE|DIR", set_cert, 0, SGS_MAT_UNTRUSTED,
+     "intermediate certificates that may help build a chain"},
+    {"search", 0, "DIR", set_cert, 0, SGS_MAT_SEARCH,
+     "candidate CA certificates, never trusted: a missing issuer found\n"
+     "here is named as the fix (\"would be VALID after importing ...\")"},
+    {"crl", 0, "FILE", set_cert, 0, SGS_MAT_CRL,
+     "CRL (PEM/DER, offline); revoked signers are REVOKED"},
+    {"purpose", 0, "codesign", set_purpose, 0, 0,
+     "the signer must carry the codeSigning extended key usage"},
+    {"strict", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.strict), 0,
+     "RFC 5280 strictness (X509_V_FLAG_X509_STRICT)"},
+    {"tsa-trust", 0, "FILE|DIR", set_cert, 0, SGS_MAT_TSA,
+     "timestamp authorities' CAs: a trusted RFC 3161 timestamp dates the\n"
+     "signature, so an expired signer certificate can still be VALID"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_chain_time[] = {
+    {"at", 0, "TIME", set_at, 0, 0, "validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH"},
+    {"partial-chain", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.partial_chain), 0,
+     "a trusted intermediate is enough (as UEFI firmware treats its db)"},
+    {"no-time-check", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.no_time_check), 0,
+     "ignore certificate validity dates (as UEFI firmware does)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_enforce[] = {
+    {"quarantine", 0, NULL, cli_set_flag, SWEEP_FIELD(quarantine), 0,
+     "rename each file that is not VALID to <name>_invalid[.N]\n"
+     "(never replacing anything), journalled first; undo: restore"},
+    {"journal", 0, "FILE", cli_set_string, SWEEP_FIELD(journal), 0,
+     "the journal (default $XDG_STATE_HOME/sigsweep/quarantine.journal)"},
+    {"mode", 0, "enforce|audit", set_mode, 0, 0, "enforce = --quarantine; audit never renames"},
+    {"policy", 0, "FILE.ini", cli_set_string, SWEEP_FIELD(policy), 0,
+     "[INI_SERVER_SECTION] CheckDigitalSignatureForHotfix (else [Global\n"
+     "Settings] CheckDigitalSignatureForUpgrade): 1 enforce, 0 audit"},
+    {"cache", 0, NULL, cli_set_flag, SWEEP_FIELD(cache), 0,
+     "reuse digests of unchanged files and verdicts of known content\n"
+     "($XDG_CACHE_HOME/sigsweep; trusts the stat tuple like git/make)"},
+    {"cache-dir", 0, "DIR", cli_set_string, SWEEP_FIELD(cache_dir), 0, "the same, in DIR"},
+    {"paranoid", 0, NULL, cli_set_flag, SWEEP_FIELD(paranoid), 0,
+     "with a cache: re-hash every file anyway (still records)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_pe[] = {
+    {"require-all", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.pe_require_all), 0,
+     "PE files: every signature (nested ones, other entries) must be\n"
+     "valid; default: the primary signature decides"},
+    {"uefi", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.pe_uefi), 0,
+     "PE files: any signature that verifies decides, and the\n"
+     "section-sorted image hash (sbsign, pesign) is accepted"},
+    {"lenient", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.pe_lenient), 0,
+     "PE files: data after the signature, bytes stuffed in the\n"
+     "certificate table or a directory size that disagrees are warnings"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_cert[] = {
+    {"cert", 0, "CERT", cli_set_string, SWEEP_FIELD(sign_cert), 0,
+     "write CMS (F.p7s) signed by this certificate (of --key)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_certfile[] = {
+    {"certfile", 0, "FILE", set_certfile, 0, 0, "certificates to embed in the CMS (intermediates)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_cms[] = {
+    {"cms", 0, NULL, cli_set_flag, SWEEP_FIELD(cms), 0,
+     "package sign: a CMS signature (MANIFEST.p7s), with --cert"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_agents[] = {
+    {"server-cert", 0, "FILE", cli_set_string, SWEEP_FIELD(server_cert), 0,
+     "the server's certificate or public key every agent must hold"},
+    {"known", 0, "FILE", set_known, 0, 0,
+     "an old server key: a mismatched agent holding it is named"},
+    {"key-file", 0, "NAME", set_key_file, 0, 0,
+     "the agents' key file in FLEET_DIR/<agent>/ (default OfcNTCer.dat)"},
+    {"list", 0, "FILE", cli_set_string, SWEEP_FIELD(list), 0,
+     "more agents, lines agent<TAB>path (- = stdin)"},
+    {"command", 0, "FILE", cli_set_string, SWEEP_FIELD(command), 0,
+     "the server's signed command: does each agent's key accept it"},
+    {"command-sig", 0, "FILE", cli_set_string, SWEEP_FIELD(command_sig), 0,
+     "its detached signature (raw or CMS)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_package[] = {
+    {"manifest", 0, "MANIFEST", cli_set_string, SWEEP_FIELD(manifest), 0,
+     "the package's signed manifest (sha256sum format)"},
+    {"ignore", 0, "GLOB", set_ignore, 0, 0, "files not listed that are not EXTRA_FILE; repeatable"},
+    SWEEP_END,
+};
+
+static int
+has_trust(const sweep_opts *o)
+{
+    for (size_t i = 0; i < o->ncerts; i++)
+        if (o->certs[i].kind == SGS_MAT_TRUST)
+            return 1;
+    return 0;
+}
+
+int
+sweep_check_keys(const char *cmd, const sweep_opts *o)
+{
+    if (o->nkeys == 0 && !o->cfg.trust_system && !has_trust(o))
+        return cli_fail_usage(cmd, "%s",
+                              "give --key (raw signatures) or --trust/"
+                              "--trust-system (CMS signatures)");
+    return CLI_GO_ON;
+}
+
+int
+sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands)
+{
+    if (noperands == 0 && o->files_from == NULL)
+        return cli_fail_usage(cmd, "%s", "no PATH given");
+    return CLI_GO_ON;
+}
+
+int
+sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n)
+{
+    (void)o;
+    for (int i = 0; i < n; i++) {
+        if (sgs_engine_submit(e, operands[i]) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void
+sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o)
+{
+    out_summary(s, st, o->quiet, "checked");
+}
+
+int
+sweep_each_line(const char *cmd, const char *file,
+                int (*fn)(void *ctx, char *line, size_t len, unsigned long lineno), void *ctx)
+{
+    FILE *const fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
+    if (fp == NULL) {
+        fprintf(stderr, "sigsweep %s: %s: %s\n", cmd, file, strerror(errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+    unsigned long lineno = 0;
+    while (rc == 0 && (n = getline(&line, &cap, fp)) != -1) {
+        lineno++;
+        if (n > 0 && line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n > 0)
+            rc = fn(ctx, line, (size_t)n, lineno);
+    }
+    if (rc == 0 && ferror(fp)) {
+        fprintf(stderr, "sigsweep %s: %s: read error\n", cmd, file);
+        rc = -1;
+    }
+    free(line);
+    if (fp != stdin)
+        fclose(fp);
+    return rc;
+}
+
+typedef struct submit_ctx {
+    const char *cmd;
+    sgs_engine *e;
+} submit_ctx;
+
+static int
+submit_line(void *ctx, char *line, size_t len, unsigned long lineno)
+{
+    const submit_ctx *const c = ctx;
+    (void)len;
+    (void)lineno;
+    if (sgs_engine_submit(c->e, line) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", c->cmd, sgs_engine_error(c->e));
+        return -1;
+    }
+    return 0;
+}
+
+/* Keys, the signing certificate and the certificates, in that order. 0 or -1. */
+static int
+add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
+{
+    for (size_t i = 0; i < o->nkeys; i++) {
+        const sgs_status st = o->cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o->keys[i])
+                                                       : sgs_engine_add_key(e, o->keys[i]);
+        if (st != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            return -1;
+        }
+    }
+    if (o->sign_cert != NULL && sgs_engine_set_signing_cert(e, o->sign_cert) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        return -1;
+    }
+    for (size_t i = 0; i < o->ncerts; i++) {
+        if (sgs_engine_add_certs(e, o->certs[i].kind, o->certs[i].path) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The run itself, once the options are checked. */
+static int
+run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_hooks *h)
+{
+    out_sink sink;
+    memset(&sink, 0, sizeof(sink));
+    sink.format = o->format;
+    sink.fp = stdout;
+    char *tmp_output = NULL;
+    if (o->output != NULL) {
+        const size_t n = strlen(o->output) + 8;
+        tmp_output = malloc(n);
+        if (tmp_output == NULL)
+            return CLI_EXIT_USAGE;
+        snprintf(tmp_output, n, "%s.XXXXXX", o->output);
+        const int fd = mkstemp(tmp_output);
+        if (fd < 0 || (sink.fp = fdopen(fd, "w")) == NULL) {
+            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
+            if (fd >= 0) {
+                close(fd);
+                unlink(tmp_output);
+            }
+            free(tmp_output);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    sink.progress = !o->quiet && isatty(STDERR_FILENO);
+    sink.show_chain = o->cfg.op == SGS_OP_DIAGNOSE;
+    sink.agents = o->cfg.op == SGS_OP_AGENTS;
+    o->cfg.on_record = out_record;
+    o->cfg.opaque = &sink;
+
+    int rc = CLI_EXIT_USAGE;
+    sgs_engine *e = NULL;
+    const sgs_status st = sgs_engine_create(&o->cfg, &e);
+    if (st != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_status_str(st));
+        goto out;
+    }
+    sink.engine = e;
+    if (sgs_engine_notice(e)[0] != '\0')
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_notice(e));
+    if (add_material(cmd, e, o) != 0)
+        goto out;
+    if (h->prepare != NULL && h->prepare(cmd, e, o, operands) != 0)
+        goto out;
+    out_begin(&sink);
+    if (h->submit(cmd, e, o, operands, noperands) != 0)
+        goto out;
+    submit_ctx files = {cmd, e};
+    if (o->files_from != NULL && sweep_each_line(cmd, o->files_from, submit_line, &files) != 0)
+        goto out;
+    if (sgs_engine_finish(e) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        goto out;
+    }
+    sgs_stats stats;
+    sgs_engine_stats(e, &stats);
+    h->summarize(&sink, &stats, o);
+    if (fflush(sink.fp) != 0 || sink.write_error) {
+        fprintf(stderr, "sigsweep %s: writing the report failed: %s\n", cmd, strerror(errno));
+        goto out;
+    }
+    if (tmp_output != NULL) {
+        const int closed = fclose(sink.fp);
+        sink.fp = NULL;
+        if (closed != 0 || rename(tmp_output, o->output) != 0) {
+            fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
+            goto out;
+        }
+        free(tmp_output);
+        tmp_output = NULL;
+    }
+    if (stats.files == 0 && !o->quiet)
+        fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
+    rc = stats.files > 0 && stats.verdicts[SGS_V_VALID] == stats.files ? CLI_EXIT_ALL_VALID
+                                                                       : CLI_EXIT_NOT_VALID;
+out:
+    sgs_engine_free(e);
+    if (tmp_output != NULL) {
+        if (sink.fp != NULL)
+            fclose(sink.fp);
+        unlink(tmp_output);
+        free(tmp_output);
+    }
+    return rc;
+}
+
+int
+sweep_main(const cli_command *cmd, int argc, char **argv, const sweep_hooks *h)
+{
+    sweep_opts o;
+    memset(&o, 0, sizeof(o));
+    o.mode = -1;
+    sgs_config_init(&o.cfg);
+    o.cfg.op = h->op;
+    cli_parser p;
+    int rc = cli_parse(&p, cmd, &o, argc, argv);
+    if (rc != CLI_GO_ON)
+        return rc;
+    const int n = argc - p.operand;
+    if ((rc = h->check(cmd->name, &o, n)) != CLI_GO_ON)
+        return rc;
+    return run(cmd->name, &o, argv + p.operand, n, h);
+}
