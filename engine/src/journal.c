@@ -107,6 +107,32 @@ sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq)
     return *max_seq + 1;
 }
 
+/* Creates the journal with its header in one step: written to a temporary file beside it and
+   linked under its name (EEXIST if the name exists), so a concurrent run never sees it empty
+   (and takes it for "not a journal"). 0, or -1 (errno). */
+static int
+create_with_header(const char *path)
+{
+    char tmp[PATH_MAX + 16];
+    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    const int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    static const char header[] = SGS_JOURNAL_HEADER "\n";
+    int rc = write(fd, header, sizeof(header) - 1) == (ssize_t)(sizeof(header) - 1) &&
+                     fchmod(fd, 0600) == 0 && fsync(fd) == 0
+                 ? link(tmp, path)
+                 : -1;
+    const int saved = errno;
+    close(fd);
+    (void)unlink(tmp);
+    errno = saved;
+    return rc;
+}
+
 int
 sgs_journal_open_fd(const char *path, char *err, size_t errlen)
 {
@@ -115,20 +141,11 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
         return -1;
     }
     const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-    int fd = open(path, flags | O_CREAT | O_EXCL, 0600);
-    if (fd >= 0) {
-        static const char header[] = SGS_JOURNAL_HEADER "\n";
-        const int ok = write(fd, header, sizeof(header) - 1) == (ssize_t)(sizeof(header) - 1) &&
-                       fsync(fd) == 0;
-        if (!ok) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        return fd;
+    if (create_with_header(path) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
     }
-    if (errno == EEXIST)
-        fd = open(path, flags);
+    int fd = open(path, flags);
     struct stat sb;
     if (fd < 0 || fstat(fd, &sb) != 0) {
         snprintf(err, errlen, "%s: %s", path,

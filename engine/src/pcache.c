@@ -245,6 +245,28 @@ open_checked_dir(const char *dir, uid_t euid, int *refused, char *err, size_t er
     return fd;
 }
 
+/* LMDB maps its lock file (the reader table) shared and writable after growing it with
+   ftruncate: on a full file system the first touch of a page that was never allocated raises
+   SIGBUS (issue 18). The pages are allocated here, before LMDB maps them; LMDB keeps a lock
+   file that is already large enough. 0, or an errno (ENOSPC: run without the cache). */
+#define LOCK_BYTES 8192 /* LMDB's own size for its default 126 readers, rounded to a page */
+static int
+preallocate_lock(int dirfd)
+{
+    const int fd = openat(dirfd, "lock.mdb", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        const int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    const off_t size = sb.st_size > LOCK_BYTES ? sb.st_size : LOCK_BYTES;
+    const int rc = posix_fallocate(fd, 0, size);
+    close(fd);
+    return rc;
+}
+
 sgs_pcache *
 sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, char *notice,
                         size_t noticelen, char *err, size_t errlen)
@@ -277,7 +299,14 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
     pthread_mutex_init(&c->mu, NULL);
     char via[64];
     snprintf(via, sizeof(via), "/proc/self/fd/%d", dirfd);
-    int rc = open_env(c, via);
+    struct stat before;
+    const int existed = fstatat(dirfd, "data.mdb", &before, AT_SYMLINK_NOFOLLOW) == 0;
+    int rc = preallocate_lock(dirfd);
+    const int lock_failed = rc != 0;
+    if (lock_failed)
+        snprintf(err, errlen, "cache %s/lock.mdb: %s", dir, strerror(rc));
+    else
+        rc = open_env(c, via);
     if (is_corruption(rc)) {
         snprintf(notice, noticelen, "cache %s is unusable (%s): moved aside and rebuilt", dir,
                  mdb_strerror(rc));
@@ -290,9 +319,11 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
         mdb_env_close(c->env);
         c->env = NULL;
         rc = -1;
-    } else if (rc != 0) {
+    } else if (rc != 0 && !lock_failed) {
         snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
     }
+    if (rc != 0 && !existed && !*ref) /* half made by us (e.g. disk full): leave nothing */
+        (void)unlinkat(dirfd, "data.mdb", 0);
     if (rc != 0) {
         pthread_mutex_destroy(&c->mu);
         close(dirfd);
