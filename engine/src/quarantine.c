@@ -130,7 +130,12 @@ rename_checked(sgs_journal *j, int dfd, const char *path, const char *dir, const
         }
         if (fstatat(dfd, newbase, &taken, AT_SYMLINK_NOFOLLOW) == 0)
             continue;
-        snprintf(newpath, newlen, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, newbase);
+        const int w = snprintf(newpath, newlen, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+                               newbase);
+        if (w < 0 || (size_t)w >= newlen) { /* the journal must hold the whole name */
+            snprintf(why, whylen, "not quarantined: its path is too long to be journalled");
+            break;
+        }
         const uint64_t seq = sgs_journal_next_seq(j->fd, &j->scanned, &j->max_seq);
         if (seq == 0 || sgs_journal_append_q(j->fd, seq, judged, path, newpath) != 0) {
             snprintf(why, whylen, "not quarantined: cannot write the journal: %s",
