@@ -2,6 +2,14 @@
  * journal.c - reading and writing the quarantine journal (format in quarantine.c). Paths are
  * hex-encoded, so any byte a file name may hold survives a line-oriented text file. Each
  * record is written with one write(2) and fdatasync'd before the action it announces.
+ *
+ * Runs may share a journal: sequence numbers are drawn under the journal lock from what the
+ * journal holds (sgs_journal_next_seq reads what any run appended since), so a seq is unique
+ * in the journal across runs (the record format is unchanged); flock(LOCK_EX) on the journal serialises a quarantine step
+ * (Q, rename, D) against another run's and against restore (which holds it for its whole run).
+ * The lock is per step, not per run: two enforcing runs on one journal both progress, and a
+ * restore waits only for the rename in flight. flock, not fcntl locks: it belongs to the open
+ * file description, so closing another descriptor of the file in the process cannot drop it.
  */
 #include "journal.h"
 
@@ -11,9 +19,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 static int
@@ -32,56 +44,193 @@ mkdir_parents(const char *path)
     return 0;
 }
 
-int
-sgs_journal_prepare(const char *path, uint64_t *last_seq, char *err, size_t errlen)
+/* Reads the first line (up to the header's length + 1) at offset 0: is it a journal header? */
+static int
+has_header(int fd)
 {
-    *last_seq = 0;
+    char buf[sizeof(SGS_JOURNAL_HEADER) + 1];
+    const ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n < (ssize_t)sizeof(SGS_JOURNAL_HEADER))
+        return 0;
+    buf[n] = '\0';
+    const size_t h = sizeof(SGS_JOURNAL_HEADER) - 1;
+    return buf[h] == '\n' && memcmp(buf, SGS_JOURNAL_HEADER, h) == 0;
+}
+
+int
+sgs_journal_lock(int fd)
+{
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return -1;
+    return 0;
+}
+
+void
+sgs_journal_unlock(int fd)
+{
+    (void)flock(fd, LOCK_UN);
+}
+
+uint64_t
+sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq)
+{
+    char buf[65536];
+    size_t have = 0; /* bytes of a line carried over from the previous read */
+    for (;;) {
+        const ssize_t r = pread(fd, buf + have, sizeof(buf) - have, (off_t)(*scanned + have));
+        if (r < 0)
+            return 0;
+        if (r == 0)
+            break;
+        const size_t len = have + (size_t)r;
+        size_t start = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (buf[i] != '\n')
+                continue;
+            if (buf[start] == 'Q' && i > start + 2) {
+                const uint64_t seq = strtoull(buf + start + 2, NULL, 10);
+                if (seq > *max_seq)
+                    *max_seq = seq;
+            }
+            start = i + 1;
+        }
+        *scanned += start;
+        have = len - start;
+        if (start == 0 && have == sizeof(buf)) { /* a line longer than the buffer: skip it */
+            *scanned += have;
+            have = 0;
+        } else {
+            memmove(buf, buf + start, have);
+        }
+    }
+    return *max_seq + 1;
+}
+
+/* Creates the journal with its header in one step: written to a temporary file beside it and
+   linked under its name (EEXIST if the name exists), so a concurrent run never sees it empty
+   (and takes it for "not a journal"). 0, or -1 (errno). */
+static int
+create_with_header(const char *path)
+{
+    char tmp[PATH_MAX + 16];
+    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    const int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    static const char header[] = SGS_JOURNAL_HEADER "\n";
+    int rc = write(fd, header, sizeof(header) - 1) == (ssize_t)(sizeof(header) - 1) &&
+                     fchmod(fd, 0600) == 0 && fsync(fd) == 0
+                 ? link(tmp, path)
+                 : -1;
+    const int saved = errno;
+    close(fd);
+    (void)unlink(tmp);
+    errno = saved;
+    return rc;
+}
+
+int
+sgs_journal_open_fd(const char *path, char *err, size_t errlen)
+{
     if (mkdir_parents(path) != 0) {
         snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
         return -1;
     }
-    const int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        static const char header[] = SGS_JOURNAL_HEADER "\n";
-        const int ok = write(fd, header, sizeof(header) - 1) == (ssize_t)(sizeof(header) - 1) &&
-                       fsync(fd) == 0;
-        close(fd);
-        if (!ok) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    if (errno != EEXIST) {
+    const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    if (create_with_header(path) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    /* A crash while appending can leave a torn last line; its action never happened (records
-       are complete and synced before their action), so cut it off before appending more. */
-    const int rw = open(path, O_RDWR | O_CLOEXEC);
+    int fd = open(path, flags);
     struct stat sb;
-    if (rw >= 0 && fstat(rw, &sb) == 0 && sb.st_size > 0) {
-        off_t end = sb.st_size;
-        char c = 0;
-        while (end > 0 && pread(rw, &c, 1, end - 1) == 1 && c != '\n')
-            end--;
-        if (end != sb.st_size && end > 0 && ftruncate(rw, end) != 0) {
-            snprintf(err, errlen, "%s: cannot cut a torn last record: %s", path, strerror(errno));
-            close(rw);
-            return -1;
-        }
-    }
-    if (rw >= 0)
-        close(rw);
-    sgs_journal_entry *e = NULL;
-    size_t n = 0;
-    if (sgs_journal_read(path, &e, &n, err, errlen) != 0)
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == ELOOP ? "a symbolic link, not a journal" : strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return -1;
-    for (size_t i = 0; i < n; i++)
-        if (e[i].seq > *last_seq)
-            *last_seq = e[i].seq;
-    sgs_journal_entries_free(e, n);
-    return 0;
+    }
+    /* the header is checked before anything is written: a file that is not a journal (or is
+       not a regular file) is never modified */
+    if (!S_ISREG(sb.st_mode) || !has_header(fd)) {
+        snprintf(err, errlen, "%s: %s", path,
+                 !S_ISREG(sb.st_mode) ? "not a regular file, not a journal"
+                                      : "not a sigsweep journal (no \"" SGS_JOURNAL_HEADER
+                                        "\" header); not touched");
+        close(fd);
+        return -1;
+    }
+    /* A crash while appending can leave a torn last line; its action never happened (records
+       are complete and synced before their action), so cut it off before appending more. The
+       lock keeps a concurrent run's half-written record from being taken for a torn one. */
+    if (sgs_journal_lock(fd) != 0 || fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    off_t end = sb.st_size;
+    char c = 0;
+    while (end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n')
+        end--;
+    const int cut = end != sb.st_size && end > 0 ? ftruncate(fd, end) : 0;
+    const int saved = errno;
+    sgs_journal_unlock(fd);
+    if (cut != 0) {
+        snprintf(err, errlen, "%s: cannot cut a torn last record: %s", path, strerror(saved));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* "<base>_invalid" (n 0) or "<base>_invalid.<n>"; a name over NAME_MAX keeps the first bytes
+   of base and adds "~" and 16 hex digits of SHA-256(base), so it stays unique and restore can
+   tell it from the recorded original. 0, or -1 (n out of range, out too small). */
+#define KEEP (NAME_MAX - 1 - 16 - (sizeof("_invalid.999") - 1))
+int
+sgs_journal_quarantine_name(const char *base, unsigned n, char *out, size_t outlen)
+{
+    char suffix[32];
+    if (n > 999)
+        return -1;
+    if (n == 0)
+        snprintf(suffix, sizeof(suffix), "_invalid");
+    else
+        snprintf(suffix, sizeof(suffix), "_invalid.%u", n);
+    const size_t blen = strlen(base);
+    int w;
+    if (blen + strlen(suffix) <= NAME_MAX) {
+        w = snprintf(out, outlen, "%s%s", base, suffix);
+    } else {
+        uint8_t md[32];
+        char hex[65];
+        unsigned mdlen = 0;
+        if (EVP_Digest(base, blen, md, &mdlen, EVP_sha256(), NULL) != 1)
+            return -1;
+        sgs_hex(md, 8, hex);
+        hex[16] = '\0';
+        w = snprintf(out, outlen, "%.*s~%s%s", (int)KEEP, base, hex, suffix);
+    }
+    return w > 0 && (size_t)w < outlen ? 0 : -1;
+}
+
+int
+sgs_journal_is_quarantine_name(const char *orig_base, const char *q_base)
+{
+    char want[NAME_MAX + 1];
+    unsigned n = 0;
+    const char *const dot = strrchr(q_base, '.');
+    if (dot != NULL && dot[1] >= '1' && dot[1] <= '9' && strlen(dot + 1) <= 3 &&
+        strspn(dot + 1, "0123456789") == strlen(dot + 1))
+        n = (unsigned)atoi(dot + 1);
+    return (sgs_journal_quarantine_name(orig_base, n, want, sizeof(want)) == 0 &&
+            strcmp(want, q_base) == 0) ||
+           (n != 0 && sgs_journal_quarantine_name(orig_base, 0, want, sizeof(want)) == 0 &&
+            strcmp(want, q_base) == 0);
 }
 
 static int
@@ -169,9 +318,16 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
 {
     *out = NULL;
     *count = 0;
-    FILE *const fp = fopen(path, "re");
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    const int regular = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    const int saved = errno;
+    FILE *const fp = regular ? fdopen(fd, "r") : NULL;
     if (fp == NULL) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        snprintf(err, errlen, "%s: %s", path,
+                 fd >= 0 && !regular ? "not a regular file, not a journal" : strerror(saved));
+        if (fd >= 0)
+            close(fd);
         return -1;
     }
     sgs_journal_entry *e = NULL;
@@ -246,14 +402,15 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
                 break;
             }
             n++;
-        } else if (sscanf(line, "%c %" SCNu64, &kind, &seq) == 2 && (kind == 'D' || kind == 'R')) {
+        } else if (sscanf(line, "%c %" SCNu64, &kind, &seq) == 2 &&
+                   (kind == 'D' || kind == 'R' || kind == 'U')) {
             int found = 0;
             for (size_t i = n; i-- > 0 && !found;) {
                 if (e[i].seq == seq) {
                     if (kind == 'D')
                         e[i].done = 1;
                     else
-                        e[i].restored = 1;
+                        e[i].restored = 1; /* R, or U: renamed back at once */
                     found = 1;
                 }
             }

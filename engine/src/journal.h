@@ -8,16 +8,42 @@
 
 #define SGS_JOURNAL_HEADER "sigsweep-journal 1"
 
-/* Creates the journal (and its directory) with the header if absent, or checks the header of
-   an existing one and finds its last sequence number. 0, or -1 with err. */
-int sgs_journal_prepare(const char *path, uint64_t *last_seq, char *err, size_t errlen);
+/*
+ * Opens the journal for appending: creates it (and its directory) with the header if absent;
+ * an existing file must be a regular file (not a link: O_NOFOLLOW; not a FIFO or device: it is
+ * opened non-blocking) whose first line is a journal header, checked BEFORE anything is
+ * written: a file that is not a journal is never modified. A torn last line (a crash while
+ * appending) is cut off under the journal lock. Returns the O_APPEND descriptor, or -1 with
+ * err.
+ */
+int sgs_journal_open_fd(const char *path, char *err, size_t errlen);
+
+/* The next sequence number, unique in the journal across runs sharing it: called with the
+   journal lock held, it reads what was appended since *scanned (any run's records) and returns
+   one more than the largest Q sequence number seen (kept in *max_seq). 0 on a read error. */
+uint64_t sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq);
+
+/* The journal lock between processes: flock(LOCK_EX) on the journal's descriptor. Quarantine
+   holds it from its Q record to its D (or U) record, restore for its whole run, so restore
+   sees every rename either not begun or finished. 0, or -1 (errno). */
+int sgs_journal_lock(int fd);
+void sgs_journal_unlock(int fd);
 
 /* Appends and fdatasync's a Q record. 0, or -1 (errno). */
 int sgs_journal_append_q(int fd, uint64_t seq, const struct stat *st, const char *orig,
                          const char *newpath);
 
-/* Appends and fdatasync's a D or R record. */
+/* Appends and fdatasync's a D (done), R (restored) or U (undone: the renamed inode was not the
+   judged one and was renamed back) record. */
 int sgs_journal_append_mark(int fd, char kind, uint64_t seq);
+
+/* The quarantine name of a file named base, attempt n (0: "_invalid", else "_invalid.<n>",
+   n <= 999); over-long names are shortened reversibly (a hash of base; the journal holds the
+   original). 0, or -1. */
+int sgs_journal_quarantine_name(const char *base, unsigned n, char *out, size_t outlen);
+
+/* Is q_base a name sgs_journal_quarantine_name gives orig_base (any attempt)? 1 or 0. */
+int sgs_journal_is_quarantine_name(const char *orig_base, const char *q_base);
 
 /* One Q record as read back, with what later records said of it. */
 typedef struct sgs_journal_entry {
@@ -27,7 +53,7 @@ typedef struct sgs_journal_entry {
     int done, restored;
 } sgs_journal_entry;
 
-/* Reads a whole journal. On success *out (free with sgs_journal_entries_free) and *n. A file
+/* Reads a whole journal (the caller holds the lock, or accepts a snapshot). On success *out (free with sgs_journal_entries_free) and *n. A file
    without the header, or with a malformed line, is refused (-1 with err, naming the line). */
 int sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *n, char *err,
                      size_t errlen);

@@ -17,9 +17,29 @@
  * changed within the last 2 s are never written (racy: a change in the same clock tick would
  * not show), and --paranoid re-hashes everything.
  *
+ * Trust (issue 12): the cache trusts only itself. Its directory and files must be owned by the
+ * invoking user (euid) and writable by nobody else (OpenSSH's StrictModes), else the cache is
+ * not used (sgs_pcache_open_checked says "refused" so a caller requiring the cache can fail).
+ * The directory is opened without following a link and used only through that descriptor.
+ * The identity entries (digests, answers, records) are used only for files nobody but root or
+ * the invoking user can write (a writer with a shared writable mapping changes bytes without
+ * changing mtime/ctime), and only while younger than max_age (sgs_pcache_set_max_age).
+ *
+ * Import: an export is a text file anyone can write and it is not signed (yet), so it cannot
+ * be allowed to make anything VALID. Import refuses a file holding any VALID line (nothing is
+ * imported) and takes only negative verdicts (BAD_SIGNATURE, content-keyed: they can never say
+ * VALID). Identity -> digest entries are never exported or imported: mapping an identity to the
+ * digest of a genuinely signed file would be a false VALID. Signed exports (exporter's key,
+ * import with the matching public key) are the way to carry VALID verdicts; not done yet.
+ *
+ * Full disk (issue 18): no MDB_WRITEMAP (its sparse map raises SIGBUS on a full file system);
+ * MDB_MAP_FULL/ENOSPC on commit stop the writes for the rest of the run with one warning
+ * (sgs_pcache_warning); what was committed before stays a consistent cache. Only corruption
+ * (MDB_INVALID, MDB_CORRUPTED, ...) moves a cache aside: never EACCES/EPERM/EROFS/ENOSPC.
+ *
  * Writes are queued and committed in batches (one LMDB write transaction per batch; LMDB
  * serialises writers across processes, and readers never block). A cache that cannot be
- * opened, has another format, or reports corruption while in use is moved aside and rebuilt:
+ * opened for corruption, has another format, or reports corruption in use is moved aside and rebuilt:
  * a cache only ever costs speed, never a verdict.
  */
 #include "pcache.h"
@@ -27,6 +47,7 @@
 #include "alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <xxhash.h>
 #include <openssl/evp.h>
@@ -39,7 +60,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FORMAT "sigsweep-cache 2"
+#define FORMAT "sigsweep-cache 3" /* 3: files-table values start with their write time */
 #define MAP_SIZE ((size_t)4 << 30) /* sparse: only what is used takes disk */
 #define BATCH 8192
 
@@ -59,17 +80,16 @@ struct sgs_pcache {
     pthread_mutex_t mu;
     pending *queue;
     size_t nqueue;
-    int broken; /* an error in use: stop using it, rebuild on close */
+    int broken;  /* an error in use: stop using it */
+    int corrupt; /* ... and it was corruption: moved aside (rebuilt) on close */
+    int full;    /* the disk or the map filled up: no more writes this run */
+    int64_t max_age; /* seconds; 0: none. Older identity entries miss (re-hash) */
+    uid_t euid;
+    int dirfd;   /* the checked cache directory; LMDB opens it through /proc/self/fd */
+    char warning[256]; /* one line for the run's notice, set in use (e.g. the disk filled) */
     char dir[4096];
     _Atomic uint64_t digest_hits, digest_misses, verdict_hits, verdict_misses;
 };
-
-static int
-is_dir(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
 
 static int
 mkdirs(const char *dir)
@@ -87,17 +107,53 @@ mkdirs(const char *dir)
     return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* Moves the cache files aside (kept for inspection) so a fresh one can be made. */
+/* Moves the cache files aside (kept for inspection) so a fresh one can be made; within the
+   checked directory's descriptor, so only our own directory is ever touched. */
 static void
-move_aside(const char *dir)
+move_aside(int dirfd)
 {
-    char from[4200], to[4300];
-    const long stamp = (long)time(NULL);
-    snprintf(from, sizeof(from), "%s/data.mdb", dir);
-    snprintf(to, sizeof(to), "%s/data.mdb.broken-%ld", dir, stamp);
-    (void)rename(from, to);
-    snprintf(from, sizeof(from), "%s/lock.mdb", dir);
-    (void)unlink(from);
+    char to[64];
+    snprintf(to, sizeof(to), "data.mdb.broken-%ld", (long)time(NULL));
+    (void)renameat(dirfd, "data.mdb", dirfd, to);
+    (void)unlinkat(dirfd, "lock.mdb", 0);
+}
+
+/* Only corrupt or foreign data is moved aside: a permission error, a read-only or full file
+   system, a lack of memory or reader slots says nothing about the data, and moving another
+   user's cache aside (then planting ours) is exactly what must never happen. */
+static int
+is_corruption(int rc)
+{
+    return rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+           rc == MDB_VERSION_MISMATCH || rc == MDB_INCOMPATIBLE;
+}
+
+/* StrictModes: the cache trusts only itself. Owned by the invoking user (euid), writable by
+   nobody else (no group/other write bit; a POSIX ACL granting write shows in the group bits). */
+static int
+owned_strictly(const struct stat *sb, uid_t euid)
+{
+    return sb->st_uid == euid && (sb->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+/* 0, or -1 with err (and *refused set when the reason is ownership or mode). */
+static int
+check_cache_file(int dirfd, const char *dir, const char *name, uid_t euid, int *refused,
+                 char *err, size_t errlen)
+{
+    struct stat sb;
+    if (fstatat(dirfd, name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+        return errno == ENOENT ? 0 : (snprintf(err, errlen, "cache %s/%s: %s", dir, name,
+                                               strerror(errno)), -1);
+    if (!S_ISREG(sb.st_mode) || !owned_strictly(&sb, euid)) {
+        *refused = 1;
+        snprintf(err, errlen, "cache %s/%s is not used: %s", dir, name,
+                 !S_ISREG(sb.st_mode) ? "not a regular file"
+                 : sb.st_uid != euid  ? "owned by another user"
+                                      : "writable by group or others");
+        return -1;
+    }
+    return 0;
 }
 
 /* 0 ok; MDB error otherwise. On success the env is open with the tables and the format key. */
@@ -110,8 +166,11 @@ open_env(sgs_pcache *c, const char *dir)
         rc = mdb_env_set_maxdbs(c->env, 4);
     if (rc == 0)
         rc = mdb_env_set_mapsize(c->env, MAP_SIZE);
+    /* No MDB_WRITEMAP: a writable map of a sparse file raises SIGBUS when the disk fills up
+       (issue 18); with plain writes a full disk is an error from the commit. No MDB_NOSYNC:
+       data pages are synced before the meta page, so a crash never leaves a corrupt cache. */
     if (rc == 0)
-        rc = mdb_env_open(c->env, dir, MDB_NOTLS | MDB_NOSYNC | MDB_NOMETASYNC | MDB_WRITEMAP, 0600);
+        rc = mdb_env_open(c->env, dir, MDB_NOTLS | MDB_NOMETASYNC, 0600);
     if (rc == 0)
         rc = mdb_txn_begin(c->env, NULL, 0, &txn);
     if (rc == 0)
@@ -153,39 +212,121 @@ open_env(sgs_pcache *c, const char *dir)
     return rc;
 }
 
-sgs_pcache *
-sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice, size_t noticelen, char *err,
-                size_t errlen)
+/* Opens dir without following a link in its last component and checks it and the files in it
+   (StrictModes). The directory is then used only through this descriptor (LMDB through
+   /proc/self/fd/N), so a parent swapped after the check cannot redirect the cache. */
+static int
+open_checked_dir(const char *dir, uid_t euid, int *refused, char *err, size_t errlen)
 {
-    notice[0] = '\0';
-    if (mkdirs(dir) != 0 || !is_dir(dir)) {
-        snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno ? errno : ENOTDIR));
-        return NULL;
+    if (mkdirs(dir) != 0) {
+        snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno));
+        return -1;
     }
+    const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    if (!owned_strictly(&sb, euid)) {
+        *refused = 1;
+        snprintf(err, errlen, "cache directory %s is not used: %s", dir,
+                 sb.st_uid != euid ? "owned by another user" : "writable by group or others");
+        close(fd);
+        return -1;
+    }
+    if (check_cache_file(fd, dir, "data.mdb", euid, refused, err, errlen) != 0 ||
+        check_cache_file(fd, dir, "lock.mdb", euid, refused, err, errlen) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* LMDB maps its lock file (the reader table) shared and writable after growing it with
+   ftruncate: on a full file system the first touch of a page that was never allocated raises
+   SIGBUS (issue 18). The pages are allocated here, before LMDB maps them; LMDB keeps a lock
+   file that is already large enough. 0, or an errno (ENOSPC: run without the cache). */
+#define LOCK_BYTES 8192 /* LMDB's own size for its default 126 readers, rounded to a page */
+static int
+preallocate_lock(int dirfd)
+{
+    const int fd = openat(dirfd, "lock.mdb", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        const int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return e;
+    }
+    const off_t size = sb.st_size > LOCK_BYTES ? sb.st_size : LOCK_BYTES;
+    const int rc = posix_fallocate(fd, 0, size);
+    close(fd);
+    return rc;
+}
+
+sgs_pcache *
+sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, char *notice,
+                        size_t noticelen, char *err, size_t errlen)
+{
+    int refused_local = 0;
+    int *const ref = refused != NULL ? refused : &refused_local;
+    *ref = 0;
+    notice[0] = '\0';
+    const uid_t euid = geteuid();
+    const int dirfd = open_checked_dir(dir, euid, ref, err, errlen);
+    if (dirfd < 0)
+        return NULL;
     sgs_pcache *const c = sgs_calloc(a, 1, sizeof(*c));
     if (c == NULL) {
+        close(dirfd);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     c->alloc = a;
+    c->euid = euid;
+    c->dirfd = dirfd;
     snprintf(c->dir, sizeof(c->dir), "%s", dir);
     c->queue = sgs_calloc(a, BATCH, sizeof(pending));
     if (c->queue == NULL) {
+        close(dirfd);
         sgs_free(a, c);
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
     pthread_mutex_init(&c->mu, NULL);
-    int rc = open_env(c, dir);
-    if (rc != 0) {
+    char via[64];
+    snprintf(via, sizeof(via), "/proc/self/fd/%d", dirfd);
+    struct stat before;
+    const int existed = fstatat(dirfd, "data.mdb", &before, AT_SYMLINK_NOFOLLOW) == 0;
+    int rc = preallocate_lock(dirfd);
+    const int lock_failed = rc != 0;
+    if (lock_failed)
+        snprintf(err, errlen, "cache %s/lock.mdb: %s", dir, strerror(rc));
+    else
+        rc = open_env(c, via);
+    if (is_corruption(rc)) {
         snprintf(notice, noticelen, "cache %s is unusable (%s): moved aside and rebuilt", dir,
                  mdb_strerror(rc));
-        move_aside(dir);
-        rc = open_env(c, dir);
+        move_aside(dirfd);
+        rc = open_env(c, via);
     }
-    if (rc != 0) {
+    /* files LMDB created are checked too (a umask cannot make them group-writable: 0600) */
+    if (rc == 0 && (check_cache_file(dirfd, dir, "data.mdb", euid, ref, err, errlen) != 0 ||
+                    check_cache_file(dirfd, dir, "lock.mdb", euid, ref, err, errlen) != 0)) {
+        mdb_env_close(c->env);
+        c->env = NULL;
+        rc = -1;
+    } else if (rc != 0 && !lock_failed) {
         snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+    }
+    if (rc != 0 && !existed && !*ref) /* half made by us (e.g. disk full): leave nothing */
+        (void)unlinkat(dirfd, "data.mdb", 0);
+    if (rc != 0) {
         pthread_mutex_destroy(&c->mu);
+        close(dirfd);
         sgs_free(a, c->queue);
         sgs_free(a, c);
         return NULL;
@@ -193,11 +334,36 @@ sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice, size_t no
     return c;
 }
 
+sgs_pcache *
+sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice, size_t noticelen, char *err,
+                size_t errlen)
+{
+    return sgs_pcache_open_checked(a, dir, NULL, notice, noticelen, err, errlen);
+}
+
+void
+sgs_pcache_set_max_age(sgs_pcache *c, int64_t seconds)
+{
+    if (c != NULL)
+        c->max_age = seconds > 0 ? seconds : 0;
+}
+
+void
+sgs_pcache_warning(sgs_pcache *c, char *buf, size_t n)
+{
+    buf[0] = '\0';
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    snprintf(buf, n, "%s", c->warning);
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* Called with c->mu held. */
 static void
 flush_locked(sgs_pcache *c)
 {
-    if (c->nqueue == 0 || c->broken) {
+    if (c->nqueue == 0 || c->broken || c->full) {
         for (size_t i = 0; i < c->nqueue; i++) {
             sgs_free(c->alloc, c->queue[i].big);
             c->queue[i].big = NULL;
@@ -220,11 +386,17 @@ flush_locked(sgs_pcache *c)
         rc = mdb_txn_commit(txn);
     else if (txn != NULL)
         mdb_txn_abort(txn);
-    if (rc == MDB_MAP_FULL) {
-        rc = 0; /* full: stop adding, keep reading */
-    }
-    if (rc != 0)
+    if (rc == MDB_MAP_FULL || rc == ENOSPC || rc == EDQUOT || rc == EFBIG) {
+        /* full: stop adding, keep reading; what was committed before stays consistent */
+        c->full = 1;
+        snprintf(c->warning, sizeof(c->warning),
+                 "cache %.200s: %s; results of this run are not cached", c->dir, mdb_strerror(rc));
+    } else if (rc != 0) {
         c->broken = 1;
+        c->corrupt = is_corruption(rc);
+        snprintf(c->warning, sizeof(c->warning), "cache %.200s: %s; no longer used in this run",
+                 c->dir, mdb_strerror(rc));
+    }
     c->nqueue = 0;
 }
 
@@ -236,13 +408,13 @@ sgs_pcache_close(sgs_pcache *c)
     pthread_mutex_lock(&c->mu);
     flush_locked(c);
     pthread_mutex_unlock(&c->mu);
-    const int broken = c->broken;
     if (c->env != NULL) {
         (void)mdb_env_sync(c->env, 1);
         mdb_env_close(c->env);
     }
-    if (broken)
-        move_aside(c->dir); /* rebuilt by the next run */
+    if (c->corrupt)
+        move_aside(c->dirfd); /* rebuilt by the next run */
+    close(c->dirfd);
     pthread_mutex_destroy(&c->mu);
     sgs_free(c->alloc, c->queue);
     sgs_free(c->alloc, c);
@@ -257,7 +429,7 @@ enqueue(sgs_pcache *c, int table, const uint8_t *key, size_t klen, const uint8_t
     if (big != NULL)
         memcpy(big, val, vlen);
     pthread_mutex_lock(&c->mu);
-    if (!c->broken && klen <= sizeof(c->queue[0].key)) {
+    if (!c->broken && !c->full && klen <= sizeof(c->queue[0].key)) {
         pending *const p = &c->queue[c->nqueue++];
         p->table = table;
         memcpy(p->key, key, klen);
@@ -337,6 +509,7 @@ lookup(sgs_pcache *c, sgs_pcache_reader *r, MDB_dbi dbi, const uint8_t *key, siz
     if (rc != 0 && rc != MDB_NOTFOUND) {
         pthread_mutex_lock(&c->mu);
         c->broken = 1;
+        c->corrupt = is_corruption(rc);
         pthread_mutex_unlock(&c->mu);
     }
     return hit;
@@ -356,13 +529,61 @@ identity_key(const struct stat *st, int hash_tag, uint8_t key[48])
     return sizeof(f);
 }
 
+/*
+ * The identity fast path trusts that a file whose (dev, ino, size, mtime, ctime) did not change
+ * has the same bytes. That holds only against writers who cannot change content without the
+ * times: a shared writable mapping can. So it is used only for files nobody but root or the
+ * invoking user can write (owner 0 or euid, no group/other write bit); for any other file a
+ * lookup misses (the file is re-hashed) and nothing is stored.
+ */
+static int
+only_trusted_writers(const sgs_pcache *c, const struct stat *st)
+{
+    return st != NULL && (st->st_uid == 0 || st->st_uid == c->euid) &&
+           (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+static int64_t
+now_seconds(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec;
+}
+
+/* Every files-table value starts with the time it was written (8 bytes): entries older than
+   max_age, or from the future (a clock set back), miss. */
+#define STAMP 8
+static int
+fresh(const sgs_pcache *c, const uint8_t *stamp)
+{
+    int64_t written;
+    memcpy(&written, stamp, 8);
+    const int64_t now = now_seconds();
+    return written <= now + 1 && (c->max_age == 0 || now - written <= c->max_age);
+}
+
+static void
+put_stamp(uint8_t *stamp)
+{
+    const int64_t now = now_seconds();
+    memcpy(stamp, &now, 8);
+}
+
 int
 sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st, int hash_tag,
                       uint8_t *digest, size_t *dlen)
 {
-    uint8_t key[48];
+    uint8_t key[48], val[STAMP + 64];
+    size_t vlen = 0;
     const size_t klen = identity_key(st, hash_tag, key);
-    const int hit = lookup(c, r, c->files, key, klen, digest, dlen, 64);
+    const int hit = only_trusted_writers(c, st) &&
+                    lookup(c, r, c->files, key, klen, val, &vlen, sizeof(val)) &&
+                    vlen > STAMP && fresh(c, val);
+    if (hit) {
+        *dlen = vlen - STAMP;
+        memcpy(digest, val + STAMP, *dlen);
+    }
     atomic_fetch_add_explicit(hit ? &c->digest_hits : &c->digest_misses, 1, memory_order_relaxed);
     return hit;
 }
@@ -382,11 +603,13 @@ void
 sgs_pcache_put_digest(sgs_pcache *c, const struct stat *st, int hash_tag, const uint8_t *digest,
                       size_t dlen)
 {
-    if (racy(st))
+    if (racy(st) || !only_trusted_writers(c, st) || dlen > 64)
         return; /* racy: a change within this tick would leave the same timestamps */
-    uint8_t key[48];
+    uint8_t key[48], val[STAMP + 64];
     const size_t klen = identity_key(st, hash_tag, key);
-    enqueue(c, 0, key, klen, digest, dlen);
+    put_stamp(val);
+    memcpy(val + STAMP, digest, dlen);
+    enqueue(c, 0, key, klen, val, STAMP + dlen);
 }
 
 /* The material of answers and records: the file's identity, the signature file's (zeros for
@@ -418,7 +641,7 @@ pair_key(const struct stat *f, const struct stat *sig, const uint8_t ctx[32], ui
 /* The answers' material: both identities and the context, compared whole on a hit (the key is
    only its XXH3-128, 16 bytes long, so it never meets a 48-byte identity key). */
 #define ANSWER_MATERIAL PAIR_MATERIAL
-#define ANSWER_VALUE (ANSWER_MATERIAL + 1 + 64 + 48 + 1 + 64)
+#define ANSWER_VALUE (ANSWER_MATERIAL + 1 + 64 + 48 + 1 + 64 + STAMP) /* stamp last */
 
 int
 sgs_pcache_get_answer(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
@@ -428,9 +651,11 @@ sgs_pcache_get_answer(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
     size_t vlen = 0;
     const size_t klen = pair_key(f, s, ctx, 0, material, key);
     const uint8_t *const v = val + ANSWER_MATERIAL;
-    int hit = lookup(c, r, c->files, key, klen, val, &vlen, sizeof(val)) &&
+    int hit = only_trusted_writers(c, f) && only_trusted_writers(c, s) &&
+              lookup(c, r, c->files, key, klen, val, &vlen, sizeof(val)) &&
               vlen == ANSWER_VALUE && memcmp(val, material, ANSWER_MATERIAL) == 0 &&
-              v[0] < SGS_VERDICT_COUNT && v[1 + 64 + 48] <= 64;
+              v[0] < SGS_VERDICT_COUNT && v[1 + 64 + 48] <= 64 &&
+              fresh(c, val + ANSWER_VALUE - STAMP);
     if (hit) {
         out->v.verdict = v[0];
         memcpy(out->v.signer, v + 1, 64);
@@ -453,7 +678,8 @@ void
 sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
                       const uint8_t ctx[32], const sgs_pcache_answer *a)
 {
-    if (racy(f) || racy(s) || a->mdlen > 64)
+    if (racy(f) || racy(s) || a->mdlen > 64 || !only_trusted_writers(c, f) ||
+        !only_trusted_writers(c, s))
         return;
     uint8_t material[ANSWER_MATERIAL], key[17], val[ANSWER_VALUE];
     const size_t klen = pair_key(f, s, ctx, 0, material, key);
@@ -465,13 +691,14 @@ sgs_pcache_put_answer(sgs_pcache *c, const struct stat *f, const struct stat *s,
     memcpy(v + 65, a->v.alg, strnlen(a->v.alg, 47));
     v[113] = (uint8_t)a->mdlen;
     memcpy(v + 114, a->md, a->mdlen);
+    put_stamp(val + ANSWER_VALUE - STAMP);
     enqueue(c, 0, key, klen, val, sizeof(val));
 }
 
 /* Records: 'R' + XXH3-128(file identity, signature identity or zeros, context); the value
    starts with all three, compared whole, then the window, then the engine's bytes. */
 #define RECORD_MATERIAL PAIR_MATERIAL
-#define RECORD_HEAD (RECORD_MATERIAL + 8 + 8)
+#define RECORD_HEAD (RECORD_MATERIAL + 8 + 8 + STAMP)
 
 int
 sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
@@ -481,8 +708,10 @@ sgs_pcache_get_record(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *f,
     uint8_t material[RECORD_MATERIAL], key[17];
     pair_key(f, sig, ctx, 'R', material, key);
     size_t vlen = 0;
-    if (cap < RECORD_HEAD || !lookup(c, r, c->files, key, sizeof(key), buf, &vlen, cap) ||
-        vlen < RECORD_HEAD || memcmp(buf, material, sizeof(material)) != 0)
+    if (cap < RECORD_HEAD || !only_trusted_writers(c, f) ||
+        (sig != NULL && !only_trusted_writers(c, sig)) ||
+        !lookup(c, r, c->files, key, sizeof(key), buf, &vlen, cap) || vlen < RECORD_HEAD ||
+        memcmp(buf, material, sizeof(material)) != 0 || !fresh(c, buf + RECORD_MATERIAL + 16))
         return 0;
     int64_t from, until;
     memcpy(&from, buf + RECORD_MATERIAL, 8);
@@ -501,7 +730,8 @@ sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const struct stat *si
                       const uint8_t ctx[32], int64_t from, int64_t until, const uint8_t *bytes,
                       size_t len)
 {
-    if (racy(f) || (sig != NULL && racy(sig)) || len > SGS_PCACHE_RECORD_MAX - RECORD_HEAD)
+    if (racy(f) || (sig != NULL && racy(sig)) || len > SGS_PCACHE_RECORD_MAX - RECORD_HEAD ||
+        !only_trusted_writers(c, f) || (sig != NULL && !only_trusted_writers(c, sig)))
         return;
     uint8_t material[RECORD_MATERIAL], key[17];
     pair_key(f, sig, ctx, 'R', material, key);
@@ -511,6 +741,7 @@ sgs_pcache_put_record(sgs_pcache *c, const struct stat *f, const struct stat *si
     memcpy(val, material, sizeof(material));
     memcpy(val + RECORD_MATERIAL, &from, 8);
     memcpy(val + RECORD_MATERIAL + 8, &until, 8);
+    put_stamp(val + RECORD_MATERIAL + 16);
     memcpy(val + RECORD_HEAD, bytes, len);
     enqueue(c, 0, key, sizeof(key), val, RECORD_HEAD + len);
     sgs_free(c->alloc, val);
@@ -668,8 +899,9 @@ sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, 
         rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
         if (rc != 0)
             break;
-        if (k.mv_size != 32 || v.mv_size != 1 + 64 + 48)
-            continue;
+        if (k.mv_size != 32 || v.mv_size != 1 + 64 + 48 ||
+            ((const uint8_t *)v.mv_data)[0] == SGS_V_VALID)
+            continue; /* an unsigned export carries no VALID verdict: import would refuse it */
         const uint8_t *const val = v.mv_data;
         char khex[65], signer[65], alg[49];
         for (size_t i = 0; i < 32; i++)
@@ -703,9 +935,20 @@ sgs_status
 sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
 {
     *count = 0;
-    FILE *const fp = fopen(file, "re");
+    /* O_NONBLOCK: a FIFO or device named as the export must not hang the import */
+    const int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: %s", file, fd < 0 || errno != 0 ? strerror(errno)
+                                                                   : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return fd < 0 ? SGS_ERR_IO : SGS_ERR_FORMAT;
+    }
+    FILE *const fp = fdopen(fd, "r");
     if (fp == NULL) {
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        close(fd);
         return SGS_ERR_IO;
     }
     sgs_pcache *const c = admin_open(dir, err, errlen);
@@ -756,6 +999,12 @@ sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, 
             }
             if (!ok) {
                 snprintf(err, errlen, "%s:%lu: malformed record", file, lineno);
+                st = SGS_ERR_FORMAT;
+                break;
+            }
+            if (verdict == SGS_V_VALID) { /* see "Import" in the design comment */
+                snprintf(err, errlen, "%s:%lu: a VALID verdict from an unauthenticated export "
+                         "is refused (nothing imported)", file, lineno);
                 st = SGS_ERR_FORMAT;
                 break;
             }

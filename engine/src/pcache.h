@@ -25,6 +25,24 @@ typedef struct sgs_pcache_verdict {
 sgs_pcache *sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice,
                             size_t noticelen, char *err, size_t errlen);
 
+/*
+ * As sgs_pcache_open, and *refused (when not NULL) is set to 1 when the cache was not used
+ * because the directory or one of its files is not owned by the invoking user (euid), is
+ * writable by group or others, or is not a regular file / directory (StrictModes); 0 for any
+ * other failure. A refused cache is never touched (never moved aside). EACCES, EPERM, EROFS and
+ * ENOSPC are failures, never "corruption": nothing is moved aside for them.
+ */
+sgs_pcache *sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused,
+                                    char *notice, size_t noticelen, char *err, size_t errlen);
+
+/* Identity entries (digests, answers, records) older than `seconds` miss, so their files are
+   re-hashed; 0 (the default): no limit. Call right after open, before any lookup. */
+void sgs_pcache_set_max_age(sgs_pcache *c, int64_t seconds);
+
+/* One line for the run's notice when the cache stopped being written or used during the run
+   (e.g. "cache DIR: MDB_MAP_FULL...; results of this run are not cached"), else "". */
+void sgs_pcache_warning(sgs_pcache *c, char *buf, size_t n);
+
 /* A worker's read handle: one LMDB read transaction, reset and renewed per lookup (no reader
    table lock per lookup). NULL-safe free. THREAD SAFETY: one thread at a time. */
 typedef struct sgs_pcache_reader sgs_pcache_reader;
@@ -38,6 +56,9 @@ void sgs_pcache_close(sgs_pcache *c);
  * Identity (dev, ino, size, mtime, ctime) -> digest of hash `hash_tag`. A lookup returns 1 and
  * fills digest/dlen on a hit. A put is ignored for "racy" files (changed within the last
  * SGS_PCACHE_RACY_NS of the clock: their timestamps could not show a change in that tick).
+ * Identity lookups (digest, answer, record) miss, and puts are ignored, for a file (or
+ * signature file) that anyone but root or the invoking user can write, and for entries older
+ * than the max age.
  */
 #define SGS_PCACHE_RACY_NS 2000000000LL
 int sgs_pcache_get_digest(sgs_pcache *c, sgs_pcache_reader *r, const struct stat *st,

@@ -7,12 +7,21 @@
  * "D" record; `restore` appends "R". A crash between Q and the rename leaves a Q whose file is
  * still at its original name with the same identity: restore recognises it as "not moved". The
  * rename itself is renameat2(RENAME_NOREPLACE), so a name that exists is never replaced; and it
- * happens only if lstat still shows the very file that was judged.
+ * happens only if lstat still shows the very file that was judged, and the inode it moved is
+ * checked AFTER the rename: if a file was swapped in between, it is renamed back at once (U),
+ * so no other inode than the judged one can stay quarantined (issue 12). Each step holds the
+ * journal lock (journal.c) from Q to D/U. A file that cannot be quarantined (no name, EXDEV,
+ * permissions, journal) is SGS_QUARANTINE_FAILED and counted (sgs_journal_failures); one that
+ * is no longer the judged file is SGS_QUARANTINE_NOT_THE_FILE. A name too long for the suffix
+ * gets a shortened name with a hash of the original (journal.c), recorded in the journal.
  *
  *   sigsweep-journal 1
  *   Q <seq> <dev> <ino> <size> <mtime_ns> <orig hex> <new hex>
- *   D <seq>
- *   R <seq>
+ *   D <seq>     renamed
+ *   U <seq>     a swapped-in inode was renamed back (nothing quarantined)
+ *   R <seq>     restored
+ *
+ * <seq> is unique in the journal, also across runs sharing it (drawn under the lock).
  */
 #include "quarantine.h"
 
@@ -22,6 +31,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,21 +49,17 @@ struct sgs_journal {
     int fd;
     file_id protect[8]; /* never quarantined: the journal itself, the cache's files */
     size_t protect_count;
-    uint64_t next_seq;
+    uint64_t scanned, max_seq; /* how far the journal was read for sequence numbers */
+    _Atomic uint64_t failures;        /* judged files that could not be quarantined */
     pthread_mutex_t mu;
 };
 
 sgs_journal *
 sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t errlen)
 {
-    uint64_t last = 0;
-    if (sgs_journal_prepare(path, &last, err, errlen) != 0)
+    const int fd = sgs_journal_open_fd(path, err, errlen);
+    if (fd < 0)
         return NULL;
-    const int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
     sgs_journal *const j = sgs_calloc(a, 1, sizeof(*j));
     if (j == NULL) {
         close(fd);
@@ -67,7 +74,6 @@ sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t err
         j->protect[0].ino = self.st_ino;
         j->protect_count = 1;
     }
-    j->next_seq = last + 1;
     pthread_mutex_init(&j->mu, NULL);
     return j;
 }
@@ -83,6 +89,12 @@ sgs_journal_close(sgs_journal *j)
     sgs_free(j->alloc, j);
 }
 
+uint64_t
+sgs_journal_failures(sgs_journal *j)
+{
+    return j != NULL ? atomic_load(&j->failures) : 0;
+}
+
 static int
 same_file(const struct stat *a, const struct stat *b)
 {
@@ -90,82 +102,152 @@ same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-int
-sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged,
-                    dev_t dir_dev, ino_t dir_ino, char *newpath, size_t newlen, char *why,
-                    size_t whylen)
+/*
+ * One quarantine step, under the journal's mutex (threads) and lock (processes), within the
+ * held directory descriptor: Q record (synced), renameat2(NOREPLACE), then the renamed inode is
+ * checked against the judged one. The check after the rename is what makes a swap between
+ * "check" and "rename" harmless: whatever inode the rename moved, a wrong one is renamed back
+ * at once (U record), so only the judged inode can stay quarantined.
+ */
+static sgs_quarantine_result
+rename_checked(sgs_journal *j, int dfd, const char *path, const char *dir, const char *base,
+               const struct stat *judged, char *newpath, size_t newlen, char *why, size_t whylen)
 {
-    struct stat now;
-    /* The journal holds absolute paths: restore must work from any working directory. The
-       final component is a regular file (checked below), so realpath resolves only its
-       directories. */
-    char *const path = realpath(given, NULL);
-    if (path == NULL || lstat(path, &now) != 0 || !S_ISREG(now.st_mode) ||
-        !same_file(&now, judged) || lstat(given, &now) != 0 || !same_file(&now, judged)) {
-        free(path);
-        snprintf(why, whylen, "not quarantined: the file changed or moved since it was judged");
-        return 0;
-    }
-    /* The rename happens in the directory the walk listed the file in, through its
-       descriptor: a directory of the path swapped for a link since then cannot send it
-       elsewhere (outside the tree). */
-    char *const slash = strrchr(path, '/');
-    const char *const base = slash + 1;
-    *slash = '\0';
-    const int dfd = open(slash == path ? "/" : path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    *slash = '/';
-    struct stat ds, fs;
-    if (dfd < 0 || fstat(dfd, &ds) != 0 || (dir_ino != 0 && (ds.st_dev != dir_dev ||
-                                                              ds.st_ino != dir_ino)) ||
-        fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&fs, judged)) {
-        if (dfd >= 0)
-            close(dfd);
-        free(path);
-        snprintf(why, whylen, "not quarantined: its directory is not the one walked (a "
-                              "directory of the path was replaced?)");
-        return 0;
-    }
-    if (j->protect_count > 0) {
-        for (size_t i = 0; i < j->protect_count; i++) {
-            if (j->protect[i].dev == now.st_dev && j->protect[i].ino == now.st_ino) {
-                free(path);
-                snprintf(why, whylen, "not quarantined: it is one of sigsweep's own files");
-                return 0;
-            }
-        }
-    }
-    int ok = 0;
+    sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
     pthread_mutex_lock(&j->mu);
-    for (unsigned n = 0; n < 1000 && !ok; n++) {
-        char newbase[512];
-        if (n == 0)
-            snprintf(newbase, sizeof(newbase), "%s_invalid", base);
-        else
-            snprintf(newbase, sizeof(newbase), "%s_invalid.%u", base, n);
-        snprintf(newpath, newlen, "%.*s/%s", (int)(base - 1 - path), path, newbase);
-        struct stat taken;
+    if (sgs_journal_lock(j->fd) != 0) {
+        pthread_mutex_unlock(&j->mu);
+        snprintf(why, whylen, "not quarantined: cannot lock the journal: %s", strerror(errno));
+        return res;
+    }
+    why[0] = '\0';
+    for (unsigned n = 0; n <= 999; n++) {
+        char newbase[NAME_MAX + 1];
+        struct stat taken, moved;
+        if (sgs_journal_quarantine_name(base, n, newbase, sizeof(newbase)) != 0) {
+            snprintf(why, whylen, "not quarantined: no quarantine name for it");
+            break;
+        }
         if (fstatat(dfd, newbase, &taken, AT_SYMLINK_NOFOLLOW) == 0)
             continue;
-        const uint64_t seq = j->next_seq++;
-        if (sgs_journal_append_q(j->fd, seq, judged, path, newpath) != 0) {
+        const int w = snprintf(newpath, newlen, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
+                               newbase);
+        if (w < 0 || (size_t)w >= newlen) { /* the journal must hold the whole name */
+            snprintf(why, whylen, "not quarantined: its path is too long to be journalled");
+            break;
+        }
+        const uint64_t seq = sgs_journal_next_seq(j->fd, &j->scanned, &j->max_seq);
+        if (seq == 0 || sgs_journal_append_q(j->fd, seq, judged, path, newpath) != 0) {
             snprintf(why, whylen, "not quarantined: cannot write the journal: %s",
                      strerror(errno));
             break;
         }
-        if (renameat2(dfd, base, dfd, newbase, RENAME_NOREPLACE) == 0) {
-            (void)sgs_journal_append_mark(j->fd, 'D', seq);
-            ok = 1;
-        } else if (errno != EEXIST) {
-            snprintf(why, whylen, "not quarantined: rename: %s", strerror(errno));
+        if (renameat2(dfd, base, dfd, newbase, RENAME_NOREPLACE) != 0) {
+            if (errno == EEXIST)
+                continue; /* the name appeared meanwhile; its Q is "not moved" for restore */
+            snprintf(why, whylen, "not quarantined: rename to %s: %s", newbase, strerror(errno));
             break;
-        } /* EEXIST: the name appeared meanwhile; its Q is "not moved" for restore */
+        }
+        if (fstatat(dfd, newbase, &moved, AT_SYMLINK_NOFOLLOW) == 0 && same_file(&moved, judged)) {
+            (void)sgs_journal_append_mark(j->fd, 'D', seq);
+            res = SGS_QUARANTINE_DONE;
+            break;
+        }
+        /* another inode was swapped in under the name between the check and the rename: put
+           it back; the judged file is not at its name any more (moved by someone) */
+        if (renameat2(dfd, newbase, dfd, base, RENAME_NOREPLACE) == 0) {
+            (void)sgs_journal_append_mark(j->fd, 'U', seq);
+            res = SGS_QUARANTINE_NOT_THE_FILE;
+            snprintf(why, whylen, "not quarantined: another file was put in its place while it "
+                                  "was being quarantined (renamed back)");
+        } else {
+            snprintf(why, whylen, "not quarantined: another file was put in its place while it "
+                                  "was being quarantined; it is now %s and could not be renamed "
+                                  "back (%s): `restore` refuses it as changed", newpath,
+                     strerror(errno));
+        }
+        break;
     }
-    pthread_mutex_unlock(&j->mu);
-    close(dfd);
-    free(path);
-    if (!ok && why[0] == '\0')
+    if (res == SGS_QUARANTINE_FAILED && why[0] == '\0')
         snprintf(why, whylen, "not quarantined: no free _invalid name");
-    return ok;
+    sgs_journal_unlock(j->fd);
+    pthread_mutex_unlock(&j->mu);
+    return res;
+}
+
+/* Why a file is not at its name as judged: said plainly (a concurrent run quarantining it is
+   the common case). */
+static sgs_quarantine_result
+gone(const char *path, int err, char *why, size_t whylen)
+{
+    if (err == ENOENT)
+        snprintf(why, whylen, "not quarantined: %s is no longer there (renamed or removed "
+                              "since it was judged, e.g. quarantined by a concurrent run)", path);
+    else
+        snprintf(why, whylen, "not quarantined: %s: %s", path, strerror(err));
+    return err == ENOENT ? SGS_QUARANTINE_NOT_THE_FILE : SGS_QUARANTINE_FAILED;
+}
+
+sgs_quarantine_result
+sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *judged, dev_t dir_dev,
+                       ino_t dir_ino, char *newpath, size_t newlen, char *why, size_t whylen)
+{
+    newpath[0] = '\0';
+    /* The journal holds absolute paths: restore must work from any working directory. The
+       final component is a regular file, so realpath resolves only its directories. */
+    char *const path = realpath(given, NULL);
+    if (path == NULL)
+        return gone(given, errno, why, whylen);
+    char *const slash = strrchr(path, '/');
+    const char *const base = slash + 1;
+    *slash = '\0';
+    const char *const dir = slash == path ? "/" : path;
+    /* The rename happens in the directory the walk listed the file in, through its
+       descriptor: a directory of the path swapped for a link since then cannot send it
+       elsewhere (outside the tree). */
+    const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct stat ds, fs;
+    sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
+    if (dfd < 0 || fstat(dfd, &ds) != 0) {
+        snprintf(why, whylen, "not quarantined: its directory %s: %s", dir, strerror(errno));
+    } else if (dir_ino != 0 && (ds.st_dev != dir_dev || ds.st_ino != dir_ino)) {
+        res = SGS_QUARANTINE_NOT_THE_FILE;
+        snprintf(why, whylen, "not quarantined: its directory is not the one walked (a "
+                              "directory of the path was replaced?)");
+    } else if (fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0) {
+        *slash = '/';
+        res = gone(path, errno, why, whylen);
+    } else if (!S_ISREG(fs.st_mode) || !same_file(&fs, judged)) {
+        res = SGS_QUARANTINE_NOT_THE_FILE;
+        snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
+                              "judged");
+    } else {
+        int own = 0;
+        for (size_t i = 0; i < j->protect_count; i++)
+            own |= j->protect[i].dev == fs.st_dev && j->protect[i].ino == fs.st_ino;
+        if (own) {
+            res = SGS_QUARANTINE_NOT_THE_FILE;
+            snprintf(why, whylen, "not quarantined: it is one of sigsweep's own files");
+        } else {
+            char orig[PATH_MAX + NAME_MAX + 2];
+            snprintf(orig, sizeof(orig), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base);
+            res = rename_checked(j, dfd, orig, dir, base, judged, newpath, newlen, why, whylen);
+        }
+    }
+    if (res == SGS_QUARANTINE_FAILED)
+        atomic_fetch_add(&j->failures, 1);
+    if (dfd >= 0)
+        close(dfd);
+    free(path);
+    return res;
+}
+
+int
+sgs_quarantine_file(sgs_journal *j, const char *given, const struct stat *judged, dev_t dir_dev,
+                    ino_t dir_ino, char *newpath, size_t newlen, char *why, size_t whylen)
+{
+    return sgs_quarantine_file_ex(j, given, judged, dir_dev, dir_ino, newpath, newlen, why,
+                                  whylen) == SGS_QUARANTINE_DONE;
 }
 
 void

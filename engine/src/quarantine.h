@@ -5,6 +5,7 @@
 #include "sigsweep.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
 typedef struct sgs_journal sgs_journal;
@@ -28,6 +29,25 @@ void sgs_journal_protect(sgs_journal *j, const char *path);
  * after. Returns 1 with the new name in newpath, or 0 with why. THREAD SAFETY: any thread (the
  * journal is locked).
  */
+/* What a quarantine attempt did: DONE (renamed), NOT_THE_FILE (it is no longer the judged
+   file at that name: changed, replaced, gone, e.g. quarantined by a concurrent run; nothing
+   renamed), FAILED (the judged file is there but could not be quarantined: name, EXDEV,
+   permissions, journal; an error for the run). */
+typedef enum sgs_quarantine_result {
+    SGS_QUARANTINE_FAILED = -1,
+    SGS_QUARANTINE_NOT_THE_FILE = 0,
+    SGS_QUARANTINE_DONE = 1
+} sgs_quarantine_result;
+
+sgs_quarantine_result sgs_quarantine_file_ex(sgs_journal *j, const char *path,
+                                             const struct stat *judged, dev_t dir_dev,
+                                             ino_t dir_ino, char *newpath, size_t newlen,
+                                             char *why, size_t whylen);
+
+/* How many files this run could not quarantine (SGS_QUARANTINE_FAILED). */
+uint64_t sgs_journal_failures(sgs_journal *j);
+
+/* As sgs_quarantine_file_ex; 1 for DONE, else 0 (kept for the engine's current call). */
 int sgs_quarantine_file(sgs_journal *j, const char *path, const struct stat *judged,
                         dev_t dir_dev, ino_t dir_ino, char *newpath, size_t newlen, char *why,
                         size_t whylen);

@@ -2,13 +2,20 @@
  * quarantine_test.c - a quarantine rename happens only in the directory the walk listed the
  * file in: a path whose directory was swapped for a link to another one (holding the same
  * file) is refused, nothing renamed; the walked directory itself works, and a path given
- * directly (no walked directory) too.
+ * directly (no walked directory) too. Journal (issue 12): a file that is not a journal is never
+ * modified; FIFOs and links are refused without hanging; two handles on one journal (two runs)
+ * never reuse a sequence number; an over-long name gets a reversible shortened name; a file
+ * gone from its name says so; restore renames only within the quarantined file's directory,
+ * back to the recorded name, and refuses hand-written records that ask for anything else.
  */
 #include "quarantine.h"
 
 #include "sgs_test.h"
 #include "sgs_test_util.h"
 
+#include "journal.h"
+
+#include <inttypes.h>
 #include <limits.h>
 #include <unistd.h>
 
@@ -18,6 +25,220 @@ static void
 path_of(char *buf, size_t n, const char *rel)
 {
     snprintf(buf, n, "%s/%s", root, rel);
+}
+
+static void on_restore(void *opaque, const sgs_restore_record *r);
+
+static void
+test_not_a_journal(void)
+{
+    char p[PATH_MAX], err[512], buf[64];
+    /* an existing file without the header (and without a final newline): refused, untouched */
+    path_of(p, sizeof(p), "precious.txt");
+    static const char text[] = "line one\nno newline at the end";
+    sgs_test_write(p, text, sizeof(text) - 1);
+    CHECK(sgs_journal_open(NULL, p, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "not a sigsweep journal") != NULL && strstr(err, p) != NULL);
+    FILE *f = fopen(p, "r");
+    REQUIRE(f != NULL);
+    const size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    CHECK(n == sizeof(text) - 1 && memcmp(buf, text, n) == 0);
+    /* a FIFO: refused, no hang; a link to a journal: refused (never followed) */
+    path_of(p, sizeof(p), "fifo.journal");
+    REQUIRE(mkfifo(p, 0600) == 0);
+    CHECK(sgs_journal_open(NULL, p, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, p) != NULL);
+    char real[PATH_MAX];
+    path_of(real, sizeof(real), "real.journal");
+    sgs_journal *j = sgs_journal_open(NULL, real, err, sizeof(err));
+    REQUIRE(j != NULL);
+    sgs_journal_close(j);
+    path_of(p, sizeof(p), "link.journal");
+    REQUIRE(symlink(real, p) == 0);
+    CHECK(sgs_journal_open(NULL, p, err, sizeof(err)) == NULL);
+    /* restore given a FIFO: an error, no hang */
+    sgs_restore_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    path_of(p, sizeof(p), "fifo.journal");
+    ro.journal = p;
+    CHECK(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)) != SGS_OK);
+}
+
+static unsigned restored_count, refused_count;
+
+static void
+on_restore(void *opaque, const sgs_restore_record *r)
+{
+    (void)opaque;
+    restored_count += r->action == SGS_RESTORE_DONE;
+    refused_count += r->action == SGS_RESTORE_REFUSED;
+}
+
+/* Sequence numbers of Q records in the journal at p: 1 when all are distinct. */
+static int
+distinct_q_seqs(const char *p, unsigned *count)
+{
+    FILE *const f = fopen(p, "r");
+    REQUIRE(f != NULL);
+    uint64_t seen[256];
+    unsigned n = 0;
+    char line[8192];
+    int ok = 1;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        uint64_t s;
+        if (line[0] != 'Q' || sscanf(line, "Q %" SCNu64, &s) != 1)
+            continue;
+        for (unsigned i = 0; i < n; i++)
+            ok &= seen[i] != s;
+        if (n < 256)
+            seen[n++] = s;
+    }
+    fclose(f);
+    *count = n;
+    return ok;
+}
+
+static void
+test_two_runs_and_long_names(void)
+{
+    char jp[PATH_MAX], d[PATH_MAX], f[PATH_MAX + 300], moved[PATH_MAX + 300], why[512],
+        err[512];
+    path_of(jp, sizeof(jp), "shared.journal");
+    path_of(d, sizeof(d), "two");
+    REQUIRE(mkdir(d, 0755) == 0);
+    /* two handles: two runs sharing the journal, interleaved */
+    sgs_journal *const a = sgs_journal_open(NULL, jp, err, sizeof(err));
+    sgs_journal *const b = sgs_journal_open(NULL, jp, err, sizeof(err));
+    REQUIRE(a != NULL && b != NULL);
+    for (int i = 0; i < 20; i++) {
+        struct stat st;
+        snprintf(f, sizeof(f), "%s/f%d", d, i);
+        sgs_test_write(f, "bad\n", 4);
+        REQUIRE(stat(f, &st) == 0);
+        CHECK_EQ_INT(sgs_quarantine_file_ex(i % 2 ? a : b, f, &st, 0, 0, moved, sizeof(moved),
+                                            why, sizeof(why)),
+                     SGS_QUARANTINE_DONE);
+    }
+    /* a name with no room for the suffix: a shortened name, reversible through the journal */
+    char longname[256];
+    memset(longname, 'n', 250);
+    longname[250] = '\0';
+    snprintf(f, sizeof(f), "%s/%s", d, longname);
+    sgs_test_write(f, "bad\n", 4);
+    struct stat st;
+    REQUIRE(stat(f, &st) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(a, f, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
+                 SGS_QUARANTINE_DONE);
+    CHECK(access(f, F_OK) != 0 && access(moved, F_OK) == 0);
+    CHECK(strlen(strrchr(moved, '/') + 1) <= NAME_MAX && strstr(moved, "_invalid") != NULL);
+    /* already renamed (a concurrent run did it): said plainly, nothing renamed */
+    CHECK_EQ_INT(sgs_quarantine_file_ex(b, f, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
+                 SGS_QUARANTINE_NOT_THE_FILE);
+    CHECK(strstr(why, "no longer there") != NULL);
+    /* a file that is not the judged one: not renamed */
+    snprintf(f, sizeof(f), "%s/other", d);
+    sgs_test_write(f, "bad\n", 4);
+    struct stat wrong = st;
+    CHECK_EQ_INT(sgs_quarantine_file_ex(b, f, &wrong, 0, 0, moved, sizeof(moved), why,
+                                        sizeof(why)),
+                 SGS_QUARANTINE_NOT_THE_FILE);
+    CHECK(access(f, F_OK) == 0);
+    CHECK(sgs_journal_failures(a) == 0 && sgs_journal_failures(b) == 0);
+    sgs_journal_close(a);
+    sgs_journal_close(b);
+    unsigned nq = 0;
+    CHECK(distinct_q_seqs(jp, &nq));
+    CHECK_EQ_INT((int)nq, 21);
+    /* restore sees every record: all 21 back, exit status OK */
+    sgs_restore_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.journal = jp;
+    restored_count = refused_count = 0;
+    CHECK_EQ_INT(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)), SGS_OK);
+    CHECK_EQ_INT((int)restored_count, 21);
+    CHECK_EQ_INT((int)refused_count, 0);
+    snprintf(f, sizeof(f), "%s/%s", d, longname);
+    CHECK(access(f, F_OK) == 0);
+}
+
+static void
+hexpath(const char *p, char *out)
+{
+    for (; *p; p++, out += 2)
+        sprintf(out, "%02x", (unsigned char)*p);
+    *out = '\0';
+}
+
+/* A journal with one hand-written Q record for the file at q (its identity), named orig. */
+static void
+forged(const char *jp, const char *orig, const char *q)
+{
+    struct stat st;
+    REQUIRE(lstat(q, &st) == 0);
+    char oh[2 * PATH_MAX + 1], qh[2 * PATH_MAX + 1], line[4 * PATH_MAX + 256];
+    hexpath(orig, oh);
+    hexpath(q, qh);
+    const int n = snprintf(line, sizeof(line),
+                           "sigsweep-journal 1\nQ 1 %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+                           " %s %s\nD 1\n",
+                           (uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+                           (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+                               (uint64_t)st.st_mtim.tv_nsec,
+                           oh, qh);
+    sgs_test_write(jp, line, (size_t)n);
+}
+
+static void
+test_restore_confined(void)
+{
+    char jp[PATH_MAX], a[PATH_MAX], b[PATH_MAX], src[PATH_MAX + 32], dst[PATH_MAX + 32],
+        err[512];
+    path_of(jp, sizeof(jp), "forged.journal");
+    path_of(a, sizeof(a), "ra");
+    path_of(b, sizeof(b), "rb");
+    REQUIRE(mkdir(a, 0755) == 0 && mkdir(b, 0755) == 0);
+    sgs_restore_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.journal = jp;
+    struct {
+        const char *q, *orig;
+    } cases[] = {
+        {"ra/payload_invalid", "rb/payload"},   /* into another directory (e.g. /etc) */
+        {"ra/payload_invalid", "ra/passwd"},    /* to another name */
+        {"ra/payload", "ra/payload.real"},      /* not a quarantine name at all */
+        {"ra/payload_invalid", "ra/../rb/payload"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        path_of(src, sizeof(src), cases[i].q);
+        path_of(dst, sizeof(dst), cases[i].orig);
+        sgs_test_write(src, "x\n", 2);
+        forged(jp, dst, src);
+        restored_count = refused_count = 0;
+        CHECK_EQ_INT(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)), SGS_ERR_STATE);
+        CHECK_EQ_INT((int)refused_count, 1);
+        CHECK(access(src, F_OK) == 0 && access(dst, F_OK) != 0);
+        unlink(src);
+    }
+    /* a directory of the path a symbolic link: refused, nothing renamed */
+    char viadir[PATH_MAX];
+    path_of(viadir, sizeof(viadir), "via");
+    REQUIRE(symlink(a, viadir) == 0);
+    path_of(src, sizeof(src), "ra/z_invalid");
+    sgs_test_write(src, "x\n", 2);
+    char qv[PATH_MAX + 32], ov[PATH_MAX + 32];
+    snprintf(qv, sizeof(qv), "%s/z_invalid", viadir);
+    snprintf(ov, sizeof(ov), "%s/z", viadir);
+    forged(jp, ov, qv);
+    restored_count = refused_count = 0;
+    CHECK_EQ_INT(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)), SGS_ERR_STATE);
+    CHECK(access(src, F_OK) == 0);
+    /* the legitimate form: restored */
+    path_of(dst, sizeof(dst), "ra/z");
+    forged(jp, dst, src);
+    restored_count = refused_count = 0;
+    CHECK_EQ_INT(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)), SGS_OK);
+    CHECK(restored_count == 1 && access(dst, F_OK) == 0 && access(src, F_OK) != 0);
 }
 
 int
@@ -71,6 +292,9 @@ main(void)
                  1);
     CHECK(access(file, F_OK) != 0);
     sgs_journal_close(j);
+    test_not_a_journal();
+    test_two_runs_and_long_names();
+    test_restore_confined();
     sgs_test_rm_rf(root);
     return sgs_test_done("quarantine_test");
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# journal_attacks.sh SIGSWEEP - the quarantine journal is input (issue 12): a file that is not a
+# journal is never modified; FIFOs and links are refused without hanging; two runs sharing a
+# journal never reuse a sequence number and restore brings every file back; a forged journal
+# cannot restore a file into another directory or under another name.
+. "$(dirname "$0")/lib.sh"
+small_tree tree
+
+# 1. --journal naming a file that is not a journal (no final newline): exit 2, byte-identical
+printf 'precious\nlast line without newline' > notajournal
+cp notajournal before
+set +e; "$B" verify --key k.pub --quarantine --journal notajournal tree >/dev/null 2>err1; rc=$?; set -e
+check "not a journal: exit 2" "[ $rc = 2 ]"
+check "not a journal: unmodified" "cmp -s before notajournal"
+check "not a journal: nothing quarantined" "! ls tree | grep -q _invalid"
+# 2. a FIFO, a link, a directory as the journal: exit 2, no hang
+mkfifo fifo.j
+set +e; guard "$B" verify --key k.pub --quarantine --journal fifo.j tree >/dev/null 2>err2; rc=$?; set -e
+check "FIFO journal: exit 2, no hang" "[ $rc = 2 ]"
+set +e; guard "$B" restore --journal fifo.j >/dev/null 2>err2b; rc=$?; set -e
+check "FIFO journal to restore: exit 2, no hang" "[ $rc = 2 ]"
+ln -s notajournal link.j
+set +e; "$B" verify --key k.pub --quarantine --journal link.j tree >/dev/null 2>err3; rc=$?; set -e
+check "link as journal: exit 2, target unmodified" "[ $rc = 2 ] && cmp -s before notajournal"
+
+# 3. two runs on one journal, many files each: unique sequence numbers, full restore, exit 0
+mkdir many
+for d in a b; do
+  mkdir "many/$d"
+  for i in $(seq 1 150); do printf 'unsigned %s %s\n' "$d" "$i" > "many/$d/u$i"; done
+done
+"$B" verify -q --key k.pub --quarantine --journal shared.j many/a >/dev/null 2>&1 &
+p1=$!
+"$B" verify -q --key k.pub --quarantine --journal shared.j many/b >/dev/null 2>&1 &
+p2=$!
+wait $p1 || true; wait $p2 || true
+nq=$(grep -c '^Q ' shared.j)
+nuniq=$(grep '^Q ' shared.j | awk '{print $2}' | sort -u | wc -l)
+
+check "two runs: 300 Q records" "[ $nq = 300 ]"
+check "two runs: sequence numbers unique" "[ $nuniq = 300 ]"
+set +e; "$B" restore --journal shared.j >/dev/null 2>err4; rc=$?; set -e
+check "restore after two runs: exit 0" "[ $rc = 0 ]"
+check "restore after two runs: nothing left quarantined" "! find many -name '*_invalid*' | grep -q ."
+check "restore after two runs: all 300 back" "[ \$(find many -type f | wc -l) = 300 ]"
+
+# 4. forged journals: restore into another directory (as /etc) or another name is refused
+mkdir -p victim target
+printf 'payload\n' > victim/x_invalid
+hexp() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+forge() { # forge ORIG QUARANTINED
+  local st; st=$(stat -c '%d %i %s' "$2")
+  local mt; mt=$(python3 -c 'import os,sys; print(os.lstat(sys.argv[1]).st_mtime_ns)' "$2")
+  printf 'sigsweep-journal 1\nQ 1 %s %s %s %s\nD 1\n' "$st" "$mt" "$(hexp "$1")" "$(hexp "$2")" > forged.j
+}
+for orig in "$t/target/x" "$t/victim/passwd" "$t/victim/../target/x"; do
+  forge "$orig" "$t/victim/x_invalid"
+  set +e; "$B" restore --journal forged.j >/dev/null 2>err5; rc=$?; set -e
+  check "forged restore to $orig: refused (exit != 0), nothing moved" \
+    "[ $rc != 0 ] && [ -f victim/x_invalid ] && [ ! -e target/x ] && [ ! -e victim/passwd ]"
+done
+ln -s victim via
+forge "$t/via/x" "$t/via/x_invalid"
+set +e; "$B" restore --journal forged.j >/dev/null 2>&1; rc=$?; set -e
+check "forged restore through a linked directory: refused" "[ $rc != 0 ] && [ -f victim/x_invalid ]"
+forge "$t/victim/x" "$t/victim/x_invalid"
+set +e; "$B" restore --journal forged.j >/dev/null 2>&1; rc=$?; set -e
+check "the one legitimate rename: restored, exit 0" "[ $rc = 0 ] && [ -f victim/x ]"
+finish
