@@ -1,6 +1,7 @@
-/* wfile.h - the one way sigsweep writes a file: never through a link, never over a device. */
-#ifndef SGS_WFILE_H
-#define SGS_WFILE_H
+/* fileio.h - the one way sigsweep writes a file (never through a link, never over a device)
+   and opens an input it is given (never blocking on a FIFO, regular files only). */
+#ifndef SGS_FILEIO_H
+#define SGS_FILEIO_H
 
 #include "sigsweep.h"
 
@@ -49,5 +50,14 @@ SGS_NODISCARD sgs_status sgs_wfile_commit(sgs_wfile *w, char *err, size_t errlen
 
 /* Abandons: removes the temporary file, leaves the destination as it was, frees w. NULL-safe. */
 void sgs_wfile_abort(sgs_wfile *w);
+
+/*
+ * Opens an input sigsweep was given (a list, journal, policy, manifest, key or certificate
+ * file) for reading: O_NONBLOCK, so a FIFO without a writer cannot hang the open, then
+ * fstat: only a regular file is accepted (a FIFO, socket, device or directory is refused with
+ * err naming the path and what it is). `follow`: 0 refuses a symbolic link as the last
+ * component. Returns a blocking descriptor the caller closes, or -1 with err.
+ */
+int sgs_open_regular(const char *path, int follow, char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,10 @@
 /*
- * wfile_test.c - every destination kind the writer can meet: nothing, a regular file (mode and
+ * fileio_test.c - every destination kind the writer can meet: nothing, a regular file (mode and
  * owner kept), a symlink (replaced, its target untouched), a FIFO with and without a reader, a
  * character device made by mknod in the test's own directory (never /dev/null itself), a
  * directory, a name that must not be replaced; and no temporary file left behind.
  */
-#include "wfile.h"
+#include "fileio.h"
 #include "sgs_test.h"
 
 #include <dirent.h>
@@ -200,11 +200,40 @@ test_device_and_dir(void)
     CHECK_EQ_INT(hidden_entries(), 0);
 }
 
+/* Inputs: regular files only, and a FIFO without a writer never blocks the open. */
+static void
+test_inputs(void)
+{
+    alarm(20);
+    REQUIRE(mkfifo(at("in-fifo"), 0600) == 0);
+    CHECK_EQ_INT(sgs_open_regular(at("in-fifo"), 1, err, sizeof(err)), -1);
+    CHECK(strstr(err, "a FIFO, not a regular file") != NULL);
+    CHECK_EQ_INT(sgs_open_regular(dir, 1, err, sizeof(err)), -1);
+    CHECK(strstr(err, "a directory") != NULL);
+    CHECK_EQ_INT(sgs_open_regular("/dev/null", 1, err, sizeof(err)), -1);
+    CHECK(strstr(err, "character device") != NULL);
+    CHECK_EQ_INT(sgs_open_regular(at("absent"), 1, err, sizeof(err)), -1);
+    CHECK(strstr(err, "No such file") != NULL);
+    const int fd = sgs_open_regular(at("new"), 0, err, sizeof(err));
+    CHECK(fd >= 0 && (fcntl(fd, F_GETFL) & O_NONBLOCK) == 0);
+    if (fd >= 0)
+        close(fd);
+    REQUIRE(symlink("new", at("in-link")) == 0);
+    CHECK_EQ_INT(sgs_open_regular(at("in-link"), 0, err, sizeof(err)), -1);
+    CHECK(strstr(err, "symbolic link") != NULL);
+    const int fd2 = sgs_open_regular(at("in-link"), 1, err, sizeof(err));
+    CHECK(fd2 >= 0);
+    if (fd2 >= 0)
+        close(fd2);
+    alarm(0);
+}
+
 static void
 cleanup(void)
 {
     static const char *const names[] = {"new", "link", "victim", "dangling", "fifo", "null",
-                                        "sub/x"};
+                                        "sub/x",
+                                        "in-fifo", "in-link"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         (void)unlink(at(names[i]));
     (void)rmdir(at("sub"));
@@ -219,6 +248,7 @@ main(void)
     test_symlink();
     test_fifo();
     test_device_and_dir();
+    test_inputs();
     cleanup();
-    return sgs_test_done("wfile_test");
+    return sgs_test_done("fileio_test");
 }

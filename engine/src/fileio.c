@@ -1,6 +1,6 @@
 /*
- * wfile.c - the one way sigsweep writes a file (reports, signatures, manifests, keys, exports,
- * trust-store entries).
+ * fileio.c - the one way sigsweep writes a file (reports, signatures, manifests, keys, exports,
+ * trust-store entries), and the one way it opens an input it was given by name.
  *
  * DESIGN: the destination's directory is opened once and every step is relative to it, so a
  * directory renamed or swapped mid-write cannot redirect it. What is at the name decides how:
@@ -18,7 +18,7 @@
  * user of a shared directory (/tmp) cannot plant it; it is made with the final mode, so the
  * bytes are never readable by more users than the result will be.
  */
-#include "wfile.h"
+#include "fileio.h"
 
 #include "alloc.h"
 
@@ -289,4 +289,30 @@ sgs_wfile_abort(sgs_wfile *w)
     if (w->replacing && w->tmp[0] != '\0')
         (void)unlinkat(w->dirfd, w->tmp, 0);
     wfile_free(w);
+}
+
+int
+sgs_open_regular(const char *path, int follow, char *err, size_t errlen)
+{
+    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+                                  (follow ? 0 : O_NOFOLLOW));
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path,
+                 errno == ELOOP && !follow ? "is a symbolic link (not followed)"
+                                           : strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        (void)close(fd);
+        return -1;
+    }
+    const int fl = S_ISREG(sb.st_mode) ? fcntl(fd, F_GETFL) : -1;
+    if (!S_ISREG(sb.st_mode) || fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+        snprintf(err, errlen, "%s: is %s, not a regular file", path, kind_name(sb.st_mode));
+        (void)close(fd);
+        return -1;
+    }
+    return fd;
 }
