@@ -627,15 +627,7 @@ def main():
                                       "jsonl", os.path.join("work", "export-fleet"))
         check_verdicts(text, parse_jsonl(text, so, ck), {"agent-x": "VALID"}, ck)
 
-    if ck.failures:
-        for f in ck.failures[:MAX_FAILURES_SHOWN]:
-            print("FAIL:", f)
-        if len(ck.failures) > MAX_FAILURES_SHOWN:
-            print("... and %d more failures" % (len(ck.failures) - MAX_FAILURES_SHOWN))
-        print("agents_e2e: %d of %d checks failed" % (len(ck.failures), ck.checks))
-        return 1
-    print("agents_e2e: %d agents, %d checks passed" % (m, ck.checks))
-    return 0
+    return ck.finish("agents_e2e", "%d agents" % m, MAX_FAILURES_SHOWN)
 
 
 if __name__ == "__main__":

@@ -251,12 +251,7 @@ def main():
 
 
 def report(ck):
-    for msg in ck.failures[:MAX_FAILURES_SHOWN]:
-        print("FAIL:", msg)
-    if len(ck.failures) > MAX_FAILURES_SHOWN:
-        print(f"... and {len(ck.failures) - MAX_FAILURES_SHOWN} more failures")
-    print(f"e2e_corpus: {'FAILED' if ck.failures else 'ok'} ({len(ck.failures)} failures)")
-    return 1 if ck.failures else 0
+    return ck.finish("e2e_corpus", "%d failures" % len(ck.failures), MAX_FAILURES_SHOWN)
 
 
 if __name__ == "__main__":

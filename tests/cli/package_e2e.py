@@ -436,16 +436,8 @@ def main():
     run.status(2, "package", "frobnicate")
 
     n_rec = sum(len(r) for _, r in results.values())
-    if ck.failures:
-        for f in ck.failures[:MAX_FAILURES_SHOWN]:
-            print("FAIL:", f)
-        if len(ck.failures) > MAX_FAILURES_SHOWN:
-            print("... and %d more failures" % (len(ck.failures) - MAX_FAILURES_SHOWN))
-        print("package_e2e: %d of %d checks failed" % (len(ck.failures), ck.checks))
-        return 1
-    print("package_e2e: %d variants, %d records, %d checks passed"
-          % (len(variants), n_rec, ck.checks))
-    return 0
+    return ck.finish("package_e2e", "%d variants, %d records" % (len(variants), n_rec),
+                     MAX_FAILURES_SHOWN)
 
 
 if __name__ == "__main__":

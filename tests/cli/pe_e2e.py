@@ -487,15 +487,7 @@ def main():
         print(msg)
     what = "%d cases, %d args sets, %d runs, %d oracle disagreements (%.1fs, pe.sh %.1fs; %s)" % (
         len(cases), len(groups), runs, disagree, secs, t_gen, head.get("version", "?"))
-    if ck.failures:
-        for msg in ck.failures[:MAX_FAILURES_SHOWN]:
-            print("FAIL " + msg)
-        if len(ck.failures) > MAX_FAILURES_SHOWN:
-            print("... and %d more failures" % (len(ck.failures) - MAX_FAILURES_SHOWN))
-        print("pe_e2e: FAIL: %d failures; %s" % (len(ck.failures), what))
-        return 1
-    print("pe_e2e: OK: " + what)
-    return 0
+    return ck.finish("pe_e2e", what, MAX_FAILURES_SHOWN)
 
 
 if __name__ == "__main__":

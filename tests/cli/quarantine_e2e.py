@@ -840,12 +840,7 @@ def main():
             print("kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    for f in ck.failures[:MAX_FAILURES_SHOWN]:
-        print("FAIL: " + f)
-    if len(ck.failures) > MAX_FAILURES_SHOWN:
-        print("... and %d more failures" % (len(ck.failures) - MAX_FAILURES_SHOWN))
-    print("%d checks, %d failed" % (ck.checks, len(ck.failures)))
-    return 1 if ck.failures else 0
+    return ck.finish("quarantine_e2e", "%d failed" % len(ck.failures), MAX_FAILURES_SHOWN)
 
 
 if __name__ == "__main__":

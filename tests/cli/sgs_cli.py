@@ -31,6 +31,23 @@ class Checker:
             self.fail(msg)
         return cond
 
+    def finish(self, name, summary, shown=60):
+        """Prints the first `shown` failures and the verdict line; the exit status: 1 when a
+        check failed or when no check ran at all (a test that checks nothing fails)."""
+        for msg in self.failures[:shown]:
+            print("FAIL: " + msg)
+        if len(self.failures) > shown:
+            print("... and %d more failures" % (len(self.failures) - shown))
+        if self.checks == 0:
+            print("%s: FAIL: no check ran (%s)" % (name, summary))
+            return 1
+        if self.failures:
+            print("%s: FAIL: %d of %d checks failed; %s"
+                  % (name, len(self.failures), self.checks, summary))
+            return 1
+        print("%s: OK: %d checks; %s" % (name, self.checks, summary))
+        return 0
+
 
 def esc(raw):
     """expected.tsv's form of a name: bytes outside printable ASCII, and the backslash, as

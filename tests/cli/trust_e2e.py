@@ -248,17 +248,8 @@ def main():
         runs += 1
 
     secs = time.monotonic() - t0
-    if ck.failures:
-        for msg in ck.failures[:MAX_FAILURES_SHOWN]:
-            print("FAIL " + msg)
-        if len(ck.failures) > MAX_FAILURES_SHOWN:
-            print("... and %d more failures" % (len(ck.failures) - MAX_FAILURES_SHOWN))
-        print("trust_e2e: FAIL: %d failures in %d cases, %d runs (%.1fs, pki.sh %.1fs)"
-              % (len(ck.failures), len(cases), runs, secs, t_gen))
-        return 1
-    print("trust_e2e: OK: %d cases, %d args sets, %d runs (%.1fs, pki.sh %.1fs)"
-          % (len(cases), len(groups), runs, secs, t_gen))
-    return 0
+    return ck.finish("trust_e2e", "%d cases, %d args sets, %d runs (%.1fs, pki.sh %.1fs)"
+                     % (len(cases), len(groups), runs, secs, t_gen), MAX_FAILURES_SHOWN)
 
 
 if __name__ == "__main__":

@@ -69,6 +69,10 @@ static inline int
 sgs_test_done(const char *name)
 {
     fprintf(stderr, "%s: %d checks, %d failed\n", name, sgs_test_checks, sgs_test_failures);
+    if (sgs_test_checks == 0) {
+        fprintf(stderr, "%s: no check ran: a test that checks nothing fails\n", name);
+        return 1;
+    }
     return sgs_test_failures == 0 ? 0 : 1;
 }
 
