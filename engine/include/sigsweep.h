@@ -168,6 +168,10 @@ typedef struct sgs_allocator {
 } sgs_allocator;
 
 /* Caller-owned configuration. Initialise with sgs_config_init(), then change fields. */
+/* The default floor for keys that can make VALID: 112-bit security (NIST SP 800-57, OpenSSL's
+   authentication level 2): RSA >= 2048 bits, EC P-256 and up, Ed25519. */
+#define SGS_MIN_SECURITY_BITS_DEFAULT 112
+
 typedef struct sgs_config {
     sgs_op op;
     unsigned threads;          /* worker threads; 0 = online CPUs */
@@ -196,6 +200,11 @@ typedef struct sgs_config {
     int paranoid;              /* with cache_dir: re-hash every file, still record */
     const char *quarantine_journal; /* verify: when set, failing regular files are renamed
                                   <name>_invalid[.N], each rename journalled here first */
+    int min_security_bits;     /* the floor for every key that can make VALID (raw and agent
+                                  keys, CMS and Authenticode signers, their chains, TSAs), in
+                                  bits of security: default 112 (RSA-2048, P-256, Ed25519);
+                                  0..256. Degenerate keys (RSA e < 3 or even, Ed25519 points
+                                  of small order) are refused whatever the floor. */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;

@@ -23,6 +23,7 @@ sgs_config_init(sgs_config *cfg)
     cfg->sig_suffix = ".sig";
     cfg->cache_entries = 16384;
     cfg->max_whole_file = 256u * 1024u * 1024u;
+    cfg->min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
 }
 
 sgs_status
@@ -33,8 +34,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         (unsigned)cfg->op > SGS_OP_PACKAGE || cfg->sig_suffix == NULL ||
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
         cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
-        cfg->max_whole_file == 0 ||
-        (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
+        cfg->max_whole_file == 0 || cfg->min_security_bits < 0 ||
+        cfg->min_security_bits > 256 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
         return SGS_ERR_INVALID_ARG;
     sgs_engine *const e = sgs_calloc(&cfg->alloc, 1, sizeof(*e));
     if (e == NULL)
@@ -50,7 +51,9 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     /* the cache's algorithm tag: a verdict depends on the hash and on the RSA padding */
     e->md_nid = EVP_MD_get_type(e->md) * 2 + (cfg->pss ? 1 : 0);
     sgs_keyset_init(&e->keys, &e->alloc);
+    e->keys.min_bits = cfg->min_security_bits;
     sgs_trust_init(&e->trust, &e->alloc);
+    e->trust.min_bits = cfg->min_security_bits;
     e->trust.system = cfg->trust_system != 0;
     e->trust.codesign = cfg->require_codesign != 0;
     e->trust.strict = cfg->strict != 0;
@@ -59,6 +62,7 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     e->trust.partial_chain = cfg->partial_chain != 0;
     e->trust.no_time_check = cfg->no_time_check != 0;
     sgs_trust_init(&e->tsa, &e->alloc);
+    e->tsa.min_bits = cfg->min_security_bits;
     e->tsa.has_time = cfg->has_at_time != 0;
     e->tsa.at_time = cfg->at_time;
     e->pe_policy.uefi = cfg->pe_uefi != 0;

@@ -2,13 +2,11 @@
 #ifndef SGS_KEYCHECK_H
 #define SGS_KEYCHECK_H
 
+#include "sigsweep.h" /* SGS_MIN_SECURITY_BITS_DEFAULT */
+
 #include <openssl/evp.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* Default floor: 112-bit security (NIST SP 800-57; OpenSSL's authentication level 2):
-   RSA >= 2048 bits, EC P-256 and up, Ed25519. */
-#define SGS_MIN_SECURITY_BITS_DEFAULT 112
 
 /*
  * Why a public key must not make anything VALID, or NULL when it may. Checks, for every key

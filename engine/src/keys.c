@@ -10,6 +10,8 @@
  */
 #include "keys.h"
 
+#include "keycheck.h"
+
 #include "alloc.h"
 #include "digest.h"
 #include "err.h"
@@ -33,6 +35,7 @@ sgs_keyset_init(sgs_keyset *ks, const sgs_allocator *alloc)
 {
     memset(ks, 0, sizeof(*ks));
     ks->alloc = alloc;
+    ks->min_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
 }
 
 void
@@ -43,7 +46,9 @@ sgs_keyset_reset(sgs_keyset *ks)
     sgs_free(ks->alloc, ks->keys);
     sgs_free(ks->alloc, ks->seen);
     const sgs_allocator *const a = ks->alloc;
+    const int min_bits = ks->min_bits;
     sgs_keyset_init(ks, a);
+    ks->min_bits = min_bits;
 }
 
 static sgs_status
@@ -199,8 +204,6 @@ key_type_problem(const sgs_key *k)
 {
     if (k->type == SGS_KEY_OTHER)
         return "unsupported key type (supported: RSA, RSA-PSS, EC P-256/P-384/P-521, Ed25519)";
-    if ((k->type == SGS_KEY_RSA || k->type == SGS_KEY_RSA_PSS) && k->bits < 1024)
-        return "RSA key shorter than 1024 bits";
     return NULL;
 }
 
@@ -215,7 +218,10 @@ keyset_take(sgs_keyset *ks, EVP_PKEY *pkey, char *err, size_t errlen)
         EVP_PKEY_free(pkey);
         return st;
     }
-    const char *const problem = key_type_problem(&k);
+    char weak[160];
+    const char *problem = key_type_problem(&k);
+    if (problem == NULL)
+        problem = sgs_key_weakness(pkey, ks->min_bits, weak, sizeof(weak));
     if (problem != NULL) {
         snprintf(err, errlen, "%s", problem);
         EVP_PKEY_free(pkey);
@@ -537,9 +543,13 @@ sgs_private_key_parse(const uint8_t *buf, size_t len, EVP_PKEY **out, char *err,
         return SGS_ERR_KEY;
     }
     sgs_key k;
-    if (sgs_key_describe(pk, &k) != SGS_OK || key_type_problem(&k) != NULL) {
-        snprintf(err, errlen, "%s",
-                 key_type_problem(&k) ? key_type_problem(&k) : "cannot encode the public key");
+    char weak[160];
+    const char *problem = sgs_key_describe(pk, &k) != SGS_OK ? "cannot encode the public key"
+                                                             : key_type_problem(&k);
+    if (problem == NULL) /* signing with a key no verifier here would accept helps nobody */
+        problem = sgs_key_weakness(pk, SGS_MIN_SECURITY_BITS_DEFAULT, weak, sizeof(weak));
+    if (problem != NULL) {
+        snprintf(err, errlen, "%s", problem);
         EVP_PKEY_free(pk);
         return SGS_ERR_KEY;
     }

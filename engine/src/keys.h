@@ -39,8 +39,10 @@ typedef struct sgs_keyset {
     uint8_t (*seen)[32]; /* SHA-256 of every buffer already parsed: parse each distinct one once */
     size_t nseen, seen_cap;
     const sgs_allocator *alloc;
+    int min_bits; /* keys below this security level (or degenerate) are refused at add */
 } sgs_keyset;
 
+/* Empty set, floor SGS_MIN_SECURITY_BITS_DEFAULT (set ks->min_bits before adding to change). */
 void sgs_keyset_init(sgs_keyset *ks, const sgs_allocator *alloc);
 void sgs_keyset_reset(sgs_keyset *ks); /* frees the keys; the struct can be reused */
 

@@ -21,6 +21,8 @@
  */
 #include "trust.h"
 
+#include "keycheck.h"
+
 #include "alloc.h"
 #include "digest.h"
 #include "err.h"
@@ -71,6 +73,7 @@ sgs_trust_init(sgs_trust *t, const sgs_allocator *a)
 {
     memset(t, 0, sizeof(*t));
     t->alloc = a;
+    t->min_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
 }
 
 static void
@@ -467,6 +470,18 @@ run_out_free(run_out *r)
     r->root = NULL;
 }
 
+/* OpenSSL's authentication level for a security floor in bits (SSL_CTX_set_security_level):
+   each certificate's key, and each signature in the chain, must reach it. */
+static int
+auth_level(int bits)
+{
+    static const int floor[] = {80, 112, 128, 192, 256};
+    int level = 0;
+    while (level < 5 && bits >= floor[level])
+        level++;
+    return level;
+}
+
 /* One X509_verify_cert run. Returns 0 if it could not even start. */
 static int
 run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *chain_certs,
@@ -495,6 +510,7 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
         flags |= X509_V_FLAG_NO_CHECK_TIME;
     X509_VERIFY_PARAM_set_flags(param, flags);
     X509_VERIFY_PARAM_set_depth(param, SGS_CHAIN_DEPTH_MAX);
+    X509_VERIFY_PARAM_set_auth_level(param, auth_level(t->min_bits));
     if (t->has_time)
         X509_VERIFY_PARAM_set_time(param, (time_t)t->at_time);
     X509_STORE_CTX_set_verify_cb(ctx, ignore_missing_crl);
@@ -738,6 +754,12 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     win->from = INT64_MIN;
     win->until = INT64_MAX;
     win->cacheable = 0;
+    char weak[160];
+    if (sgs_key_weakness(X509_get0_pubkey(signer), t->min_bits, weak, sizeof(weak)) != NULL) {
+        sgs_appendf(reason, n, "the signer's key is refused: %s", weak);
+        win->cacheable = 1; /* a property of the certificate alone */
+        return;
+    }
     if (!sgs_trust_configured(t)) /* still diagnose: which issuer is missing, what would fix */
         sgs_appendf(reason, n,
                     "no trusted certificate (the trust store is empty or was not given); ");
@@ -870,9 +892,10 @@ sgs_check_window_narrow(sgs_check_window *into, const sgs_check_window *w)
 int
 sgs_trust_fingerprint(const sgs_trust *t, EVP_MD_CTX *c)
 {
-    const int64_t flags[8] = {t->system,        t->codesign,      t->strict,
+    const int64_t flags[9] = {t->system,        t->codesign,      t->strict,
                               t->has_time,      t->at_time,       t->partial_chain,
-                              t->no_time_check, (int64_t)sk_X509_CRL_num(t->crls)};
+                              t->no_time_check, (int64_t)sk_X509_CRL_num(t->crls),
+                              t->min_bits};
     int ok = EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
     const sgs_certlist *const lists[3] = {&t->trusted, &t->untrusted, &t->search};
     for (size_t l = 0; l < 3; l++) {

@@ -38,6 +38,7 @@ typedef struct sgs_trust {
     int64_t at_time;
     int partial_chain;    /* X509_V_FLAG_PARTIAL_CHAIN: a trusted intermediate is an anchor */
     int no_time_check;    /* X509_V_FLAG_NO_CHECK_TIME: validity dates ignored (UEFI db) */
+    int min_bits;         /* every key of the chain and the signer: at least this security */
     X509_STORE *store;             /* built by finalize */
     STACK_OF(X509) *untrusted_sk;  /* --untrusted, shared read-only */
     sgs_chain_cache *cache;

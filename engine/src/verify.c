@@ -11,6 +11,7 @@
 #include "verify.h"
 
 #include "err.h"
+#include "keycheck.h"
 
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
@@ -108,6 +109,9 @@ sgs_verify_message(EVP_PKEY *pkey, const uint8_t *msg, size_t len, const uint8_t
     static const uint8_t empty[1] = {0};
     EVP_MD_CTX *const mctx = EVP_MD_CTX_new();
     if (mctx == NULL || siglen == 0)
+        goto out;
+    /* OpenSSL 3.0 checks S < L but not R: an R of small order is refused here (libsodium) */
+    if (EVP_PKEY_is_a(pkey, "ED25519") && (siglen != 64 || !sgs_ed25519_sig_sane(sig)))
         goto out;
     if (EVP_DigestVerifyInit_ex(mctx, NULL, NULL, NULL, NULL, pkey, NULL) <= 0)
         goto out;

@@ -75,14 +75,21 @@ check "--paranoid reads every file" "! grep -q 'files not re-read' par.err"
 verdicts --key k.pub --cache-dir "$C" --paranoid > par.txt || true
 check "--paranoid verdicts = plain" "cmp -s plain.txt par.txt"
 
-# export / import: verdicts travel by content
+# export / import: only verdicts that cannot make a file VALID travel (issue 12: an unsigned
+# export must not be able to create a VALID answer)
 "$B" cache --cache-dir "$C" export ex.txt > ex.out
-check "export has a header and records" "head -1 ex.txt | grep -qx 'sigsweep-cache-export 1' && [ \$(wc -l < ex.txt) -gt 150 ]"
+check "export has a header and the BAD_SIGNATURE record" "head -1 ex.txt | grep -qx 'sigsweep-cache-export 1' && grep -q ' BAD_SIGNATURE ' ex.txt"
+check "export carries no VALID verdict" "! grep -q ' VALID ' ex.txt"
 "$B" cache --cache-dir "$t/cache2" import ex.txt > im.out
 "$B" verify --key k.pub --cache-dir "$t/cache2" tree >/dev/null 2>im.err || true
 check "imported verdicts reused (files re-read)" "grep -q 'verdicts reused' im.err"
 verdicts --key k.pub --cache-dir "$t/cache2" > im.txt || true
 check "imported cache verdicts = plain" "cmp -s plain.txt im.txt"
+# a hand-written VALID line: the whole import is refused, nothing imported
+sed -n '2s/ BAD_SIGNATURE / VALID /p' ex.txt > forged.body
+{ head -1 ex.txt; cat forged.body; } > forged.txt
+set +e; "$B" cache --cache-dir "$t/cache4" import forged.txt >/dev/null 2>forged.err; rc=$?; set -e
+check "import of a VALID line exits 2" "[ $rc = 2 ] && [ -s forged.body ]"
 printf 'not an export\n' > junk.txt
 set +e; "$B" cache --cache-dir "$t/cache3" import junk.txt >/dev/null 2>&1; rc=$?; set -e
 check "import of a non-export exits 2" "[ $rc = 2 ]"

@@ -629,12 +629,22 @@ def test_policy(run, tmp, key, pub):
                  b"[Other]\n"                                    # 10
                  b"CheckDigitalSignatureForHotfix = 1\n"         # 11 unknown section: ignored
                  b"Junk=\n")                                     # 12 unknown: ignored
-    case("malformed lines reported and ignored", [], malformed, False, warn_lines=[3, 4, 5, 8])
-    case("malformed lines, then Hotfix=1", [], malformed + HOT % 1, True,
-         warn_lines=[3, 4, 5, 8])
-    case("Hotfix=yes ignored, Upgrade=1 applies (inference: ignored = absent)", [],
-         b"[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix=yes\n" + UPG % 1, True,
-         warn_lines=[2])
+    # issue 12: an enforcement key that is present but cannot be read is fatal (exit 2,
+    # nothing renamed), never a silent fall back to audit
+    case("unreadable enforcement values are fatal", [], malformed, False, want_rc=2)
+    case("unreadable enforcement values, then Hotfix=1: still fatal", [], malformed + HOT % 1,
+         False, want_rc=2)
+    case("Hotfix=yes is fatal, not ignored", [],
+         b"[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix=yes\n" + UPG % 1, False,
+         want_rc=2)
+    case("Hotfix = 1 ; enforce (a trailing comment) is fatal", ["--quarantine"],
+         b"[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix = 1 ; enforce\n", False,
+         want_rc=2)
+    case("other malformed lines are warnings", [],
+         b"; c\n[Global Settings]\nthis line has no equals sign\n[INI_SERVER_SECTION]\n"
+         b"UnknownKey = whatever\n" + HOT % 1, True, warn_lines=[3])
+    case("UTF-16LE with a BOM is read", [],
+         b"\xff\xfe" + (HOT % 1).decode().encode("utf-16-le"), True)
     ck.section = "policy: missing file"
     d = os.path.join(tmp, "polmissing")
     small_tree(os.path.join(d, "t"), key)

@@ -470,9 +470,16 @@ test_refusals(void)
     free(b.p);
     if (rsa512 != NULL) {
         b = pem_spki(rsa512);
-        CHECK_REFUSED(&ks, b, "1024");
+        CHECK_REFUSED(&ks, b, "RSA-512 key: 56-bit security, below the 112-bit floor");
         free(b.p);
     }
+    /* issue 12: the floor is 112-bit security (RSA-2048), not 1024 bits */
+    EVP_PKEY *const rsa1024 = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+    REQUIRE(rsa1024 != NULL);
+    b = pem_spki(rsa1024);
+    CHECK_REFUSED(&ks, b, "RSA-1024 key: 80-bit security, below the 112-bit floor");
+    free(b.p);
+    EVP_PKEY_free(rsa1024);
     EVP_PKEY_free(ed448);
     EVP_PKEY_free(p224);
     EVP_PKEY_free(rsa512);
