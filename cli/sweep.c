@@ -126,6 +126,26 @@ set_mode(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* --min-security BITS: lowering the floor is allowed, never silently. */
+static int
+set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    char *end = NULL;
+    errno = 0;
+    const long bits = strtol(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || bits < 0 || bits > 256)
+        return cli_fail_usage(p->cmd->name, "--min-security wants bits from 0 to 256, not '%s'",
+                              arg);
+    target(p)->cfg.min_security_bits = (int)bits;
+    if (bits < SGS_MIN_SECURITY_BITS_DEFAULT)
+        fprintf(stderr,
+                "sigsweep %s: warning: keys of %ld-bit security are accepted (the default floor "
+                "is %d: RSA-2048, P-256, Ed25519)\n",
+                p->cmd->name, bits, SGS_MIN_SECURITY_BITS_DEFAULT);
+    return CLI_GO_ON;
+}
+
 static int
 set_purpose(cli_parser *p, const cli_opt *opt, const char *arg)
 {
@@ -192,6 +212,9 @@ const cli_opt sweep_opts_run[] = {
 const cli_opt sweep_opts_public_key[] = {
     {"key", 0, "FILE|DIR", set_key, 0, 0,
      "public key or certificate (PEM/DER), or a directory of\nthem; repeatable"},
+    {"min-security", 0, "BITS", set_min_security, 0, 0,
+     "refuse keys (and signers, chains, TSAs) below BITS of security\n"
+     "(default 112: RSA-2048, P-256, Ed25519; lower it with a warning)"},
     SWEEP_END,
 };
 

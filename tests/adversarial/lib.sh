@@ -6,7 +6,8 @@ trap 'chmod -R u+rwX "$t" 2>/dev/null; rm -rf "$t"' EXIT
 fail=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fail=1; }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+checks=0
+check() { checks=$((checks + 1)); if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 # guard only against a hang (a FIFO opened blocking); never a timing assertion
 guard() { timeout 60 "$@"; }
 cd "$t"
@@ -20,4 +21,6 @@ small_tree() {
   printf 'x' >> "$1/f3"
   find "$1" -type f -exec touch -d '1 hour ago' {} +
 }
-finish() { exit $fail; }
+finish() { # a test that checked nothing fails
+  [ "$checks" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
+  echo "$checks checks, failed: $fail"; exit $fail; }
