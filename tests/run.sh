@@ -15,7 +15,7 @@ vectors=()
 
 run_build() { # dir, extra cmake args...
   local dir=$1; shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${vectors[@]}" "$@" >/dev/null
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSGS_WERROR=ON "${vectors[@]}" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
   ctest --test-dir "$dir" --output-on-failure -j "$jobs"
 }
