@@ -83,6 +83,30 @@ struct sgs_ac_file {
     size_t other;       /* entries of other types/revisions */
 };
 
+/* A reason of several parts (signer, chain check, timestamp note) may exceed its buffer: then
+   its end says so instead of stopping mid-word. The cut backs off to a UTF-8 character start
+   (subjects are UTF-8). */
+static void reason_setf(char *buf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+reason_setf(char *buf, size_t n, const char *fmt, ...)
+{
+    static const char mark[] = " ... (shortened)";
+    va_list ap;
+    va_start(ap, fmt);
+    const int len = vsnprintf(buf, n, fmt, ap);
+    va_end(ap);
+    if (len >= 0 && (size_t)len < n)
+        return;
+    if (n < sizeof(mark) + 1) /* too small to say more */
+        return;
+    size_t at = n - sizeof(mark);
+    while (at > 0 && ((unsigned char)buf[at] & 0xC0) == 0x80)
+        at--;
+    memcpy(buf + at, mark, sizeof(mark));
+}
+
 static int
 oid_is(const ASN1_OBJECT *o, const oid *want)
 {
@@ -728,11 +752,11 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
                          &w);
     sgs_check_window_narrow(&f->win, &w);
     o->verdict = v;
-    snprintf(o->reason, sizeof(o->reason), "%s image hash (%s) signed by \"%s\"%s%s: %s%s",
-             o->hash_alg, o->layout, o->signer, dated ? ", timestamped " : "",
-             dated ? o->signing_time : "", why, note);
-    if (v == SGS_V_VALID && s->md_nid == NID_sha1)
-        sgs_appendf(o->reason, sizeof(o->reason), "; SHA-1 image hash (legacy)");
+    const int legacy = v == SGS_V_VALID && s->md_nid == NID_sha1;
+    reason_setf(o->reason, sizeof(o->reason), "%s image hash (%s) signed by \"%s\"%s%s: %s%s%s",
+                o->hash_alg, o->layout, o->signer, dated ? ", timestamped " : "",
+                dated ? o->signing_time : "", why, note,
+                legacy ? "; SHA-1 image hash (legacy)" : "");
 }
 
 /* Layout problems: not VALID unless --lenient. Bytes in the certificate table that no
