@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -469,21 +470,22 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     memset(&sink, 0, sizeof(sink));
     sink.format = o->format;
     sink.fp = stdout;
-    char *tmp_output = NULL;
+    sgs_wfile *report = NULL; /* --output: the engine's writer (a device or FIFO is written
+                                 into, anything else replaced through a temporary file) */
     if (o->output != NULL) {
-        const size_t n = strlen(o->output) + 8;
-        tmp_output = malloc(n);
-        if (tmp_output == NULL)
+        char why[512];
+        const mode_t mask = umask(0);
+        (void)umask(mask);
+        if (sgs_wfile_open(o->output, 0, 0666 & ~mask, &report, why, sizeof(why)) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, why[0] ? why : strerror(ENOMEM));
             return CLI_EXIT_USAGE;
-        snprintf(tmp_output, n, "%s.XXXXXX", o->output);
-        const int fd = mkstemp(tmp_output);
+        }
+        const int fd = dup(sgs_wfile_fd(report));
         if (fd < 0 || (sink.fp = fdopen(fd, "w")) == NULL) {
             fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
-            if (fd >= 0) {
+            if (fd >= 0)
                 close(fd);
-                unlink(tmp_output);
-            }
-            free(tmp_output);
+            sgs_wfile_abort(report);
             return CLI_EXIT_USAGE;
         }
     }
@@ -524,15 +526,20 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         fprintf(stderr, "sigsweep %s: writing the report failed: %s\n", cmd, strerror(errno));
         goto out;
     }
-    if (tmp_output != NULL) {
+    if (report != NULL) {
+        char why[512] = "";
         const int closed = fclose(sink.fp);
         sink.fp = NULL;
-        if (closed != 0 || rename(tmp_output, o->output) != 0) {
+        if (closed != 0) {
             fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
             goto out;
         }
-        free(tmp_output);
-        tmp_output = NULL;
+        sgs_wfile *const done = report;
+        report = NULL;
+        if (sgs_wfile_commit(done, why, sizeof(why)) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, why);
+            goto out;
+        }
     }
     if (stats.files == 0 && !o->quiet)
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
@@ -540,11 +547,10 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
                                                                        : CLI_EXIT_NOT_VALID;
 out:
     sgs_engine_free(e);
-    if (tmp_output != NULL) {
+    if (report != NULL) { /* the destination stays as it was */
         if (sink.fp != NULL)
             fclose(sink.fp);
-        unlink(tmp_output);
-        free(tmp_output);
+        sgs_wfile_abort(report);
     }
     return rc;
 }

@@ -1015,7 +1015,7 @@ sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, 
                 if (strcmp(signer, "-") != 0)
                     memcpy(pv.signer, signer, 64);
                 if (strcmp(alg, "-") != 0)
-                    snprintf(pv.alg, sizeof(pv.alg), "%s", alg);
+                    memcpy(pv.alg, alg, strlen(alg) + 1); /* < 48 bytes: checked above */
                 sgs_pcache_put_verdict(c, key, &pv);
             }
             (*count)++;
