@@ -90,7 +90,7 @@ submit_agents(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operan
         }
     }
     list_ctx ctx = {cmd, o->list, e};
-    return o->list != NULL ? sweep_each_line(cmd, o->list, submit_agent_line, &ctx) : 0;
+    return o->list != NULL ? sweep_each_line(cmd, o->list, '\n', submit_agent_line, &ctx) : 0;
 }
 
 static void

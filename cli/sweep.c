@@ -236,6 +236,8 @@ const cli_opt sweep_opts_sig[] = {
 const cli_opt sweep_opts_files_from[] = {
     {"files-from", 0, "FILE", cli_set_string, SWEEP_FIELD(files_from), 0,
      "read more paths, one per line, from FILE (- = stdin)"},
+    {"null", '0', NULL, cli_set_flag, SWEEP_FIELD(null_sep), 0,
+     "--files-from names end with NUL, not newline (find -print0)"},
     SWEEP_END,
 };
 
@@ -389,23 +391,36 @@ sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o)
 }
 
 int
-sweep_each_line(const char *cmd, const char *file,
+sweep_each_line(const char *cmd, const char *file, int delim,
                 int (*fn)(void *ctx, char *line, size_t len, unsigned long lineno), void *ctx)
 {
-    FILE *const fp = strcmp(file, "-") == 0 ? stdin : fopen(file, "r");
-    if (fp == NULL) {
-        fprintf(stderr, "sigsweep %s: %s: %s\n", cmd, file, strerror(errno));
-        return -1;
+    char why[512];
+    FILE *fp = stdin;
+    if (strcmp(file, "-") != 0) { /* a FIFO or device never hangs the open: refused */
+        const int fd = sgs_open_regular(file, 1, why, sizeof(why));
+        fp = fd >= 0 ? fdopen(fd, "r") : NULL;
+        if (fp == NULL) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, fd >= 0 ? strerror(errno) : why);
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
     }
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     int rc = 0;
     unsigned long lineno = 0;
-    while (rc == 0 && (n = getline(&line, &cap, fp)) != -1) {
+    while (rc == 0 && (n = getdelim(&line, &cap, delim, fp)) != -1) {
         lineno++;
-        if (n > 0 && line[n - 1] == '\n')
+        if (n > 0 && line[n - 1] == (char)delim)
             line[--n] = '\0';
+        if (delim != '\0' && memchr(line, '\0', (size_t)n) != NULL) {
+            fprintf(stderr, "sigsweep %s: %s:%lu: a NUL byte in a line (NUL-separated names: "
+                            "-0/--null)\n", cmd, file, lineno);
+            rc = -1;
+            break;
+        }
         if (n > 0)
             rc = fn(ctx, line, (size_t)n, lineno);
     }
@@ -513,7 +528,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     if (h->submit(cmd, e, o, operands, noperands) != 0)
         goto out;
     submit_ctx files = {cmd, e};
-    if (o->files_from != NULL && sweep_each_line(cmd, o->files_from, submit_line, &files) != 0)
+    if (o->files_from != NULL &&
+        sweep_each_line(cmd, o->files_from, o->null_sep ? '\0' : '\n', submit_line, &files) != 0)
         goto out;
     if (sgs_engine_finish(e) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));

@@ -23,6 +23,7 @@ typedef struct sweep_opts {
     out_format format;
     const char *output;
     const char *files_from;
+    int null_sep; /* -0/--null: --files-from is NUL-separated */
     const char *sign_cert;
     const char *server_cert;
     const char *known[64];
@@ -96,7 +97,7 @@ void sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o
 
 /* Calls fn for each line of FILE (- = stdin) but empty ones, without its '\n'; stops when fn
    returns -1. Returns 0, or -1 after printing the error. */
-int sweep_each_line(const char *cmd, const char *file,
+int sweep_each_line(const char *cmd, const char *file, int delim,
                     int (*fn)(void *ctx, char *line, size_t len, unsigned long lineno), void *ctx);
 
 /* A sweep command's handler: reads cmd's options, h->check, then runs the engine: keys,

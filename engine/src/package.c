@@ -3,6 +3,7 @@
  * of its own (SGS_OP_HASH), sorted by path, written in sha256sum's own format and renamed into
  * place, so a reader sees the old manifest or the new one, never half of one.
  */
+#include "fileio.h"
 #include "alloc.h"
 #include "manifest.h"
 
@@ -124,7 +125,7 @@ sgs_package_create(const char *dir, const char *out, sgs_hash hash, unsigned thr
     c.skip_rel = skip;
     struct stat sb;
     sgs_status st = SGS_OK;
-    char tmp[4096] = "";
+    sgs_wfile *wf = NULL;
     if (stat(root, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         snprintf(err, errlen, "%s: %s", dir, errno ? strerror(errno) : "not a directory");
         st = SGS_ERR_IO;
@@ -153,30 +154,33 @@ sgs_package_create(const char *dir, const char *out, sgs_hash hash, unsigned thr
     if (st != SGS_OK)
         goto out;
     qsort(c.lines, c.count, sizeof(*c.lines), by_rel);
-    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", out);
-    const int fd = mkstemp(tmp);
+    st = sgs_wfile_open(out, SGS_WFILE_REGULAR_ONLY | SGS_WFILE_SYNC, 0644, &wf, err, errlen);
+    if (st != SGS_OK)
+        goto out;
+    const int fd = dup(sgs_wfile_fd(wf));
     FILE *const fp = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (fp == NULL) {
-        snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-        if (fd >= 0) {
+        snprintf(err, errlen, "cannot write %s: %s", out, strerror(errno));
+        if (fd >= 0)
             close(fd);
-            unlink(tmp);
-        }
-        tmp[0] = '\0';
         st = SGS_ERR_IO;
         goto out;
     }
     int bad = 0;
     for (size_t i = 0; i < c.count && !bad; i++)
         bad = sgs_manifest_write_line(fp, c.lines[i].hex, c.lines[i].rel) != 0;
-    bad |= fflush(fp) != 0 || fsync(fileno(fp)) != 0 || fchmod(fileno(fp), 0644) != 0;
+    bad |= fflush(fp) != 0;
     bad |= fclose(fp) != 0;
-    if (bad || rename(tmp, out) != 0) {
+    if (bad) {
         snprintf(err, errlen, "cannot write %s: %s", out, strerror(errno));
-        unlink(tmp);
         st = SGS_ERR_IO;
+        goto out;
     }
+    sgs_wfile *const done = wf;
+    wf = NULL;
+    st = sgs_wfile_commit(done, err, errlen);
 out:
+    sgs_wfile_abort(wf); /* NULL once committed */
     for (size_t i = 0; i < c.count; i++)
         sgs_free(NULL, c.lines[i].rel);
     sgs_free(NULL, c.lines);

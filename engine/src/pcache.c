@@ -44,6 +44,8 @@
  */
 #include "pcache.h"
 
+#include "fileio.h"
+
 #include "alloc.h"
 
 #include <errno.h>
@@ -875,16 +877,16 @@ sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, 
     sgs_pcache *const c = admin_open(dir, err, errlen);
     if (c == NULL)
         return SGS_ERR_IO;
-    char tmp[4200];
-    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", file);
-    const int fd = mkstemp(tmp);
+    sgs_wfile *wf = NULL; /* the one writer: a FIFO or device is written into, never replaced */
+    const sgs_status ost = sgs_wfile_open(file, SGS_WFILE_SYNC, 0600, &wf, err, errlen);
+    const int fd = ost == SGS_OK ? dup(sgs_wfile_fd(wf)) : -1;
     FILE *const fp = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (fp == NULL) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        if (fd >= 0) {
+        if (ost == SGS_OK)
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        if (fd >= 0)
             close(fd);
-            unlink(tmp);
-        }
+        sgs_wfile_abort(wf);
         sgs_pcache_close(c);
         return SGS_ERR_IO;
     }
@@ -920,10 +922,14 @@ sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, 
         mdb_cursor_close(cur);
     if (txn != NULL)
         mdb_txn_abort(txn);
-    const int bad = fflush(fp) != 0 || fsync(fileno(fp)) != 0;
-    if (fclose(fp) != 0 || bad || rc != 0 || rename(tmp, file) != 0) {
+    const int bad = fflush(fp) != 0;
+    if (fclose(fp) != 0 || bad || rc != 0) {
         snprintf(err, errlen, "%s: %s", file, rc != 0 ? mdb_strerror(rc) : strerror(errno));
-        unlink(tmp);
+        sgs_wfile_abort(wf);
+        sgs_pcache_close(c);
+        return SGS_ERR_IO;
+    }
+    if (sgs_wfile_commit(wf, err, errlen) != SGS_OK) {
         sgs_pcache_close(c);
         return SGS_ERR_IO;
     }

@@ -2,6 +2,7 @@
  * sign.c - the sign job: raw signatures (F<suffix>) or detached CMS (F.p7s).
  */
 #include "engine.h"
+#include "fileio.h"
 
 /* Writes bytes to target through a temporary file in the same directory and rename(2), so a
    reader sees the old signature or the new one, never half of one. 1 on success. */
@@ -9,48 +10,23 @@ static int
 write_atomically(sgs_engine *e, worker *w, const char *target, const uint8_t *bytes, size_t len,
                  sgs_record *rec)
 {
-    const size_t plen = strlen(target);
-    char *const tmp = sgs_malloc(&e->alloc, plen + 8);
-    if (tmp == NULL) {
+    (void)e;
+    char why[512] = "";
+    sgs_wfile *f = NULL;
+    /* a signature is a regular file: a FIFO or device at its name is refused, not fed */
+    if (sgs_wfile_open(target, SGS_WFILE_REGULAR_ONLY, 0644, &f, why, sizeof(why)) != SGS_OK ||
+        sgs_wfile_write(f, bytes, len, why, sizeof(why)) != SGS_OK) {
+        sgs_wfile_abort(f);
         rec->verdict = SGS_V_IO_ERROR;
-        sgs_say(w, "out of memory");
+        sgs_say(w, "%s", why[0] ? why : "out of memory");
         return 0;
     }
-    memcpy(tmp, target, plen);
-    memcpy(tmp + plen, ".XXXXXX", 8);
-    int ok = 0;
-    const int tfd = mkostemp(tmp, O_CLOEXEC);
-    if (tfd < 0) {
+    if (sgs_wfile_commit(f, why, sizeof(why)) != SGS_OK) {
         rec->verdict = SGS_V_IO_ERROR;
-        sgs_say(w, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
+        sgs_say(w, "%s", why);
+        return 0;
     }
-    size_t done = 0;
-    while (done < len) {
-        const ssize_t n = write(tfd, bytes + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    const int written = done == len && fchmod(tfd, 0644) == 0;
-    if (close(tfd) != 0 || !written) {
-        rec->verdict = SGS_V_IO_ERROR;
-        sgs_say(w, "cannot write %s: %s", tmp, strerror(errno));
-        (void)unlink(tmp);
-        goto out;
-    }
-    if (rename(tmp, target) != 0) {
-        rec->verdict = SGS_V_IO_ERROR;
-        sgs_say(w, "cannot rename to %s: %s", target, strerror(errno));
-        (void)unlink(tmp);
-        goto out;
-    }
-    ok = 1;
-out:
-    sgs_free(&e->alloc, tmp);
-    return ok;
+    return 1;
 }
 
 /* sign with a certificate: a detached CMS SignedData into F.p7s, the file read once. */
