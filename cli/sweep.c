@@ -127,6 +127,21 @@ set_mode(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* --max-age SECONDS: identity-cache entries older than this are re-hashed. */
+static int
+set_max_age(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    char *end = NULL;
+    errno = 0;
+    const long long s = strtoll(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || s <= 0)
+        return cli_fail_usage(p->cmd->name, "--max-age wants a number of seconds > 0, not '%s'",
+                              arg);
+    target(p)->cfg.cache_max_age = (int64_t)s;
+    return CLI_GO_ON;
+}
+
 /* --min-security BITS: lowering the floor is allowed, never silently. */
 static int
 set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
@@ -288,6 +303,11 @@ const cli_opt sweep_opts_enforce[] = {
     {"cache-dir", 0, "DIR", cli_set_string, SWEEP_FIELD(cache_dir), 0, "the same, in DIR"},
     {"paranoid", 0, NULL, cli_set_flag, SWEEP_FIELD(paranoid), 0,
      "with a cache: re-hash every file anyway (still records)"},
+    {"max-age", 0, "SECONDS", set_max_age, 0, 0,
+     "with a cache: re-hash files whose cached digest is older than this"},
+    {"require-cache", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.cache_required), 0,
+     "with a cache: exit 2 when it cannot be used (owned by another\n"
+     "user, writable by others), instead of running without it"},
     SWEEP_END,
 };
 
@@ -561,6 +581,13 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
     rc = stats.files > 0 && stats.verdicts[SGS_V_VALID] == stats.files ? CLI_EXIT_ALL_VALID
                                                                        : CLI_EXIT_NOT_VALID;
+    if (stats.quarantine_failed > 0) { /* enforcement did not happen: an error, not a verdict */
+        fprintf(stderr,
+                "sigsweep %s: %llu file(s) judged bad could not be quarantined (see their "
+                "records: NOT QUARANTINED)\n",
+                cmd, (unsigned long long)stats.quarantine_failed);
+        rc = CLI_EXIT_USAGE;
+    }
 out:
     sgs_engine_free(e);
     if (report != NULL) { /* the destination stays as it was */

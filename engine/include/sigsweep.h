@@ -198,6 +198,11 @@ typedef struct sgs_config {
     int64_t at_time;           /* seconds since the epoch, UTC */
     const char *cache_dir;     /* verify: persistent result cache directory (LMDB); NULL: none */
     int paranoid;              /* with cache_dir: re-hash every file, still record */
+    int cache_required;        /* with cache_dir: a cache that cannot be used (not owned by this
+                                  user, writable by others, unreadable) fails sgs_engine_create
+                                  with SGS_ERR_IO instead of a run without it */
+    int64_t cache_max_age;     /* with cache_dir: identity entries older than this many seconds
+                                  are re-hashed; 0 = no limit */
     const char *quarantine_journal; /* verify: when set, failing regular files are renamed
                                   <name>_invalid[.N], each rename journalled here first */
     int min_security_bits;     /* the floor for every key that can make VALID (raw and agent
@@ -218,6 +223,8 @@ typedef struct sgs_stats {
     uint64_t cache_hits;                  /* verifications answered by the result cache */
     uint64_t verifications;               /* public-key operations performed */
     uint64_t quarantined;                 /* files renamed <name>_invalid */
+    uint64_t quarantine_failed;           /* judged bad, still there, could not be renamed
+                                             (name, EXDEV, permissions, journal): an error */
     uint64_t pcache_digest_hits;          /* files not read: digest from the persistent cache */
     uint64_t pcache_verdict_hits;         /* verdicts from the persistent cache */
 } sgs_stats;

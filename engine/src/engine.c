@@ -85,19 +85,25 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     }
     if (cfg->cache_dir != NULL && cfg->op == SGS_OP_VERIFY) {
         char why[512];
-        e->pcache = sgs_pcache_open(&e->alloc, cfg->cache_dir, e->notice, sizeof(e->notice), why,
-                                    sizeof(why));
-        if (e->pcache == NULL) /* a cache only ever costs speed: run without it, say so */
+        int refused = 0;
+        e->pcache = sgs_pcache_open_checked(&e->alloc, cfg->cache_dir, &refused, e->notice,
+                                            sizeof(e->notice), why, sizeof(why));
+        if (e->pcache == NULL && cfg->cache_required) { /* start() refuses, saying why */
+            snprintf(e->start_err, sizeof(e->start_err), "%.500s", why);
+            e->start_refused = 1;
+        } else if (e->pcache == NULL) /* a cache only ever costs speed: run without it */
             snprintf(e->notice, sizeof(e->notice), "running without the cache: %.400s", why);
+        else
+            sgs_pcache_set_max_age(e->pcache, cfg->cache_max_age);
     }
     if (cfg->quarantine_journal != NULL && cfg->op == SGS_OP_VERIFY) {
         char why[512];
         e->journal = sgs_journal_open(&e->alloc, cfg->quarantine_journal, why, sizeof(why));
         if (e->journal == NULL) {
             /* the caller learns why through sgs_engine_error() only on a live engine: keep it */
-            snprintf(e->err, sizeof(e->err), "%s", why);
+            snprintf(e->start_err, sizeof(e->start_err), "%s", why);
             e->cfg.quarantine_journal = NULL;
-            e->journal_failed = 1;
+            e->start_refused = 1;
         }
         if (e->journal != NULL && e->pcache != NULL) {
             char p[4200];
@@ -325,12 +331,15 @@ quarantine_if_due(sgs_engine *e, worker *w, const job *j, const sgs_record *rec,
         return;
     char newpath[4096], why[256] = "";
     const size_t used = strlen(w->reason);
-    if (sgs_quarantine_file(e->journal, j->path, sb, j->dir_dev, j->dir_ino, newpath,
-                            sizeof(newpath), why, sizeof(why))) {
+    const sgs_quarantine_result r = sgs_quarantine_file_ex(
+        e->journal, j->path, sb, j->dir_dev, j->dir_ino, newpath, sizeof(newpath), why,
+        sizeof(why));
+    if (r == SGS_QUARANTINE_DONE) {
         atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
         snprintf(w->reason + used, sizeof(w->reason) - used, "; quarantined as %s", newpath);
     } else {
-        snprintf(w->reason + used, sizeof(w->reason) - used, "; %s", why);
+        snprintf(w->reason + used, sizeof(w->reason) - used, "; %s%s",
+                 r == SGS_QUARANTINE_FAILED ? "NOT QUARANTINED: " : "", why);
     }
 }
 
@@ -511,8 +520,10 @@ sgs_engine_start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
     }
-    if (e->journal_failed)
-        return SGS_ERR_IO; /* e->err says why; enforcing without a journal would lose renames */
+    if (e->start_refused) { /* enforcing without a journal would lose renames */
+        snprintf(e->err, sizeof(e->err), "%s", e->start_err);
+        return SGS_ERR_IO;
+    }
     if (e->cfg.op == SGS_OP_AGENTS && !sgs_agents_ready(e->agents)) {
         snprintf(e->err, sizeof(e->err), "no server certificate (--server-cert)");
         return SGS_ERR_STATE;
@@ -689,6 +700,7 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
     out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
+    out->quarantine_failed = e->journal != NULL ? sgs_journal_failures(e->journal) : 0;
     if (e->pcache != NULL) {
         sgs_pcache_use u;
         sgs_pcache_usage(e->pcache, &u);

@@ -136,7 +136,8 @@ struct sgs_engine {
     uint8_t trust_ctx[32]; /* what a PE or CMS judgement depends on besides the files */
     int trust_cacheable;   /* --cache, and no trust material outside sigsweep's sight */
     char notice[512];
-    int journal_failed;   /* the journal could not be opened: start() refuses to run */
+    char start_err[512]; /* why the journal or a required cache cannot be used (start() says) */
+    int start_refused;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
     char err[512];
 };
