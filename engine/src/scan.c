@@ -140,6 +140,57 @@ listed(const dirent_copy *ents, size_t n, const char *name, const char *suffix, 
     return bsearch(&key, ents, n, sizeof(*ents), by_entry_name) != NULL;
 }
 
+/*
+ * Whether `name` is the detached signature of a regular file listed beside it (name = F +
+ * a signature suffix): only then is it consumed by F's judgement. A signature-named file with
+ * no regular F beside it (absent, a directory, a link, a FIFO) is a file like any other.
+ */
+static int
+signs_a_file(const dirent_copy *ents, size_t n, int fd, const char *name,
+             const char *const *skip, size_t nskip, char *buf, size_t buflen)
+{
+    const size_t len = strlen(name);
+    for (size_t s = 0; s < nskip; s++) {
+        if (!has_suffix(name, len, skip[s]))
+            continue;
+        const size_t base = len - strlen(skip[s]);
+        if (base + 1 > buflen)
+            continue;
+        memcpy(buf, name, base);
+        buf[base] = '\0';
+        const dirent_copy key = {buf, 0, 0};
+        const dirent_copy *const f = bsearch(&key, ents, n, sizeof(*ents), by_entry_name);
+        if (f == NULL)
+            continue;
+        unsigned char type = f->type;
+        struct stat fs;
+        if (type == DT_UNKNOWN && fstatat(fd, f->name, &fs, AT_SYMLINK_NOFOLLOW) == 0)
+            type = S_ISREG(fs.st_mode) ? DT_REG : DT_UNKNOWN;
+        if (type == DT_REG)
+            return 1;
+    }
+    return 0;
+}
+
+/* The same for a path given by name: F + suffix where F is a regular file. */
+static int
+signs_a_path(const char *path, const char *const *skip, size_t nskip)
+{
+    const size_t len = strlen(path);
+    char *const buf = malloc(len + 1);
+    int yes = 0;
+    for (size_t s = 0; buf != NULL && !yes && s < nskip; s++) {
+        struct stat st;
+        if (!has_suffix(path, len, skip[s]))
+            continue;
+        memcpy(buf, path, len - strlen(skip[s]));
+        buf[len - strlen(skip[s])] = '\0';
+        yes = buf[0] != '\0' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode);
+    }
+    free(buf);
+    return yes;
+}
+
 static int walk_dir(walker *w, const char *path, int parent, const char *name);
 
 /*
@@ -290,7 +341,9 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
             rc = walk_dir(w, child, fd, ents[i].name);
             continue;
         }
-        if (has_any_suffix(ents[i].name, w->skip, w->nskip))
+        if (has_any_suffix(ents[i].name, w->skip, w->nskip) &&
+            signs_a_file(ents, n, fd, ents[i].name, w->skip, w->nskip, probe,
+                         nlen + w->longest + 1))
             continue;
         unsigned present = 0;
         for (size_t s = 0; s < w->nskip && s < 8; s++)
@@ -332,8 +385,8 @@ sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_sca
         rc = report(&w, path, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR, errno, 0);
     else if (S_ISDIR(st.st_mode))
         rc = walk_dir(&w, path, -1, NULL);
-    else if (has_any_suffix(path, skip, nskip))
-        rc = 0;
+    else if (has_any_suffix(path, skip, nskip) && signs_a_path(path, skip, nskip))
+        rc = 0; /* the signature of a file beside it: judged with that file */
     else
         rc = report(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN);
     free(w.up);
