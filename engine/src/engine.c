@@ -26,6 +26,35 @@ sgs_config_init(sgs_config *cfg)
     cfg->min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
 }
 
+static int
+by_id(const void *a, const void *b)
+{
+    const uint64_t *const x = a, *const y = b;
+    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* The identities of the files the journal records as quarantined (and not restored): the only
+   `_invalid` names a run that enforces does not judge again. Unreadable: none (all judged). */
+static void
+remember_quarantined(sgs_engine *e, const char *journal)
+{
+    sgs_journal_entry *ents = NULL;
+    size_t n = 0;
+    char why[256];
+    if (sgs_journal_read(journal, &ents, &n, why, sizeof(why)) != 0)
+        return;
+    e->quarantined_ids = n > 0 ? sgs_calloc(&e->alloc, n, sizeof(*e->quarantined_ids)) : NULL;
+    for (size_t i = 0; e->quarantined_ids != NULL && i < n; i++) {
+        if (ents[i].done && !ents[i].restored) {
+            e->quarantined_ids[e->nquarantined_ids][0] = ents[i].dev;
+            e->quarantined_ids[e->nquarantined_ids++][1] = ents[i].ino;
+        }
+    }
+    sgs_journal_entries_free(ents, n);
+    if (e->nquarantined_ids > 1)
+        qsort(e->quarantined_ids, e->nquarantined_ids, sizeof(*e->quarantined_ids), by_id);
+}
+
 sgs_status
 sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
 {
@@ -105,6 +134,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
             e->cfg.quarantine_journal = NULL;
             e->start_refused = 1;
         }
+        if (e->journal != NULL)
+            remember_quarantined(e, cfg->quarantine_journal);
         if (e->journal != NULL && e->pcache != NULL) {
             char p[4200];
             snprintf(p, sizeof(p), "%s/data.mdb", cfg->cache_dir);
@@ -619,8 +650,17 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
 {
     sgs_engine *const e = opaque;
     const char *const path = ent->path;
-    if (e->journal != NULL && is_quarantine_name(path))
-        return 0; /* enforcing: what an earlier run quarantined is not judged (and renamed) again */
+    if (e->journal != NULL && e->nquarantined_ids > 0 && is_quarantine_name(path)) {
+        /* enforcing: what sigsweep itself quarantined (by the journal) is not judged and
+           renamed again; any other such name, whoever made it, is judged like every file */
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+            const uint64_t key[2] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+            if (bsearch(key, e->quarantined_ids, e->nquarantined_ids,
+                        sizeof(*e->quarantined_ids), by_id) != NULL)
+                return 0;
+        }
+    }
     static const char p7s[] = ".p7s";
     const size_t plen = strlen(path), slen = strlen(e->suffix);
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);
@@ -718,6 +758,7 @@ sgs_engine_free(sgs_engine *e)
         return;
     sgs_pool_free(e->pool); /* joins: every queued job is delivered first */
     sgs_journal_close(e->journal);
+    sgs_free(&e->alloc, e->quarantined_ids);
     sgs_pcache_close(e->pcache);
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);

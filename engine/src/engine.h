@@ -19,6 +19,7 @@
 #include "pcache.h"
 #include "pe.h"
 #include "pool.h"
+#include "journal.h"
 #include "quarantine.h"
 #include "scan.h"
 #include "trust.h"
@@ -136,6 +137,10 @@ struct sgs_engine {
     uint8_t trust_ctx[32]; /* what a PE or CMS judgement depends on besides the files */
     int trust_cacheable;   /* --cache, and no trust material outside sigsweep's sight */
     char notice[512];
+    uint64_t (*quarantined_ids)[2]; /* (dev, ino) of files the journal says sigsweep
+                                      quarantined and did not restore: sorted; only these
+                                      _invalid names are not judged again */
+    size_t nquarantined_ids;
     char start_err[512]; /* why the journal or a required cache cannot be used (start() says) */
     int start_refused;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
