@@ -497,6 +497,27 @@ add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
     return 0;
 }
 
+/* --output inside the audited tree: neither the report nor its temporary file (nor the old
+   report it replaces) is judged or quarantined. */
+static int
+exclude_report(const char *cmd, sgs_engine *e, const char *output, const sgs_wfile *report)
+{
+    struct stat st;
+    const char *const slash = strrchr(output, '/');
+    const char *const base = slash != NULL ? slash + 1 : output;
+    int bad = 0;
+    if (lstat(output, &st) == 0 && S_ISREG(st.st_mode))
+        bad |= sgs_engine_exclude(e, base, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != SGS_OK;
+    const char *const tmp = sgs_wfile_temp_name(report);
+    if (tmp != NULL && fstat(sgs_wfile_fd(report), &st) == 0) {
+        bad |= sgs_engine_exclude(e, tmp, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != SGS_OK;
+        bad |= sgs_engine_exclude(e, base, (uint64_t)st.st_dev, (uint64_t)st.st_ino) != SGS_OK;
+    }
+    if (bad)
+        fprintf(stderr, "sigsweep %s: cannot keep the report %s out of the run\n", cmd, output);
+    return bad ? -1 : 0;
+}
+
 /* The run itself, once the options are checked. */
 static int
 run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_hooks *h)
@@ -537,6 +558,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_status_str(st));
         goto out;
     }
+    if (report != NULL && exclude_report(cmd, e, o->output, report) != 0)
+        goto out;
     sink.engine = e;
     if (sgs_engine_notice(e)[0] != '\0')
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_notice(e));

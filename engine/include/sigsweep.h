@@ -245,6 +245,15 @@ SGS_API void sgs_config_init(sgs_config *cfg);
 SGS_API SGS_NODISCARD sgs_status sgs_engine_create(const sgs_config *cfg, sgs_engine **out);
 
 /*
+ * Keeps one file out of the run: an entry named `name` (its last path component) whose
+ * identity is (dev, ino) gets no record and is never quarantined (the run's own report and its
+ * temporary file, when --output lies inside the audited tree). At most 8. Before the first
+ * submit. Returns SGS_OK, SGS_ERR_STATE, SGS_ERR_INVALID_ARG (too many, or a name over 255).
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_exclude(sgs_engine *e, const char *name,
+                                                    uint64_t dev, uint64_t ino);
+
+/*
  * Adds public keys for SGS_OP_VERIFY: `path` is a PEM or DER SubjectPublicKeyInfo or X.509
  * certificate (several PEM blocks allowed), or a directory whose regular files are all such
  * keys. Keys with the same SPKI are kept once. Must be called before the first submit.
@@ -555,6 +564,10 @@ SGS_API int sgs_wfile_fd(const sgs_wfile *w);
 /* Writes all of (buf, len), retrying short writes. SGS_OK or SGS_ERR_IO (err says why). */
 SGS_API SGS_NODISCARD sgs_status sgs_wfile_write(sgs_wfile *w, const void *buf, size_t len,
                                                  char *err, size_t errlen);
+
+/* The temporary file's name in the destination's directory, or NULL when writing straight
+   into a FIFO or device. Valid until commit or abort. */
+SGS_API const char *sgs_wfile_temp_name(const sgs_wfile *w);
 
 /* Whether the bytes go to a temporary file (1) or straight into a FIFO or device (0). */
 SGS_API int sgs_wfile_is_replacing(const sgs_wfile *w);

@@ -645,11 +645,42 @@ is_quarantine_name(const char *path)
     return *tail == '\0';
 }
 
+sgs_status
+sgs_engine_exclude(sgs_engine *e, const char *name, uint64_t dev, uint64_t ino)
+{
+    if (e->started)
+        return SGS_ERR_STATE;
+    if (e->nexcluded == sizeof(e->excluded) / sizeof(e->excluded[0]) || name == NULL ||
+        strlen(name) >= sizeof(e->excluded[0].name))
+        return SGS_ERR_INVALID_ARG;
+    memcpy(e->excluded[e->nexcluded].name, name, strlen(name) + 1);
+    e->excluded[e->nexcluded].dev = dev;
+    e->excluded[e->nexcluded++].ino = ino;
+    return SGS_OK;
+}
+
+/* One of the files sgs_engine_exclude() named (checked by name first: no stat per entry). */
+static int
+is_excluded(const sgs_engine *e, const sgs_scan_entry *ent)
+{
+    const char *const base = strrchr(ent->path, '/') != NULL ? strrchr(ent->path, '/') + 1
+                                                             : ent->path;
+    for (size_t i = 0; i < e->nexcluded; i++) {
+        struct stat st;
+        if (strcmp(base, e->excluded[i].name) == 0 && lstat(ent->path, &st) == 0 &&
+            (uint64_t)st.st_dev == e->excluded[i].dev && (uint64_t)st.st_ino == e->excluded[i].ino)
+            return 1;
+    }
+    return 0;
+}
+
 static int
 on_scanned(void *opaque, const sgs_scan_entry *ent)
 {
     sgs_engine *const e = opaque;
     const char *const path = ent->path;
+    if (e->nexcluded > 0 && is_excluded(e, ent))
+        return 0; /* the run's own report */
     if (e->journal != NULL && e->nquarantined_ids > 0 && is_quarantine_name(path)) {
         /* enforcing: what sigsweep itself quarantined (by the journal) is not judged and
            renamed again; any other such name, whoever made it, is judged like every file */

@@ -141,6 +141,11 @@ struct sgs_engine {
                                       quarantined and did not restore: sorted; only these
                                       _invalid names are not judged again */
     size_t nquarantined_ids;
+    struct {
+        char name[256];
+        uint64_t dev, ino;
+    } excluded[8]; /* sgs_engine_exclude: the run's own report */
+    size_t nexcluded;
     char start_err[512]; /* why the journal or a required cache cannot be used (start() says) */
     int start_refused;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];

@@ -225,6 +225,12 @@ sgs_wfile_fd(const sgs_wfile *w)
     return w->fd;
 }
 
+const char *
+sgs_wfile_temp_name(const sgs_wfile *w)
+{
+    return w->replacing ? w->tmp : NULL;
+}
+
 int
 sgs_wfile_is_replacing(const sgs_wfile *w)
 {
