@@ -403,9 +403,8 @@ def test_quarantine(run, tmp, key, pub):
                  % (text, sgs_cli.esc(o), r and r["verdict"], "|".join(sorted(vs))))
     for v in valid:
         r = recs.get(os.path.join(broot, v))
-        if re.search(rb"_invalid(\.\d+)?$", v):  # README: not judged again while enforcing
-            ck.check(r is None, "%s: %s judged while enforcing: %s" % (text, sgs_cli.esc(v), r))
-            continue
+        # issue 12: _invalid names that no journal records as sigsweep's own (these were
+        # made by hand) are judged like every file: VALID here, not quarantined
         ck.check(r is not None and r["verdict"] == "VALID" and "quarantined" not in r["reason"],
                  "%s: %s: %s, want VALID, not quarantined" % (text, sgs_cli.esc(v), r))
     for s in skipped:
