@@ -16,6 +16,7 @@
 #include "sweep.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -410,6 +411,8 @@ sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o)
     out_summary(s, st, o->quiet, "checked");
 }
 
+static volatile sig_atomic_t stop_signal; /* set by on_stop_signal (below) */
+
 int
 sweep_each_line(const char *cmd, const char *file, int delim,
                 int (*fn)(void *ctx, char *line, size_t len, unsigned long lineno), void *ctx)
@@ -444,7 +447,7 @@ sweep_each_line(const char *cmd, const char *file, int delim,
         if (n > 0)
             rc = fn(ctx, line, (size_t)n, lineno);
     }
-    if (rc == 0 && ferror(fp)) {
+    if (rc == 0 && ferror(fp) && !stop_signal) { /* a signal interrupts the read: a stop */
         fprintf(stderr, "sigsweep %s: %s: read error\n", cmd, file);
         rc = -1;
     }
@@ -518,6 +521,28 @@ exclude_report(const char *cmd, sgs_engine *e, const char *output, const sgs_wfi
     return bad ? -1 : 0;
 }
 
+/* SIGTERM/SIGINT: the engine stops early, the report keeps what was judged (one engine a
+   process; the handler only makes an async-signal-safe call). */
+static sgs_engine *volatile running_engine;
+
+static void
+on_stop_signal(int sig)
+{
+    stop_signal = sig;
+    sgs_engine_cancel(running_engine);
+}
+
+static void
+catch_stop_signals(int on)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    (void)sigaction(SIGINT, &sa, NULL);
+}
+
 /* The run itself, once the options are checked. */
 static int
 run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_hooks *h)
@@ -560,6 +585,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     }
     if (report != NULL && exclude_report(cmd, e, o->output, report) != 0)
         goto out;
+    running_engine = e;
+    catch_stop_signals(1);
     sink.engine = e;
     if (sgs_engine_notice(e)[0] != '\0')
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_notice(e));
@@ -581,6 +608,10 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     sgs_stats stats;
     sgs_engine_stats(e, &stats);
     h->summarize(&sink, &stats, o);
+    if (stats.interrupted)
+        fprintf(stderr, "sigsweep %s: interrupted by signal %d: the run is incomplete (%llu "
+                        "records written)\n",
+                cmd, (int)stop_signal, (unsigned long long)stats.files);
     if (fflush(sink.fp) != 0 || sink.write_error) {
         fprintf(stderr, "sigsweep %s: writing the report failed: %s\n", cmd, strerror(errno));
         goto out;
@@ -604,6 +635,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
     rc = stats.files > 0 && stats.verdicts[SGS_V_VALID] == stats.files ? CLI_EXIT_ALL_VALID
                                                                        : CLI_EXIT_NOT_VALID;
+    if (stats.interrupted)
+        rc = CLI_EXIT_USAGE;
     if (stats.quarantine_failed > 0) { /* enforcement did not happen: an error, not a verdict */
         fprintf(stderr,
                 "sigsweep %s: %llu file(s) judged bad could not be quarantined (see their "
@@ -612,6 +645,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         rc = CLI_EXIT_USAGE;
     }
 out:
+    catch_stop_signals(0);
+    running_engine = NULL;
     sgs_engine_free(e);
     if (report != NULL) { /* the destination stays as it was */
         if (sink.fp != NULL)

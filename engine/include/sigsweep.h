@@ -223,6 +223,7 @@ typedef struct sgs_stats {
     uint64_t cache_hits;                  /* verifications answered by the result cache */
     uint64_t verifications;               /* public-key operations performed */
     uint64_t quarantined;                 /* files renamed <name>_invalid */
+    uint64_t interrupted;                 /* 1: sgs_engine_cancel() stopped the run early */
     uint64_t quarantine_failed;           /* judged bad, still there, could not be renamed
                                              (name, EXDEV, permissions, journal): an error */
     uint64_t pcache_digest_hits;          /* files not read: digest from the persistent cache */
@@ -463,6 +464,14 @@ SGS_API const char *sgs_engine_notice(const sgs_engine *e);
 
 /* Detail of the last failed call on the controlling thread; "" if none. Never NULL. */
 SGS_API const char *sgs_engine_error(const sgs_engine *e);
+
+/*
+ * Stops a run early (SIGTERM, SIGINT): the walk stops, queued jobs are dropped without a
+ * record, jobs being judged finish (their records and quarantine steps complete, so the
+ * journal stays consistent); sgs_engine_finish() then returns as usual and sgs_stats says
+ * `interrupted`. THREAD SAFETY: any thread, and async-signal-safe (one atomic store).
+ */
+SGS_API void sgs_engine_cancel(sgs_engine *e);
 
 /* Finishes if needed, then frees everything. NULL is a no-op. */
 SGS_API void sgs_engine_free(sgs_engine *e);

@@ -505,6 +505,11 @@ worker_run(void *opaque, void *state, void *job_ptr)
     rec.signer = "";
     rec.digest = "";
     rec.chain = "";
+    if (atomic_load_explicit(&e->cancelled, memory_order_relaxed)) { /* dropped: no record */
+        sgs_scan_dir_release(j->dir);
+        sgs_free(&e->alloc, j);
+        return;
+    }
     if (w == NULL || !w->ok) {
         rec.verdict = SGS_V_IO_ERROR;
         rec.reason = "out of memory: worker could not start";
@@ -679,6 +684,8 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
 {
     sgs_engine *const e = opaque;
     const char *const path = ent->path;
+    if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
+        return 1; /* stop the walk */
     if (e->nexcluded > 0 && is_excluded(e, ent))
         return 0; /* the run's own report */
     if (e->journal != NULL && e->nquarantined_ids > 0 && is_quarantine_name(path)) {
@@ -724,10 +731,19 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     return 0;
 }
 
+void
+sgs_engine_cancel(sgs_engine *e)
+{
+    if (e != NULL)
+        atomic_store_explicit(&e->cancelled, 1, memory_order_relaxed);
+}
+
 sgs_status
 sgs_engine_submit(sgs_engine *e, const char *path)
 {
     e->err[0] = '\0';
+    if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
+        return SGS_OK; /* stopping: nothing more is walked */
     if (e->cfg.op == SGS_OP_AGENTS || e->cfg.op == SGS_OP_PACKAGE) {
         snprintf(e->err, sizeof(e->err), "%s", e->cfg.op == SGS_OP_AGENTS
                                                    ? "agents are queued with submit_agent/fleet"
@@ -746,7 +762,7 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     const int rc = sgs_scan_inputs(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2, on_scanned, e);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
     e->nbatch = 0;
-    if (rc != 0) {
+    if (rc != 0 && !atomic_load_explicit(&e->cancelled, memory_order_relaxed)) {
         snprintf(e->err, sizeof(e->err), "%s: out of memory while queueing", path);
         return SGS_ERR_NOMEM;
     }
@@ -771,6 +787,7 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
     out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
+    out->interrupted = (uint64_t)atomic_load_explicit(&e->cancelled, memory_order_relaxed);
     out->quarantine_failed = e->journal != NULL ? sgs_journal_failures(e->journal) : 0;
     if (e->pcache != NULL) {
         sgs_pcache_use u;
