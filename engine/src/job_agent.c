@@ -40,6 +40,42 @@ sgs_engine_set_command(sgs_engine *e, const char *message, const char *signature
                                   sizeof(e->err));
 }
 
+/*
+ * Opens an agent's key file. A fleet job (name_at > 0: path = FLEET/AGENT/KEY) goes beneath
+ * the fleet directory and the agent directory without following a link at either step, so an
+ * agent directory swapped for a link after the listing cannot lend another directory's key.
+ */
+static int
+open_key_file(const job *j)
+{
+    const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    if (j->name_at == 0)
+        return open(j->path, flags);
+    char *const fleet = strndup(j->path, j->name_at - 1);
+    const char *const agent = j->path + j->name_at;
+    const char *const key = strrchr(agent, '/');
+    if (fleet == NULL || key == NULL) {
+        free(fleet);
+        errno = ENOMEM;
+        return -1;
+    }
+    char *const name = strndup(agent, (size_t)(key - agent));
+    const int ffd = open(fleet, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const int afd = ffd >= 0 && name != NULL
+                        ? openat(ffd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                        : -1;
+    const int fd = afd >= 0 ? openat(afd, key + 1, flags) : -1;
+    const int err = errno;
+    if (afd >= 0)
+        close(afd);
+    if (ffd >= 0)
+        close(ffd);
+    free(name);
+    free(fleet);
+    errno = err;
+    return fd;
+}
+
 /* One agent: read its key file (never following links, never blocking), judge the content. */
 void
 sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
@@ -51,7 +87,7 @@ sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
                          : "not an agent directory");
         return;
     }
-    const int fd = open(j->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    const int fd = open_key_file(j);
     if (fd < 0) {
         const int err = errno;
         if (err == ENOENT || err == ENOTDIR) {
@@ -112,7 +148,8 @@ sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 }
 
 static sgs_status
-queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind kind)
+queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind kind,
+            size_t name_at)
 {
     const size_t alen = strlen(agent), plen = strlen(path);
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + alen + 2);
@@ -129,7 +166,7 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     j->dir_dev = 0;
     j->dir_ino = 0;
     j->dir = NULL;
-    j->name_at = 0;
+    j->name_at = name_at;
     j->entry = -1;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;
@@ -162,7 +199,7 @@ sgs_status
 sgs_engine_submit_agent(sgs_engine *e, const char *agent_id, const char *path)
 {
     SGS_TRY(agents_submit_start(e));
-    const sgs_status st = queue_agent(e, agent_id, path, SGS_SCAN_FILE);
+    const sgs_status st = queue_agent(e, agent_id, path, SGS_SCAN_FILE, 0);
     sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
     e->nbatch = 0;
     return st;
@@ -205,7 +242,8 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
                 kind = SGS_SCAN_SPECIAL;
         }
         snprintf(path, len, "%s/%s/%s", dir, names[i], key_file);
-        st = queue_agent(e, names[i], path, kind);
+        /* the job opens the key file beneath FLEET and AGENT (name_at: where AGENT starts) */
+        st = queue_agent(e, names[i], path, kind, dlen + 1);
         sgs_free(&e->alloc, path);
     }
     if (dfd >= 0)
