@@ -1,13 +1,16 @@
 /*
  * judge_raw.c - the raw detached signature judge (openssl dgst / pkeyutl -rawin).
  */
-#include "engine.h"
+#include "judge.h"
 
 /* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
-sgs_verdict
-sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
-           const char *sig_path, size_t siglen, sgs_record *rec)
+static sgs_verdict
+judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
 {
+    const int fd = in->fd;
+    const struct stat *const sb = in->sb;
+    const char *const sig_path = in->sig_path;
+    const size_t siglen = in->siglen;
     if (e->keys.count == 0) {
         sgs_say(w, "%s is a raw signature, but no public key was given (--key)", sig_path);
         return SGS_V_UNTRUSTED;
@@ -106,7 +109,18 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
     rec->alg = sgs_key_alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
     rec->signer = signer->fp_hex;
     sgs_say(w, "signature verified (%s)", rec->alg);
-    (void)j;
     return SGS_V_VALID;
 }
+
+/* Any signature file CMS did not claim: the table's last judge. */
+static int
+raw_detect(const sgs_engine *e, const worker *w, const sgs_judge_input *in)
+{
+    (void)e;
+    (void)w;
+    return in->siglen > 0;
+}
+
+const sgs_judge sgs_judge_raw = {"raw", SGS_SIGFILE_SUFFIX, SGS_JUDGE_CACHE_ANSWER, raw_detect,
+                                 judge_raw};
 
