@@ -59,6 +59,11 @@ extern const sgs_judge sgs_judge_raw;      /* judge_raw.c: raw detached signatur
 /* The table, in the order detect() is asked; ends with NULL. */
 extern const sgs_judge *const sgs_judges[];
 
+/* judge_raw.c: a raw signature's answer as the raw judge stored it (persistent cache) into
+   the record; returns the verdict it stands for. */
+sgs_verdict sgs_judge_raw_stored(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
+                                 const char *sig_path);
+
 /* job.c: reads F's signature file (the first of sgs_job_signature_files that exists) into
    w->sig and names it in `in`. 0: it exists but could not be read (rec's verdict is set). */
 int sgs_job_find_signature(const job *j, worker *w, sgs_record *rec, sgs_judge_input *in);

@@ -36,23 +36,6 @@ sgs_vstore_raw_key_sig(const sgs_engine *e, const worker *w, const uint8_t *dige
     sgs_vstore_raw_key(e, digest, dlen, sighash, key);
 }
 
-/* A cached verdict into the record. Returns it. */
-sgs_verdict
-sgs_vstore_use_cached(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
-                   const char *sig_path)
-{
-    snprintf(w->alg, sizeof(w->alg), "%s", pv->alg);
-    rec->alg = w->alg;
-    if (pv->verdict != SGS_V_VALID) {
-        sgs_say(w, "signature %s does not verify (persistent cache)", sig_path);
-        return (sgs_verdict)pv->verdict;
-    }
-    memcpy(w->signer_hex, pv->signer, sizeof(w->signer_hex));
-    rec->signer = w->signer_hex;
-    sgs_say(w, "signature verified (%s; persistent cache)", pv->alg);
-    return (sgs_verdict)pv->verdict; /* VALID, as the raw judge stored it */
-}
-
 /* The whole answer for this file and signature file, for the warm path (cache_warm). */
 void
 sgs_vstore_put_answer(const sgs_engine *e, const worker *w, const struct stat *sb,
@@ -249,7 +232,7 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct 
         rec->has_size = 1;
         sgs_hex(a.md, a.mdlen, w->digest_hex);
         rec->digest = w->digest_hex;
-        v = sgs_vstore_use_cached(w, rec, &a.v, j->sig_path);
+        v = sgs_judge_raw_stored(w, rec, &a.v, j->sig_path);
     } else if (!e->trust_cacheable || !sgs_judge_caches(kind, SGS_JUDGE_CACHE_RECORD) ||
                (w->rec_buf == NULL &&
                 (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
