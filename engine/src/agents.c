@@ -278,16 +278,6 @@ parse_der(parsed *p, const uint8_t *buf, size_t len)
     snprintf(p->problem, sizeof(p->problem), "not a PEM or DER public key or certificate");
 }
 
-static int
-has_pem_tag(const uint8_t *buf, size_t len)
-{
-    static const char tag[] = "-----BEGIN ";
-    for (size_t i = 0; i + sizeof(tag) - 1 <= len; i++)
-        if (buf[i] == '-' && memcmp(buf + i, tag, sizeof(tag) - 1) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- setup ---------------------------------------------------------------------------------- */
 
 static sgs_status
@@ -301,7 +291,7 @@ load_public(const sgs_allocator *a, const char *path, uint8_t fp[32], char *err,
         return st;
     parsed p;
     memset(&p, 0, sizeof(p));
-    if (has_pem_tag(buf, len))
+    if (sgs_pem_present(buf, len))
         parse_pem(&p, buf, len);
     else
         parse_der(&p, buf, len);
@@ -451,7 +441,7 @@ judge(const sgs_agents *g, const uint8_t *buf, size_t len, sgs_agent_result *r)
         snprintf(r->reason, sizeof(r->reason), "empty key file");
         return;
     }
-    if (has_pem_tag(buf, len))
+    if (sgs_pem_present(buf, len))
         parse_pem(&p, buf, len);
     else
         parse_der(&p, buf, len);

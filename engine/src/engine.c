@@ -12,7 +12,7 @@
  * check (finish_verified). The signature is read before the file so that a file without one
  * costs no read. All state is in sgs_engine; workers own their digest context and buffers.
  */
-#include "engine.h"
+#include "judge.h"
 
 void
 sgs_config_init(sgs_config *cfg)
@@ -395,6 +395,9 @@ quarantinable(sgs_verdict v)
     }
 }
 
+/* The pipeline of SGS_OP_VERIFY and SGS_OP_DIAGNOSE: the verdict store, F, its signature
+   file, the one judge the table names, the quarantine hook. It never decides a verdict: the
+   job's files (job.c), a stored judgement (vstore.c) or the judge's return value does. */
 static void
 verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
@@ -407,46 +410,9 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     const int fd = sgs_job_open_input(j, w, rec, &sb);
     if (fd < 0)
         return;
-    /* F.p7s first (always CMS), then F<suffix> (raw, or CMS by content). */
-    int absent = 1, is_cms = 0;
-    size_t siglen = 0;
-    const char *sig_path = j->sig_path;
-    const int listed = j->present != SGS_SCAN_PRESENT_UNKNOWN; /* else: look */
-    if (j->p7s_path != NULL && (!listed || (j->present & 2u))) {
-        siglen = sgs_job_read_signature(j, j->p7s_path, w, rec, &absent);
-        if (!absent) {
-            sig_path = j->p7s_path;
-            is_cms = 1;
-        }
-    }
-    if (absent && listed && !(j->present & 1u)) {
-        rec->verdict = SGS_V_NO_SIGNATURE;
-        sgs_say(w, "no signature file %s", j->sig_path);
-    } else if (absent) {
-        siglen = sgs_job_read_signature(j, j->sig_path, w, rec, &absent);
-        is_cms = siglen > 0 && sgs_cms_detect(w->sig, siglen);
-    }
-    if (absent && j->p7s_path != NULL)
-        sgs_say(w, "no signature file %s or %s", j->sig_path, j->p7s_path);
-    sgs_verdict outcome = SGS_V_NO_SIGNATURE;
-    /* The pipeline never decides: the judge's return value is the verdict, copied as is. */
-    if (absent && e->cfg.op == SGS_OP_DIAGNOSE && sgs_judge_cert(e, w, j, &sb, rec, &outcome)) {
-        rec->verdict = outcome;
-        goto out;
-    }
-    /* No detached signature: a PE image carries its own (Authenticode). */
-    if (absent && e->cfg.op == SGS_OP_VERIFY && sgs_judge_pe(e, w, fd, &sb, rec, &outcome)) {
-        rec->verdict = outcome;
-        goto out;
-    }
-    if (siglen == 0) {
-        if (absent && e->cfg.op == SGS_OP_VERIFY) /* no signature, not a PE image: remember */
-            sgs_vstore_put_record(e, w, &sb, NULL, &sgs_vstore_for_good, rec->verdict, rec);
-        goto out;
-    }
-    rec->verdict = is_cms ? sgs_judge_cms(e, w, fd, &sb, siglen, rec)
-                          : sgs_judge_raw(e, w, j, fd, &sb, sig_path, siglen, rec);
-out:
+    sgs_judge_input in = {j, fd, &sb, NULL, SGS_SIGFILE_NONE, 0};
+    if (sgs_job_find_signature(j, w, rec, &in))
+        rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
     quarantine_if_due(e, w, j, rec, &sb);
 }

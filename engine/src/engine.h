@@ -158,22 +158,13 @@ extern const sgs_check_window sgs_vstore_for_good;
 
 void sgs_say(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, worker *w);
+size_t sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], int *listed);
 int sgs_job_lstat(const job *j, const char *full, struct stat *sb);
 int sgs_job_open(const job *j, const char *full);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
-int sgs_judge_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sgs_record *rec,
-              sgs_verdict *outcome);
-int sgs_judge_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *rec,
-          sgs_verdict *outcome);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);
 sgs_status sgs_engine_start(sgs_engine *e);
-sgs_verdict sgs_judge_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
-           sgs_record *rec);
-sgs_verdict sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
-           const char *sig_path, size_t siglen, sgs_record *rec);
-sgs_verdict sgs_vstore_use_cached(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
-                   const char *sig_path);
 size_t sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent);
 void sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
 void sgs_engine_deliver(sgs_engine *e, const sgs_record *rec);

@@ -2,7 +2,7 @@
  * job.c - a job's files: F and its signature opened through the walked directory
  * (never following links, never blocking), fstat'ed once, and what each failure means.
  */
-#include "engine.h"
+#include "judge.h"
 
 static const char *
 file_type_name(mode_t mode)
@@ -170,6 +170,53 @@ sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record
 out:
     close(fd);
     return got;
+}
+
+/* F's signature files, in the order they are tried: F.p7s (always CMS), then F<suffix> (raw,
+   or CMS by content). When the walk listed F's directory, only those it saw beside F; else
+   both, looked up. The one place that says which file is F's signature. Returns how many. */
+size_t
+sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], int *listed)
+{
+    size_t n = 0;
+    *listed = j->present != SGS_SCAN_PRESENT_UNKNOWN;
+    if (j->p7s_path != NULL && (!*listed || (j->present & 2u))) {
+        paths[n] = j->p7s_path;
+        kinds[n++] = SGS_SIGFILE_P7S;
+    }
+    if (!*listed || (j->present & 1u)) {
+        paths[n] = j->sig_path;
+        kinds[n++] = SGS_SIGFILE_SUFFIX;
+    }
+    return n;
+}
+
+/* Reads F's signature into w->sig and names it in `in` (none: SGS_SIGFILE_NONE). Returns 1
+   for the judges, or 0 when a signature file exists but could not be read (verdict set). */
+int
+sgs_job_find_signature(const job *j, worker *w, sgs_record *rec, sgs_judge_input *in)
+{
+    const char *paths[2];
+    unsigned kinds[2];
+    int listed;
+    const size_t n = sgs_job_signature_files(j, paths, kinds, &listed);
+    in->sig_path = NULL;
+    in->sig_file = SGS_SIGFILE_NONE;
+    in->siglen = 0;
+    w->sig_st_valid = 0;
+    for (size_t i = 0; i < n; i++) {
+        int absent = 1;
+        const size_t len = sgs_job_read_signature(j, paths[i], w, rec, &absent);
+        if (absent)
+            continue;
+        if (len == 0)
+            return 0;
+        in->sig_path = paths[i];
+        in->sig_file = kinds[i];
+        in->siglen = len;
+        return 1;
+    }
+    return 1;
 }
 
 const char *

@@ -66,10 +66,12 @@ sgs_engine_manifest_verdict(const sgs_engine *e, const char **reason)
     return e->pkg_verdict;
 }
 
-/* The manifest's signature over the bytes read in set_package. Returns the verdict. */
-static sgs_verdict
-check_manifest_signature(sgs_engine *e, char *reason, size_t n)
+/* The manifest's signature over the bytes read in set_package. 1 when it verified; else 0
+   with *objection (and the reason) set. */
+static int
+manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection)
 {
+    int verified = 0;
     char why[512] = "", sig_path[4096];
     uint8_t *sig = NULL;
     size_t siglen = 0;
@@ -85,12 +87,14 @@ check_manifest_signature(sgs_engine *e, char *reason, size_t n)
                                  sizeof(why));
         if (st != SGS_OK && access(sig_path, F_OK) != 0) {
             snprintf(reason, n, "no signature %.400s.p7s or %.400s", e->pkg_manifest, sig_path);
-            return SGS_V_NO_SIGNATURE;
+            *objection = SGS_V_NO_SIGNATURE;
+            return 0;
         }
     }
     if (st != SGS_OK) {
         snprintf(reason, n, "%.900s", why);
-        return SGS_V_IO_ERROR;
+        *objection = SGS_V_IO_ERROR;
+        return 0;
     }
     if (siglen == 0) {
         snprintf(reason, n, "signature %.512s is empty", sig_path);
@@ -103,6 +107,7 @@ check_manifest_signature(sgs_engine *e, char *reason, size_t n)
                 (void)EVP_DigestUpdate(cj.ctxs[i], e->pkg_bytes, e->pkg_len);
             sgs_cms_verify(&cj, &e->trust, &v, reason, n, alg, sizeof(alg), signer);
             sgs_cms_job_reset(&cj);
+            verified = v == SGS_V_VALID;
         }
     } else if (e->keys.count == 0) {
         snprintf(reason, n, "%.512s is a raw signature, but no public key was given (--key)",
@@ -136,33 +141,39 @@ check_manifest_signature(sgs_engine *e, char *reason, size_t n)
                      sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, alg,
                                       sizeof(alg)),
                      k->fp_hex);
-            v = SGS_V_VALID; /* the manifest judge's one VALID: a key of the set verified it */
+            verified = 1; /* a key of the set verified it */
         }
     }
     sgs_free(&e->alloc, sig);
-    return v;
+    *objection = v;
+    return verified;
 }
 
-/* Signature first, then syntax: a manifest nobody signed is not even parsed for the report. */
-static void
-check_manifest(sgs_engine *e)
+/* The manifest judge. Signature first, then syntax: a manifest nobody signed is not even
+   parsed for the report. */
+static sgs_verdict
+judge_manifest(sgs_engine *e)
 {
     char why[768];
-    e->pkg_checked = 1;
-    const sgs_verdict sv = check_manifest_signature(e, e->pkg_reason, sizeof(e->pkg_reason));
-    if (sv != SGS_V_VALID) {
-        e->pkg_verdict = sv;
-        return;
-    }
+    sgs_verdict objection = SGS_V_MALFORMED;
+    if (!manifest_signed(e, e->pkg_reason, sizeof(e->pkg_reason), &objection))
+        return objection;
     const sgs_status st = sgs_manifest_parse(&e->manifest, e->pkg_bytes, e->pkg_len, why,
                                              sizeof(why));
     if (st != SGS_OK) {
-        e->pkg_verdict = st == SGS_ERR_NOMEM ? SGS_V_IO_ERROR : SGS_V_MALFORMED;
         snprintf(e->pkg_reason, sizeof(e->pkg_reason), "manifest %s: %s", e->pkg_manifest,
                  st == SGS_ERR_NOMEM ? "out of memory" : why);
-        return;
+        return st == SGS_ERR_NOMEM ? SGS_V_IO_ERROR : SGS_V_MALFORMED;
     }
-    e->pkg_verdict = SGS_V_VALID; /* signed, and every line parsed and passed the path rules */
+    return SGS_V_VALID; /* the manifest judge's one VALID: signed, every line parsed and passed
+                           the path rules */
+}
+
+static void
+check_manifest(sgs_engine *e)
+{
+    e->pkg_checked = 1;
+    e->pkg_verdict = judge_manifest(e);
 }
 
 typedef struct extra_walk {

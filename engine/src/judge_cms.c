@@ -2,16 +2,18 @@
  * judge_cms.c - the detached CMS judge (F.p7s, or CMS in F<suffix>), and the
  * certificate judge of trust diagnose.
  */
-#include "engine.h"
+#include "judge.h"
 
 /* CMS SignedData: parse first (it names the digests), hash once into them, verify, chain. */
 
 /* A CMS signature (F.p7s, or F<suffix> holding CMS; w->sig_st its stat) over the file: its
    judgement is remembered under both files' identities. */
-sgs_verdict
-sgs_judge_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
-           sgs_record *rec)
+static sgs_verdict
+judge_cms(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
 {
+    const int fd = in->fd;
+    const struct stat *const sb = in->sb;
+    const size_t siglen = in->siglen;
     sgs_cms_job cj;
     sgs_verdict v = SGS_V_MALFORMED;
     if (!sgs_cms_prepare(w->sig, siglen, e->certsets, &cj, &v, w->reason, sizeof(w->reason)))
@@ -38,8 +40,21 @@ sgs_judge_cms(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t si
     if (w->sig_st_valid && e->cfg.op == SGS_OP_VERIFY)
         sgs_vstore_put_record(e, w, sb, &w->sig_st, &cj.win, v, rec);
     sgs_cms_job_reset(&cj);
-    return v;
+    if (v != SGS_V_VALID)
+        return v;
+    return SGS_V_VALID;
 }
+
+/* F.p7s is always CMS; F<suffix> is when its bytes say so (else it is raw). */
+static int
+cms_detect(const sgs_engine *e, const worker *w, const sgs_judge_input *in)
+{
+    (void)e;
+    return in->sig_file == SGS_SIGFILE_P7S || sgs_cms_detect(w->sig, in->siglen);
+}
+
+const sgs_judge sgs_judge_cms = {"cms", SGS_SIGFILE_P7S | SGS_SIGFILE_SUFFIX,
+                                 SGS_JUDGE_CACHE_RECORD, cms_detect, judge_cms};
 
 typedef struct cert_collect {
     X509 *leaf;
@@ -74,12 +89,9 @@ collect_cert(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, 
 /* trust diagnose: a file without a signature that is a certificate (PEM/DER; the first one is
    the leaf, the others help build its chain) is judged as that certificate's chain.
    Returns 0 when the file is not a certificate. */
-int
-sgs_judge_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sgs_record *rec,
-              sgs_verdict *outcome)
+static int
+cert_chain(sgs_engine *e, worker *w, const job *j, sgs_record *rec, sgs_verdict *outcome)
 {
-    if ((uint64_t)sb->st_size > SGS_CERT_FILE_MAX || sb->st_size == 0)
-        return 0;
     cert_collect c = {NULL, NULL};
     char why[256];
     if (sgs_pki_parse_file(&e->alloc, j->path, collect_cert, &c, why, sizeof(why)) != SGS_OK ||
@@ -101,3 +113,27 @@ sgs_judge_cert(sgs_engine *e, worker *w, const job *j, const struct stat *sb, sg
     return 1;
 }
 
+
+/* trust diagnose, no signature file, and F has the size of a certificate file. */
+static int
+cert_detect(const sgs_engine *e, const worker *w, const sgs_judge_input *in)
+{
+    (void)w;
+    return e->cfg.op == SGS_OP_DIAGNOSE && in->sb->st_size > 0 &&
+           (uint64_t)in->sb->st_size <= SGS_CERT_FILE_MAX;
+}
+
+/* F is judged as the certificate it holds; a file that holds none is an unsigned file. */
+static sgs_verdict
+judge_cert(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
+{
+    sgs_verdict v = SGS_V_UNTRUSTED;
+    if (!cert_chain(e, w, in->j, rec, &v))
+        return sgs_judge_unsigned.judge(e, w, in, rec);
+    if (v != SGS_V_VALID)
+        return v;
+    return SGS_V_VALID;
+}
+
+const sgs_judge sgs_judge_cert = {"certificate", SGS_SIGFILE_NONE, SGS_JUDGE_CACHE_NONE,
+                                  cert_detect, judge_cert};

@@ -1,7 +1,7 @@
 /*
  * judge_pe.c - the Authenticode judge: a PE image carries its own signatures.
  */
-#include "engine.h"
+#include "judge.h"
 
 /* Grows a worker buffer to at least `need` bytes (contents not kept). 1 on success. */
 static int
@@ -71,13 +71,11 @@ pe_record(worker *w, sgs_record *rec)
  * a file that changed on the way (other headers, another table, other stat) is CHANGED.
  * Returns 0 when the file is not a PE image (nothing set), else 1 with *outcome.
  */
-int
-sgs_judge_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *rec,
-          sgs_verdict *outcome)
+static int
+pe_image(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *rec,
+         sgs_verdict *outcome)
 {
     const uint64_t size = (uint64_t)sb->st_size;
-    if (size < 64)
-        return 0;
     if ((w->pe == NULL && (w->pe = sgs_pe_hasher_new_alloc(&e->alloc)) == NULL) ||
         (w->ac == NULL && (w->ac = sgs_ac_file_new(&e->alloc, e->certsets)) == NULL) ||
         !grow(e, &w->pe_head, &w->pe_head_cap, READ_BUF_SIZE)) {
@@ -242,3 +240,26 @@ sgs_judge_pe(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record
     return 1;
 }
 
+
+/* No signature file beside F, and F is large enough to be a PE image (verify only). */
+static int
+pe_detect(const sgs_engine *e, const worker *w, const sgs_judge_input *in)
+{
+    (void)w;
+    return e->cfg.op == SGS_OP_VERIFY && (uint64_t)in->sb->st_size >= 64;
+}
+
+/* A file that turns out not to be a PE image is an unsigned file. */
+static sgs_verdict
+judge_pe(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
+{
+    sgs_verdict v = SGS_V_MALFORMED;
+    if (!pe_image(e, w, in->fd, in->sb, rec, &v))
+        return sgs_judge_unsigned.judge(e, w, in, rec);
+    if (v != SGS_V_VALID)
+        return v;
+    return SGS_V_VALID;
+}
+
+const sgs_judge sgs_judge_pe = {"authenticode", SGS_SIGFILE_NONE, SGS_JUDGE_CACHE_RECORD,
+                                pe_detect, judge_pe};

@@ -1,13 +1,34 @@
 /*
  * judge_raw.c - the raw detached signature judge (openssl dgst / pkeyutl -rawin).
  */
-#include "engine.h"
+#include "judge.h"
+
+/* The answer the raw judge stored (it stores VALID or BAD_SIGNATURE; an imported entry could
+   hold another verdict, which stands as it is). */
+sgs_verdict
+sgs_judge_raw_stored(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
+                     const char *sig_path)
+{
+    snprintf(w->alg, sizeof(w->alg), "%s", pv->alg);
+    rec->alg = w->alg;
+    if (pv->verdict != SGS_V_VALID) {
+        sgs_say(w, "signature %s does not verify (persistent cache)", sig_path);
+        return (sgs_verdict)pv->verdict;
+    }
+    memcpy(w->signer_hex, pv->signer, sizeof(w->signer_hex));
+    rec->signer = w->signer_hex;
+    sgs_say(w, "signature verified (%s; persistent cache)", pv->alg);
+    return SGS_V_VALID;
+}
 
 /* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
-sgs_verdict
-sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
-           const char *sig_path, size_t siglen, sgs_record *rec)
+static sgs_verdict
+judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
 {
+    const int fd = in->fd;
+    const struct stat *const sb = in->sb;
+    const char *const sig_path = in->sig_path;
+    const size_t siglen = in->siglen;
     if (e->keys.count == 0) {
         sgs_say(w, "%s is a raw signature, but no public key was given (--key)", sig_path);
         return SGS_V_UNTRUSTED;
@@ -41,7 +62,7 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
             sgs_hex(cd.md, cd.md_len, w->digest_hex);
             rec->digest = w->digest_hex;
             sgs_vstore_put_answer(e, w, sb, &pv, cd.md, cd.md_len);
-            return sgs_vstore_use_cached(w, rec, &pv, sig_path);
+            return sgs_judge_raw_stored(w, rec, &pv, sig_path);
         }
     }
     sgs_digest_out d;
@@ -64,7 +85,7 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
         if (sgs_pcache_get_verdict(e->pcache, w->reader, vkey, &pv)) {
             sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
             sgs_vstore_put_answer(e, w, sb, &pv, d.md, d.md_len);
-            return sgs_vstore_use_cached(w, rec, &pv, sig_path);
+            return sgs_judge_raw_stored(w, rec, &pv, sig_path);
         }
     }
     sgs_cache_value cv = {SGS_V_BAD_SIGNATURE, -1};
@@ -77,7 +98,9 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
         sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
         uint64_t tried = 0;
         cv.key_index = (int32_t)sgs_detached_verify(&e->keys, &dv, &tried);
-        cv.verdict = cv.key_index >= 0 ? SGS_V_VALID : SGS_V_BAD_SIGNATURE;
+        /* the in-run cache keeps the verifying key's index; its verdict field holds only
+           an objection (none when a key verified) */
+        cv.verdict = cv.key_index >= 0 ? SGS_V_UNJUDGED : SGS_V_BAD_SIGNATURE;
         atomic_fetch_add_explicit(&e->verifications, tried, memory_order_relaxed);
         if (e->cache != NULL)
             sgs_cache_insert(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv);
@@ -86,9 +109,9 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
         sgs_pcache_put_digest(e->pcache, sb, e->md_nid, d.md, d.md_len);
         sgs_pcache_verdict pv;
         memset(&pv, 0, sizeof(pv));
-        pv.verdict = cv.key_index >= 0 && cv.verdict == SGS_V_VALID ? SGS_V_VALID
-                                                                     : SGS_V_BAD_SIGNATURE;
-        if (pv.verdict == SGS_V_VALID) {
+        /* the stored answer's encoding (pcache): VALID names a verifying key */
+        pv.verdict = cv.key_index >= 0 ? SGS_V_VALID : SGS_V_BAD_SIGNATURE;
+        if (cv.key_index >= 0) {
             const sgs_key *const k = &e->keys.keys[cv.key_index];
             memcpy(pv.signer, k->fp_hex, sizeof(pv.signer));
             sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, pv.alg, sizeof(pv.alg));
@@ -97,7 +120,7 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
         sgs_pcache_put_verdict(e->pcache, vkey, &pv);
         sgs_vstore_put_answer(e, w, sb, &pv, d.md, d.md_len);
     }
-    if (cv.key_index < 0 || cv.verdict != SGS_V_VALID) {
+    if (cv.key_index < 0) {
         sgs_say(w, "signature %s does not verify with %s", sig_path,
             candidates == 1 ? "the key of its shape" : "any of the keys of its shape");
         return SGS_V_BAD_SIGNATURE;
@@ -106,7 +129,18 @@ sgs_judge_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat 
     rec->alg = sgs_key_alg_name(signer, sgs_hash_name(e->cfg.hash), e->cfg.pss, w->alg, sizeof(w->alg));
     rec->signer = signer->fp_hex;
     sgs_say(w, "signature verified (%s)", rec->alg);
-    (void)j;
     return SGS_V_VALID;
 }
+
+/* Any signature file CMS did not claim: the table's last judge. */
+static int
+raw_detect(const sgs_engine *e, const worker *w, const sgs_judge_input *in)
+{
+    (void)e;
+    (void)w;
+    return in->siglen > 0;
+}
+
+const sgs_judge sgs_judge_raw = {"raw", SGS_SIGFILE_SUFFIX, SGS_JUDGE_CACHE_ANSWER, raw_detect,
+                                 judge_raw};
 

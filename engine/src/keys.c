@@ -309,8 +309,8 @@ pem_block_public(const char *name, const uint8_t *data, size_t len, const char *
     return NULL;
 }
 
-static int
-looks_like_pem(const uint8_t *buf, size_t len)
+int
+sgs_pem_present(const uint8_t *buf, size_t len)
 {
     static const char tag[] = "-----BEGIN ";
     const size_t n = sizeof(tag) - 1;
@@ -318,6 +318,42 @@ looks_like_pem(const uint8_t *buf, size_t len)
         if (buf[i] == '-' && memcmp(buf + i, tag, n) == 0)
             return 1;
     return 0;
+}
+
+sgs_status
+sgs_pem_each(const uint8_t *buf, size_t len, sgs_pem_fn fn, void *opaque, const char *path,
+             const char *none, char *err, size_t errlen)
+{
+    char cause[160];
+    BIO *const bio = BIO_new_mem_buf(buf, (int)len);
+    if (bio == NULL)
+        return SGS_ERR_NOMEM;
+    sgs_status st = SGS_OK;
+    for (unsigned blocks = 0; st == SGS_OK;) {
+        char *name = NULL, *header = NULL;
+        unsigned char *data = NULL;
+        long dlen = 0;
+        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
+            const unsigned long e = ERR_peek_last_error();
+            const int at_end = ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                               ERR_GET_REASON(e) == PEM_R_NO_START_LINE && blocks > 0;
+            (void)sgs_crypto_error(cause, sizeof(cause));
+            if (!at_end) {
+                snprintf(err, errlen, "%s%sbad PEM: %s", path != NULL ? path : "",
+                         path != NULL ? ": " : "", cause[0] ? cause : none);
+                st = SGS_ERR_KEY;
+            }
+            break;
+        }
+        st = fn(opaque, ++blocks, name, data, dlen);
+        if (data != NULL)
+            OPENSSL_cleanse(data, (size_t)dlen);
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(data);
+    }
+    BIO_free(bio);
+    return st;
 }
 
 static sgs_status add_buffer_parse(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err,
@@ -367,14 +403,39 @@ sgs_keyset_add_buffer(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err,
     return st;
 }
 
+typedef struct key_blocks {
+    sgs_keyset *ks;
+    unsigned found;
+    char *err;
+    size_t errlen;
+} key_blocks;
+
+/* One PEM block of a key file: a public key or certificate goes into the set. */
+static sgs_status
+key_block(void *opaque, unsigned index, const char *name, const unsigned char *data, long dlen)
+{
+    key_blocks *const kb = opaque;
+    const char *why = NULL;
+    EVP_PKEY *pk = NULL;
+    if (is_private_block(name))
+        why = "holds a private key; give the public key";
+    else if (strcmp(name, "EC PARAMETERS") != 0)
+        pk = pem_block_public(name, data, (size_t)dlen, &why);
+    if (why != NULL) {
+        snprintf(kb->err, kb->errlen, "PEM block %u (%s): %s", index, name, why);
+        return SGS_ERR_KEY;
+    }
+    if (pk == NULL)
+        return SGS_OK;
+    kb->found++;
+    return keyset_take(kb->ks, pk, kb->err, kb->errlen);
+}
+
 /* The parse behind sgs_keyset_add_buffer (all of a buffer or none of it). */
 static sgs_status
 add_buffer_parse(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
-    char cause[160];
-    sgs_status st = SGS_OK;
     const size_t count_before = ks->count;
-    BIO *bio = NULL;
     err[0] = '\0';
     if (len == 0) {
         snprintf(err, errlen, "empty file");
@@ -384,7 +445,7 @@ add_buffer_parse(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err, size
         snprintf(err, errlen, "key file larger than %u bytes", SGS_KEY_FILE_MAX);
         return SGS_ERR_KEY;
     }
-    if (!looks_like_pem(buf, len)) {
+    if (!sgs_pem_present(buf, len)) {
         EVP_PKEY *const pk = der_public(buf, len, 0);
         if (pk != NULL)
             return keyset_take(ks, pk, err, errlen);
@@ -396,56 +457,12 @@ add_buffer_parse(sgs_keyset *ks, const uint8_t *buf, size_t len, char *err, size
                                                  : "not a PEM or DER public key or certificate");
         return SGS_ERR_KEY;
     }
-    bio = BIO_new_mem_buf(buf, (int)len);
-    SGS_FAIL_IF(bio == NULL, SGS_ERR_NOMEM);
-    unsigned blocks = 0, found = 0;
-    for (;;) {
-        char *name = NULL, *header = NULL;
-        unsigned char *data = NULL;
-        long dlen = 0;
-        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
-            const unsigned long e = ERR_peek_last_error();
-            const int at_end = ERR_GET_LIB(e) == ERR_LIB_PEM &&
-                               ERR_GET_REASON(e) == PEM_R_NO_START_LINE && blocks > 0;
-            (void)sgs_crypto_error(cause, sizeof(cause));
-            if (!at_end) {
-                snprintf(err, errlen, "bad PEM: %s", cause[0] ? cause : "no PEM block");
-                st = SGS_ERR_KEY;
-            }
-            break;
-        }
-        blocks++;
-        const char *why = NULL;
-        EVP_PKEY *pk = NULL;
-        if (is_private_block(name)) {
-            why = "holds a private key; give the public key";
-        } else if (strcmp(name, "EC PARAMETERS") != 0) {
-            pk = pem_block_public(name, data, (size_t)dlen, &why);
-        }
-        if (data != NULL)
-            OPENSSL_cleanse(data, (size_t)dlen);
-        if (why != NULL)
-            snprintf(err, errlen, "PEM block %u (%s): %s", blocks, name, why);
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(data);
-        if (why != NULL) {
-            st = SGS_ERR_KEY;
-            break;
-        }
-        if (pk != NULL) {
-            found++;
-            st = keyset_take(ks, pk, err, errlen);
-            if (st != SGS_OK)
-                break;
-        }
-    }
-    if (st == SGS_OK && found == 0) {
+    key_blocks kb = {ks, 0, err, errlen};
+    sgs_status st = sgs_pem_each(buf, len, key_block, &kb, NULL, "no PEM block", err, errlen);
+    if (st == SGS_OK && kb.found == 0) {
         snprintf(err, errlen, "no public key or certificate in the PEM blocks");
         st = SGS_ERR_KEY;
     }
-out:
-    BIO_free(bio);
     if (st != SGS_OK) {
         for (size_t i = count_before; i < ks->count; i++)
             EVP_PKEY_free(ks->keys[i].pkey);
@@ -522,7 +539,7 @@ sgs_private_key_parse(const uint8_t *buf, size_t len, EVP_PKEY **out, char *err,
         snprintf(err, errlen, "%s", len == 0 ? "empty key file" : "key file too large");
         return SGS_ERR_KEY;
     }
-    if (looks_like_pem(buf, len)) {
+    if (sgs_pem_present(buf, len)) {
         BIO *const bio = BIO_new_mem_buf(buf, (int)len);
         if (bio == NULL)
             return SGS_ERR_NOMEM;

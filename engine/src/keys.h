@@ -92,4 +92,18 @@ SGS_NODISCARD sgs_status sgs_read_small_file_follow(const sgs_allocator *a, cons
                                                     size_t max, uint8_t **out, size_t *len,
                                                     char *err, size_t errlen);
 
+/* The one PEM reader. 1 when buf holds a "-----BEGIN " line (then it is read as PEM). */
+int sgs_pem_present(const uint8_t *buf, size_t len);
+
+/* One PEM block: its type name and its decoded bytes (wiped and freed after the call).
+   Return SGS_OK for the next block; anything else stops the walk and is returned. */
+typedef sgs_status (*sgs_pem_fn)(void *opaque, unsigned index, const char *name,
+                                 const unsigned char *data, long dlen);
+
+/* Calls fn for each PEM block of buf in order (index from 1). Returns SGS_OK after the last
+   block, SGS_ERR_NOMEM, fn's status, or SGS_ERR_KEY when the first block, or the bytes after a
+   block, do not parse: then err says "[<path>: ]bad PEM: <OpenSSL's reason, else none>". */
+sgs_status sgs_pem_each(const uint8_t *buf, size_t len, sgs_pem_fn fn, void *opaque,
+                        const char *path, const char *none, char *err, size_t errlen);
+
 #endif

@@ -29,8 +29,9 @@ write_atomically(sgs_engine *e, worker *w, const char *target, const uint8_t *by
     return 1;
 }
 
-/* sign with a certificate: a detached CMS SignedData into F.p7s, the file read once. */
-static sgs_verdict
+/* sign with a certificate: a detached CMS SignedData into F.p7s, the file read once.
+   1 when written; else 0 with rec's verdict set. */
+static int
 sign_cms(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, sgs_record *rec)
 {
     char why[256];
@@ -41,8 +42,10 @@ sign_cms(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, 
     if (!sgs_cms_sign_start(e->sign_cert, e->sign_key, e->trust.untrusted_sk, e->md,
                             e->cfg.pss, &cj, why, sizeof(why))) {
         sgs_say(w, "%s", why);
-        return v;
+        rec->verdict = v;
+        return 0;
     }
+    int ok = 0;
     sgs_digest_out d;
     const sgs_digest_result dr = sgs_digest_fd_also(&w->dc, fd, e->md, sb, 0, cj.ctxs, cj.nctx, &d);
     if (sgs_job_digest_problem(dr, &d, rec, w) != NULL) {
@@ -63,42 +66,33 @@ sign_cms(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, 
     rec->alg = "cms";
     rec->signer = e->sign_desc.fp_hex;
     sgs_say(w, "signed, wrote %s", j->p7s_path);
-    v = SGS_V_VALID;
+    ok = 1;
 out:
     OPENSSL_free(der);
     sgs_cms_job_reset(&cj);
-    return v;
+    if (!ok)
+        rec->verdict = v;
+    return ok;
 }
 
-void
-sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+/* sign with a key: a raw signature into F<suffix>, checked before it replaces anything.
+   1 when written; else 0 with rec's verdict set. */
+static int
+sign_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, sgs_record *rec)
 {
-    struct stat sb;
-    const int fd = sgs_job_open_input(j, w, rec, &sb);
-    if (fd < 0)
-        return;
-    if (e->sign_cert != NULL) {
-        const sgs_verdict v = sign_cms(e, w, j, fd, &sb, rec);
-        if (v != SGS_V_VALID)
-            rec->verdict = v;
-        else
-            rec->verdict = SGS_V_VALID; /* the CMS signature was made and written */
-        close(fd);
-        return;
-    }
     const sgs_key *const k = &e->sign_desc;
     const int whole = k->type == SGS_KEY_ED25519;
     sgs_digest_out d;
     const sgs_digest_result dr =
-        sgs_digest_fd(&w->dc, fd, e->md, &sb, whole ? e->cfg.max_whole_file : 0, &d);
+        sgs_digest_fd(&w->dc, fd, e->md, sb, whole ? e->cfg.max_whole_file : 0, &d);
     if (dr == SGS_DIGEST_TOO_LARGE) {
         rec->verdict = SGS_V_UNSUPPORTED;
         sgs_say(w, "Ed25519 signs the whole file, and files over %llu bytes are not supported",
             (unsigned long long)e->cfg.max_whole_file);
-        goto out;
+        return 0;
     }
     if (sgs_job_digest_problem(dr, &d, rec, w) != NULL)
-        goto out;
+        return 0;
     atomic_fetch_add_explicit(&e->bytes, d.bytes, memory_order_relaxed);
     sgs_hex(d.md, d.md_len, w->digest_hex);
     rec->digest = w->digest_hex;
@@ -116,7 +110,7 @@ sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     if (!signed_ok) {
         rec->verdict = SGS_V_UNSUPPORTED;
         sgs_say(w, "signing failed: %s", why[0] ? why : "libcrypto error");
-        goto out;
+        return 0;
     }
     /* Check our own output before it replaces anything. */
     const int verified = whole ? sgs_verify_message(e->sign_key, w->dc.keep, (size_t)d.bytes,
@@ -126,14 +120,27 @@ sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     if (!verified) {
         rec->verdict = SGS_V_BAD_SIGNATURE;
         sgs_say(w, "the new signature does not verify; nothing written");
-        goto out;
+        return 0;
     }
     if (!write_atomically(e, w, j->sig_path, w->sig, siglen, rec))
-        goto out;
+        return 0;
     rec->signer = k->fp_hex;
     sgs_say(w, "signed, wrote %s", j->sig_path);
-    rec->verdict = SGS_V_VALID; /* the signature was made, checked and written */
-out:
+    return 1;
+}
+
+void
+sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    const int fd = sgs_job_open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return;
+    const int written = e->sign_cert != NULL ? sign_cms(e, w, j, fd, &sb, rec)
+                                             : sign_raw(e, w, j, fd, &sb, rec);
     close(fd);
+    if (!written)
+        return; /* rec's verdict says why */
+    rec->verdict = SGS_V_VALID; /* the only such line: the signature was made and written */
 }
 

@@ -218,14 +218,48 @@ take(sgs_trust *t, sgs_material kind, X509 *x, X509_CRL *crl, const char *path, 
     return list_add(t->alloc, list, x, path);
 }
 
-static int
-has_pem(const uint8_t *buf, size_t len)
+typedef struct pki_blocks {
+    sgs_pki_fn fn;
+    void *opaque;
+    const char *path;
+    char *err;
+    size_t errlen;
+    unsigned found;
+} pki_blocks;
+
+/* One PEM block of a certificate file: certificates and CRLs go to fn; other public blocks are
+   skipped; a private key or a block that does not decode stops the file. */
+static sgs_status
+pki_block(void *opaque, unsigned index, const char *name, const unsigned char *data, long dlen)
 {
-    static const char tag[] = "-----BEGIN ";
-    for (size_t i = 0; i + sizeof(tag) - 1 <= len; i++)
-        if (buf[i] == '-' && memcmp(buf + i, tag, sizeof(tag) - 1) == 0)
-            return 1;
-    return 0;
+    pki_blocks *const pb = opaque;
+    const unsigned char *p = data;
+    X509 *x = NULL;
+    X509_CRL *crl = NULL;
+    if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0)
+        x = d2i_X509(NULL, &p, dlen);
+    else if (strcmp(name, "TRUSTED CERTIFICATE") == 0)
+        x = d2i_X509_AUX(NULL, &p, dlen);
+    else if (strcmp(name, "X509 CRL") == 0)
+        crl = d2i_X509_CRL(NULL, &p, dlen);
+    const int skip = x == NULL && crl == NULL && strstr(name, "PRIVATE KEY") == NULL &&
+                     strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CRL") != 0;
+    if ((x != NULL || crl != NULL) && p != data + dlen) {
+        X509_free(x);
+        X509_CRL_free(crl);
+        x = NULL;
+        crl = NULL;
+    }
+    ERR_clear_error();
+    if (x == NULL && crl == NULL && !skip) {
+        snprintf(pb->err, pb->errlen, "%s: PEM block %u (%s) %s", pb->path, index, name,
+                 strstr(name, "PRIVATE KEY") ? "is a private key" : "does not decode");
+        return SGS_ERR_KEY;
+    }
+    if (x == NULL && crl == NULL)
+        return SGS_OK;
+    pb->found++;
+    return pb->fn(pb->opaque, x, crl, pb->path, pb->err, pb->errlen);
 }
 
 sgs_status
@@ -233,7 +267,7 @@ sgs_pki_parse(const uint8_t *buf, size_t len, const char *path, sgs_pki_fn fn, v
               char *err, size_t errlen)
 {
     char cause[160];
-    if (!has_pem(buf, len)) {
+    if (!sgs_pem_present(buf, len)) {
         const unsigned char *p = buf;
         X509 *const x = d2i_X509(NULL, &p, (long)len);
         if (x != NULL && p == buf + len)
@@ -248,64 +282,9 @@ sgs_pki_parse(const uint8_t *buf, size_t len, const char *path, sgs_pki_fn fn, v
         snprintf(err, errlen, "%s: not a PEM or DER certificate or CRL", path);
         return SGS_ERR_KEY;
     }
-    BIO *const bio = BIO_new_mem_buf(buf, (int)len);
-    if (bio == NULL)
-        return SGS_ERR_NOMEM;
-    sgs_status st = SGS_OK;
-    unsigned found = 0, blocks = 0;
-    for (;;) {
-        char *name = NULL, *header = NULL;
-        unsigned char *data = NULL;
-        long dlen = 0;
-        if (PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
-            const unsigned long e = ERR_peek_last_error();
-            const int at_end = ERR_GET_LIB(e) == ERR_LIB_PEM &&
-                               ERR_GET_REASON(e) == PEM_R_NO_START_LINE && blocks > 0;
-            (void)sgs_crypto_error(cause, sizeof(cause));
-            if (!at_end) {
-                snprintf(err, errlen, "%s: bad PEM: %s", path, cause[0] ? cause : "no block");
-                st = SGS_ERR_KEY;
-            }
-            break;
-        }
-        blocks++;
-        const unsigned char *p = data;
-        X509 *x = NULL;
-        X509_CRL *crl = NULL;
-        if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0)
-            x = d2i_X509(NULL, &p, dlen);
-        else if (strcmp(name, "TRUSTED CERTIFICATE") == 0)
-            x = d2i_X509_AUX(NULL, &p, dlen);
-        else if (strcmp(name, "X509 CRL") == 0)
-            crl = d2i_X509_CRL(NULL, &p, dlen);
-        const int skip = x == NULL && crl == NULL && strstr(name, "PRIVATE KEY") == NULL &&
-                         strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CRL") != 0;
-        if ((x != NULL || crl != NULL) && p != data + dlen) {
-            X509_free(x);
-            X509_CRL_free(crl);
-            x = NULL;
-            crl = NULL;
-        }
-        if (x == NULL && crl == NULL && !skip) {
-            snprintf(err, errlen, "%s: PEM block %u (%s) %s", path, blocks, name,
-                     strstr(name, "PRIVATE KEY") ? "is a private key" : "does not decode");
-            st = SGS_ERR_KEY;
-        }
-        OPENSSL_free(name);
-        OPENSSL_free(header);
-        OPENSSL_free(data);
-        ERR_clear_error();
-        if (st != SGS_OK)
-            break;
-        if (x != NULL || crl != NULL) {
-            found++;
-            st = fn(opaque, x, crl, path, err, errlen);
-            if (st != SGS_OK)
-                break;
-        }
-    }
-    BIO_free(bio);
-    if (st == SGS_OK && found == 0) {
+    pki_blocks pb = {fn, opaque, path, err, errlen, 0};
+    sgs_status st = sgs_pem_each(buf, len, pki_block, &pb, path, "no block", err, errlen);
+    if (st == SGS_OK && pb.found == 0) {
         snprintf(err, errlen, "%s: no certificate or CRL in it", path);
         st = SGS_ERR_KEY;
     }

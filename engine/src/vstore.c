@@ -2,7 +2,7 @@
  * vstore.c - the verdict store: the persistent cache (pcache) as the pipeline sees it:
  * the warm lookup before any file is opened, and what a judge's outcome is stored under.
  */
-#include "engine.h"
+#include "judge.h"
 
 /* The persistent cache's content key: SHA-256 over a version tag, the key set's id, the hash
    and padding, the file's digest and the signature bytes. Everything a raw verdict depends on,
@@ -34,23 +34,6 @@ sgs_vstore_raw_key_sig(const sgs_engine *e, const worker *w, const uint8_t *dige
     if (EVP_Digest(w->sig, siglen, sighash, &len, EVP_sha256(), NULL) != 1)
         memset(sighash, 0, sizeof(sighash));
     sgs_vstore_raw_key(e, digest, dlen, sighash, key);
-}
-
-/* A cached verdict into the record. Returns it. */
-sgs_verdict
-sgs_vstore_use_cached(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
-                   const char *sig_path)
-{
-    snprintf(w->alg, sizeof(w->alg), "%s", pv->alg);
-    rec->alg = w->alg;
-    if (pv->verdict != SGS_V_VALID) {
-        sgs_say(w, "signature %s does not verify (persistent cache)", sig_path);
-        return (sgs_verdict)pv->verdict;
-    }
-    memcpy(w->signer_hex, pv->signer, sizeof(w->signer_hex));
-    rec->signer = w->signer_hex;
-    sgs_say(w, "signature verified (%s; persistent cache)", pv->alg);
-    return (sgs_verdict)pv->verdict; /* VALID, as the raw judge stored it */
 }
 
 /* The whole answer for this file and signature file, for the warm path (cache_warm). */
@@ -219,18 +202,23 @@ int
 sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
 {
     struct stat sig;
-    const unsigned pr = j->present;
+    const char *paths[2];
+    unsigned kinds[2];
+    int listed;
     const char *sig_file = NULL;
+    unsigned kind = SGS_SIGFILE_NONE;
     if (j->kind != SGS_SCAN_FILE || (e->keys.count == 0 && !e->trust_cacheable))
         return 0;
-    if (pr != SGS_SCAN_PRESENT_UNKNOWN) {
-        sig_file = (pr & 2u) != 0 ? j->p7s_path : (pr & 1u) != 0 ? j->sig_path : NULL;
-        if (sig_file != NULL && sgs_job_lstat(j, sig_file, &sig) != 0)
+    /* The signature file the judgement came from: the first of F's that exists; one the walk
+       saw and that is gone now is a miss. */
+    const size_t n = sgs_job_signature_files(j, paths, kinds, &listed);
+    for (size_t i = 0; i < n && sig_file == NULL; i++) {
+        if (sgs_job_lstat(j, paths[i], &sig) == 0) {
+            sig_file = paths[i];
+            kind = kinds[i];
+        } else if (listed) {
             return 0;
-    } else if (j->p7s_path != NULL && sgs_job_lstat(j, j->p7s_path, &sig) == 0) {
-        sig_file = j->p7s_path;
-    } else if (sgs_job_lstat(j, j->sig_path, &sig) == 0) {
-        sig_file = j->sig_path;
+        }
     }
     if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || sgs_job_lstat(j, j->path, fst) != 0 ||
         !S_ISREG(fst->st_mode))
@@ -238,14 +226,14 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct 
     sgs_verdict v = SGS_V_IO_ERROR;
     sgs_pcache_answer a;
     size_t len = 0;
-    if (sig_file == j->sig_path && e->keys.count > 0 &&
+    if (e->keys.count > 0 && sgs_judge_caches(kind, SGS_JUDGE_CACHE_ANSWER) &&
         sgs_pcache_get_answer(e->pcache, w->reader, fst, &sig, e->answer_ctx, &a)) {
         rec->size = (uint64_t)fst->st_size;
         rec->has_size = 1;
         sgs_hex(a.md, a.mdlen, w->digest_hex);
         rec->digest = w->digest_hex;
-        v = sgs_vstore_use_cached(w, rec, &a.v, j->sig_path);
-    } else if (!e->trust_cacheable ||
+        v = sgs_judge_raw_stored(w, rec, &a.v, j->sig_path);
+    } else if (!e->trust_cacheable || !sgs_judge_caches(kind, SGS_JUDGE_CACHE_RECORD) ||
                (w->rec_buf == NULL &&
                 (w->rec_buf = sgs_malloc(&e->alloc, SGS_PCACHE_RECORD_MAX)) == NULL) ||
                !sgs_pcache_get_record(e->pcache, w->reader, fst, sig_file != NULL ? &sig : NULL,
