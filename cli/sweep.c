@@ -128,15 +128,23 @@ set_mode(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* A whole decimal number in [lo, hi]: 0, or -1 when arg is anything else. */
+static int
+parse_in_range(const char *arg, long long lo, long long hi, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    *out = strtoll(arg, &end, 10);
+    return errno == 0 && end != arg && *end == '\0' && *out >= lo && *out <= hi ? 0 : -1;
+}
+
 /* --max-age SECONDS: identity-cache entries older than this are re-hashed. */
 static int
 set_max_age(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
-    char *end = NULL;
-    errno = 0;
-    const long long s = strtoll(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || s <= 0)
+    long long s;
+    if (parse_in_range(arg, 1, INT64_MAX, &s) != 0)
         return cli_fail_usage(p->cmd->name, "--max-age wants a number of seconds > 0, not '%s'",
                               arg);
     target(p)->cfg.cache_max_age = (int64_t)s;
@@ -148,16 +156,14 @@ static int
 set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
-    char *end = NULL;
-    errno = 0;
-    const long bits = strtol(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || bits < 0 || bits > 256)
+    long long bits;
+    if (parse_in_range(arg, 0, 256, &bits) != 0)
         return cli_fail_usage(p->cmd->name, "--min-security wants bits from 0 to 256, not '%s'",
                               arg);
     target(p)->cfg.min_security_bits = (int)bits;
     if (bits < SGS_MIN_SECURITY_BITS_DEFAULT)
         fprintf(stderr,
-                "sigsweep %s: warning: keys of %ld-bit security are accepted (the default floor "
+                "sigsweep %s: warning: keys of %lld-bit security are accepted (the default floor "
                 "is %d: RSA-2048, P-256, Ed25519)\n",
                 p->cmd->name, bits, SGS_MIN_SECURITY_BITS_DEFAULT);
     return CLI_GO_ON;

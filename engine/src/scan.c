@@ -18,6 +18,7 @@
 #include "alloc.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <fcntl.h>
@@ -147,14 +148,15 @@ listed(const dirent_copy *ents, size_t n, const char *name, const char *suffix, 
  */
 static int
 signs_a_file(const dirent_copy *ents, size_t n, int fd, const char *name,
-             const char *const *skip, size_t nskip, char *buf, size_t buflen)
+             const char *const *skip, size_t nskip)
 {
     const size_t len = strlen(name);
+    char buf[NAME_MAX + 1];
     for (size_t s = 0; s < nskip; s++) {
         if (!has_suffix(name, len, skip[s]))
             continue;
         const size_t base = len - strlen(skip[s]);
-        if (base + 1 > buflen)
+        if (base + 1 > sizeof(buf))
             continue;
         memcpy(buf, name, base);
         buf[base] = '\0';
@@ -166,7 +168,8 @@ signs_a_file(const dirent_copy *ents, size_t n, int fd, const char *name,
         struct stat fs;
         if (type == DT_UNKNOWN && fstatat(fd, f->name, &fs, AT_SYMLINK_NOFOLLOW) == 0)
             type = S_ISREG(fs.st_mode) ? DT_REG : DT_UNKNOWN;
-        if (type == DT_REG)
+        /* F.sig.sig is consumed only if F.sig is judged, i.e. not itself consumed by F */
+        if (type == DT_REG && !signs_a_file(ents, n, fd, f->name, skip, nskip))
             return 1;
     }
     return 0;
@@ -185,7 +188,8 @@ signs_a_path(const char *path, const char *const *skip, size_t nskip)
             continue;
         memcpy(buf, path, len - strlen(skip[s]));
         buf[len - strlen(skip[s])] = '\0';
-        yes = buf[0] != '\0' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode);
+        yes = buf[0] != '\0' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+              !signs_a_path(buf, skip, nskip); /* F.sig.sig: only if F.sig is judged */
     }
     free(buf);
     return yes;
@@ -342,8 +346,7 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
             continue;
         }
         if (has_any_suffix(ents[i].name, w->skip, w->nskip) &&
-            signs_a_file(ents, n, fd, ents[i].name, w->skip, w->nskip, probe,
-                         nlen + w->longest + 1))
+            signs_a_file(ents, n, fd, ents[i].name, w->skip, w->nskip))
             continue;
         unsigned present = 0;
         for (size_t s = 0; s < w->nskip && s < 8; s++)
