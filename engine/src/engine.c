@@ -30,7 +30,10 @@ static int
 by_id(const void *a, const void *b)
 {
     const uint64_t *const x = a, *const y = b;
-    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+    for (int i = 0; i < 4; i++)
+        if (x[i] != y[i])
+            return (x[i] > y[i]) - (x[i] < y[i]);
+    return 0;
 }
 
 /* The identities of the files the journal records as quarantined (and not restored): the only
@@ -47,7 +50,9 @@ remember_quarantined(sgs_engine *e, const char *journal)
     for (size_t i = 0; e->quarantined_ids != NULL && i < n; i++) {
         if (ents[i].done && !ents[i].restored) {
             e->quarantined_ids[e->nquarantined_ids][0] = ents[i].dev;
-            e->quarantined_ids[e->nquarantined_ids++][1] = ents[i].ino;
+            e->quarantined_ids[e->nquarantined_ids][1] = ents[i].ino;
+            e->quarantined_ids[e->nquarantined_ids][2] = ents[i].size;
+            e->quarantined_ids[e->nquarantined_ids++][3] = ents[i].mtime_ns;
         }
     }
     sgs_journal_entries_free(ents, n);
@@ -659,7 +664,12 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
            renamed again; any other such name, whoever made it, is judged like every file */
         struct stat st;
         if (lstat(path, &st) == 0) {
-            const uint64_t key[2] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino};
+            /* identity, size and mtime as journalled: a hand-made journal line naming some
+               other file's inode does not hide a file that was never quarantined as it is */
+            const uint64_t key[4] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino,
+                                     (uint64_t)st.st_size,
+                                     (uint64_t)st.st_mtim.tv_sec * 1000000000u +
+                                         (uint64_t)st.st_mtim.tv_nsec};
             if (bsearch(key, e->quarantined_ids, e->nquarantined_ids,
                         sizeof(*e->quarantined_ids), by_id) != NULL)
                 return 0;

@@ -138,7 +138,7 @@ struct sgs_engine {
     uint8_t trust_ctx[32]; /* what a PE or CMS judgement depends on besides the files */
     int trust_cacheable;   /* --cache, and no trust material outside sigsweep's sight */
     char notice[512];
-    uint64_t (*quarantined_ids)[2]; /* (dev, ino) of files the journal says sigsweep
+    uint64_t (*quarantined_ids)[4]; /* (dev, ino) of files the journal says sigsweep
                                       quarantined and did not restore: sorted; only these
                                       _invalid names are not judged again */
     size_t nquarantined_ids;

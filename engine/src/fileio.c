@@ -198,9 +198,13 @@ sgs_wfile_open(const char *path, unsigned flags, mode_t mode, sgs_wfile **out, c
         st = SGS_ERR_IO;
     } else if (S_ISLNK(sb.st_mode)) {
         st = open_temporary(w, mode, NULL, err, errlen); /* the link is replaced */
-    } else if (S_ISREG(sb.st_mode)) {
+    } else if (S_ISREG(sb.st_mode) && (sb.st_uid == geteuid() || sb.st_uid == 0)) {
         st = open_temporary(w, sb.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID), &sb, err,
                             errlen);
+    } else if (S_ISREG(sb.st_mode)) {
+        /* another user's file (planted in a shared directory): the result is ours, and
+           nobody else may write it; its read bits are kept */
+        st = open_temporary(w, sb.st_mode & 0755, NULL, err, errlen);
     } else if ((S_ISFIFO(sb.st_mode) || S_ISCHR(sb.st_mode)) &&
                !(flags & SGS_WFILE_REGULAR_ONLY)) {
         st = open_direct(w, &sb, err, errlen);

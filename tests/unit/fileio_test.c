@@ -87,10 +87,16 @@ test_regular(void)
     CHECK(strstr(err, "exists") != NULL);
     CHECK(content_is(at("new"), "two\n"));
 
-    if (geteuid() == 0) { /* the owner is kept too */
-        REQUIRE(chown(at("new"), 65534, 65534) == 0);
+    if (geteuid() == 0) {
+        /* a root-owned file keeps its owner and group */
+        REQUIRE(chown(at("new"), 0, 65534) == 0);
         CHECK_EQ_INT(put("new", 0, 0644, "four\n"), SGS_OK);
-        CHECK(stat(at("new"), &sb) == 0 && sb.st_uid == 65534 && sb.st_gid == 65534);
+        CHECK(stat(at("new"), &sb) == 0 && sb.st_uid == 0 && sb.st_gid == 65534);
+        /* another user's file (planted in a shared directory) is not handed back to them:
+           ours, and nobody else may write it */
+        REQUIRE(chown(at("new"), 65534, 65534) == 0 && chmod(at("new"), 0666) == 0);
+        CHECK_EQ_INT(put("new", 0, 0644, "four\n"), SGS_OK);
+        CHECK(stat(at("new"), &sb) == 0 && sb.st_uid == 0 && (sb.st_mode & 07777) == 0644);
     }
 
     /* abandoned: the destination as it was, no temporary file */
