@@ -47,6 +47,33 @@ sgs_cms_detect(const uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Bytes of (buf, len) outside one "-----BEGIN X-----" ... "-----END X-----" block (only white
+   space may follow it); len when there is no such block. */
+static size_t
+pem_outside_bytes(const uint8_t *buf, size_t len)
+{
+    static const char begin[] = "-----BEGIN ", end[] = "-----END ";
+    if (len < sizeof(begin) - 1 || memcmp(buf, begin, sizeof(begin) - 1) != 0) {
+        size_t lead = 0;
+        while (lead + sizeof(begin) - 1 <= len && memcmp(buf + lead, begin, sizeof(begin) - 1))
+            lead++;
+        return lead > 0 ? lead : len;
+    }
+    const uint8_t *const e = memmem(buf, len, end, sizeof(end) - 1);
+    if (e == NULL)
+        return len;
+    const size_t after_end = (size_t)(e - buf) + sizeof(end) - 1;
+    const uint8_t *const dashes = memmem(buf + after_end, len - after_end, "-----", 5);
+    if (dashes == NULL)
+        return len;
+    size_t extra = 0;
+    for (size_t i = (size_t)(dashes - buf) + 5; i < len; i++)
+        extra += buf[i] != '\n' && buf[i] != '\r' && buf[i] != ' ' && buf[i] != '\t';
+    if (memmem(buf + after_end, len - after_end, begin, sizeof(begin) - 1) != NULL)
+        extra += 1; /* a second block */
+    return extra;
+}
+
 /* ---- certificate-set cache ------------------------------------------------------------ */
 
 #define CERTSET_SLOTS 64
@@ -310,6 +337,14 @@ sgs_cms_prepare(const uint8_t *buf, size_t len, sgs_certset_cache *certsets, sgs
             goto fail;
         }
     } else if (job->cms == NULL) {
+        /* one PEM block and nothing else, as DER is held to its end: bytes before or after
+           the block (a script with a signature appended) would ride along unjudged */
+        const size_t extra = pem_outside_bytes(buf, len);
+        if (extra > 0) {
+            snprintf(reason, n, "CMS signature (PEM) has %zu bytes outside its one block",
+                     extra);
+            goto fail;
+        }
         BIO *const bio = BIO_new_mem_buf(buf, (int)len);
         if (bio != NULL)
             job->cms = PEM_read_bio_CMS(bio, NULL, NULL, NULL);
