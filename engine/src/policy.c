@@ -233,7 +233,14 @@ sgs_policy_read(const char *path, int *enforce, sgs_policy_warn_fn warn, void *o
         }
         if (target == NULL)
             continue;
-        if (strcmp(value, "0") == 0 || strcmp(value, "1") == 0) {
+        if ((strcmp(value, "0") == 0 || strcmp(value, "1") == 0) && *target >= 0 &&
+            *target != value[0] - '0') {
+            /* the same key twice with different values: readers disagree on which wins
+               (GetPrivateProfileInt takes the first), so neither is guessed */
+            snprintf(err, errlen, "%s:%u: %s is set again, to %c after %d: conflicting values",
+                     path, lineno, key, value[0], *target);
+            st = SGS_ERR_FORMAT;
+        } else if (strcmp(value, "0") == 0 || strcmp(value, "1") == 0) {
             *target = value[0] - '0';
         } else {
             snprintf(err, errlen, "%s:%u: %s must be exactly 0 (audit) or 1 (enforce), not "

@@ -27,6 +27,13 @@ done
 printf '[INI_SERVER_SECTION]\r\nCheckDigitalSignatureForHotfix=1\r\n' | iconv -t UTF-16LE > p16n.ini
 run_policy p16n.ini
 check "UTF-16 without BOM: exit 2" "[ $rc = 2 ] && grep -q p16n.ini perr"
+printf '[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix=1\n[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix=0\n' > pdup.ini
+run_policy pdup.ini
+check "the same enforcement key twice, 1 then 0: exit 2 (no guess at which wins)" "[ $rc = 2 ] && grep -q conflicting perr"
+printf '[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix=1\nCheckDigitalSignatureForHotfix=1\n' > pdup2.ini
+rm -rf tree j; small_tree tree
+run_policy pdup2.ini
+check "the same key twice with the same value: enforced" "[ $rc = 1 ] && [ -e tree/f3_invalid ]"
 mkfifo p.fifo
 run_policy p.fifo
 check "FIFO policy: exit 2, no hang" "[ $rc = 2 ]"
