@@ -707,6 +707,18 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     return 0;
 }
 
+sgs_status
+sgs_engine_ready(sgs_engine *e)
+{
+    if (!e->started)
+        SGS_TRY(sgs_engine_start(e));
+    if (e->finished) {
+        snprintf(e->err, sizeof(e->err), "the engine has finished");
+        return SGS_ERR_STATE;
+    }
+    return SGS_OK;
+}
+
 void
 sgs_engine_cancel(sgs_engine *e)
 {
@@ -726,12 +738,7 @@ sgs_engine_submit(sgs_engine *e, const char *path)
                                                    : "packages are queued with submit_package");
         return SGS_ERR_STATE;
     }
-    if (!e->started)
-        SGS_TRY(sgs_engine_start(e));
-    if (e->finished) {
-        snprintf(e->err, sizeof(e->err), "the engine has finished");
-        return SGS_ERR_STATE;
-    }
+    SGS_TRY(sgs_engine_ready(e));
     /* Signatures are not inputs, except when hashing a package (its .sig files are content). */
     const char *const skip[2] = {e->suffix,
                                  e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};

@@ -165,6 +165,8 @@ int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);
 sgs_status sgs_engine_start(sgs_engine *e);
+/* Before queueing: starts the workers on first use; SGS_ERR_STATE once finished (e->err). */
+sgs_status sgs_engine_ready(sgs_engine *e);
 size_t sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent);
 void sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
 void sgs_engine_deliver(sgs_engine *e, const sgs_record *rec);

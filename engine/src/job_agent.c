@@ -186,13 +186,7 @@ agents_submit_start(sgs_engine *e)
         snprintf(e->err, sizeof(e->err), "not an agents engine (cfg.op = SGS_OP_AGENTS)");
         return SGS_ERR_STATE;
     }
-    if (!e->started)
-        SGS_TRY(sgs_engine_start(e));
-    if (e->finished) {
-        snprintf(e->err, sizeof(e->err), "the engine has finished");
-        return SGS_ERR_STATE;
-    }
-    return SGS_OK;
+    return sgs_engine_ready(e);
 }
 
 sgs_status
