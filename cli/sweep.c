@@ -151,6 +151,28 @@ set_max_age(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* --max-quarantine N | P%: the circuit breaker's limit, a number of files or a share. */
+static int
+set_max_quarantine(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    char num[32];
+    const size_t len = strlen(arg);
+    const int pct = len > 1 && arg[len - 1] == '%';
+    long long v;
+    if (len == 0 || len >= sizeof(num) ||
+        (memcpy(num, arg, len - (size_t)pct), num[len - (size_t)pct] = '\0',
+         parse_in_range(num, 0, pct ? 100 : INT64_MAX, &v) != 0))
+        return cli_fail_usage(p->cmd->name,
+                              "--max-quarantine wants a number of files or a share such as 5%%, "
+                              "not '%s'",
+                              arg);
+    sweep_opts *const o = target(p);
+    o->cfg.max_quarantine = pct ? 0 : (uint64_t)v;
+    o->cfg.max_quarantine_percent = pct ? (unsigned)v : 0;
+    return CLI_GO_ON;
+}
+
 /* --min-security BITS: lowering the floor is allowed, never silently. */
 static int
 set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
@@ -298,6 +320,12 @@ const cli_opt sweep_opts_enforce[] = {
     {"quarantine", 0, NULL, cli_set_flag, SWEEP_FIELD(quarantine), 0,
      "rename each file that is not VALID to <name>_invalid[.N]\n"
      "(never replacing anything), journalled first; undo: restore"},
+    {"max-quarantine", 0, "N|P%", set_max_quarantine, 0, 0,
+     "circuit breaker: rename nothing (exit 2) when more files than\n"
+     "this would be renamed, or when no file of the run is VALID;\n"
+     "default: 5% of the files judged, at least 10"},
+    {"force", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.force_quarantine), 0,
+     "quarantine even when the circuit breaker would stop it"},
     {"journal", 0, "FILE", cli_set_string, SWEEP_FIELD(journal), 0,
      "the journal (default $XDG_STATE_HOME/sigsweep/quarantine.journal)"},
     {"mode", 0, "enforce|audit", set_mode, 0, 0, "enforce = --quarantine; audit never renames"},
@@ -639,10 +667,21 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     }
     if (stats.files == 0 && !o->quiet)
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
+    if (!o->quiet && o->cfg.op == SGS_OP_VERIFY && stats.verdicts[SGS_V_VALID] == 0 &&
+        stats.verdicts[SGS_V_BAD_SIGNATURE] + stats.verdicts[SGS_V_UNTRUSTED] > 1)
+        fprintf(stderr,
+                "sigsweep %s: no signature in this run verified (%zu key(s)%s): the likely cause "
+                "is the key, the trust store, --hash or --pss, not the files\n",
+                cmd, sgs_engine_key_count(e), o->ncerts > 0 ? " and the certificates given" : "");
     rc = stats.files > 0 && stats.verdicts[SGS_V_VALID] == stats.files ? CLI_EXIT_ALL_VALID
                                                                        : CLI_EXIT_NOT_VALID;
     if (stats.interrupted)
         rc = CLI_EXIT_USAGE;
+    if (stats.quarantine_refused > 0) { /* enforcement did not happen: an error, not a verdict */
+        fprintf(stderr, "sigsweep %s: nothing quarantined (%llu file(s) judged bad): %s\n", cmd,
+                (unsigned long long)stats.quarantine_refused, sgs_engine_breaker(e));
+        rc = CLI_EXIT_USAGE;
+    }
     if (stats.quarantine_failed > 0) { /* enforcement did not happen: an error, not a verdict */
         fprintf(stderr,
                 "sigsweep %s: %llu file(s) judged bad could not be quarantined (see their "

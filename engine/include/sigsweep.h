@@ -205,6 +205,13 @@ typedef struct sgs_config {
                                   are re-hashed; 0 = no limit */
     const char *quarantine_journal; /* verify: when set, failing regular files are renamed
                                   <name>_invalid[.N], each rename journalled here first */
+    uint64_t max_quarantine;   /* enforcement's circuit breaker: with quarantine_journal,
+                                  nothing is renamed when more files than
+                                  max(max_quarantine, max_quarantine_percent % of the records)
+                                  would be, or when no file of the run is VALID; the records
+                                  say why (stats.quarantine_refused). Default 10 and 5 %. */
+    unsigned max_quarantine_percent; /* 0..100 */
+    int force_quarantine;      /* the breaker does not stop the renames */
     int min_security_bits;     /* the floor for every key that can make VALID (raw and agent
                                   keys, CMS and Authenticode signers, their chains, TSAs), in
                                   bits of security: default 112 (RSA-2048, P-256, Ed25519);
@@ -226,6 +233,8 @@ typedef struct sgs_stats {
     uint64_t interrupted;                 /* 1: sgs_engine_cancel() stopped the run early */
     uint64_t quarantine_failed;           /* judged bad, still there, could not be renamed
                                              (name, EXDEV, permissions, journal): an error */
+    uint64_t quarantine_refused;          /* judged bad, not renamed: the circuit breaker
+                                             tripped (or the run was interrupted) */
     uint64_t pcache_digest_hits;          /* files not read: digest from the persistent cache */
     uint64_t pcache_verdict_hits;         /* verdicts from the persistent cache */
 } sgs_stats;
@@ -461,6 +470,10 @@ SGS_API size_t sgs_engine_key_count(const sgs_engine *e);
 
 /* A one-time notice of the run (e.g. "cache ... was corrupt: rebuilt"); "" if none. */
 SGS_API const char *sgs_engine_notice(const sgs_engine *e);
+
+/* After sgs_engine_finish(): why enforcement renamed nothing (the circuit breaker, see
+   sgs_config.max_quarantine, or an interrupted run); "" when it went ahead or had nothing. */
+SGS_API const char *sgs_engine_breaker(const sgs_engine *e);
 
 /* Detail of the last failed call on the controlling thread; "" if none. Never NULL. */
 SGS_API const char *sgs_engine_error(const sgs_engine *e);

@@ -24,6 +24,8 @@ sgs_config_init(sgs_config *cfg)
     cfg->cache_entries = 16384;
     cfg->max_whole_file = 256u * 1024u * 1024u;
     cfg->min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
+    cfg->max_quarantine = 10;
+    cfg->max_quarantine_percent = 5;
 }
 
 static int
@@ -152,7 +154,6 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     e->pkg_rootfd = -1;
     e->pkg_verdict = SGS_V_MALFORMED;
     sgs_manifest_init(&e->manifest, &e->alloc);
-    pthread_mutex_init(&e->sink_mu, NULL);
     *out = e;
     return SGS_OK;
 nomem: /* only the parts made before any of the optional ones exist */
@@ -325,25 +326,37 @@ sgs_engine_set_signing_key(sgs_engine *e, const char *path)
 
 /* ---- records ------------------------------------------------------------------------- */
 
-/* The one writer. A record nobody judged (SGS_V_UNJUDGED, the zero value) or one with a value
-   out of range is a programmer error: assert in debug builds, and fail closed in release
-   builds (an internal error, never VALID). */
-void
-sgs_engine_deliver(sgs_engine *e, const sgs_record *rec)
+/* The sink's writer, one call at a time, in queue order: counts, then hands over. */
+static void
+emit(void *opaque, const sgs_record *rec)
 {
-    sgs_record fixed;
-    assert(rec->verdict != SGS_V_UNJUDGED && (unsigned)rec->verdict < SGS_VERDICT_COUNT);
-    if (rec->verdict == SGS_V_UNJUDGED || (unsigned)rec->verdict >= SGS_VERDICT_COUNT) {
-        fixed = *rec;
-        fixed.verdict = SGS_V_IO_ERROR;
-        fixed.reason = "internal error: the record was never judged";
-        rec = &fixed;
-    }
-    pthread_mutex_lock(&e->sink_mu);
+    sgs_engine *const e = opaque;
     atomic_fetch_add_explicit(&e->verdicts[rec->verdict], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&e->files, 1, memory_order_relaxed);
     e->cfg.on_record(e->cfg.opaque, rec);
-    pthread_mutex_unlock(&e->sink_mu);
+}
+
+/* A record nobody judged (SGS_V_UNJUDGED, the zero value) or one with a value out of range is
+   a programmer error: assert in debug builds, and fail closed in release builds (an internal
+   error, never VALID). */
+static const sgs_record *
+checked(const sgs_record *rec, sgs_record *fixed)
+{
+    assert(rec->verdict != SGS_V_UNJUDGED && (unsigned)rec->verdict < SGS_VERDICT_COUNT);
+    if (rec->verdict == SGS_V_UNJUDGED || (unsigned)rec->verdict >= SGS_VERDICT_COUNT) {
+        *fixed = *rec;
+        fixed->verdict = SGS_V_IO_ERROR;
+        fixed->reason = "internal error: the record was never judged";
+        return fixed;
+    }
+    return rec;
+}
+
+void
+sgs_engine_deliver(sgs_engine *e, uint64_t seq, const sgs_record *rec)
+{
+    sgs_record fixed;
+    sgs_sink_put(&e->sink, seq, checked(rec, &fixed));
 }
 
 
@@ -358,25 +371,16 @@ sgs_say(worker *w, const char *fmt, ...)
 
 static int quarantinable(sgs_verdict v);
 
-/* Enforcement: rename a file judged bad, if it is still the file judged (sb). */
-static void
-quarantine_if_due(sgs_engine *e, worker *w, const job *j, const sgs_record *rec,
-                  const struct stat *sb)
+/* Enforcement: a file judged bad is renamed at the run's end, if the circuit breaker lets it
+   and it is still the file judged (sb); until then its record is held. 1: held. */
+static int
+hold_if_due(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const struct stat *sb)
 {
     if (e->journal == NULL || !quarantinable(rec->verdict))
-        return;
-    char newpath[4096], why[256] = "";
-    const size_t used = strlen(w->reason);
-    const sgs_quarantine_result r = sgs_quarantine_file_ex(
-        e->journal, j->path, sb, j->dir_dev, j->dir_ino, newpath, sizeof(newpath), why,
-        sizeof(why));
-    if (r == SGS_QUARANTINE_DONE) {
-        atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
-        snprintf(w->reason + used, sizeof(w->reason) - used, "; quarantined as %s", newpath);
-    } else {
-        snprintf(w->reason + used, sizeof(w->reason) - used, "; %s%s",
-                 r == SGS_QUARANTINE_FAILED ? "NOT QUARANTINED: " : "", why);
-    }
+        return 0;
+    sgs_record fixed;
+    rec->reason = w->reason;
+    return sgs_sink_hold(&e->sink, j->seq, checked(rec, &fixed), sb, j->dir_dev, j->dir_ino);
 }
 
 /* Verdicts that rename a file under enforcement: the file itself is judged bad. Missing,
@@ -402,24 +406,23 @@ quarantinable(sgs_verdict v)
 
 /* The pipeline of SGS_OP_VERIFY and SGS_OP_DIAGNOSE: the verdict store, F, its signature
    file, the one judge the table names, the quarantine hook. It never decides a verdict: the
-   job's files (job.c), a stored judgement (vstore.c) or the judge's return value does. */
-static void
+   job's files (job.c), a stored judgement (vstore.c) or the judge's return value does.
+   Returns 1 when the record is held for the quarantine decision (not delivered now). */
+static int
 verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     struct stat sb;
     if (e->pcache != NULL && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
-        sgs_vstore_warm(e, w, j, rec, &sb)) {
-        quarantine_if_due(e, w, j, rec, &sb);
-        return;
-    }
+        sgs_vstore_warm(e, w, j, rec, &sb))
+        return hold_if_due(e, w, j, rec, &sb);
     const int fd = sgs_job_open_input(j, w, rec, &sb);
     if (fd < 0)
-        return;
+        return 0;
     sgs_judge_input in = {j, fd, &sb, NULL, SGS_SIGFILE_NONE, 0};
     if (sgs_job_find_signature(j, w, rec, &in))
         rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
-    quarantine_if_due(e, w, j, rec, &sb);
+    return hold_if_due(e, w, j, rec, &sb);
 }
 
 /* ---- workers ------------------------------------------------------------------------- */
@@ -476,39 +479,35 @@ worker_run(void *opaque, void *state, void *job_ptr)
     rec.signer = "";
     rec.digest = "";
     rec.chain = "";
+    int held = 0;
     if (atomic_load_explicit(&e->cancelled, memory_order_relaxed)) { /* dropped: no record */
-        sgs_scan_dir_release(j->dir);
-        sgs_free(&e->alloc, j);
-        return;
-    }
-    if (w == NULL || !w->ok) {
+    } else if (w == NULL || !w->ok) {
         rec.verdict = SGS_V_IO_ERROR;
         rec.reason = "out of memory: worker could not start";
-        sgs_engine_deliver(e, &rec);
-        sgs_scan_dir_release(j->dir);
-        sgs_free(&e->alloc, j);
-        return;
+        sgs_engine_deliver(e, j->seq, &rec);
+    } else {
+        w->reason[0] = '\0';
+        rec.agent = j->agent != NULL ? j->agent : "";
+        if (e->cfg.op == SGS_OP_SIGN)
+            sgs_sign_job(e, w, j, &rec);
+        else if (e->cfg.op == SGS_OP_AGENTS)
+            sgs_agent_job(e, w, j, &rec);
+        else if (e->cfg.op == SGS_OP_PACKAGE)
+            sgs_package_job(e, w, j, &rec);
+        else if (e->cfg.op == SGS_OP_HASH)
+            sgs_hash_job(e, w, j, &rec);
+        else
+            held = verify_job(e, w, j, &rec);
+        rec.reason = w->reason;
+        if (j->entry != PACKAGE_WALK && !held)
+            sgs_engine_deliver(e, j->seq, &rec);
+        if (w->dc.keep_cap > KEEP_RELEASE_ABOVE) { /* keep RSS flat after a huge Ed25519 file */
+            sgs_free(&e->alloc, w->dc.keep);
+            w->dc.keep = NULL;
+            w->dc.keep_cap = 0;
+        }
     }
-    w->reason[0] = '\0';
-    rec.agent = j->agent != NULL ? j->agent : "";
-    if (e->cfg.op == SGS_OP_SIGN)
-        sgs_sign_job(e, w, j, &rec);
-    else if (e->cfg.op == SGS_OP_AGENTS)
-        sgs_agent_job(e, w, j, &rec);
-    else if (e->cfg.op == SGS_OP_PACKAGE)
-        sgs_package_job(e, w, j, &rec);
-    else if (e->cfg.op == SGS_OP_HASH)
-        sgs_hash_job(e, w, j, &rec);
-    else
-        verify_job(e, w, j, &rec);
-    rec.reason = w->reason;
-    if (j->entry != PACKAGE_WALK)
-        sgs_engine_deliver(e, &rec);
-    if (w->dc.keep_cap > KEEP_RELEASE_ABOVE) { /* keep RSS flat after a huge Ed25519 file */
-        sgs_free(&e->alloc, w->dc.keep);
-        w->dc.keep = NULL;
-        w->dc.keep_cap = 0;
-    }
+    sgs_sink_done(&e->sink, j->seq); /* every ticket, with or without a record */
     sgs_scan_dir_release(j->dir);
     sgs_free(&e->alloc, j);
 }
@@ -591,6 +590,11 @@ sgs_engine_start(sgs_engine *e)
     }
     const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();
     const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 256u * threads;
+    /* the reorder window: twice the queue, so a slow file at the head stalls the walk only
+       after every worker has had a queue's worth of later files to do */
+    if (sgs_sink_init(&e->sink, &e->alloc, 2 * depth + 2 * sizeof(e->batch) / sizeof(e->batch[0]),
+                      emit, e) != SGS_OK)
+        return SGS_ERR_NOMEM;
     const sgs_pool_hooks hooks = {worker_init, worker_run, worker_fini, e};
     const sgs_status st = sgs_pool_create(&e->alloc, threads, depth, &hooks, &e->pool);
     if (st != SGS_OK)
@@ -699,12 +703,27 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
         memcpy(j->p7s_path, path, plen);
         memcpy(j->p7s_path + plen, p7s, sizeof(p7s));
     }
-    e->batch[e->nbatch++] = j;
-    if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
-        sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
-        e->nbatch = 0;
-    }
+    sgs_engine_queue(e, j);
     return 0;
+}
+
+void
+sgs_engine_flush(sgs_engine *e)
+{
+    if (e->nbatch > 0)
+        sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
+    e->nbatch = 0;
+}
+
+void
+sgs_engine_queue(sgs_engine *e, job *j)
+{
+    if (e->nbatch > 0 && !sgs_sink_has_room(&e->sink))
+        sgs_engine_flush(e); /* the head the ticket waits for may be in this batch */
+    j->seq = sgs_sink_ticket(&e->sink);
+    e->batch[e->nbatch++] = j;
+    if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0]))
+        sgs_engine_flush(e);
 }
 
 sgs_status
@@ -743,8 +762,7 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     const char *const skip[2] = {e->suffix,
                                  e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};
     const int rc = sgs_scan_inputs(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2, on_scanned, e);
-    sgs_pool_submit_many(e->pool, e->batch, e->nbatch); /* records flow before submit returns */
-    e->nbatch = 0;
+    sgs_engine_flush(e); /* records flow before submit returns */
     if (rc != 0 && !atomic_load_explicit(&e->cancelled, memory_order_relaxed)) {
         snprintf(e->err, sizeof(e->err), "%s: out of memory while queueing", path);
         return SGS_ERR_NOMEM;
@@ -752,13 +770,87 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     return SGS_OK;
 }
 
-sgs_status
-sgs_engine_finish(sgs_engine *e)
+/* A held record's outcome: renamed, or why not (the breaker, or the rename's own refusal). */
+static void
+decide_held(void *opaque, sgs_record *rec, const sgs_held *h)
+{
+    sgs_engine *const e = opaque;
+    char newpath[4096], why[256] = "";
+    if (e->breaker[0] != '\0') {
+        atomic_fetch_add_explicit(&e->quarantine_refused, 1, memory_order_relaxed);
+        snprintf(e->held_reason, sizeof(e->held_reason), "%s; NOT QUARANTINED: %s", rec->reason,
+                 e->breaker);
+    } else {
+        const sgs_quarantine_result r =
+            sgs_quarantine_file_ex(e->journal, rec->path, &h->judged, h->dir_dev, h->dir_ino,
+                                   newpath, sizeof(newpath), why, sizeof(why));
+        if (r == SGS_QUARANTINE_DONE) {
+            atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
+            snprintf(e->held_reason, sizeof(e->held_reason), "%s; quarantined as %s",
+                     rec->reason, newpath);
+        } else {
+            snprintf(e->held_reason, sizeof(e->held_reason), "%s; %s%s", rec->reason,
+                     r == SGS_QUARANTINE_FAILED ? "NOT QUARANTINED: " : "", why);
+        }
+    }
+    rec->reason = e->held_reason;
+}
+
+/* The circuit breaker: the whole run's verdicts decide whether its bad files are renamed. */
+static void
+check_breaker(sgs_engine *e)
+{
+    const uint64_t bad = e->sink.nheld;
+    const uint64_t total = atomic_load_explicit(&e->files, memory_order_relaxed) + bad;
+    const uint64_t valid = atomic_load_explicit(&e->verdicts[SGS_V_VALID], memory_order_relaxed);
+    const unsigned pct = e->cfg.max_quarantine_percent > 100 ? 100 : e->cfg.max_quarantine_percent;
+    const uint64_t share = total / 100 * pct + (total % 100) * pct / 100;
+    const uint64_t allowed = share > e->cfg.max_quarantine ? share : e->cfg.max_quarantine;
+    e->breaker[0] = '\0';
+    if (bad == 0)
+        return;
+    if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
+        snprintf(e->breaker, sizeof(e->breaker), "the run was interrupted before its end");
+    else if (e->cfg.force_quarantine)
+        return;
+    else if (valid == 0)
+        snprintf(e->breaker, sizeof(e->breaker),
+                 "circuit breaker: no file of this run verified (%llu would be quarantined): a "
+                 "wrong key, trust store, --hash or --pss? (force overrides)",
+                 (unsigned long long)bad);
+    else if (bad > allowed)
+        snprintf(e->breaker, sizeof(e->breaker),
+                 "circuit breaker: %llu of %llu files (%llu%%) would be quarantined, over the "
+                 "limit of %llu (max %llu files or %u%%; force overrides)",
+                 (unsigned long long)bad, (unsigned long long)total,
+                 (unsigned long long)(bad * 100 / total), (unsigned long long)allowed,
+                 (unsigned long long)e->cfg.max_quarantine, pct);
+}
+
+/* Every record out: the queue drained, then the held ones with their outcome. */
+static void
+finish_run(sgs_engine *e)
 {
     if (e->pool != NULL)
         sgs_pool_join(e->pool);
+    if (e->pool != NULL && !e->finished && e->sink.nheld > 0) {
+        check_breaker(e);
+        sgs_sink_release_held(&e->sink, decide_held, e);
+    }
     e->finished = 1;
+}
+
+sgs_status
+sgs_engine_finish(sgs_engine *e)
+{
+    finish_run(e);
     return SGS_OK;
+}
+
+const char *
+sgs_engine_breaker(const sgs_engine *e)
+{
+    return e != NULL ? e->breaker : "";
 }
 
 void
@@ -771,6 +863,7 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
     out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
     out->interrupted = (uint64_t)atomic_load_explicit(&e->cancelled, memory_order_relaxed);
+    out->quarantine_refused = atomic_load_explicit(&e->quarantine_refused, memory_order_relaxed);
     out->quarantine_failed = e->journal != NULL ? sgs_journal_failures(e->journal) : 0;
     if (e->pcache != NULL) {
         sgs_pcache_use u;
@@ -787,7 +880,9 @@ sgs_engine_free(sgs_engine *e)
 {
     if (e == NULL)
         return;
-    sgs_pool_free(e->pool); /* joins: every queued job is delivered first */
+    if (e->pool != NULL && !e->finished)
+        finish_run(e); /* every queued job is delivered first */
+    sgs_pool_free(e->pool);
     sgs_journal_close(e->journal);
     sgs_free(&e->alloc, e->quarantined_ids);
     sgs_pcache_close(e->pcache);
@@ -811,7 +906,7 @@ sgs_engine_free(sgs_engine *e)
     sgs_free(&e->alloc, e->pkg_ignore);
     EVP_PKEY_free(e->sign_key);
     X509_free(e->sign_cert);
-    pthread_mutex_destroy(&e->sink_mu);
+    sgs_sink_reset(&e->sink);
     const sgs_allocator a = e->alloc;
     sgs_free(&a, e->suffix);
     sgs_free(&a, e);

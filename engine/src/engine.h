@@ -17,6 +17,7 @@
 #include "keys.h"
 #include "manifest.h"
 #include "pcache.h"
+#include "sink.h"
 #include "pe.h"
 #include "pool.h"
 #include "journal.h"
@@ -52,6 +53,7 @@
 #define PACKAGE_WALK (-2) /* job.entry of the package's extra-file walk */
 
 typedef struct job {
+    uint64_t seq; /* the sink's ticket: records leave in this order */
     sgs_scan_kind kind;
     int errno_value;
     const char *agent; /* SGS_OP_AGENTS: the agent id, in the same allocation; else NULL */
@@ -129,7 +131,10 @@ struct sgs_engine {
     int started, finished;
     void *batch[128]; /* jobs found by the walk, queued together (controlling thread only) */
     size_t nbatch;
-    pthread_mutex_t sink_mu;
+    sgs_sink sink; /* records out in queue order; enforcement's held records */
+    char breaker[512]; /* why nothing was quarantined ("" when the renames went ahead) */
+    char held_reason[REASON_MAX + 4096 + 512]; /* a held record's reason with its outcome */
+    _Atomic uint64_t quarantine_refused;
     _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
     _Atomic int cancelled; /* sgs_engine_cancel(): stop walking, drop queued jobs */
     sgs_journal *journal; /* --quarantine */
@@ -161,6 +166,15 @@ const char *sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d,
 size_t sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], int *listed);
 int sgs_job_lstat(const job *j, const char *full, struct stat *sb);
 int sgs_job_open(const job *j, const char *full);
+/* The role of a file that could not be opened, for sgs_job_open_failure(). */
+typedef enum sgs_file_role {
+    SGS_ROLE_INPUT,     /* F itself */
+    SGS_ROLE_SIGNATURE, /* F's detached signature */
+    SGS_ROLE_AGENT_KEY, /* an agent's key file */
+    SGS_ROLE_LISTED     /* a file a package manifest lists */
+} sgs_file_role;
+/* The one errno -> verdict map: sets w->reason, returns the verdict. */
+sgs_verdict sgs_job_open_failure(worker *w, sgs_file_role role, int err, const char *path);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);
@@ -169,7 +183,12 @@ sgs_status sgs_engine_start(sgs_engine *e);
 sgs_status sgs_engine_ready(sgs_engine *e);
 size_t sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent);
 void sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
-void sgs_engine_deliver(sgs_engine *e, const sgs_record *rec);
+/* Every record goes out through here, with its job's ticket (job.seq). */
+void sgs_engine_deliver(sgs_engine *e, uint64_t seq, const sgs_record *rec);
+/* Queues a job found by a walk or a list: takes its ticket, batches it (flushes when full). */
+void sgs_engine_queue(sgs_engine *e, job *j);
+/* Hands the batched jobs to the workers. */
+void sgs_engine_flush(sgs_engine *e);
 void sgs_hash_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
 void sgs_package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec);
 void sgs_say(worker *w, const char *fmt, ...);

@@ -20,6 +20,47 @@ file_type_name(mode_t mode)
     return "not a regular file";
 }
 
+/* The one errno -> verdict map of a file that could not be opened, by the file's role: absent
+   (ENOENT, or a path through something that is not a directory: ENOTDIR), a symbolic link not
+   followed (ELOOP), a path that would leave its root (EXDEV: package files), or an error. */
+static const struct {
+    sgs_verdict absent, link;
+    const char *absent_text; /* followed by the path when names_path */
+    const char *noun;        /* "signature ": how a reason names the file, before its path */
+    int names_path;          /* the reason names the path (F's own record does not) */
+} open_roles[] = {
+    [SGS_ROLE_INPUT] = {SGS_V_MISSING_FILE, SGS_V_SKIPPED, "no such file", "", 0},
+    [SGS_ROLE_SIGNATURE] = {SGS_V_NO_SIGNATURE, SGS_V_MALFORMED, "no signature file", "signature ",
+                            1},
+    [SGS_ROLE_AGENT_KEY] = {SGS_V_MISSING_FILE, SGS_V_SKIPPED, "no key file", "the key file ", 1},
+    [SGS_ROLE_LISTED] = {SGS_V_MISSING_FILE, SGS_V_SKIPPED, "listed in the manifest, but missing",
+                         "", 0},
+};
+
+sgs_verdict
+sgs_job_open_failure(worker *w, sgs_file_role role, int err, const char *path)
+{
+    const int named = open_roles[role].names_path;
+    const char *const noun = open_roles[role].noun;
+    switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+        sgs_say(w, "%s%s%s", open_roles[role].absent_text, named ? " " : "", named ? path : "");
+        return open_roles[role].absent;
+    case ELOOP:
+        sgs_say(w, "%s%s%sa symbolic link (not followed)", noun, named ? path : "",
+                named ? " is " : "");
+        return open_roles[role].link;
+    case EXDEV:
+        sgs_say(w, "%s%sits path leaves the package root (not followed)", named ? path : "",
+                named ? ": " : "");
+        return SGS_V_SKIPPED;
+    default:
+        sgs_say(w, "%s%s%s%s", noun, named ? path : "", named ? ": " : "", strerror(err));
+        return SGS_V_IO_ERROR;
+    }
+}
+
 /* fstat's an opened input. A regular file: its size goes into rec, returns 1. Otherwise the
    verdict is set (IO_ERROR, or SKIPPED naming the type: "<type>, not a regular file", or
    "<subject> is <type>" when subject is given), fd is closed, returns 0. */
@@ -90,13 +131,7 @@ sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
     }
     const int fd = sgs_job_open(j, j->path);
     if (fd < 0) {
-        const int err = errno;
-        rec->verdict = err == ENOENT ? SGS_V_MISSING_FILE
-                       : err == ELOOP ? SGS_V_SKIPPED
-                                      : SGS_V_IO_ERROR;
-        sgs_say(w, "%s", err == ENOENT ? "no such file"
-                     : err == ELOOP ? "symbolic link (not followed)"
-                                    : strerror(err));
+        rec->verdict = sgs_job_open_failure(w, SGS_ROLE_INPUT, errno, j->path);
         return -1;
     }
     return sgs_job_stat_regular(fd, w, rec, sb, NULL) ? fd : -1;
@@ -112,16 +147,8 @@ sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record
     const int fd = sgs_job_open(j, sig_path);
     if (fd < 0) {
         const int err = errno;
-        *absent = err == ENOENT;
-        rec->verdict = err == ENOENT ? SGS_V_NO_SIGNATURE
-                       : err == ELOOP ? SGS_V_MALFORMED
-                                      : SGS_V_IO_ERROR;
-        if (err == ENOENT)
-            sgs_say(w, "no signature file %s", sig_path);
-        else if (err == ELOOP)
-            sgs_say(w, "signature %s is a symbolic link (not followed)", sig_path);
-        else
-            sgs_say(w, "signature %s: %s", sig_path, strerror(err));
+        *absent = err == ENOENT || err == ENOTDIR;
+        rec->verdict = sgs_job_open_failure(w, SGS_ROLE_SIGNATURE, err, sig_path);
         return 0;
     }
     struct stat sb;

@@ -89,21 +89,7 @@ sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     }
     const int fd = open_key_file(j);
     if (fd < 0) {
-        const int err = errno;
-        if (err == ENOENT || err == ENOTDIR) {
-            rec->verdict = SGS_V_MISSING_FILE;
-            sgs_say(w, "no key file %s", j->path);
-        } else if (err == ELOOP) {
-            char target[512];
-            const ssize_t n = readlink(j->path, target, sizeof(target) - 1);
-            target[n > 0 ? n : 0] = '\0';
-            rec->verdict = SGS_V_SKIPPED;
-            sgs_say(w, "the key file is a symbolic link%s%s (not followed)", n > 0 ? " to " : "",
-                target);
-        } else {
-            rec->verdict = SGS_V_IO_ERROR;
-            sgs_say(w, "%s: %s", j->path, strerror(err));
-        }
+        rec->verdict = sgs_job_open_failure(w, SGS_ROLE_AGENT_KEY, errno, j->path);
         return;
     }
     struct stat sb;
@@ -170,11 +156,7 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     j->entry = -1;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;
-    e->batch[e->nbatch++] = j;
-    if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
-        sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
-        e->nbatch = 0;
-    }
+    sgs_engine_queue(e, j);
     return SGS_OK;
 }
 
@@ -194,8 +176,7 @@ sgs_engine_submit_agent(sgs_engine *e, const char *agent_id, const char *path)
 {
     SGS_TRY(agents_submit_start(e));
     const sgs_status st = queue_agent(e, agent_id, path, SGS_SCAN_FILE, 0);
-    sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
-    e->nbatch = 0;
+    sgs_engine_flush(e);
     return st;
 }
 
@@ -243,8 +224,7 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
     if (dfd >= 0)
         close(dfd);
     sgs_list_free(&e->alloc, names, n);
-    sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
-    e->nbatch = 0;
+    sgs_engine_flush(e);
     if (st == SGS_ERR_NOMEM)
         snprintf(e->err, sizeof(e->err), "%s: out of memory", dir);
     return st;

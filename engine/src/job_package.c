@@ -180,6 +180,7 @@ typedef struct extra_walk {
     sgs_engine *e;
     const char *const *ignore;
     size_t nignore;
+    uint64_t seq; /* the walk job's ticket */
 } extra_walk;
 
 static int
@@ -219,7 +220,7 @@ on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_v
         rec.reason = kind == SGS_SCAN_FILE      ? "present, but not listed in the manifest"
                      : kind == SGS_SCAN_SYMLINK ? "a symbolic link, not listed in the manifest"
                                                 : "a special file, not listed in the manifest";
-        sgs_engine_deliver(e, &rec);
+        sgs_engine_deliver(e, x->seq, &rec);
         return 0;
     }
     if (kind == SGS_SCAN_ERROR) {
@@ -232,7 +233,7 @@ on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_v
         snprintf(reason, sizeof(reason), "cannot read this part of the package: %s",
                  strerror(errno_value));
         rec.reason = reason;
-        sgs_engine_deliver(e, &rec);
+        sgs_engine_deliver(e, x->seq, &rec);
     }
     return 0;
 }
@@ -258,7 +259,9 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
         rec.reason = e->pkg_reason;
         rec.size = e->pkg_len;
         rec.has_size = 1;
-        sgs_engine_deliver(e, &rec);
+        const uint64_t seq = sgs_sink_ticket(&e->sink); /* a record of no job: its own ticket */
+        sgs_engine_deliver(e, seq, &rec);
+        sgs_sink_done(&e->sink, seq);
         return SGS_OK;
     }
     if (nignore > 0) {
@@ -276,7 +279,7 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
     memset(walk, 0, sizeof(*walk) + 1);
     walk->sig_path = walk->path;
     walk->entry = PACKAGE_WALK;
-    sgs_pool_submit(e->pool, walk);
+    sgs_engine_queue(e, walk);
     for (size_t i = 0; i < e->manifest.count; i++) {
         const char *const rel = e->manifest.entries[i].path;
         const size_t plen = strlen(rel);
@@ -290,14 +293,9 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
         j->sig_path = j->path + plen;
         j->kind = SGS_SCAN_FILE;
         j->entry = (long)i;
-        e->batch[e->nbatch++] = j;
-        if (e->nbatch == sizeof(e->batch) / sizeof(e->batch[0])) {
-            sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
-            e->nbatch = 0;
-        }
+        sgs_engine_queue(e, j);
     }
-    sgs_pool_submit_many(e->pool, e->batch, e->nbatch);
-    e->nbatch = 0;
+    sgs_engine_flush(e);
     return SGS_OK;
 }
 
@@ -352,7 +350,7 @@ void
 sgs_package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     if (j->entry == PACKAGE_WALK) { /* the walk for unlisted files, run beside the hashing */
-        extra_walk x = {e, (const char *const *)e->pkg_ignore, e->pkg_nignore};
+        extra_walk x = {e, (const char *const *)e->pkg_ignore, e->pkg_nignore, j->seq};
         (void)sgs_scan_path_skipping(e->pkg_root, NULL, 0, on_package_entry, &x);
         rec->verdict = SGS_V_SKIPPED; /* not a record: see worker_run */
         return;
@@ -360,14 +358,7 @@ sgs_package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     const sgs_manifest_entry *const me = &e->manifest.entries[j->entry];
     const int fd = open_beneath(e, j->path);
     if (fd < 0) {
-        const int err = errno;
-        rec->verdict = err == ENOENT || err == ENOTDIR ? SGS_V_MISSING_FILE
-                       : err == ELOOP || err == EXDEV  ? SGS_V_SKIPPED
-                                                       : SGS_V_IO_ERROR;
-        sgs_say(w, "%s", err == ENOENT || err == ENOTDIR ? "listed in the manifest, but missing"
-                     : err == ELOOP ? "a symbolic link (not followed)"
-                     : err == EXDEV ? "its path leaves the package root (not followed)"
-                                    : strerror(err));
+        rec->verdict = sgs_job_open_failure(w, SGS_ROLE_LISTED, errno, j->path);
         return;
     }
     struct stat sb;

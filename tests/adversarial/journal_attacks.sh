@@ -29,9 +29,9 @@ for d in a b; do
   mkdir "many/$d"
   for i in $(seq 1 150); do printf 'unsigned %s %s\n' "$d" "$i" > "many/$d/u$i"; done
 done
-"$B" verify -q --key k.pub --quarantine --journal shared.j many/a >/dev/null 2>&1 &
+"$B" verify -q --key k.pub --quarantine --force --journal shared.j many/a >/dev/null 2>&1 &
 p1=$!
-"$B" verify -q --key k.pub --quarantine --journal shared.j many/b >/dev/null 2>&1 &
+"$B" verify -q --key k.pub --quarantine --force --journal shared.j many/b >/dev/null 2>&1 &
 p2=$!
 wait $p1 || true; wait $p2 || true
 nq=$(grep -c '^Q ' shared.j)

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 small_tree tree
 run_policy() { # run_policy FILE -> rc in $rc, stderr in perr
-  set +e; guard "$B" verify --key k.pub --journal j --policy "$1" tree >/dev/null 2>perr; rc=$?; set -e
+  set +e; guard "$B" verify --key k.pub --journal j --force --policy "$1" tree >/dev/null 2>perr; rc=$?; set -e
 }
 for v in '1 ; enforce' 'yes' '' '2' 'on'; do
   printf '[INI_SERVER_SECTION]\r\nCheckDigitalSignatureForHotfix = %s\r\n' "$v" > p.ini

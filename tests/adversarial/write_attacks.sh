@@ -53,7 +53,7 @@ check "no temporary file left in the destination directory" "[ -z \"\$(ls -A out
 # --output inside the audited tree, enforcing: the report (old and new) and its temporary file
 # are neither judged nor quarantined; it keeps its mode
 rm -rf t2; small_tree t2; echo old > t2/report.txt; chmod 640 t2/report.txt
-rcof "$B" verify --key k.pub --quarantine --journal j2 --output t2/report.txt t2
+rcof "$B" verify --key k.pub --quarantine --force --journal j2 --output t2/report.txt t2
 check "--output inside the tree: no record for the report, not quarantined, mode kept" \
   "[ $rc = 1 ] && ! grep -q report t2/report.txt && [ -f t2/report.txt ] && [ \"\$(stat -c %a t2/report.txt)\" = 640 ] && ! ls t2 | grep -q 'report.*_invalid' && [ -e t2/f3_invalid ]"
 finish

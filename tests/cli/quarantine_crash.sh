@@ -133,7 +133,7 @@ run_once() {
     local what=$1 delay=$2 pid rc
     iter=$((iter + 1))
     J=$tmp/j$iter
-    "$bin" verify --key "$key" --quarantine --journal "$J" -j 2 "$d" >/dev/null 2>"$tmp/v.err" &
+    "$bin" verify --key "$key" --quarantine --force --journal "$J" -j 2 "$d" >/dev/null 2>"$tmp/v.err" &
     pid=$!
     if [[ -n $delay ]]; then
         sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"

@@ -75,8 +75,10 @@ class Runner:
         self.env = env
         self.cwd = cwd
 
-    def __call__(self, *args, env=None, cwd=None, want=None):
+    def __call__(self, *args, env=None, cwd=None, want=None, force=True):
         args = [os.fsencode(a) for a in args]
+        if force and args[:1] == [b"verify"]:  # the breaker has its own test (test_breaker)
+            args.insert(1, b"--force")
         text = " ".join(shlex.quote(sgs_cli.esc(a)) for a in [os.fsencode(self.bin)] + args)
         try:
             p = subprocess.run([self.bin] + args, cwd=cwd or self.cwd, env=env or self.env,
@@ -820,6 +822,69 @@ def test_bad_journals(run, tmp, key, pub):
              % text)
 
 
+def test_breaker(run, tmp, key, pub):
+    """The circuit breaker: a wrong key, or more bad files than the limit, renames nothing."""
+    ck.section = "breaker"
+    os.makedirs(os.path.join(tmp, "other"), exist_ok=True)
+    other_key, other_pub = make_key(os.path.join(tmp, "other"))
+    root = os.path.join(tmp, "breaker")
+    for i in range(30):
+        write(os.path.join(root, "ok%02d" % i), b"fine %d\n" % i)
+        sign(key, os.path.join(root, "ok%02d" % i))
+    for i in range(2):
+        write(os.path.join(root, "bad%d" % i), b"unsigned %d\n" % i)
+    before = snapshot(root)
+    j = os.path.join(tmp, "breaker.j")
+
+    def outcome(args, want, renamed, what):
+        rc, out, err, text = run("verify", "--quarantine", "--journal", j, "--format", "jsonl",
+                                 *args, root, want=want, force=False)
+        names = sorted(n for n in os.listdir(root) if "_invalid" in n)
+        ck.check(len(names) == renamed, "%s: %s: %d renamed, want %d: %s"
+                 % (text, what, len(names), renamed, names[:5]))
+        recs = parse_jsonl(text, out)
+        ck.check(len(recs) == len([n for n in before if not n.endswith(b".sig")]),
+                 "%s: %d records" % (text, len(recs)))
+        if renamed == 0:
+            bad = [r for r in recs.values() if r["verdict"] != "VALID"]
+            ck.check(bad and all("NOT QUARANTINED: " in r["reason"] for r in bad),
+                     "%s: %s: a bad record does not say NOT QUARANTINED: %r"
+                     % (text, what, [r["reason"] for r in bad][:2]))
+            ck.check(b"nothing quarantined" in err, "%s: %s: stderr does not say nothing was "
+                     "quarantined: %s" % (text, what, dec(err)[-300:]))
+        return err
+
+    # a wrong key: every file fails, nothing verified -> nothing renamed, exit 2, the cause named
+    err = outcome(["--key", other_pub], 2, 0, "wrong key")
+    ck.check(b"no file of this run verified" in err and b"wrong key" in err,
+             "wrong key: the cause is not named: %s" % dec(err)[-300:])
+    ck.check(not os.path.exists(j) or b"\nQ " not in open(j, "rb").read(),
+             "wrong key: the journal has a rename")
+    # 2 bad of 32 (default: 5 %, at least 10): renamed
+    outcome(["--key", pub], 1, 2, "2 of 32, default limit")
+    run("restore", "--journal", j, want=0)
+    ck.check(snapshot(root) == before, "restore after the breaker test: tree differs")
+    for i in range(2, 12):
+        write(os.path.join(root, "bad%d" % i), b"unsigned %d\n" % i)
+    before = snapshot(root)
+    # 12 bad of 42: over 10 (5 % of 42 is 2) -> nothing
+    err = outcome(["--key", pub], 2, 0, "12 of 42, default limit")
+    ck.check(b"12 of 42 files" in err, "12 of 42: the counts are not named: %s" % dec(err)[-300:])
+    outcome(["--key", pub, "--max-quarantine", "11"], 2, 0, "12 of 42, limit 11")
+    outcome(["--key", pub, "--max-quarantine", "12"], 1, 12, "12 of 42, limit 12")
+    run("restore", "--journal", j, want=0)
+    outcome(["--key", pub, "--max-quarantine", "28%"], 2, 0, "12 of 42, limit 28 %")
+    outcome(["--key", pub, "--max-quarantine", "29%"], 1, 12, "12 of 42, limit 29 %")
+    run("restore", "--journal", j, want=0)
+    outcome(["--key", pub, "--max-quarantine", "0", "--force"], 1, 12, "--force")
+    run("restore", "--journal", j, want=0)
+    ck.check(snapshot(root) == before, "restore after the breaker test: tree differs")
+    for bad_arg in ("-1", "101%", "5%%", "x", "%", ""):
+        run("verify", "--key", pub, "--quarantine", "--max-quarantine", bad_arg, root, want=2,
+            force=False)
+    ck.check(snapshot(root) == before, "bad --max-quarantine values: the tree changed")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sigsweep", required=True)
@@ -844,6 +909,7 @@ def main():
         test_scan(run, tmp, key, pub)
         test_restore_raw_names(run, tmp, key, pub)
         test_bad_journals(run, tmp, key, pub)
+        test_breaker(run, tmp, key, pub)
     finally:
         if a.keep:
             print("kept %s" % tmp)
