@@ -1,16 +1,13 @@
 /*
- * engine.c - the run: configuration, keys, the walk, the workers and the one record sink.
+ * engine.c - the run: configuration, keys, the walk, the workers, the quarantine decision.
  *
- * DESIGN (data flow, one pass):
+ *   submit(path) -> scan (walk) -> job (a ticket: its place in the output) -> pool ->
+ *   worker: verify_job (job.c opens F and its signature, vstore.c answers from the cache,
+ *   the judge the table names decides) -> sink.c (records out in ticket order; enforcement's
+ *   bad files held) -> on_record(); at finish, the circuit breaker and the renames.
  *
- *   submit(path) ─► scan (walk) ─► job ─► pool ring ─► worker:
- *        open F (O_NOFOLLOW|O_NONBLOCK) ─► fstat ─► read F<suffix> ─► pick candidate keys by the
- *        signature's shape ─► hash F once (EVP, per-thread ctx) ─► fstat again ─► result cache
- *        ─► verify on a miss ─► record ─► sink (mutex: one writer) ─► on_record()
- *
- * Every record starts as a failure and becomes VALID in exactly one place, after the last
- * check (finish_verified). The signature is read before the file so that a file without one
- * costs no read. All state is in sgs_engine; workers own their digest context and buffers.
+ * The engine never decides a verdict: a judge returns it (engine/src/README.md). All state is
+ * in sgs_engine; workers own their digest context and buffers.
  */
 #include "judge.h"
 
