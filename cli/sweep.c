@@ -678,7 +678,10 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     if (stats.interrupted)
         rc = CLI_EXIT_USAGE;
     if (stats.quarantine_refused > 0) { /* enforcement did not happen: an error, not a verdict */
-        fprintf(stderr, "sigsweep %s: nothing quarantined (%llu file(s) judged bad): %s\n", cmd,
+        fprintf(stderr,
+                "sigsweep %s: nothing quarantined (%llu file(s) judged bad): %s "
+                "(--max-quarantine sets the limit, --force overrides)\n",
+                cmd,
                 (unsigned long long)stats.quarantine_refused, sgs_engine_breaker(e));
         rc = CLI_EXIT_USAGE;
     }

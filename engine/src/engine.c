@@ -812,13 +812,13 @@ check_breaker(sgs_engine *e)
         return;
     else if (valid == 0)
         snprintf(e->breaker, sizeof(e->breaker),
-                 "circuit breaker: no file of this run verified (%llu would be quarantined): a "
-                 "wrong key, trust store, --hash or --pss? (force overrides)",
+                 "circuit breaker: no file of this run verified (%llu would be quarantined): "
+                 "the wrong key, trust store, hash or padding?",
                  (unsigned long long)bad);
     else if (bad > allowed)
         snprintf(e->breaker, sizeof(e->breaker),
                  "circuit breaker: %llu of %llu files (%llu%%) would be quarantined, over the "
-                 "limit of %llu (max %llu files or %u%%; force overrides)",
+                 "limit of %llu (at least %llu files or %u%%)",
                  (unsigned long long)bad, (unsigned long long)total,
                  (unsigned long long)(bad * 100 / total), (unsigned long long)allowed,
                  (unsigned long long)e->cfg.max_quarantine, pct);

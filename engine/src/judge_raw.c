@@ -121,8 +121,16 @@ judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
         sgs_vstore_put_answer(e, w, sb, &pv, d.md, d.md_len);
     }
     if (cv.key_index < 0) {
-        sgs_say(w, "signature %s does not verify with %s", sig_path,
-            candidates == 1 ? "the key of its shape" : "any of the keys of its shape");
+        char hint[256];
+        uint64_t tried = 0;
+        sgs_detached dv = {w->sig, siglen, w->dc.keep, (size_t)d.bytes, d.md, d.md_len,
+                           {NULL, 0, NULL, 0}, NULL};
+        sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
+        sgs_detached_hint(&e->keys, &dv, &tried, hint, sizeof(hint));
+        atomic_fetch_add_explicit(&e->verifications, tried, memory_order_relaxed);
+        sgs_say(w, "signature %s does not verify with %s%s%s", sig_path,
+                candidates == 1 ? "the key of its shape" : "any of the keys of its shape",
+                hint[0] != '\0' ? "; " : "", hint);
         return SGS_V_BAD_SIGNATURE;
     }
     const sgs_key *const signer = &e->keys.keys[cv.key_index];

@@ -16,7 +16,9 @@
 #include <openssl/crypto.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 
 void
@@ -242,6 +244,82 @@ sgs_detached_verify(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried
             return (long)i;
     }
     return -1;
+}
+
+/* The hash a PKCS#1 v1.5 signature names in its DigestInfo (NID_undef: not PKCS#1 v1.5 under
+   this key); the signed digest into md/mdlen. */
+static int
+pkcs1_signed_hash(EVP_PKEY *pkey, const uint8_t *sig, size_t siglen, uint8_t *md, size_t *mdlen)
+{
+    int nid = NID_undef;
+    uint8_t out[1024];
+    size_t outlen = sizeof(out);
+    EVP_PKEY_CTX *const ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    if (ctx != NULL && EVP_PKEY_verify_recover_init(ctx) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
+        EVP_PKEY_verify_recover(ctx, out, &outlen, sig, siglen) == 1) {
+        const unsigned char *cur = out;
+        X509_SIG *const di = d2i_X509_SIG(NULL, &cur, (long)outlen);
+        if (di != NULL && cur == out + outlen) {
+            const X509_ALGOR *alg = NULL;
+            const ASN1_OCTET_STRING *digest = NULL;
+            X509_SIG_get0(di, &alg, &digest);
+            const ASN1_OBJECT *obj = NULL;
+            X509_ALGOR_get0(&obj, NULL, NULL, alg);
+            nid = OBJ_obj2nid(obj);
+            const int dl = ASN1_STRING_length(digest);
+            *mdlen = dl > 0 && (size_t)dl <= EVP_MAX_MD_SIZE ? (size_t)dl : 0;
+            if (*mdlen > 0)
+                memcpy(md, ASN1_STRING_get0_data(digest), *mdlen);
+        }
+        X509_SIG_free(di);
+    }
+    EVP_PKEY_CTX_free(ctx);
+    ERR_clear_error();
+    return nid;
+}
+
+const char *
+sgs_detached_hint(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried, char *buf,
+                  size_t n)
+{
+    buf[0] = '\0';
+    if (d->mdlen == 0 || d->params.md == NULL)
+        return buf;
+    for (size_t i = 0; i < ks->count && buf[0] == '\0'; i++) {
+        const sgs_key *const k = &ks->keys[i];
+        if (k->type != SGS_KEY_RSA || d->siglen != k->sig_size)
+            continue;
+        sgs_sig_params other = d->params;
+        other.pss = !d->params.pss;
+        (*tried)++;
+        if (sgs_verify_prehash(k->pkey, &other, d->md, d->mdlen, d->sig, d->siglen)) {
+            snprintf(buf, n, "it verifies as %s with key %.16s...: %s",
+                     other.pss ? "RSA-PSS" : "RSA PKCS#1 v1.5", k->fp_hex,
+                     other.pss ? "pass --pss" : "leave out --pss");
+            break;
+        }
+        uint8_t signed_md[EVP_MAX_MD_SIZE];
+        size_t signed_len = 0;
+        (*tried)++;
+        const int nid = pkcs1_signed_hash(k->pkey, d->sig, d->siglen, signed_md, &signed_len);
+        if (nid == NID_undef)
+            continue;
+        const char *const pss_too = d->params.pss ? " and leave out --pss" : "";
+        sgs_hash known;
+        if (nid != EVP_MD_get_type(d->params.md) && OBJ_nid2ln(nid) != NULL &&
+            sgs_hash_from_name(OBJ_nid2ln(nid), &known) == 0)
+            snprintf(buf, n, "key %.16s... signed a %s digest: pass --hash %s%s", k->fp_hex,
+                     OBJ_nid2sn(nid), OBJ_nid2ln(nid), pss_too);
+        else if (nid != EVP_MD_get_type(d->params.md))
+            snprintf(buf, n, "key %.16s... signed a %s digest, a hash sigsweep does not accept",
+                     k->fp_hex, OBJ_nid2sn(nid) != NULL ? OBJ_nid2sn(nid) : "unknown");
+        else if (signed_len != d->mdlen || CRYPTO_memcmp(signed_md, d->md, d->mdlen) != 0)
+            snprintf(buf, n, "key %.16s... signed another %s digest%s: the file changed after "
+                     "it was signed", k->fp_hex, OBJ_nid2sn(nid),
+                     d->params.pss ? " (as PKCS#1 v1.5: leave out --pss)" : "");
+    }
+    return buf;
 }
 
 const char *

@@ -93,6 +93,15 @@ int sgs_detached_check_key(EVP_PKEY *pkey, const sgs_detached *d, EVP_PKEY_CTX *
    public-key operations performed. */
 long sgs_detached_verify(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried);
 
+/*
+ * After no key verified d: would an RSA key of its size verify it with the other padding, or
+ * was it made over another hash (PKCS#1 v1.5 names its hash)? Writes a hint for the reason
+ * ("it verifies as RSA-PSS: pass --pss") into buf, or "" when there is none. Never a verdict:
+ * the signature stays BAD_SIGNATURE. *tried counts the operations.
+ */
+const char *sgs_detached_hint(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried,
+                              char *buf, size_t n);
+
 /* "rsa2048-pkcs1-sha256", "ecdsa-p256-sha256", "ed25519": how key k signs with hash/pss. */
 const char *sgs_key_alg_name(const sgs_key *k, const char *hash, int pss, char *buf, size_t n);
 

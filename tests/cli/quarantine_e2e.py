@@ -856,7 +856,7 @@ def test_breaker(run, tmp, key, pub):
 
     # a wrong key: every file fails, nothing verified -> nothing renamed, exit 2, the cause named
     err = outcome(["--key", other_pub], 2, 0, "wrong key")
-    ck.check(b"no file of this run verified" in err and b"wrong key" in err,
+    ck.check(b"no file of this run verified" in err and b"the wrong key" in err,
              "wrong key: the cause is not named: %s" % dec(err)[-300:])
     ck.check(not os.path.exists(j) or b"\nQ " not in open(j, "rb").read(),
              "wrong key: the journal has a rename")
