@@ -410,8 +410,10 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     struct stat sb;
     if (e->pcache != NULL && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
-        sgs_vstore_warm(e, w, j, rec, &sb))
+        sgs_vstore_warm(e, w, j, rec, &sb)) {
+        sgs_job_note_precedence(j, w);
         return hold_if_due(e, w, j, rec, &sb);
+    }
     const int fd = sgs_job_open_input(j, w, rec, &sb);
     if (fd < 0)
         return 0;
@@ -419,6 +421,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     if (sgs_job_find_signature(j, w, rec, &in))
         rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
+    sgs_job_note_precedence(j, w);
     return hold_if_due(e, w, j, rec, &sb);
 }
 

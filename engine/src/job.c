@@ -218,6 +218,23 @@ sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], i
     return n;
 }
 
+void
+sgs_job_note_precedence(const job *j, worker *w)
+{
+    const char *paths[2];
+    unsigned kinds[2];
+    int listed;
+    if (sgs_job_signature_files(j, paths, kinds, &listed) != 2)
+        return;
+    struct stat st;
+    if (!listed && (sgs_job_lstat(j, paths[0], &st) != 0 || sgs_job_lstat(j, paths[1], &st) != 0))
+        return;
+    const size_t used = strlen(w->reason);
+    snprintf(w->reason + used, sizeof(w->reason) - used,
+             "; %s is there too and was not judged: when both exist, %s decides",
+             paths[1] + j->name_at, paths[0] + j->name_at);
+}
+
 /* Reads F's signature into w->sig and names it in `in` (none: SGS_SIGFILE_NONE). Returns 1
    for the judges, or 0 when a signature file exists but could not be read (verdict set). */
 int

@@ -40,6 +40,12 @@ v --hash sha512 sha512
 check "the hint's command verifies" "[ $rc = 0 ] && grep -q '^sha512: VALID' out"
 v --pss pss
 check "the hint's other command verifies" "[ $rc = 0 ] && grep -q '^pss: VALID' out"
+# F.p7s and F.sig both there: the reason names which one decided and that the other was not judged
+cp good both && cp good.sig both.sig && echo junk > both.p7s
+v both
+check "both F.p7s and F.sig: the precedence is in the reason" "line both | grep -q 'both.sig is there too and was not judged: when both exist, both.p7s decides'"
+v .
+check "both, found by the walk: the same" "grep -q '^./both: .*both.sig is there too and was not judged' out"
 [ "$checks" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
 echo "hints: $checks checks, failed: $fail"
 exit $fail
