@@ -156,6 +156,10 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
     }
     /* the header is checked before anything is written: a file that is not a journal (or is
        not a regular file) is never modified */
+    if (S_ISREG(sb.st_mode) && !sgs_journal_trusted(&sb, path, err, errlen)) {
+        close(fd);
+        return -1;
+    }
     if (!S_ISREG(sb.st_mode) || !has_header(fd)) {
         snprintf(err, errlen, "%s: %s", path,
                  !S_ISREG(sb.st_mode) ? "not a regular file, not a journal"
@@ -185,6 +189,24 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+int
+sgs_journal_trusted(const struct stat *sb, const char *path, char *err, size_t errlen)
+{
+    const uid_t euid = geteuid();
+    if (sb->st_uid != euid && sb->st_uid != 0) {
+        snprintf(err, errlen, "%s: owned by uid %lu, not by this user or root: not trusted as a "
+                 "journal (its entries decide what is renamed back)", path,
+                 (unsigned long)sb->st_uid);
+        return 0;
+    }
+    if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        snprintf(err, errlen, "%s: writable by %s: not trusted as a journal (chmod go-w)", path,
+                 (sb->st_mode & S_IWOTH) != 0 ? "others" : "its group");
+        return 0;
+    }
+    return 1;
 }
 
 /* "<base>_invalid" (n 0) or "<base>_invalid.<n>"; a name over NAME_MAX keeps the first bytes

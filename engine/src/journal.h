@@ -17,6 +17,11 @@
  * err.
  */
 int sgs_journal_open_fd(const char *path, char *err, size_t errlen);
+/* A journal decides what is renamed back and which _invalid names are skipped: only one owned
+   by this user or root and not writable by group or others is used. 1: trusted; 0: err says
+   why. */
+struct stat;
+int sgs_journal_trusted(const struct stat *sb, const char *path, char *err, size_t errlen);
 
 /* The next sequence number, unique in the journal across runs sharing it: called with the
    journal lock held, it reads what was appended since *scanned (any run's records) and returns

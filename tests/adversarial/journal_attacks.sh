@@ -44,6 +44,17 @@ check "restore after two runs: exit 0" "[ $rc = 0 ]"
 check "restore after two runs: nothing left quarantined" "! find many -name '*_invalid*' | grep -q ."
 check "restore after two runs: all 300 back" "[ \$(find many -type f | wc -l) = 300 ]"
 
+# 3b. a journal others can write (or another user owns) is not trusted: exit 2, nothing renamed
+mkdir -p gw && printf 'unsigned\n' > gw/u1
+printf 'sigsweep-journal 1\n' > gw.j && chmod 666 gw.j
+set +e; "$B" verify -q --key k.pub --quarantine --force --journal gw.j gw >/dev/null 2>errgw; rc=$?; set -e
+check "group/other-writable journal: exit 2, not trusted, nothing renamed" "[ $rc = 2 ] && grep -q 'not trusted' errgw && [ -e gw/u1 ]"
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  chmod 600 gw.j && chown nobody gw.j
+  set +e; "$B" verify -q --key k.pub --quarantine --force --journal gw.j gw >/dev/null 2>errgw; rc=$?; set -e
+  check "a journal another user owns: exit 2, not trusted" "[ $rc = 2 ] && grep -q 'owned by uid' errgw && [ -e gw/u1 ]"
+fi
+
 # 4. forged journals: restore into another directory (as /etc) or another name is refused
 mkdir -p victim target
 printf 'payload\n' > victim/x_invalid
