@@ -173,6 +173,43 @@ set_max_quarantine(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* --max-file-size SIZE[K|M|G|T] (binary units); 0: no limit. */
+static int
+set_max_file_size(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    char *end = NULL;
+    errno = 0;
+    const unsigned long long v = arg[0] >= '0' && arg[0] <= '9' ? strtoull(arg, &end, 10) : 0;
+    unsigned shift = 0;
+    if (end != NULL && end[0] != '\0' && end[1] == '\0') {
+        const char *const units = "KMGT";
+        const char *const u = strchr(units, end[0] & ~0x20);
+        shift = u != NULL ? 10u * (unsigned)(u - units + 1) : 64u;
+        end++;
+    }
+    if (end == NULL || errno != 0 || *end != '\0' || shift >= 64 || v > (UINT64_MAX >> shift))
+        return cli_fail_usage(p->cmd->name,
+                              "--max-file-size wants bytes, or a number with K, M, G or T "
+                              "(0: no limit), not '%s'",
+                              arg);
+    target(p)->cfg.max_file_size = (uint64_t)v << shift;
+    return CLI_GO_ON;
+}
+
+/* --time-limit SECONDS: the run stops there, as on SIGTERM (exit 2, what was judged kept). */
+static int
+set_time_limit(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    long long s;
+    if (parse_in_range(arg, 1, 100000000, &s) != 0)
+        return cli_fail_usage(p->cmd->name, "--time-limit wants a number of seconds > 0, not '%s'",
+                              arg);
+    target(p)->time_limit = (unsigned)s;
+    return CLI_GO_ON;
+}
+
 /* --min-security BITS: lowering the floor is allowed, never silently. */
 static int
 set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
@@ -250,6 +287,11 @@ const cli_opt sweep_opts_run[] = {
     {"output", 0, "FILE", cli_set_string, SWEEP_FIELD(output), 0,
      "write the report to FILE (atomically) instead of stdout"},
     {"quiet", 'q', NULL, cli_set_flag, SWEEP_FIELD(quiet), 0, "no progress line, no summary"},
+    {"max-file-size", 0, "SIZE", set_max_file_size, 0, 0,
+     "files larger than SIZE (bytes, or with K, M, G, T) are not read:\n"
+     "SKIPPED, never VALID (default 64G; 0: no limit)"},
+    {"time-limit", 0, "SECONDS", set_time_limit, 0, 0,
+     "stop the run after SECONDS: what was judged is written, exit 2"},
     {"help", 'h', NULL, cli_set_help, 0, 0, "this help"},
     SWEEP_END,
 };
@@ -575,6 +617,7 @@ catch_stop_signals(int on)
     sigemptyset(&sa.sa_mask);
     (void)sigaction(SIGTERM, &sa, NULL);
     (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGALRM, &sa, NULL); /* --time-limit */
 }
 
 /* The run itself, once the options are checked. */
@@ -621,6 +664,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         goto out;
     running_engine = e;
     catch_stop_signals(1);
+    if (o->time_limit > 0)
+        alarm(o->time_limit);
     sink.engine = e;
     if (sgs_engine_notice(e)[0] != '\0')
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_notice(e));
@@ -642,7 +687,11 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     sgs_stats stats;
     sgs_engine_stats(e, &stats);
     h->summarize(&sink, &stats, o);
-    if (stats.interrupted)
+    if (stats.interrupted && stop_signal == SIGALRM)
+        fprintf(stderr, "sigsweep %s: time limit of %u s reached: the run is incomplete (%llu "
+                        "records written)\n",
+                cmd, o->time_limit, (unsigned long long)stats.files);
+    else if (stats.interrupted)
         fprintf(stderr, "sigsweep %s: interrupted by signal %d: the run is incomplete (%llu "
                         "records written)\n",
                 cmd, (int)stop_signal, (unsigned long long)stats.files);
@@ -693,6 +742,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         rc = CLI_EXIT_USAGE;
     }
 out:
+    alarm(0);
     catch_stop_signals(0);
     running_engine = NULL;
     sgs_engine_free(e);

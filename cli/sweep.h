@@ -44,6 +44,7 @@ typedef struct sweep_opts {
     size_t nignore;
     int cms;
     int quiet;
+    unsigned time_limit; /* --time-limit: seconds; 0 none */
     char journal_buf[4096]; /* room for default paths (sgs_default_journal, ...cache_dir) */
     char cache_buf[4096];
 } sweep_opts;

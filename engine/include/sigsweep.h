@@ -181,6 +181,8 @@ typedef struct sgs_config {
     size_t queue_depth;        /* bounded job queue; 0 = 256 x threads */
     size_t cache_entries;      /* in-run result cache slots; 0 disables; default 16384;
                                   at most 2^26 */
+    uint64_t max_file_size;    /* a larger file is not read: SKIPPED ("larger than the limit"),
+                                  never VALID; 0 = no limit; default 64 GiB */
     uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap in bytes,
                                   > 0; default 256 MiB; larger files are UNSUPPORTED */
     int trust_system;          /* CMS: also trust OpenSSL's default CA file and directory */

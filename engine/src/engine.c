@@ -20,6 +20,7 @@ sgs_config_init(sgs_config *cfg)
     cfg->sig_suffix = ".sig";
     cfg->cache_entries = 16384;
     cfg->max_whole_file = 256u * 1024u * 1024u;
+    cfg->max_file_size = (uint64_t)64 << 30;
     cfg->min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
     cfg->max_quarantine = 10;
     cfg->max_quarantine_percent = 5;
@@ -436,6 +437,7 @@ worker_init(void *opaque, unsigned index)
     if (w == NULL)
         return NULL;
     w->nverifiers = e->keys.count;
+    w->max_file_size = e->cfg.max_file_size;
     w->verifiers = sgs_calloc(&e->alloc, w->nverifiers ? w->nverifiers : 1, sizeof(EVP_PKEY_CTX *));
     w->sig = sgs_malloc(&e->alloc, SIG_FILE_MAX);
     if (e->pcache != NULL)

@@ -91,6 +91,7 @@ typedef struct worker {
     sgs_sig_line lines[SGS_AC_MAX_SIGS];
     char image_hash[32];
     uint8_t *rec_buf; /* --cache: a record, as stored (SGS_PCACHE_RECORD_MAX bytes) */
+    uint64_t max_file_size; /* cfg.max_file_size */
     int ok; /* init succeeded */
 } worker;
 

@@ -84,6 +84,14 @@ sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const 
     }
     rec->size = (uint64_t)sb->st_size;
     rec->has_size = 1;
+    if (w->max_file_size > 0 && (uint64_t)sb->st_size > w->max_file_size) {
+        rec->verdict = SGS_V_SKIPPED; /* nothing read: nothing known about its bytes */
+        sgs_say(w, "%s%s%llu bytes, over the size limit of %llu bytes (--max-file-size): not read",
+                subject != NULL ? subject : "", subject != NULL ? " has " : "",
+                (unsigned long long)sb->st_size, (unsigned long long)w->max_file_size);
+        close(fd);
+        return 0;
+    }
     return 1;
 }
 

@@ -221,8 +221,9 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct 
         }
     }
     if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || sgs_job_lstat(j, j->path, fst) != 0 ||
-        !S_ISREG(fst->st_mode))
-        return 0;
+        !S_ISREG(fst->st_mode) ||
+        (w->max_file_size > 0 && (uint64_t)fst->st_size > w->max_file_size))
+        return 0; /* (over the size limit: the job says so, as without a cache) */
     sgs_verdict v = SGS_V_IO_ERROR;
     sgs_pcache_answer a;
     size_t len = 0;
