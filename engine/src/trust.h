@@ -1,4 +1,5 @@
-/* trust.h - trust store, intermediates, candidate CAs, CRLs; chain validation and diagnosis. */
+/* trust.h - trust store, intermediates, candidate CAs, CRLs; chain validation and diagnosis.
+   Loading (sgs_trust_add, sgs_pki_parse*) is trust_load.c; the rest is trust.c. */
 #ifndef SGS_TRUST_H
 #define SGS_TRUST_H
 
