@@ -167,11 +167,32 @@ typedef struct sgs_allocator {
     void *opaque;
 } sgs_allocator;
 
-/* Caller-owned configuration. Initialise with sgs_config_init(), then change fields. */
 /* The default floor for keys that can make VALID: 112-bit security (NIST SP 800-57, OpenSSL's
    authentication level 2): RSA >= 2048 bits, EC P-256 and up, Ed25519. */
 #define SGS_MIN_SECURITY_BITS_DEFAULT 112
 
+/*
+ * What a run trusts and how it validates certificate chains and keys: sgs_config.trust. The
+ * engine copies it once at sgs_engine_create(). sgs_config_init() sets every field to 0 except
+ * min_security_bits (SGS_MIN_SECURITY_BITS_DEFAULT).
+ */
+typedef struct sgs_trust_opts {
+    int system;            /* CMS: also trust OpenSSL's default CA file and directory */
+    int codesign;          /* CMS: signer needs the codeSigning EKU (--purpose codesign) */
+    int strict;            /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
+    int has_at_time;       /* CMS, PE: validate chains at at_time instead of now (also
+                              instead of a timestamp's time) */
+    int64_t at_time;       /* seconds since the epoch, UTC */
+    int partial_chain;     /* CMS, PE: a trusted intermediate is an anchor (UEFI db) */
+    int no_time_check;     /* CMS, PE: certificate validity dates are not checked */
+    int min_security_bits; /* the floor for every key that can make VALID (raw and agent
+                              keys, CMS and Authenticode signers, their chains, TSAs), in
+                              bits of security: default 112 (RSA-2048, P-256, Ed25519);
+                              0..256. Degenerate keys (RSA e < 3 or even, Ed25519 points
+                              of small order) are refused whatever the floor. */
+} sgs_trust_opts;
+
+/* Caller-owned configuration. Initialise with sgs_config_init(), then change fields. */
 typedef struct sgs_config {
     sgs_op op;
     unsigned threads;          /* worker threads; 0 = online CPUs */
@@ -183,19 +204,12 @@ typedef struct sgs_config {
                                   at most 2^26 */
     uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap in bytes,
                                   > 0; default 256 MiB; larger files are UNSUPPORTED */
-    int trust_system;          /* CMS: also trust OpenSSL's default CA file and directory */
-    int require_codesign;      /* CMS: signer needs the codeSigning EKU (--purpose codesign) */
-    int strict;                /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
-    int has_at_time;           /* CMS, PE: validate chains at at_time instead of now (also
-                                  instead of a timestamp's time) */
-    int partial_chain;         /* CMS, PE: a trusted intermediate is an anchor (UEFI db) */
-    int no_time_check;         /* CMS, PE: certificate validity dates are not checked */
+    sgs_trust_opts trust;      /* chains and key strength (CMS, PE, raw and agent keys) */
     int pe_uefi;               /* PE: any signature that verifies decides; the section-sorted
                                   image hash is accepted too, with a warning */
     int pe_require_all;        /* PE: every signature (nested, further entries) must be VALID */
     int pe_lenient;            /* PE: data after the signature, bytes stuffed in the certificate
                                   table, a directory size that disagrees: warnings, not MALFORMED */
-    int64_t at_time;           /* seconds since the epoch, UTC */
     const char *cache_dir;     /* verify: persistent result cache directory (LMDB); NULL: none */
     int paranoid;              /* with cache_dir: re-hash every file, still record */
     int cache_required;        /* with cache_dir: a cache that cannot be used (not owned by this
@@ -205,11 +219,6 @@ typedef struct sgs_config {
                                   are re-hashed; 0 = no limit */
     const char *quarantine_journal; /* verify: when set, failing regular files are renamed
                                   <name>_invalid[.N], each rename journalled here first */
-    int min_security_bits;     /* the floor for every key that can make VALID (raw and agent
-                                  keys, CMS and Authenticode signers, their chains, TSAs), in
-                                  bits of security: default 112 (RSA-2048, P-256, Ed25519);
-                                  0..256. Degenerate keys (RSA e < 3 or even, Ed25519 points
-                                  of small order) are refused whatever the floor. */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;

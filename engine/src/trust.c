@@ -68,7 +68,19 @@ sgs_trust_init(sgs_trust *t, const sgs_allocator *a)
 {
     memset(t, 0, sizeof(*t));
     t->alloc = a;
-    t->min_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
+    t->opts.min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
+}
+
+void
+sgs_trust_set_opts(sgs_trust *t, const sgs_trust_opts *o)
+{
+    t->opts = *o;
+    t->opts.system = o->system != 0;
+    t->opts.codesign = o->codesign != 0;
+    t->opts.strict = o->strict != 0;
+    t->opts.has_at_time = o->has_at_time != 0;
+    t->opts.partial_chain = o->partial_chain != 0;
+    t->opts.no_time_check = o->no_time_check != 0;
 }
 
 static void
@@ -108,7 +120,7 @@ sgs_trust_reset(sgs_trust *t)
 int
 sgs_trust_configured(const sgs_trust *t)
 {
-    return t->trusted.count > 0 || t->system;
+    return t->trusted.count > 0 || t->opts.system;
 }
 
 const char *
@@ -142,7 +154,7 @@ new_store(const sgs_trust *t, X509 *const *extra, size_t nextra)
         ok = X509_STORE_add_cert(s, extra[i]) == 1;
     for (int i = 0; ok && i < sk_X509_CRL_num(t->crls); i++)
         ok = X509_STORE_add_crl(s, sk_X509_CRL_value(t->crls, i)) == 1;
-    if (ok && t->system)
+    if (ok && t->opts.system)
         ok = X509_STORE_set_default_paths(s) == 1;
     if (!ok) {
         X509_STORE_free(s);
@@ -235,19 +247,19 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
     }
     X509_VERIFY_PARAM *const param = X509_STORE_CTX_get0_param(ctx);
     unsigned long flags = 0;
-    if (t->strict)
+    if (t->opts.strict)
         flags |= X509_V_FLAG_X509_STRICT;
     if (sk_X509_CRL_num(t->crls) > 0)
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
-    if (t->partial_chain)
+    if (t->opts.partial_chain)
         flags |= X509_V_FLAG_PARTIAL_CHAIN;
-    if (t->no_time_check)
+    if (t->opts.no_time_check)
         flags |= X509_V_FLAG_NO_CHECK_TIME;
     X509_VERIFY_PARAM_set_flags(param, flags);
     X509_VERIFY_PARAM_set_depth(param, SGS_CHAIN_DEPTH_MAX);
-    X509_VERIFY_PARAM_set_auth_level(param, auth_level(t->min_bits));
-    if (t->has_time)
-        X509_VERIFY_PARAM_set_time(param, (time_t)t->at_time);
+    X509_VERIFY_PARAM_set_auth_level(param, auth_level(t->opts.min_security_bits));
+    if (t->opts.has_at_time)
+        X509_VERIFY_PARAM_set_time(param, (time_t)t->opts.at_time);
     X509_STORE_CTX_set_verify_cb(ctx, ignore_missing_crl);
     out->ok = X509_verify_cert(ctx) == 1;
     out->error = X509_STORE_CTX_get_error(ctx);
@@ -485,12 +497,12 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     /* How long this result holds (sgs_check_window): judged at a fixed time, forever; at the
        current time, a closed chain only while all its certificates are valid, and results a
        later time could change not at all. */
-    const int fixed_time = t->has_time || t->no_time_check;
+    const int fixed_time = t->opts.has_at_time || t->opts.no_time_check;
     win->from = INT64_MIN;
     win->until = INT64_MAX;
     win->cacheable = 0;
     char weak[160];
-    if (sgs_key_weakness(X509_get0_pubkey(signer), t->min_bits, weak, sizeof(weak)) != NULL) {
+    if (sgs_key_weakness(X509_get0_pubkey(signer), t->opts.min_security_bits, weak, sizeof(weak)) != NULL) {
         sgs_appendf(reason, n, "the signer's key is refused: %s", weak);
         win->cacheable = 1; /* a property of the certificate alone */
         return;
@@ -508,7 +520,7 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
             win->from = r.from;
             win->until = r.until;
         }
-        if (t->codesign) {
+        if (t->opts.codesign) {
             const uint32_t flags = X509_get_extension_flags(signer);
             const uint32_t ku = X509_get_key_usage(signer);
             if ((flags & EXFLAG_XKUSAGE) == 0 ||
@@ -627,10 +639,11 @@ sgs_check_window_narrow(sgs_check_window *into, const sgs_check_window *w)
 int
 sgs_trust_fingerprint(const sgs_trust *t, EVP_MD_CTX *c)
 {
-    const int64_t flags[9] = {t->system,        t->codesign,      t->strict,
-                              t->has_time,      t->at_time,       t->partial_chain,
-                              t->no_time_check, (int64_t)sk_X509_CRL_num(t->crls),
-                              t->min_bits};
+    const sgs_trust_opts *const o = &t->opts;
+    const int64_t flags[9] = {o->system,        o->codesign,     o->strict,
+                              o->has_at_time,   o->at_time,      o->partial_chain,
+                              o->no_time_check, (int64_t)sk_X509_CRL_num(t->crls),
+                              o->min_security_bits};
     int ok = EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
     const sgs_certlist *const lists[3] = {&t->trusted, &t->untrusted, &t->search};
     for (size_t l = 0; l < 3; l++) {
@@ -697,11 +710,11 @@ sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                      char *chain, size_t chainlen, sgs_check_window *win)
 {
     sgs_trust local = *t; /* the same store, cache and material; this call's time and usage */
-    if (o->has_time && !t->has_time) {
-        local.has_time = 1;
-        local.at_time = o->at_time;
+    if (o->has_at_time && !t->opts.has_at_time) {
+        local.opts.has_at_time = 1;
+        local.opts.at_time = o->at_time;
     }
-    local.codesign |= o->codesign;
+    local.opts.codesign |= o->codesign;
     check_chain(&local, signer, extra, verdict, reason, n, chain, chainlen, win);
 }
 
@@ -721,7 +734,8 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
     if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
         unsigned int klen = 0;
         sgs_cert_facts f;
-        const int64_t when[3] = {t->has_time, t->has_time ? t->at_time : 0, t->codesign};
+        const int64_t when[3] = {t->opts.has_at_time, t->opts.has_at_time ? t->opts.at_time : 0,
+                                 t->opts.codesign};
         int ok = EVP_DigestUpdate(c, when, sizeof(when)) == 1 &&
                  sgs_trust_cert_facts(t, signer, &f) &&
                  EVP_DigestUpdate(c, f.sha256, sizeof(f.sha256)) == 1;
