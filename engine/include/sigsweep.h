@@ -420,11 +420,22 @@ typedef struct sgs_cache_info {
     uint64_t bytes;    /* disk used by the cache file */
 } sgs_cache_info;
 
-/* `sigsweep cache stats|clear|export|import`. A corrupt cache is rebuilt (stderr says so).
-   Export writes the verdicts (content-keyed, portable; file identities are machine-local) in a
-   versioned text format, atomically; import reads exactly that format. Returns SGS_OK,
-   SGS_ERR_IO, SGS_ERR_FORMAT (an import file that is not an export: it is checked whole first,
-   and nothing of it is imported). */
+/*
+ * `sigsweep cache stats|clear|export|import` on the cache in dir. Nothing is printed: err says
+ * why a call failed ("" on success, except as clear says).
+ * stats and export read an existing, usable cache and change nothing: SGS_ERR_IO with "no
+ * cache at DIR: ..." when dir, or its data.mdb, does not exist (nothing is created), "cache DIR
+ * is unusable (...)" when it is corrupt or not a cache (nothing is moved).
+ * clear is the repair tool: it empties an existing cache; a corrupt one is moved aside
+ * (data.mdb.broken-TIME) and a new, empty one made, and err then says so with SGS_OK. A missing
+ * dir or data.mdb is SGS_ERR_IO ("no cache at DIR").
+ * export writes the verdicts (content-keyed, portable; file identities are machine-local) in a
+ * versioned text format, atomically; import reads exactly that format into the cache, making
+ * dir and the cache when missing (a corrupt one is SGS_ERR_IO, as for stats).
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_FORMAT (an import file that is not an export: it is
+ * checked whole first, and nothing of it is imported). THREAD SAFETY: no shared state; other
+ * processes may use the cache meanwhile.
+ */
 SGS_API SGS_NODISCARD sgs_status sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err,
                                                  size_t errlen);
 SGS_API SGS_NODISCARD sgs_status sgs_cache_clear(const char *dir, char *err, size_t errlen);

@@ -38,9 +38,11 @@
  * (MDB_INVALID, MDB_CORRUPTED, ...) moves a cache aside: never EACCES/EPERM/EROFS/ENOSPC.
  *
  * Writes are queued and committed in batches (one LMDB write transaction per batch; LMDB
- * serialises writers across processes, and readers never block). A cache that cannot be
- * opened for corruption, has another format, or reports corruption in use is moved aside and rebuilt:
- * a cache only ever costs speed, never a verdict.
+ * serialises writers across processes, and readers never block). A run's cache that cannot be
+ * opened for corruption, has another format, or reports corruption in use is moved aside and
+ * rebuilt: a cache only ever costs speed, never a verdict. The cache commands
+ * (pcache_admin.c) open it as they need (sgs_pcache_open_as): only `clear` repairs, only
+ * `import` creates; the others report a missing or unusable cache and change nothing.
  */
 #include "pcache_impl.h"
 
@@ -81,7 +83,8 @@ struct sgs_pcache {
     pending *queue;
     size_t nqueue;
     int broken;  /* an error in use: stop using it */
-    int corrupt; /* ... and it was corruption: moved aside (rebuilt) on close */
+    int corrupt; /* ... and it was corruption: moved aside (rebuilt) on close, if repair */
+    int repair;  /* opened with SGS_PCACHE_REPAIR */
     int full;    /* the disk or the map filled up: no more writes this run */
     int64_t max_age; /* seconds; 0: none. Older identity entries miss (re-hash) */
     uid_t euid;
@@ -212,18 +215,23 @@ open_env(sgs_pcache *c, const char *dir)
     return rc;
 }
 
-/* Opens dir without following a link in its last component and checks it and the files in it
-   (StrictModes). The directory is then used only through this descriptor (LMDB through
-   /proc/self/fd/N), so a parent swapped after the check cannot redirect the cache. */
+/* Opens dir (made first, with its parents, when `create`) without following a link in its last
+   component and checks it and the files in it (StrictModes). The directory is then used only
+   through this descriptor (LMDB through /proc/self/fd/N), so a parent swapped after the check
+   cannot redirect the cache. */
 static int
-open_checked_dir(const char *dir, uid_t euid, int *refused, char *err, size_t errlen)
+open_checked_dir(const char *dir, int create, uid_t euid, int *refused, char *err, size_t errlen)
 {
-    if (mkdirs(dir) != 0) {
+    if (create && mkdirs(dir) != 0) {
         snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno));
         return -1;
     }
     const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat sb;
+    if (fd < 0 && errno == ENOENT && !create) {
+        snprintf(err, errlen, "no cache at %s: the directory does not exist", dir);
+        return -1;
+    }
     if (fd < 0 || fstat(fd, &sb) != 0) {
         snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno));
         if (fd >= 0)
@@ -268,17 +276,25 @@ preallocate_lock(int dirfd)
 }
 
 sgs_pcache *
-sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, char *notice,
-                        size_t noticelen, char *err, size_t errlen)
+sgs_pcache_open_as(const sgs_allocator *a, const char *dir, unsigned how, int *refused,
+                   char *notice, size_t noticelen, char *err, size_t errlen)
 {
     int refused_local = 0;
     int *const ref = refused != NULL ? refused : &refused_local;
     *ref = 0;
     notice[0] = '\0';
     const uid_t euid = geteuid();
-    const int dirfd = open_checked_dir(dir, euid, ref, err, errlen);
+    const int create = (how & SGS_PCACHE_CREATE) != 0;
+    const int dirfd = open_checked_dir(dir, create, euid, ref, err, errlen);
     if (dirfd < 0)
         return NULL;
+    struct stat before;
+    const int existed = fstatat(dirfd, "data.mdb", &before, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!existed && !create) {
+        snprintf(err, errlen, "no cache at %s: the directory holds no data.mdb", dir);
+        close(dirfd);
+        return NULL;
+    }
     sgs_pcache *const c = sgs_calloc(a, 1, sizeof(*c));
     if (c == NULL) {
         close(dirfd);
@@ -288,6 +304,7 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
     c->alloc = a;
     c->euid = euid;
     c->dirfd = dirfd;
+    c->repair = (how & SGS_PCACHE_REPAIR) != 0;
     snprintf(c->dir, sizeof(c->dir), "%s", dir);
     c->queue = sgs_calloc(a, BATCH, sizeof(pending));
     if (c->queue == NULL) {
@@ -299,15 +316,13 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
     pthread_mutex_init(&c->mu, NULL);
     char via[64];
     snprintf(via, sizeof(via), "/proc/self/fd/%d", dirfd);
-    struct stat before;
-    const int existed = fstatat(dirfd, "data.mdb", &before, AT_SYMLINK_NOFOLLOW) == 0;
     int rc = preallocate_lock(dirfd);
     const int lock_failed = rc != 0;
     if (lock_failed)
         snprintf(err, errlen, "cache %s/lock.mdb: %s", dir, strerror(rc));
     else
         rc = open_env(c, via);
-    if (is_corruption(rc)) {
+    if (is_corruption(rc) && c->repair) {
         snprintf(notice, noticelen, "cache %s is unusable (%s): moved aside and rebuilt", dir,
                  mdb_strerror(rc));
         move_aside(dirfd);
@@ -319,6 +334,11 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
         mdb_env_close(c->env);
         c->env = NULL;
         rc = -1;
+    } else if (is_corruption(rc)) {
+        snprintf(err, errlen,
+                 "cache %s is unusable (%s): a verify run with --cache-dir rebuilds it, or "
+                 "`sigsweep cache clear`",
+                 dir, mdb_strerror(rc));
     } else if (rc != 0 && !lock_failed) {
         snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
     }
@@ -335,10 +355,11 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
 }
 
 sgs_pcache *
-sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice, size_t noticelen, char *err,
-                size_t errlen)
+sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, char *notice,
+                        size_t noticelen, char *err, size_t errlen)
 {
-    return sgs_pcache_open_checked(a, dir, NULL, notice, noticelen, err, errlen);
+    return sgs_pcache_open_as(a, dir, SGS_PCACHE_CREATE | SGS_PCACHE_REPAIR, refused, notice,
+                              noticelen, err, errlen);
 }
 
 void
@@ -412,7 +433,7 @@ sgs_pcache_close(sgs_pcache *c)
         (void)mdb_env_sync(c->env, 1);
         mdb_env_close(c->env);
     }
-    if (c->corrupt)
+    if (c->corrupt && c->repair)
         move_aside(c->dirfd); /* rebuilt by the next run */
     close(c->dirfd);
     pthread_mutex_destroy(&c->mu);
@@ -795,4 +816,16 @@ sgs_pcache_env(const sgs_pcache *c, MDB_dbi *files, MDB_dbi *verdicts)
     *files = c->files;
     *verdicts = c->verdicts;
     return c->env;
+}
+
+int
+sgs_pcache_commit(sgs_pcache *c, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&c->mu);
+    flush_locked(c);
+    const int failed = c->broken || c->full;
+    if (failed)
+        snprintf(err, errlen, "%s", c->warning);
+    pthread_mutex_unlock(&c->mu);
+    return failed ? -1 : 0;
 }

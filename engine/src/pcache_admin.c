@@ -43,15 +43,17 @@ typedef struct admin {
     sgs_pcache *c;
     MDB_env *env;
     MDB_dbi files, verdicts;
+    char notice[512]; /* with SGS_PCACHE_REPAIR: what was repaired, else "" */
 } admin;
 
+/* Opens dir's cache as `how` says (SGS_PCACHE_CREATE, SGS_PCACHE_REPAIR; 0: only an existing,
+   usable cache). err is "" after, or says why not (-1). */
 static int
-admin_open(admin *a, const char *dir, char *err, size_t errlen)
+admin_open(admin *a, const char *dir, unsigned how, char *err, size_t errlen)
 {
-    char notice[512];
-    a->c = sgs_pcache_open(NULL, dir, notice, sizeof(notice), err, errlen);
-    if (a->c != NULL && notice[0] != '\0')
-        fprintf(stderr, "sigsweep: %s\n", notice);
+    if (errlen > 0)
+        err[0] = '\0';
+    a->c = sgs_pcache_open_as(NULL, dir, how, NULL, a->notice, sizeof(a->notice), err, errlen);
     if (a->c == NULL)
         return -1;
     a->env = sgs_pcache_env(a->c, &a->files, &a->verdicts);
@@ -63,7 +65,7 @@ sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     admin a;
-    if (admin_open(&a, dir, err, errlen) != 0)
+    if (admin_open(&a, dir, 0, err, errlen) != 0)
         return SGS_ERR_IO;
     MDB_txn *txn = NULL;
     MDB_stat fs, vs;
@@ -93,7 +95,7 @@ sgs_status
 sgs_cache_clear(const char *dir, char *err, size_t errlen)
 {
     admin a;
-    if (admin_open(&a, dir, err, errlen) != 0)
+    if (admin_open(&a, dir, SGS_PCACHE_REPAIR, err, errlen) != 0)
         return SGS_ERR_IO;
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(a.env, NULL, 0, &txn);
@@ -107,6 +109,8 @@ sgs_cache_clear(const char *dir, char *err, size_t errlen)
         mdb_txn_abort(txn);
     if (rc != 0)
         snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+    else
+        snprintf(err, errlen, "%s", a.notice); /* a corrupt cache: moved aside, then cleared */
     sgs_pcache_close(a.c);
     return rc == 0 ? SGS_OK : SGS_ERR_IO;
 }
@@ -118,7 +122,7 @@ sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, 
 {
     *count = 0;
     admin a;
-    if (admin_open(&a, dir, err, errlen) != 0)
+    if (admin_open(&a, dir, 0, err, errlen) != 0)
         return SGS_ERR_IO;
     sgs_wfile *wf = NULL; /* the one writer: a FIFO or device is written into, never replaced */
     const sgs_status ost = sgs_wfile_open(file, SGS_WFILE_SYNC, 0600, &wf, err, errlen);
@@ -201,7 +205,7 @@ sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, 
         return SGS_ERR_IO;
     }
     admin a;
-    if (admin_open(&a, dir, err, errlen) != 0) {
+    if (admin_open(&a, dir, SGS_PCACHE_CREATE, err, errlen) != 0) {
         fclose(fp);
         return SGS_ERR_IO;
     }
@@ -275,6 +279,8 @@ sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, 
         }
     }
     fclose(fp);
+    if (st == SGS_OK && sgs_pcache_commit(a.c, err, errlen) != 0)
+        st = SGS_ERR_IO; /* nothing, or not all, of it was stored */
     sgs_pcache_close(a.c);
     return st;
 }
