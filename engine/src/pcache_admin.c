@@ -117,6 +117,26 @@ sgs_cache_clear(const char *dir, char *err, size_t errlen)
 
 #define EXPORT_HEADER "sigsweep-cache-export 1"
 
+/* 64 hex digits (checked by the caller: [0-9a-f] only) into 32 bytes, as four strtoull's of 16
+   digits each, every one consumed exactly. 1, or 0 if any is not. */
+static int
+key_from_hex(const char *hex, uint8_t key[32])
+{
+    for (size_t w = 0; w < 4; w++) {
+        char part[17];
+        memcpy(part, hex + 16 * w, 16);
+        part[16] = '\0';
+        char *end = NULL;
+        errno = 0;
+        const unsigned long long v = strtoull(part, &end, 16);
+        if (end != part + 16 || errno != 0)
+            return 0;
+        for (size_t i = 0; i < 8; i++)
+            key[8 * w + i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+    return 1;
+}
+
 sgs_status
 sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
 {
@@ -245,11 +265,7 @@ sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, 
                      (strcmp(signer, "-") == 0 ||
                       (strlen(signer) == 64 && strspn(signer, "0123456789abcdef") == 64)) &&
                      strlen(alg) < 48 && (verdict != SGS_V_VALID || strcmp(signer, "-") != 0);
-            for (size_t i = 0; ok && i < 32; i++) {
-                unsigned b = 0;
-                ok = sscanf(khex + 2 * i, "%2x", &b) == 1;
-                key[i] = (uint8_t)b;
-            }
+            ok = ok && key_from_hex(khex, key);
             if (!ok) {
                 snprintf(err, errlen, "%s:%lu: malformed record", file, lineno);
                 st = SGS_ERR_FORMAT;

@@ -253,7 +253,7 @@ sgs_pe_hash_begin(sgs_pe_hasher *h, const sgs_pe_info *info, const EVP_MD *const
     h->hdr_len = info->headers_end;
     h->hdr_checked = 0;
 
-    const size_t nspec = info->spec_ok ? info->nspec : 0;
+    const size_t nspec = info->spec_ok && info->spec != NULL ? info->nspec : 0;
     const size_t rp = info->spec_ok ? sgs_pe_find_replay(info->spec, nspec) : nspec;
     h->rp_off = rp < nspec ? info->spec[rp].off : 0;
     h->rp_len = rp < nspec && h->spec_on ? info->spec[rp].len : 0;
@@ -278,6 +278,7 @@ sgs_pe_hash_begin(sgs_pe_hasher *h, const sgs_pe_info *info, const EVP_MD *const
 
     h->expect = *info;
     h->expect.spec = h->exp_spec;
+    h->expect.nspec = (unsigned)nspec; /* what exp_spec holds (none for a spec-less info) */
     h->expect.alloc = NULL;
     if (nspec > 0)
         memcpy(h->exp_spec, info->spec, nspec * sizeof(sgs_pe_range));

@@ -425,8 +425,7 @@ search_dfs(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *mi
         picked[(*npicked)++] = c;
         X509_STORE *const s = new_store(t, picked, *npicked);
         run_out r;
-        r.chain = NULL;
-        r.chainlen = 0;
+        memset(&r, 0, sizeof(r)); /* no store (out of memory): nothing ran, nothing to free */
         const int ran = s != NULL && run_verify(t, s, leaf, chain_certs, &r);
         X509_STORE_free(s);
         if (ran && r.ok) {
@@ -489,6 +488,7 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
       char *reason, size_t n, char *chain, size_t chainlen, sgs_check_window *win)
 {
     run_out r;
+    memset(&r, 0, sizeof(r));
     r.chain = chain;
     r.chainlen = chainlen;
     char dn[512], d1[40], d2[40];

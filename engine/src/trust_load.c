@@ -213,18 +213,24 @@ static sgs_status
 add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
 {
     take_ctx c = {t, kind};
-    sgs_certlist *const list = list_of(t, kind);
-    const size_t count = list != NULL ? list->count : 0;
-    const int crls = sk_X509_CRL_num(t->crls) > 0 ? sk_X509_CRL_num(t->crls) : 0;
-    const sgs_status st = sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
-    if (st != SGS_OK) {
-        while (list != NULL && list->count > count) {
-            list->count--;
-            X509_free(list->items[list->count].cert);
-            sgs_free(t->alloc, list->items[list->count].path);
-        }
-        while (sk_X509_CRL_num(t->crls) > crls)
+    if (kind == SGS_MAT_CRL) {
+        const int crls = sk_X509_CRL_num(t->crls) > 0 ? sk_X509_CRL_num(t->crls) : 0;
+        const sgs_status st = sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
+        while (st != SGS_OK && sk_X509_CRL_num(t->crls) > crls)
             X509_CRL_free(sk_X509_CRL_pop(t->crls));
+        return st;
+    }
+    sgs_certlist *const list = list_of(t, kind);
+    if (list == NULL) { /* SGS_MAT_TSA: a store of its own, filled as SGS_MAT_TRUST */
+        snprintf(err, errlen, "%s: not a kind of certificate this store holds", path);
+        return SGS_ERR_INVALID_ARG;
+    }
+    const size_t count = list->count;
+    const sgs_status st = sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
+    while (st != SGS_OK && list->count > count) {
+        list->count--;
+        X509_free(list->items[list->count].cert);
+        sgs_free(t->alloc, list->items[list->count].path);
     }
     return st;
 }
