@@ -104,8 +104,8 @@ agents_check(const char *cmd, sweep_opts *o, int noperands)
 {
     if (o->server_cert == NULL)
         return cli_fail_usage(cmd, "%s", "--server-cert is required");
-    if (o->nkeys > 0 || o->ncerts > 0 || o->sign_cert != NULL || o->cfg.trust_system ||
-        o->cfg.require_codesign || o->cfg.strict || o->files_from != NULL)
+    if (o->nkeys > 0 || o->ncerts > 0 || o->sign_cert != NULL || o->cfg.trust.system ||
+        o->cfg.trust.codesign || o->cfg.trust.strict || o->files_from != NULL)
         return cli_fail_usage(cmd, "%s", AGENTS_REFUSED);
     if ((o->command == NULL) != (o->command_sig == NULL))
         return cli_fail_usage(cmd, "%s", "--command and --command-sig go together");

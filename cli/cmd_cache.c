@@ -33,7 +33,7 @@ cache_main(const cli_command *cmd, int argc, char **argv)
     const int rc = cli_parse(&p, cmd, &dir, argc, argv);
     if (rc != CLI_GO_ON)
         return rc;
-    char dir_buf[4096], err[768];
+    char dir_buf[4096], err[768] = "";
     if (dir == NULL)
         dir = sgs_default_cache_dir(dir_buf, sizeof(dir_buf));
     const int n = argc - p.operand;
@@ -51,6 +51,8 @@ cache_main(const cli_command *cmd, int argc, char **argv)
                    (double)info.bytes / 1e6);
     } else if (strcmp(sub, "clear") == 0 && n == 1) {
         st = sgs_cache_clear(dir, err, sizeof(err));
+        if (st == SGS_OK && err[0] != '\0') /* a corrupt cache was moved aside first */
+            fprintf(stderr, "sigsweep %s: %s\n", cmd->name, err);
     } else if (strcmp(sub, "export") == 0 && n == 2) {
         st = sgs_cache_export(dir, file, &count, err, sizeof(err));
         if (st == SGS_OK)

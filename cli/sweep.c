@@ -219,7 +219,7 @@ set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
     if (parse_in_range(arg, 0, 256, &bits) != 0)
         return cli_fail_usage(p->cmd->name, "--min-security wants bits from 0 to 256, not '%s'",
                               arg);
-    target(p)->cfg.min_security_bits = (int)bits;
+    target(p)->cfg.trust.min_security_bits = (int)bits;
     if (bits < SGS_MIN_SECURITY_BITS_DEFAULT)
         fprintf(stderr,
                 "sigsweep %s: warning: keys of %lld-bit security are accepted (the default floor "
@@ -234,7 +234,7 @@ set_purpose(cli_parser *p, const cli_opt *opt, const char *arg)
     (void)opt;
     if (strcmp(arg, "codesign") != 0)
         return cli_fail_usage(p->cmd->name, "unknown --purpose '%s' (codesign)", arg);
-    target(p)->cfg.require_codesign = 1;
+    target(p)->cfg.trust.codesign = 1;
     return CLI_GO_ON;
 }
 
@@ -273,10 +273,10 @@ set_at(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     sweep_opts *const o = target(p);
-    if (parse_time(arg, &o->cfg.at_time) != 0)
+    if (parse_time(arg, &o->cfg.trust.at_time) != 0)
         return cli_fail_usage(p->cmd->name,
                               "--at wants YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH, not '%s'", arg);
-    o->cfg.has_at_time = 1;
+    o->cfg.trust.has_at_time = 1;
     return CLI_GO_ON;
 }
 
@@ -330,7 +330,7 @@ const cli_opt sweep_opts_files_from[] = {
 const cli_opt sweep_opts_trust[] = {
     {"trust", 0, "FILE|DIR", set_cert, 0, SGS_MAT_TRUST,
      "trusted CA certificates (PEM bundle, DER, plain or hashed dir)"},
-    {"trust-system", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust_system), 0,
+    {"trust-system", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.system), 0,
      "also trust the system's CA bundle (OpenSSL's default paths)"},
     {"untrusted", 0, "FILE|DIR", set_cert, 0, SGS_MAT_UNTRUSTED,
      "intermediate certificates that may help build a chain"},
@@ -341,7 +341,7 @@ const cli_opt sweep_opts_trust[] = {
      "CRL (PEM/DER, offline); revoked signers are REVOKED"},
     {"purpose", 0, "codesign", set_purpose, 0, 0,
      "the signer must carry the codeSigning extended key usage"},
-    {"strict", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.strict), 0,
+    {"strict", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.strict), 0,
      "RFC 5280 strictness (X509_V_FLAG_X509_STRICT)"},
     {"tsa-trust", 0, "FILE|DIR", set_cert, 0, SGS_MAT_TSA,
      "timestamp authorities' CAs: a trusted RFC 3161 timestamp dates the\n"
@@ -351,9 +351,9 @@ const cli_opt sweep_opts_trust[] = {
 
 const cli_opt sweep_opts_chain_time[] = {
     {"at", 0, "TIME", set_at, 0, 0, "validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH"},
-    {"partial-chain", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.partial_chain), 0,
+    {"partial-chain", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.partial_chain), 0,
      "a trusted intermediate is enough (as UEFI firmware treats its db)"},
-    {"no-time-check", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.no_time_check), 0,
+    {"no-time-check", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.no_time_check), 0,
      "ignore certificate validity dates (as UEFI firmware does)"},
     SWEEP_END,
 };
@@ -453,7 +453,7 @@ has_trust(const sweep_opts *o)
 int
 sweep_check_keys(const char *cmd, const sweep_opts *o)
 {
-    if (o->nkeys == 0 && !o->cfg.trust_system && !has_trust(o))
+    if (o->nkeys == 0 && !o->cfg.trust.system && !has_trust(o))
         return cli_fail_usage(cmd, "%s",
                               "give --key (raw signatures) or --trust/"
                               "--trust-system (CMS signatures)");

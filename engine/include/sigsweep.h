@@ -1,8 +1,16 @@
 /*
  * sigsweep.h - the one public header of libsigsweep, a parallel batch signature verifier.
  *
- * Usage: fill an sgs_config with sgs_config_init(), set a record callback, create an engine,
- * add keys, submit paths, then sgs_engine_finish() waits for every record to be delivered.
+ * Three levels of use, in this order:
+ *   1. Run a check: fill an sgs_config, create an engine, add keys and certificates, submit
+ *      paths (or agents, or a package), finish. Every input yields one sgs_record.
+ *   2. Administer, without an engine: the trust store (list, add), the persistent cache
+ *      (stats, clear, export, import), the quarantine journal (restore), the policy file,
+ *      server keys (keygen, export), package manifests (create).
+ *   3. Low-level helpers: names and parsers of the enums, the one file writer and the one way
+ *      to open a named input, the self-test.
+ *
+ * Usage (level 1):
  *
  *     sgs_config cfg;
  *     sgs_config_init(&cfg);
@@ -15,13 +23,24 @@
  *     sgs_engine_free(e);
  *
  * A bad file is not an error: it is a record with a non-VALID verdict and a reason.
- * Errors (sgs_status) are for the caller's mistakes and for resources the run needs.
+ * Errors (sgs_status) are for the caller's mistakes and for resources the run needs, and they
+ * have one channel. Every call that can fail returns an sgs_status (SGS_OK, or an SGS_ERR_*
+ * that sgs_status_str() names); the detail is text in exactly one place: for a call on an
+ * engine, sgs_engine_error(e); for a free function, the caller's `char *err, size_t errlen`
+ * ("" when there is nothing to add; a few calls leave a note there on SGS_OK, and say so). The
+ * library never prints and never exits. Three shapes differ, each for a reason:
+ * sgs_engine_create() has no engine to hold text when it fails (its doc names each cause);
+ * sgs_hash_from_name() and sgs_verdict_from_name() return 0 or -1 (an unknown name, nothing
+ * more to say); sgs_open_regular() returns a descriptor, or -1 with err. A run's one-time
+ * warning (e.g. a cache rebuilt, or not used) is not an error: sgs_engine_notice(e).
  */
+
 #ifndef SIGSWEEP_H
 #define SIGSWEEP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* mode_t */
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +61,15 @@ extern "C" {
 #else
 #define SGS_NODISCARD
 #endif
+
+/* ==============================================================================================
+ * 1. Run a check: the engine, its configuration and its records.
+ * Everything a caller needs to verify (or sign, hash, audit agents, check a package) a set
+ * of files: the status, verdict, hash and operation enums, the record handed to the
+ * callback, the configuration, the counters, and the engine's calls in the order of a run.
+ * ============================================================================================== */
+
+/* ---- values: status, verdict, hash, operation, material -------------------------------------- */
 
 /* Errors of the API itself. Released values never change; new ones are appended. */
 typedef enum sgs_status {
@@ -119,6 +147,8 @@ typedef enum sgs_material {
 /* SPKI SHA-256 fingerprint in hex plus NUL. */
 #define SGS_FP_HEX_LEN 65
 
+/* ---- records, configuration, counters -------------------------------------------------------- */
+
 /*
  * A result, handed to sgs_config.on_record. Read-only; every pointer is valid only until the
  * callback returns (copy what you keep). Strings are NUL-terminated; `path` is the path as
@@ -167,11 +197,32 @@ typedef struct sgs_allocator {
     void *opaque;
 } sgs_allocator;
 
-/* Caller-owned configuration. Initialise with sgs_config_init(), then change fields. */
 /* The default floor for keys that can make VALID: 112-bit security (NIST SP 800-57, OpenSSL's
    authentication level 2): RSA >= 2048 bits, EC P-256 and up, Ed25519. */
 #define SGS_MIN_SECURITY_BITS_DEFAULT 112
 
+/*
+ * What a run trusts and how it validates certificate chains and keys: sgs_config.trust. The
+ * engine copies it once at sgs_engine_create(). sgs_config_init() sets every field to 0 except
+ * min_security_bits (SGS_MIN_SECURITY_BITS_DEFAULT).
+ */
+typedef struct sgs_trust_opts {
+    int system;            /* CMS: also trust OpenSSL's default CA file and directory */
+    int codesign;          /* CMS: signer needs the codeSigning EKU (--purpose codesign) */
+    int strict;            /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
+    int has_at_time;       /* CMS, PE: validate chains at at_time instead of now (also
+                              instead of a timestamp's time) */
+    int64_t at_time;       /* seconds since the epoch, UTC */
+    int partial_chain;     /* CMS, PE: a trusted intermediate is an anchor (UEFI db) */
+    int no_time_check;     /* CMS, PE: certificate validity dates are not checked */
+    int min_security_bits; /* the floor for every key that can make VALID (raw and agent
+                              keys, CMS and Authenticode signers, their chains, TSAs), in
+                              bits of security: default 112 (RSA-2048, P-256, Ed25519);
+                              0..256. Degenerate keys (RSA e < 3 or even, Ed25519 points
+                              of small order) are refused whatever the floor. */
+} sgs_trust_opts;
+
+/* Caller-owned configuration. Initialise with sgs_config_init(), then change fields. */
 typedef struct sgs_config {
     sgs_op op;
     unsigned threads;          /* worker threads; 0 = online CPUs */
@@ -185,19 +236,12 @@ typedef struct sgs_config {
                                   never VALID; 0 = no limit; default 64 GiB */
     uint64_t max_whole_file;   /* Ed25519 (pure) needs the whole file in memory: cap in bytes,
                                   > 0; default 256 MiB; larger files are UNSUPPORTED */
-    int trust_system;          /* CMS: also trust OpenSSL's default CA file and directory */
-    int require_codesign;      /* CMS: signer needs the codeSigning EKU (--purpose codesign) */
-    int strict;                /* CMS: X509_V_FLAG_X509_STRICT (RFC 5280 strictness) */
-    int has_at_time;           /* CMS, PE: validate chains at at_time instead of now (also
-                                  instead of a timestamp's time) */
-    int partial_chain;         /* CMS, PE: a trusted intermediate is an anchor (UEFI db) */
-    int no_time_check;         /* CMS, PE: certificate validity dates are not checked */
+    sgs_trust_opts trust;      /* chains and key strength (CMS, PE, raw and agent keys) */
     int pe_uefi;               /* PE: any signature that verifies decides; the section-sorted
                                   image hash is accepted too, with a warning */
     int pe_require_all;        /* PE: every signature (nested, further entries) must be VALID */
     int pe_lenient;            /* PE: data after the signature, bytes stuffed in the certificate
                                   table, a directory size that disagrees: warnings, not MALFORMED */
-    int64_t at_time;           /* seconds since the epoch, UTC */
     const char *cache_dir;     /* verify: persistent result cache directory (LMDB); NULL: none */
     int paranoid;              /* with cache_dir: re-hash every file, still record */
     int cache_required;        /* with cache_dir: a cache that cannot be used (not owned by this
@@ -214,11 +258,6 @@ typedef struct sgs_config {
                                   say why (stats.quarantine_refused). Default 10 and 5 %. */
     unsigned max_quarantine_percent; /* 0..100 */
     int force_quarantine;      /* the breaker does not stop the renames */
-    int min_security_bits;     /* the floor for every key that can make VALID (raw and agent
-                                  keys, CMS and Authenticode signers, their chains, TSAs), in
-                                  bits of security: default 112 (RSA-2048, P-256, Ed25519);
-                                  0..256. Degenerate keys (RSA e < 3 or even, Ed25519 points
-                                  of small order) are refused whatever the floor. */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;
@@ -242,6 +281,8 @@ typedef struct sgs_stats {
 } sgs_stats;
 
 typedef struct sgs_engine sgs_engine; /* opaque; one per run */
+
+/* ---- the engine: create, configure, submit --------------------------------------------------- */
 
 /* Fills *cfg with safe defaults. */
 SGS_API void sgs_config_init(sgs_config *cfg);
@@ -299,6 +340,19 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_key(sgs_engine *e, const
 SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, const char *path);
 
 /*
+ * Queues `path` (a file, or a directory walked recursively without following symbolic
+ * links; files ending in the signature suffix or ".p7s" are signatures, not inputs). Blocks
+ * while the queue is full. Every file yields exactly one record, possibly before this returns.
+ * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
+ * signature, or CMS detected by content).
+ * Returns SGS_OK, SGS_ERR_STATE (no keys and no trust / after finish), SGS_ERR_NOMEM,
+ * SGS_ERR_THREAD.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *path);
+
+/* ---- SGS_OP_AGENTS: the fleet key audit ------------------------------------------------------ */
+
+/*
  * SGS_OP_AGENTS: the server's certificate or public key (PEM/DER) the agents' copies must
  * match. Required before the first submit. Statuses as sgs_engine_add_key().
  */
@@ -328,6 +382,8 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_agent(sgs_engine *e, const ch
 SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_fleet(sgs_engine *e, const char *dir,
                                                          const char *key_file);
 
+/* ---- SGS_OP_PACKAGE: an update package against its manifest ---------------------------------- */
+
 /*
  * SGS_OP_PACKAGE: the package root and its manifest (sha256sum-style, see README). The
  * manifest is read once here; its signature (MANIFEST.p7s, else MANIFEST.sig: raw with the keys
@@ -354,112 +410,7 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_submit_package(sgs_engine *e,
    passed) and its reason. */
 SGS_API sgs_verdict sgs_engine_manifest_verdict(const sgs_engine *e, const char **reason);
 
-/*
- * Writes a manifest of every regular file under dir (recursive; links and special files are
- * not listed), sorted by path, one line each in sha256sum's own format (with its escaping),
- * hashed in parallel with `threads` workers (0 = online CPUs). Written to a temporary file
- * beside `out` and renamed over it; `out` is not listed if it lies under dir. A file that
- * cannot be read fails the whole manifest. Returns SGS_OK, SGS_ERR_IO, SGS_ERR_NOMEM.
- */
-SGS_API SGS_NODISCARD sgs_status sgs_package_create(const char *dir, const char *out,
-                                                    sgs_hash hash, unsigned threads, char *err,
-                                                    size_t errlen);
-
-typedef enum sgs_restore_action {
-    SGS_RESTORE_DONE = 0,  /* renamed back */
-    SGS_RESTORE_REFUSED,   /* left as it is: reason says why */
-    SGS_RESTORE_WOULD,     /* dry run: would be renamed back */
-    SGS_RESTORE_NOT_MOVED  /* journalled, but the rename never happened (crash) */
-} sgs_restore_action;
-
-typedef struct sgs_restore_record {
-    const char *original;
-    const char *quarantined;
-    sgs_restore_action action;
-    const char *reason;
-} sgs_restore_record;
-
-typedef void (*sgs_restore_fn)(void *opaque, const sgs_restore_record *r);
-
-typedef struct sgs_restore_opts {
-    const char *journal;        /* NULL: only --scan */
-    const char *const *paths;   /* restore only originals at or under these (none: all) */
-    size_t npaths;
-    const char *const *scan;    /* also restore stray *_invalid[.N] files under these dirs */
-    size_t nscan;
-    int dry_run;
-} sgs_restore_opts;
-
-/*
- * Puts quarantined files back exactly: a journal entry is restored only when its file is still
- * the one journalled (dev, inode, size, mtime) and its original name is free (renameat2
- * RENAME_NOREPLACE); otherwise it is refused with a reason. Returns SGS_OK, SGS_ERR_STATE when
- * something was refused, SGS_ERR_FORMAT (not a journal), SGS_ERR_IO.
- */
-SGS_API SGS_NODISCARD sgs_status sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn,
-                                             void *opaque, char *err, size_t errlen);
-
-/* $XDG_STATE_HOME/sigsweep/quarantine.journal, else ~/.local/state/sigsweep/quarantine.journal */
-SGS_API const char *sgs_default_journal(char *buf, size_t n);
-
-/*
- * Reads the policy INI the seed product uses: [INI_SERVER_SECTION] CheckDigitalSignatureForHotfix
- * (or, absent, [Global Settings] CheckDigitalSignatureForUpgrade): 1 enforce, 0 audit. *enforce
- * is set to 1/0, or -1 when neither key is there. Malformed lines and other values are passed to
- * warn (line number, text) and ignored. Returns SGS_OK or SGS_ERR_IO.
- */
-typedef void (*sgs_policy_warn_fn)(void *opaque, unsigned line, const char *what);
-SGS_API SGS_NODISCARD sgs_status sgs_policy_read(const char *path, int *enforce,
-                                                 sgs_policy_warn_fn warn, void *opaque, char *err,
-                                                 size_t errlen);
-
-/* $XDG_CACHE_HOME/sigsweep, else ~/.cache/sigsweep */
-SGS_API const char *sgs_default_cache_dir(char *buf, size_t n);
-
-typedef struct sgs_cache_info {
-    uint64_t files;    /* file identities with their digest */
-    uint64_t verdicts; /* content keys with their verdict */
-    uint64_t bytes;    /* disk used by the cache file */
-} sgs_cache_info;
-
-/* `sigsweep cache stats|clear|export|import`. A corrupt cache is rebuilt (stderr says so).
-   Export writes the verdicts (content-keyed, portable; file identities are machine-local) in a
-   versioned text format, atomically; import reads exactly that format. Returns SGS_OK,
-   SGS_ERR_IO, SGS_ERR_FORMAT (an import file that is not an export: it is checked whole first,
-   and nothing of it is imported). */
-SGS_API SGS_NODISCARD sgs_status sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err,
-                                                 size_t errlen);
-SGS_API SGS_NODISCARD sgs_status sgs_cache_clear(const char *dir, char *err, size_t errlen);
-SGS_API SGS_NODISCARD sgs_status sgs_cache_export(const char *dir, const char *file,
-                                                  uint64_t *count, char *err, size_t errlen);
-SGS_API SGS_NODISCARD sgs_status sgs_cache_import(const char *dir, const char *file,
-                                                  uint64_t *count, char *err, size_t errlen);
-
-/*
- * Makes a server key pair for an installation: dir/server.key (PKCS#8 PEM, mode 0600),
- * dir/server.crt (self-signed, CN=sigsweep server, 10 years) and dir/<agent_file> (the agents'
- * copy: the public key as DER SubjectPublicKeyInfo). type: "rsa2048", "rsa3072", "ec-p256",
- * "ed25519". Never overwrites (SGS_ERR_IO when a file exists). The private key is wiped from
- * memory. Returns SGS_OK, SGS_ERR_INVALID_ARG, SGS_ERR_IO, SGS_ERR_CRYPTO; err says why.
- */
-SGS_API SGS_NODISCARD sgs_status sgs_keygen(const char *type, const char *dir,
-                                            const char *agent_file, char *err, size_t errlen);
-
-/* Writes the public key (SPKI) of a certificate or public key file to out, DER or PEM; never
-   overwrites. Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY; err says why. */
-SGS_API SGS_NODISCARD sgs_status sgs_export_public_key(const char *cert, const char *out, int pem,
-                                                       char *err, size_t errlen);
-
-/*
- * Queues `path` (a file, or a directory walked recursively without following symbolic
- * links; files ending in the signature suffix or ".p7s" are signatures, not inputs). Blocks
- * while the queue is full. Every file yields exactly one record, possibly before this returns.
- * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
- * signature, or CMS detected by content).
- * Returns SGS_OK, SGS_ERR_STATE (no keys and no trust / after finish), SGS_ERR_NOMEM,
- * SGS_ERR_THREAD.
- */
-SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *path);
+/* ---- the end of a run: finish, counters, messages, cancel, free ------------------------------ */
 
 /* Waits until every submitted file has its record and stops the workers. */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_finish(sgs_engine *e);
@@ -490,6 +441,13 @@ SGS_API void sgs_engine_cancel(sgs_engine *e);
 
 /* Finishes if needed, then frees everything. NULL is a no-op. */
 SGS_API void sgs_engine_free(sgs_engine *e);
+
+/* ==============================================================================================
+ * 2. Administer: the trust store, the cache, the journal, the policy, keys, packages.
+ * Free functions, each a whole task (no engine): the detail of a failure is their err.
+ * ============================================================================================== */
+
+/* ---- the trust store: list certificates, add them -------------------------------------------- */
 
 /* A certificate as `trust list` shows it. Strings valid until the callback returns. */
 typedef struct sgs_cert_info {
@@ -545,6 +503,129 @@ SGS_API SGS_NODISCARD sgs_status sgs_trust_store_add(const char *dir, const char
                                                      int force, sgs_import_fn fn, void *opaque,
                                                      char *err, size_t errlen);
 
+/* ---- the persistent cache (verify --cache-dir) ----------------------------------------------- */
+
+/* $XDG_CACHE_HOME/sigsweep, else ~/.cache/sigsweep */
+SGS_API const char *sgs_default_cache_dir(char *buf, size_t n);
+
+typedef struct sgs_cache_info {
+    uint64_t files;    /* file identities with their digest */
+    uint64_t verdicts; /* content keys with their verdict */
+    uint64_t bytes;    /* disk used by the cache file */
+} sgs_cache_info;
+
+/*
+ * `sigsweep cache stats|clear|export|import` on the cache in dir. Nothing is printed: err says
+ * why a call failed ("" on success, except as clear says).
+ * stats and export read an existing, usable cache and change nothing: SGS_ERR_IO with "no
+ * cache at DIR: ..." when dir, or its data.mdb, does not exist (nothing is created), "cache DIR
+ * is unusable (...)" when it is corrupt or not a cache (nothing is moved).
+ * clear is the repair tool: it empties an existing cache; a corrupt one is moved aside
+ * (data.mdb.broken-TIME) and a new, empty one made, and err then says so with SGS_OK. A missing
+ * dir or data.mdb is SGS_ERR_IO ("no cache at DIR").
+ * export writes the verdicts (content-keyed, portable; file identities are machine-local) in a
+ * versioned text format, atomically; import reads exactly that format into the cache, making
+ * dir and the cache when missing (a corrupt one is SGS_ERR_IO, as for stats).
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_FORMAT (an import file that is not an export: it is
+ * checked whole first, and nothing of it is imported). THREAD SAFETY: no shared state; other
+ * processes may use the cache meanwhile.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err,
+                                                 size_t errlen);
+SGS_API SGS_NODISCARD sgs_status sgs_cache_clear(const char *dir, char *err, size_t errlen);
+SGS_API SGS_NODISCARD sgs_status sgs_cache_export(const char *dir, const char *file,
+                                                  uint64_t *count, char *err, size_t errlen);
+SGS_API SGS_NODISCARD sgs_status sgs_cache_import(const char *dir, const char *file,
+                                                  uint64_t *count, char *err, size_t errlen);
+
+/* ---- the quarantine journal: restore --------------------------------------------------------- */
+
+typedef enum sgs_restore_action {
+    SGS_RESTORE_DONE = 0,  /* renamed back */
+    SGS_RESTORE_REFUSED,   /* left as it is: reason says why */
+    SGS_RESTORE_WOULD,     /* dry run: would be renamed back */
+    SGS_RESTORE_NOT_MOVED  /* journalled, but the rename never happened (crash) */
+} sgs_restore_action;
+
+typedef struct sgs_restore_record {
+    const char *original;
+    const char *quarantined;
+    sgs_restore_action action;
+    const char *reason;
+} sgs_restore_record;
+
+typedef void (*sgs_restore_fn)(void *opaque, const sgs_restore_record *r);
+
+typedef struct sgs_restore_opts {
+    const char *journal;        /* NULL: only --scan */
+    const char *const *paths;   /* restore only originals at or under these (none: all) */
+    size_t npaths;
+    const char *const *scan;    /* also restore stray *_invalid[.N] files under these dirs */
+    size_t nscan;
+    int dry_run;
+} sgs_restore_opts;
+
+/*
+ * Puts quarantined files back exactly: a journal entry is restored only when its file is still
+ * the one journalled (dev, inode, size, mtime) and its original name is free (renameat2
+ * RENAME_NOREPLACE); otherwise it is refused with a reason. Returns SGS_OK, SGS_ERR_STATE when
+ * something was refused, SGS_ERR_FORMAT (not a journal), SGS_ERR_IO.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn,
+                                             void *opaque, char *err, size_t errlen);
+
+/* $XDG_STATE_HOME/sigsweep/quarantine.journal, else ~/.local/state/sigsweep/quarantine.journal */
+SGS_API const char *sgs_default_journal(char *buf, size_t n);
+
+/* ---- the product's policy file --------------------------------------------------------------- */
+
+/*
+ * Reads the policy INI the seed product uses: [INI_SERVER_SECTION] CheckDigitalSignatureForHotfix
+ * (or, absent, [Global Settings] CheckDigitalSignatureForUpgrade): 1 enforce, 0 audit. *enforce
+ * is set to 1/0, or -1 when neither key is there. Malformed lines and other values are passed to
+ * warn (line number, text) and ignored. Returns SGS_OK or SGS_ERR_IO.
+ */
+typedef void (*sgs_policy_warn_fn)(void *opaque, unsigned line, const char *what);
+SGS_API SGS_NODISCARD sgs_status sgs_policy_read(const char *path, int *enforce,
+                                                 sgs_policy_warn_fn warn, void *opaque, char *err,
+                                                 size_t errlen);
+
+/* ---- keys: a server key pair, a public key --------------------------------------------------- */
+
+/*
+ * Makes a server key pair for an installation: dir/server.key (PKCS#8 PEM, mode 0600),
+ * dir/server.crt (self-signed, CN=sigsweep server, 10 years) and dir/<agent_file> (the agents'
+ * copy: the public key as DER SubjectPublicKeyInfo). type: "rsa2048", "rsa3072", "ec-p256",
+ * "ed25519". Never overwrites (SGS_ERR_IO when a file exists). The private key is wiped from
+ * memory. Returns SGS_OK, SGS_ERR_INVALID_ARG, SGS_ERR_IO, SGS_ERR_CRYPTO; err says why.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_keygen(const char *type, const char *dir,
+                                            const char *agent_file, char *err, size_t errlen);
+
+/* Writes the public key (SPKI) of a certificate or public key file to out, DER or PEM; never
+   overwrites. Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY; err says why. */
+SGS_API SGS_NODISCARD sgs_status sgs_export_public_key(const char *cert, const char *out, int pem,
+                                                       char *err, size_t errlen);
+
+/* ---- packages: write a manifest -------------------------------------------------------------- */
+
+/*
+ * Writes a manifest of every regular file under dir (recursive; links and special files are
+ * not listed), sorted by path, one line each in sha256sum's own format (with its escaping),
+ * hashed in parallel with `threads` workers (0 = online CPUs). Written to a temporary file
+ * beside `out` and renamed over it; `out` is not listed if it lies under dir. A file that
+ * cannot be read fails the whole manifest. Returns SGS_OK, SGS_ERR_IO, SGS_ERR_NOMEM.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_package_create(const char *dir, const char *out,
+                                                    sgs_hash hash, unsigned threads, char *err,
+                                                    size_t errlen);
+
+/* ==============================================================================================
+ * 3. Low-level helpers: names and parsers, files, the self-test.
+ * ============================================================================================== */
+
+/* ---- names and parsers ----------------------------------------------------------------------- */
+
 /* Stable tokens and names; never NULL ("?" for out-of-range values). */
 SGS_API const char *sgs_verdict_name(sgs_verdict v);
 SGS_API const char *sgs_status_str(sgs_status s);
@@ -555,9 +636,7 @@ SGS_API SGS_NODISCARD int sgs_hash_from_name(const char *name, sgs_hash *out);
 SGS_API SGS_NODISCARD int sgs_verdict_from_name(const char *name, sgs_verdict *out);
 SGS_API const char *sgs_version_string(void);
 
-/* ---- Files: the one writer and the one way to open a named input (fileio.c) ---- */
-
-#include <sys/types.h> /* mode_t */
+/* ---- files: the one writer and the one way to open a named input (fileio.c) ------------------ */
 
 /* Flags of sgs_wfile_open. */
 #define SGS_WFILE_NOREPLACE 1u    /* an existing destination (of any kind) is refused */
@@ -614,6 +693,8 @@ SGS_API void sgs_wfile_abort(sgs_wfile *w);
  * component. Returns a blocking descriptor the caller closes, or -1 with err.
  */
 SGS_API int sgs_open_regular(const char *path, int follow, char *err, size_t errlen);
+
+/* ---- self-test ------------------------------------------------------------------------------- */
 
 /*
  * Known-answer self-test of the digest and signature paths (used by `--version`).

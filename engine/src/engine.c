@@ -21,7 +21,7 @@ sgs_config_init(sgs_config *cfg)
     cfg->cache_entries = 16384;
     cfg->max_whole_file = 256u * 1024u * 1024u;
     cfg->max_file_size = (uint64_t)64 << 30;
-    cfg->min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
+    cfg->trust.min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
     cfg->max_quarantine = 10;
     cfg->max_quarantine_percent = 5;
 }
@@ -68,8 +68,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         (unsigned)cfg->op > SGS_OP_PACKAGE || cfg->sig_suffix == NULL ||
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
         cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
-        cfg->max_whole_file == 0 || cfg->min_security_bits < 0 ||
-        cfg->min_security_bits > 256 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
+        cfg->max_whole_file == 0 || cfg->trust.min_security_bits < 0 ||
+        cfg->trust.min_security_bits > 256 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
         return SGS_ERR_INVALID_ARG;
     sgs_engine *const e = sgs_calloc(&cfg->alloc, 1, sizeof(*e));
     if (e == NULL)
@@ -85,24 +85,18 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     /* the cache's algorithm tag: a verdict depends on the hash and on the RSA padding */
     e->md_nid = EVP_MD_get_type(e->md) * 2 + (cfg->pss ? 1 : 0);
     sgs_keyset_init(&e->keys, &e->alloc);
-    e->keys.min_bits = cfg->min_security_bits;
+    e->keys.min_bits = cfg->trust.min_security_bits;
     sgs_trust_init(&e->trust, &e->alloc);
-    e->trust.min_bits = cfg->min_security_bits;
-    e->trust.system = cfg->trust_system != 0;
-    e->trust.codesign = cfg->require_codesign != 0;
-    e->trust.strict = cfg->strict != 0;
-    e->trust.has_time = cfg->has_at_time != 0;
-    e->trust.at_time = cfg->at_time;
-    e->trust.partial_chain = cfg->partial_chain != 0;
-    e->trust.no_time_check = cfg->no_time_check != 0;
-    sgs_trust_init(&e->tsa, &e->alloc);
-    e->tsa.min_bits = cfg->min_security_bits;
-    e->tsa.has_time = cfg->has_at_time != 0;
-    e->tsa.at_time = cfg->at_time;
+    sgs_trust_set_opts(&e->trust, &cfg->trust);
+    sgs_trust_init(&e->tsa, &e->alloc); /* timestamp authorities: the run's time and floor only */
+    const sgs_trust_opts tsa_opts = {.has_at_time = cfg->trust.has_at_time,
+                                     .at_time = cfg->trust.at_time,
+                                     .min_security_bits = cfg->trust.min_security_bits};
+    sgs_trust_set_opts(&e->tsa, &tsa_opts);
     e->pe_policy.uefi = cfg->pe_uefi != 0;
     e->pe_policy.require_all = cfg->pe_require_all != 0;
     e->pe_policy.lenient = cfg->pe_lenient != 0;
-    e->trust_material = cfg->trust_system != 0;
+    e->trust_material = cfg->trust.system != 0;
     if (e->suffix == NULL)
         goto nomem;
     if (cfg->cache_entries > 0) {
@@ -114,8 +108,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         e->agents = sgs_agents_create(&e->alloc);
         if (e->agents == NULL)
             goto nomem;
-        if (cfg->has_at_time)
-            sgs_agents_set_time(e->agents, cfg->at_time);
+        if (cfg->trust.has_at_time)
+            sgs_agents_set_time(e->agents, cfg->trust.at_time);
     }
     if (cfg->cache_dir != NULL && cfg->op == SGS_OP_VERIFY) {
         char why[512];
@@ -579,7 +573,7 @@ sgs_engine_start(sgs_engine *e)
         unsigned int len = 0;
         const int32_t policy[4] = {e->pe_policy.uefi, e->pe_policy.require_all,
                                    e->pe_policy.lenient, e->md_nid};
-        e->trust_cacheable = !e->trust.system && c != NULL &&
+        e->trust_cacheable = !e->trust.opts.system && c != NULL &&
                           EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
                           EVP_DigestUpdate(c, "sigsweep-records-3 " SGS_VERSION_STRING,
                                            strlen("sigsweep-records-3 " SGS_VERSION_STRING)) == 1 &&

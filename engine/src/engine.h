@@ -123,7 +123,7 @@ struct sgs_engine {
     _Atomic int no_openat2;      /* the kernel lacks openat2: walk components instead */
     char **pkg_ignore;           /* copies of the --ignore patterns */
     size_t pkg_nignore;
-    int trust_material; /* any sgs_engine_add_certs() or trust_system */
+    int trust_material; /* any sgs_engine_add_certs() or cfg.trust.system */
     EVP_PKEY *sign_key;
     sgs_key sign_desc;
     X509 *sign_cert; /* set: `sign` writes CMS (F.p7s) instead of a raw signature */

@@ -38,13 +38,13 @@
  * (MDB_INVALID, MDB_CORRUPTED, ...) moves a cache aside: never EACCES/EPERM/EROFS/ENOSPC.
  *
  * Writes are queued and committed in batches (one LMDB write transaction per batch; LMDB
- * serialises writers across processes, and readers never block). A cache that cannot be
- * opened for corruption, has another format, or reports corruption in use is moved aside and rebuilt:
- * a cache only ever costs speed, never a verdict.
+ * serialises writers across processes, and readers never block). A run's cache that cannot be
+ * opened for corruption, has another format, or reports corruption in use is moved aside and
+ * rebuilt: a cache only ever costs speed, never a verdict. The cache commands
+ * (pcache_admin.c) open it as they need (sgs_pcache_open_as): only `clear` repairs, only
+ * `import` creates; the others report a missing or unusable cache and change nothing.
  */
-#include "pcache.h"
-
-#include "fileio.h"
+#include "pcache_impl.h"
 
 #include "alloc.h"
 
@@ -83,7 +83,8 @@ struct sgs_pcache {
     pending *queue;
     size_t nqueue;
     int broken;  /* an error in use: stop using it */
-    int corrupt; /* ... and it was corruption: moved aside (rebuilt) on close */
+    int corrupt; /* ... and it was corruption: moved aside (rebuilt) on close, if repair */
+    int repair;  /* opened with SGS_PCACHE_REPAIR */
     int full;    /* the disk or the map filled up: no more writes this run */
     int64_t max_age; /* seconds; 0: none. Older identity entries miss (re-hash) */
     uid_t euid;
@@ -214,18 +215,23 @@ open_env(sgs_pcache *c, const char *dir)
     return rc;
 }
 
-/* Opens dir without following a link in its last component and checks it and the files in it
-   (StrictModes). The directory is then used only through this descriptor (LMDB through
-   /proc/self/fd/N), so a parent swapped after the check cannot redirect the cache. */
+/* Opens dir (made first, with its parents, when `create`) without following a link in its last
+   component and checks it and the files in it (StrictModes). The directory is then used only
+   through this descriptor (LMDB through /proc/self/fd/N), so a parent swapped after the check
+   cannot redirect the cache. */
 static int
-open_checked_dir(const char *dir, uid_t euid, int *refused, char *err, size_t errlen)
+open_checked_dir(const char *dir, int create, uid_t euid, int *refused, char *err, size_t errlen)
 {
-    if (mkdirs(dir) != 0) {
+    if (create && mkdirs(dir) != 0) {
         snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno));
         return -1;
     }
     const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     struct stat sb;
+    if (fd < 0 && errno == ENOENT && !create) {
+        snprintf(err, errlen, "no cache at %s: the directory does not exist", dir);
+        return -1;
+    }
     if (fd < 0 || fstat(fd, &sb) != 0) {
         snprintf(err, errlen, "cache directory %s: %s", dir, strerror(errno));
         if (fd >= 0)
@@ -270,17 +276,25 @@ preallocate_lock(int dirfd)
 }
 
 sgs_pcache *
-sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, char *notice,
-                        size_t noticelen, char *err, size_t errlen)
+sgs_pcache_open_as(const sgs_allocator *a, const char *dir, unsigned how, int *refused,
+                   char *notice, size_t noticelen, char *err, size_t errlen)
 {
     int refused_local = 0;
     int *const ref = refused != NULL ? refused : &refused_local;
     *ref = 0;
     notice[0] = '\0';
     const uid_t euid = geteuid();
-    const int dirfd = open_checked_dir(dir, euid, ref, err, errlen);
+    const int create = (how & SGS_PCACHE_CREATE) != 0;
+    const int dirfd = open_checked_dir(dir, create, euid, ref, err, errlen);
     if (dirfd < 0)
         return NULL;
+    struct stat before;
+    const int existed = fstatat(dirfd, "data.mdb", &before, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!existed && !create) {
+        snprintf(err, errlen, "no cache at %s: the directory holds no data.mdb", dir);
+        close(dirfd);
+        return NULL;
+    }
     sgs_pcache *const c = sgs_calloc(a, 1, sizeof(*c));
     if (c == NULL) {
         close(dirfd);
@@ -290,6 +304,7 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
     c->alloc = a;
     c->euid = euid;
     c->dirfd = dirfd;
+    c->repair = (how & SGS_PCACHE_REPAIR) != 0;
     snprintf(c->dir, sizeof(c->dir), "%s", dir);
     c->queue = sgs_calloc(a, BATCH, sizeof(pending));
     if (c->queue == NULL) {
@@ -301,15 +316,13 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
     pthread_mutex_init(&c->mu, NULL);
     char via[64];
     snprintf(via, sizeof(via), "/proc/self/fd/%d", dirfd);
-    struct stat before;
-    const int existed = fstatat(dirfd, "data.mdb", &before, AT_SYMLINK_NOFOLLOW) == 0;
     int rc = preallocate_lock(dirfd);
     const int lock_failed = rc != 0;
     if (lock_failed)
         snprintf(err, errlen, "cache %s/lock.mdb: %s", dir, strerror(rc));
     else
         rc = open_env(c, via);
-    if (is_corruption(rc)) {
+    if (is_corruption(rc) && c->repair) {
         snprintf(notice, noticelen, "cache %s is unusable (%s): moved aside and rebuilt", dir,
                  mdb_strerror(rc));
         move_aside(dirfd);
@@ -321,6 +334,11 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
         mdb_env_close(c->env);
         c->env = NULL;
         rc = -1;
+    } else if (is_corruption(rc)) {
+        snprintf(err, errlen,
+                 "cache %s is unusable (%s): a verify run with --cache-dir rebuilds it, or "
+                 "`sigsweep cache clear`",
+                 dir, mdb_strerror(rc));
     } else if (rc != 0 && !lock_failed) {
         snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
     }
@@ -337,10 +355,11 @@ sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, c
 }
 
 sgs_pcache *
-sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice, size_t noticelen, char *err,
-                size_t errlen)
+sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused, char *notice,
+                        size_t noticelen, char *err, size_t errlen)
 {
-    return sgs_pcache_open_checked(a, dir, NULL, notice, noticelen, err, errlen);
+    return sgs_pcache_open_as(a, dir, SGS_PCACHE_CREATE | SGS_PCACHE_REPAIR, refused, notice,
+                              noticelen, err, errlen);
 }
 
 void
@@ -414,7 +433,7 @@ sgs_pcache_close(sgs_pcache *c)
         (void)mdb_env_sync(c->env, 1);
         mdb_env_close(c->env);
     }
-    if (c->corrupt)
+    if (c->corrupt && c->repair)
         move_aside(c->dirfd); /* rebuilt by the next run */
     close(c->dirfd);
     pthread_mutex_destroy(&c->mu);
@@ -791,247 +810,22 @@ sgs_pcache_usage(sgs_pcache *c, sgs_pcache_use *out)
     out->verdict_misses = atomic_load_explicit(&c->verdict_misses, memory_order_relaxed);
 }
 
-/* ---- administration (sigsweep cache ...) ------------------------------------------------- */
-
-const char *
-sgs_default_cache_dir(char *buf, size_t n)
+MDB_env *
+sgs_pcache_env(const sgs_pcache *c, MDB_dbi *files, MDB_dbi *verdicts)
 {
-    const char *const xdg = getenv("XDG_CACHE_HOME");
-    const char *const home = getenv("HOME");
-    if (xdg != NULL && xdg[0] == '/')
-        snprintf(buf, n, "%s/sigsweep", xdg);
-    else
-        snprintf(buf, n, "%s/.cache/sigsweep", home != NULL && home[0] ? home : ".");
-    return buf;
+    *files = c->files;
+    *verdicts = c->verdicts;
+    return c->env;
 }
 
-static sgs_pcache *
-admin_open(const char *dir, char *err, size_t errlen)
+int
+sgs_pcache_commit(sgs_pcache *c, char *err, size_t errlen)
 {
-    char notice[512];
-    sgs_pcache *const c = sgs_pcache_open(NULL, dir, notice, sizeof(notice), err, errlen);
-    if (c != NULL && notice[0] != '\0')
-        fprintf(stderr, "sigsweep: %s\n", notice);
-    return c;
-}
-
-sgs_status
-sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err, size_t errlen)
-{
-    memset(out, 0, sizeof(*out));
-    sgs_pcache *const c = admin_open(dir, err, errlen);
-    if (c == NULL)
-        return SGS_ERR_IO;
-    MDB_txn *txn = NULL;
-    MDB_stat fs, vs;
-    int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
-    if (rc == 0)
-        rc = mdb_stat(txn, c->files, &fs);
-    if (rc == 0)
-        rc = mdb_stat(txn, c->verdicts, &vs);
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    if (rc == 0) {
-        out->files = fs.ms_entries;
-        out->verdicts = vs.ms_entries;
-        char path[4200];
-        struct stat sb;
-        snprintf(path, sizeof(path), "%s/data.mdb", dir);
-        if (stat(path, &sb) == 0)
-            out->bytes = (uint64_t)sb.st_blocks * 512u;
-    } else {
-        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
-    }
-    sgs_pcache_close(c);
-    return rc == 0 ? SGS_OK : SGS_ERR_IO;
-}
-
-sgs_status
-sgs_cache_clear(const char *dir, char *err, size_t errlen)
-{
-    sgs_pcache *const c = admin_open(dir, err, errlen);
-    if (c == NULL)
-        return SGS_ERR_IO;
-    MDB_txn *txn = NULL;
-    int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
-    if (rc == 0)
-        rc = mdb_drop(txn, c->files, 0);
-    if (rc == 0)
-        rc = mdb_drop(txn, c->verdicts, 0);
-    if (rc == 0)
-        rc = mdb_txn_commit(txn);
-    else if (txn != NULL)
-        mdb_txn_abort(txn);
-    if (rc != 0)
-        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
-    sgs_pcache_close(c);
-    return rc == 0 ? SGS_OK : SGS_ERR_IO;
-}
-
-#define EXPORT_HEADER "sigsweep-cache-export 1"
-
-sgs_status
-sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
-{
-    *count = 0;
-    sgs_pcache *const c = admin_open(dir, err, errlen);
-    if (c == NULL)
-        return SGS_ERR_IO;
-    sgs_wfile *wf = NULL; /* the one writer: a FIFO or device is written into, never replaced */
-    const sgs_status ost = sgs_wfile_open(file, SGS_WFILE_SYNC, 0600, &wf, err, errlen);
-    const int fd = ost == SGS_OK ? dup(sgs_wfile_fd(wf)) : -1;
-    FILE *const fp = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (fp == NULL) {
-        if (ost == SGS_OK)
-            snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        sgs_wfile_abort(wf);
-        sgs_pcache_close(c);
-        return SGS_ERR_IO;
-    }
-    fprintf(fp, "%s\n", EXPORT_HEADER);
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
-    if (rc == 0)
-        rc = mdb_cursor_open(txn, c->verdicts, &cur);
-    MDB_val k, v;
-    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
-        rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
-        if (rc != 0)
-            break;
-        if (k.mv_size != 32 || v.mv_size != 1 + 64 + 48 ||
-            ((const uint8_t *)v.mv_data)[0] == SGS_V_VALID)
-            continue; /* an unsigned export carries no VALID verdict: import would refuse it */
-        const uint8_t *const val = v.mv_data;
-        char khex[65], signer[65], alg[49];
-        for (size_t i = 0; i < 32; i++)
-            snprintf(khex + 2 * i, 3, "%02x", ((const uint8_t *)k.mv_data)[i]);
-        memcpy(signer, val + 1, 64);
-        signer[64] = '\0';
-        memcpy(alg, val + 65, 48);
-        alg[48] = '\0';
-        fprintf(fp, "V %s %s %s %s\n", khex, sgs_verdict_name((sgs_verdict)val[0]),
-                signer[0] ? signer : "-", alg[0] ? alg : "-");
-        (*count)++;
-    }
-    if (rc == MDB_NOTFOUND)
-        rc = 0;
-    if (cur != NULL)
-        mdb_cursor_close(cur);
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    const int bad = fflush(fp) != 0;
-    if (fclose(fp) != 0 || bad || rc != 0) {
-        snprintf(err, errlen, "%s: %s", file, rc != 0 ? mdb_strerror(rc) : strerror(errno));
-        sgs_wfile_abort(wf);
-        sgs_pcache_close(c);
-        return SGS_ERR_IO;
-    }
-    if (sgs_wfile_commit(wf, err, errlen) != SGS_OK) {
-        sgs_pcache_close(c);
-        return SGS_ERR_IO;
-    }
-    sgs_pcache_close(c);
-    return SGS_OK;
-}
-
-sgs_status
-sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
-{
-    *count = 0;
-    /* O_NONBLOCK: a FIFO or device named as the export must not hang the import */
-    const int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        snprintf(err, errlen, "%s: %s", file, fd < 0 || errno != 0 ? strerror(errno)
-                                                                   : "not a regular file");
-        if (fd >= 0)
-            close(fd);
-        return fd < 0 ? SGS_ERR_IO : SGS_ERR_FORMAT;
-    }
-    FILE *const fp = fdopen(fd, "r");
-    if (fp == NULL) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        close(fd);
-        return SGS_ERR_IO;
-    }
-    sgs_pcache *const c = admin_open(dir, err, errlen);
-    if (c == NULL) {
-        fclose(fp);
-        return SGS_ERR_IO;
-    }
-    char line[512];
-    unsigned long lineno = 0;
-    sgs_status st = SGS_OK;
-    /* two passes: the whole file is checked before anything is imported */
-    for (int pass = 0; pass < 2 && st == SGS_OK; pass++) {
-        rewind(fp);
-        lineno = 0;
-        *count = 0;
-        while (fgets(line, sizeof(line), fp) != NULL) {
-            lineno++;
-            const size_t n = strlen(line);
-            if (n == 0 || line[n - 1] != '\n') {
-                snprintf(err, errlen, "%s:%lu: truncated or over-long line", file, lineno);
-                st = SGS_ERR_FORMAT;
-                break;
-            }
-            line[n - 1] = '\0';
-            if (lineno == 1) {
-                if (strcmp(line, EXPORT_HEADER) != 0) {
-                    snprintf(err, errlen, "%s: not a sigsweep cache export (no \"%s\" header)",
-                             file, EXPORT_HEADER);
-                    st = SGS_ERR_FORMAT;
-                    break;
-                }
-                continue;
-            }
-            char khex[80], vname[40], signer[80], alg[80];
-            sgs_verdict verdict;
-            uint8_t key[32];
-            int ok = sscanf(line, "V %79s %39s %79s %79s", khex, vname, signer, alg) == 4 &&
-                     strlen(khex) == 64 && strspn(khex, "0123456789abcdef") == 64 &&
-                     sgs_verdict_from_name(vname, &verdict) == 0 &&
-                     (verdict == SGS_V_VALID || verdict == SGS_V_BAD_SIGNATURE) &&
-                     (strcmp(signer, "-") == 0 ||
-                      (strlen(signer) == 64 && strspn(signer, "0123456789abcdef") == 64)) &&
-                     strlen(alg) < 48 && (verdict != SGS_V_VALID || strcmp(signer, "-") != 0);
-            for (size_t i = 0; ok && i < 32; i++) {
-                unsigned b = 0;
-                ok = sscanf(khex + 2 * i, "%2x", &b) == 1;
-                key[i] = (uint8_t)b;
-            }
-            if (!ok) {
-                snprintf(err, errlen, "%s:%lu: malformed record", file, lineno);
-                st = SGS_ERR_FORMAT;
-                break;
-            }
-            if (verdict == SGS_V_VALID) { /* see "Import" in the design comment */
-                snprintf(err, errlen, "%s:%lu: a VALID verdict from an unauthenticated export "
-                         "is refused (nothing imported)", file, lineno);
-                st = SGS_ERR_FORMAT;
-                break;
-            }
-            if (pass == 1) {
-                sgs_pcache_verdict pv;
-                memset(&pv, 0, sizeof(pv));
-                pv.verdict = (uint8_t)verdict;
-                if (strcmp(signer, "-") != 0)
-                    memcpy(pv.signer, signer, 64);
-                if (strcmp(alg, "-") != 0)
-                    memcpy(pv.alg, alg, strlen(alg) + 1); /* < 48 bytes: checked above */
-                sgs_pcache_put_verdict(c, key, &pv);
-            }
-            (*count)++;
-        }
-        if (st == SGS_OK && lineno == 0) {
-            snprintf(err, errlen, "%s: empty file", file);
-            st = SGS_ERR_FORMAT;
-        }
-    }
-    fclose(fp);
-    sgs_pcache_close(c);
-    return st;
+    pthread_mutex_lock(&c->mu);
+    flush_locked(c);
+    const int failed = c->broken || c->full;
+    if (failed)
+        snprintf(err, errlen, "%s", c->warning);
+    pthread_mutex_unlock(&c->mu);
+    return failed ? -1 : 0;
 }

@@ -17,20 +17,15 @@ typedef struct sgs_pcache_verdict {
 } sgs_pcache_verdict;
 
 /*
- * Opens or creates the cache in directory dir. A cache that is corrupt, truncated, of another
- * format or not a cache at all is moved aside and rebuilt; `notice` then says so (one line),
- * otherwise it is "". NULL with err when the directory cannot be used at all.
- * THREAD SAFETY: the handle is shared by all workers; several processes may share one dir.
- */
-sgs_pcache *sgs_pcache_open(const sgs_allocator *a, const char *dir, char *notice,
-                            size_t noticelen, char *err, size_t errlen);
-
-/*
- * As sgs_pcache_open, and *refused (when not NULL) is set to 1 when the cache was not used
- * because the directory or one of its files is not owned by the invoking user (euid), is
- * writable by group or others, or is not a regular file / directory (StrictModes); 0 for any
- * other failure. A refused cache is never touched (never moved aside). EACCES, EPERM, EROFS and
+ * Opens or creates the cache in directory dir (and the directory, with its parents). A cache
+ * that is corrupt, truncated, of another format or not a cache at all is moved aside and
+ * rebuilt; `notice` then says so (one line), otherwise it is "". NULL with err when the
+ * directory cannot be used at all; *refused (when not NULL) is then set to 1 when the cache
+ * was not used because the directory or one of its files is not owned by the invoking user
+ * (euid), is writable by group or others, or is not a regular file / directory (StrictModes);
+ * 0 for any other failure. A refused cache is never touched (never moved aside). EACCES, EPERM, EROFS and
  * ENOSPC are failures, never "corruption": nothing is moved aside for them.
+ * THREAD SAFETY: the handle is shared by all workers; several processes may share one dir.
  */
 sgs_pcache *sgs_pcache_open_checked(const sgs_allocator *a, const char *dir, int *refused,
                                     char *notice, size_t noticelen, char *err, size_t errlen);

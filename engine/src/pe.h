@@ -1,7 +1,7 @@
 /*
  * pe.h - bounds-checked PE/COFF reader for Authenticode: header walk, image-hash ranges,
- * WIN_CERTIFICATE walk. No I/O, no OpenSSL except EVP digests in the hasher and
- * ASN1_get_object in sgs_pe_der_span().
+ * WIN_CERTIFICATE walk (pe.c); the streaming image hasher (pe_hash.c). No I/O, no OpenSSL
+ * except EVP digests in the hasher and ASN1_get_object in sgs_pe_der_span().
  *
  * Outcomes of sgs_pe_parse() (a bad file is data, not an error):
  *   SGS_PE_NOT_PE     not a PE image: no "MZ", an MZ file too short to hold e_lfanew (< 64

@@ -3,7 +3,8 @@
  * does not close.
  *
  * DESIGN: certificates come from files the admin names (--trust, --untrusted, --search, --crl),
- * each remembered with its file so a diagnosis can say where a fix would come from. Validation
+ * each remembered with its file so a diagnosis can say where a fix would come from (loaded by
+ * trust_load.c). Validation
  * is OpenSSL's X509_verify_cert over one shared X509_STORE (read-only after finalize); this
  * module only chooses flags and explains failures:
  *
@@ -27,18 +28,12 @@
 #include "digest.h"
 #include "err.h"
 #include "keys.h"
-#include "scan.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #define CHAIN_CACHE_SLOTS 1024
@@ -73,7 +68,19 @@ sgs_trust_init(sgs_trust *t, const sgs_allocator *a)
 {
     memset(t, 0, sizeof(*t));
     t->alloc = a;
-    t->min_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
+    t->opts.min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
+}
+
+void
+sgs_trust_set_opts(sgs_trust *t, const sgs_trust_opts *o)
+{
+    t->opts = *o;
+    t->opts.system = o->system != 0;
+    t->opts.codesign = o->codesign != 0;
+    t->opts.strict = o->strict != 0;
+    t->opts.has_at_time = o->has_at_time != 0;
+    t->opts.partial_chain = o->partial_chain != 0;
+    t->opts.no_time_check = o->no_time_check != 0;
 }
 
 static void
@@ -113,7 +120,7 @@ sgs_trust_reset(sgs_trust *t)
 int
 sgs_trust_configured(const sgs_trust *t)
 {
-    return t->trusted.count > 0 || t->system;
+    return t->trusted.count > 0 || t->opts.system;
 }
 
 const char *
@@ -132,245 +139,6 @@ sgs_dn(const X509_NAME *name, char *buf, size_t n)
     return buf;
 }
 
-/* ---- loading ------------------------------------------------------------------------- */
-
-static sgs_status
-list_add(const sgs_allocator *a, sgs_certlist *l, X509 *x, const char *path)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        if (X509_cmp(l->items[i].cert, x) == 0) { /* same certificate: keep the first file */
-            X509_free(x);
-            return SGS_OK;
-        }
-    }
-    if (l->count == l->cap) {
-        const size_t cap = l->cap ? 2 * l->cap : 8;
-        sgs_certref *const items = sgs_calloc(a, cap, sizeof(*items));
-        if (items == NULL) {
-            X509_free(x);
-            return SGS_ERR_NOMEM;
-        }
-        if (l->count > 0)
-            memcpy(items, l->items, l->count * sizeof(*items));
-        sgs_free(a, l->items);
-        l->items = items;
-        l->cap = cap;
-    }
-    char *const copy = sgs_strdup(a, path);
-    if (copy == NULL) {
-        X509_free(x);
-        return SGS_ERR_NOMEM;
-    }
-    l->items[l->count].cert = x;
-    l->items[l->count].path = copy;
-    l->count++;
-    return SGS_OK;
-}
-
-static sgs_certlist *
-list_of(sgs_trust *t, sgs_material kind)
-{
-    switch (kind) {
-    case SGS_MAT_TRUST:
-        return &t->trusted;
-    case SGS_MAT_UNTRUSTED:
-        return &t->untrusted;
-    case SGS_MAT_SEARCH:
-        return &t->search;
-    case SGS_MAT_CRL:
-    case SGS_MAT_TSA: /* a store of its own (engine.c), filled as SGS_MAT_TRUST */
-        break;
-    }
-    return NULL;
-}
-
-/* Takes one parsed object: a certificate (x) or a CRL (crl). */
-static sgs_status
-take(sgs_trust *t, sgs_material kind, X509 *x, X509_CRL *crl, const char *path, char *err,
-     size_t errlen)
-{
-    if (kind == SGS_MAT_CRL) {
-        X509_free(x);
-        if (crl == NULL) {
-            snprintf(err, errlen, "%s: a certificate where a CRL was expected", path);
-            return SGS_ERR_KEY;
-        }
-        if (t->crls == NULL && (t->crls = sk_X509_CRL_new_null()) == NULL) {
-            X509_CRL_free(crl);
-            return SGS_ERR_NOMEM;
-        }
-        if (!sk_X509_CRL_push(t->crls, crl)) {
-            X509_CRL_free(crl);
-            return SGS_ERR_NOMEM;
-        }
-        return SGS_OK;
-    }
-    X509_CRL_free(crl);
-    if (x == NULL) {
-        snprintf(err, errlen, "%s: a CRL where a certificate was expected", path);
-        return SGS_ERR_KEY;
-    }
-    sgs_certlist *const list = list_of(t, kind);
-    if (list == NULL) {
-        X509_free(x);
-        return SGS_ERR_INVALID_ARG;
-    }
-    return list_add(t->alloc, list, x, path);
-}
-
-typedef struct pki_blocks {
-    sgs_pki_fn fn;
-    void *opaque;
-    const char *path;
-    char *err;
-    size_t errlen;
-    unsigned found;
-} pki_blocks;
-
-/* One PEM block of a certificate file: certificates and CRLs go to fn; other public blocks are
-   skipped; a private key or a block that does not decode stops the file. */
-static sgs_status
-pki_block(void *opaque, unsigned index, const char *name, const unsigned char *data, long dlen)
-{
-    pki_blocks *const pb = opaque;
-    const unsigned char *p = data;
-    X509 *x = NULL;
-    X509_CRL *crl = NULL;
-    if (strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0)
-        x = d2i_X509(NULL, &p, dlen);
-    else if (strcmp(name, "TRUSTED CERTIFICATE") == 0)
-        x = d2i_X509_AUX(NULL, &p, dlen);
-    else if (strcmp(name, "X509 CRL") == 0)
-        crl = d2i_X509_CRL(NULL, &p, dlen);
-    const int skip = x == NULL && crl == NULL && strstr(name, "PRIVATE KEY") == NULL &&
-                     strcmp(name, "CERTIFICATE") != 0 && strcmp(name, "X509 CRL") != 0;
-    if ((x != NULL || crl != NULL) && p != data + dlen) {
-        X509_free(x);
-        X509_CRL_free(crl);
-        x = NULL;
-        crl = NULL;
-    }
-    ERR_clear_error();
-    if (x == NULL && crl == NULL && !skip) {
-        snprintf(pb->err, pb->errlen, "%s: PEM block %u (%s) %s", pb->path, index, name,
-                 strstr(name, "PRIVATE KEY") ? "is a private key" : "does not decode");
-        return SGS_ERR_KEY;
-    }
-    if (x == NULL && crl == NULL)
-        return SGS_OK;
-    pb->found++;
-    return pb->fn(pb->opaque, x, crl, pb->path, pb->err, pb->errlen);
-}
-
-sgs_status
-sgs_pki_parse(const uint8_t *buf, size_t len, const char *path, sgs_pki_fn fn, void *opaque,
-              char *err, size_t errlen)
-{
-    char cause[160];
-    if (!sgs_pem_present(buf, len)) {
-        const unsigned char *p = buf;
-        X509 *const x = d2i_X509(NULL, &p, (long)len);
-        if (x != NULL && p == buf + len)
-            return fn(opaque, x, NULL, path, err, errlen);
-        X509_free(x);
-        p = buf;
-        X509_CRL *const crl = d2i_X509_CRL(NULL, &p, (long)len);
-        if (crl != NULL && p == buf + len)
-            return fn(opaque, NULL, crl, path, err, errlen);
-        X509_CRL_free(crl);
-        (void)sgs_crypto_error(cause, sizeof(cause));
-        snprintf(err, errlen, "%s: not a PEM or DER certificate or CRL", path);
-        return SGS_ERR_KEY;
-    }
-    pki_blocks pb = {fn, opaque, path, err, errlen, 0};
-    sgs_status st = sgs_pem_each(buf, len, pki_block, &pb, path, "no block", err, errlen);
-    if (st == SGS_OK && pb.found == 0) {
-        snprintf(err, errlen, "%s: no certificate or CRL in it", path);
-        st = SGS_ERR_KEY;
-    }
-    return st;
-}
-
-sgs_status
-sgs_pki_parse_file(const sgs_allocator *a, const char *path, sgs_pki_fn fn, void *opaque,
-                   char *err, size_t errlen)
-{
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    sgs_status st = sgs_read_small_file_follow(a, path, SGS_CERT_FILE_MAX, &buf, &len, err, errlen);
-    if (st != SGS_OK)
-        return st;
-    st = sgs_pki_parse(buf, len, path, fn, opaque, err, errlen);
-    sgs_free(a, buf);
-    return st;
-}
-
-typedef struct take_ctx {
-    sgs_trust *t;
-    sgs_material kind;
-} take_ctx;
-
-static sgs_status
-take_cb(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size_t errlen)
-{
-    const take_ctx *const c = opaque;
-    return take(c->t, c->kind, x, crl, path, err, errlen);
-}
-
-/* All of a file or none of it: a file that fails half-way leaves nothing behind. */
-static sgs_status
-add_file(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
-{
-    take_ctx c = {t, kind};
-    sgs_certlist *const list = list_of(t, kind);
-    const size_t count = list != NULL ? list->count : 0;
-    const int crls = sk_X509_CRL_num(t->crls) > 0 ? sk_X509_CRL_num(t->crls) : 0;
-    const sgs_status st = sgs_pki_parse_file(t->alloc, path, take_cb, &c, err, errlen);
-    if (st != SGS_OK) {
-        while (list != NULL && list->count > count) {
-            list->count--;
-            X509_free(list->items[list->count].cert);
-            sgs_free(t->alloc, list->items[list->count].path);
-        }
-        while (sk_X509_CRL_num(t->crls) > crls)
-            X509_CRL_free(sk_X509_CRL_pop(t->crls));
-    }
-    return st;
-}
-
-sgs_status
-sgs_trust_add(sgs_trust *t, sgs_material kind, const char *path, char *err, size_t errlen)
-{
-    struct stat sb;
-    err[0] = '\0';
-    if (stat(path, &sb) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return SGS_ERR_IO;
-    }
-    if (!S_ISDIR(sb.st_mode))
-        return add_file(t, kind, path, err, errlen);
-    /* A directory: every regular file in it (hashed directories hold links to the same
-       certificates; duplicates are kept once). Files that are not certificates are an error:
-       a trust directory should hold nothing else. */
-    char **names = NULL;
-    size_t n = 0;
-    const int lrc = sgs_list_dir(t->alloc, path, 1, 0, &names, &n);
-    if (lrc != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(lrc));
-        return lrc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
-    }
-    sgs_status st = SGS_OK;
-    for (size_t i = 0; i < n && st == SGS_OK; i++) {
-        struct stat fs;
-        if (stat(names[i], &fs) == 0 && S_ISREG(fs.st_mode))
-            st = add_file(t, kind, names[i], err, errlen);
-    }
-    sgs_list_free(t->alloc, names, n);
-    /* An empty directory is not an error: an empty trust store is a state to report (every
-       chain is then UNTRUSTED, saying so), not a reason to refuse the run. */
-    return st;
-}
-
 /* ---- store ---------------------------------------------------------------------------- */
 
 static X509_STORE *
@@ -386,7 +154,7 @@ new_store(const sgs_trust *t, X509 *const *extra, size_t nextra)
         ok = X509_STORE_add_cert(s, extra[i]) == 1;
     for (int i = 0; ok && i < sk_X509_CRL_num(t->crls); i++)
         ok = X509_STORE_add_crl(s, sk_X509_CRL_value(t->crls, i)) == 1;
-    if (ok && t->system)
+    if (ok && t->opts.system)
         ok = X509_STORE_set_default_paths(s) == 1;
     if (!ok) {
         X509_STORE_free(s);
@@ -479,19 +247,19 @@ run_verify(const sgs_trust *t, X509_STORE *store, X509 *leaf, STACK_OF(X509) *ch
     }
     X509_VERIFY_PARAM *const param = X509_STORE_CTX_get0_param(ctx);
     unsigned long flags = 0;
-    if (t->strict)
+    if (t->opts.strict)
         flags |= X509_V_FLAG_X509_STRICT;
     if (sk_X509_CRL_num(t->crls) > 0)
         flags |= X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
-    if (t->partial_chain)
+    if (t->opts.partial_chain)
         flags |= X509_V_FLAG_PARTIAL_CHAIN;
-    if (t->no_time_check)
+    if (t->opts.no_time_check)
         flags |= X509_V_FLAG_NO_CHECK_TIME;
     X509_VERIFY_PARAM_set_flags(param, flags);
     X509_VERIFY_PARAM_set_depth(param, SGS_CHAIN_DEPTH_MAX);
-    X509_VERIFY_PARAM_set_auth_level(param, auth_level(t->min_bits));
-    if (t->has_time)
-        X509_VERIFY_PARAM_set_time(param, (time_t)t->at_time);
+    X509_VERIFY_PARAM_set_auth_level(param, auth_level(t->opts.min_security_bits));
+    if (t->opts.has_at_time)
+        X509_VERIFY_PARAM_set_time(param, (time_t)t->opts.at_time);
     X509_STORE_CTX_set_verify_cb(ctx, ignore_missing_crl);
     out->ok = X509_verify_cert(ctx) == 1;
     out->error = X509_STORE_CTX_get_error(ctx);
@@ -657,8 +425,7 @@ search_dfs(const sgs_trust *t, X509 *leaf, STACK_OF(X509) *chain_certs, X509 *mi
         picked[(*npicked)++] = c;
         X509_STORE *const s = new_store(t, picked, *npicked);
         run_out r;
-        r.chain = NULL;
-        r.chainlen = 0;
+        memset(&r, 0, sizeof(r)); /* no store (out of memory): nothing ran, nothing to free */
         const int ran = s != NULL && run_verify(t, s, leaf, chain_certs, &r);
         X509_STORE_free(s);
         if (ran && r.ok) {
@@ -721,6 +488,7 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
       char *reason, size_t n, char *chain, size_t chainlen, sgs_check_window *win)
 {
     run_out r;
+    memset(&r, 0, sizeof(r));
     r.chain = chain;
     r.chainlen = chainlen;
     char dn[512], d1[40], d2[40];
@@ -729,12 +497,12 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
     /* How long this result holds (sgs_check_window): judged at a fixed time, forever; at the
        current time, a closed chain only while all its certificates are valid, and results a
        later time could change not at all. */
-    const int fixed_time = t->has_time || t->no_time_check;
+    const int fixed_time = t->opts.has_at_time || t->opts.no_time_check;
     win->from = INT64_MIN;
     win->until = INT64_MAX;
     win->cacheable = 0;
     char weak[160];
-    if (sgs_key_weakness(X509_get0_pubkey(signer), t->min_bits, weak, sizeof(weak)) != NULL) {
+    if (sgs_key_weakness(X509_get0_pubkey(signer), t->opts.min_security_bits, weak, sizeof(weak)) != NULL) {
         sgs_appendf(reason, n, "the signer's key is refused: %s", weak);
         win->cacheable = 1; /* a property of the certificate alone */
         return;
@@ -752,7 +520,7 @@ judge(sgs_trust *t, X509 *signer, STACK_OF(X509) *chain_certs, sgs_verdict *verd
             win->from = r.from;
             win->until = r.until;
         }
-        if (t->codesign) {
+        if (t->opts.codesign) {
             const uint32_t flags = X509_get_extension_flags(signer);
             const uint32_t ku = X509_get_key_usage(signer);
             if ((flags & EXFLAG_XKUSAGE) == 0 ||
@@ -871,10 +639,11 @@ sgs_check_window_narrow(sgs_check_window *into, const sgs_check_window *w)
 int
 sgs_trust_fingerprint(const sgs_trust *t, EVP_MD_CTX *c)
 {
-    const int64_t flags[9] = {t->system,        t->codesign,      t->strict,
-                              t->has_time,      t->at_time,       t->partial_chain,
-                              t->no_time_check, (int64_t)sk_X509_CRL_num(t->crls),
-                              t->min_bits};
+    const sgs_trust_opts *const o = &t->opts;
+    const int64_t flags[9] = {o->system,        o->codesign,     o->strict,
+                              o->has_at_time,   o->at_time,      o->partial_chain,
+                              o->no_time_check, (int64_t)sk_X509_CRL_num(t->crls),
+                              o->min_security_bits};
     int ok = EVP_DigestUpdate(c, flags, sizeof(flags)) == 1;
     const sgs_certlist *const lists[3] = {&t->trusted, &t->untrusted, &t->search};
     for (size_t l = 0; l < 3; l++) {
@@ -941,11 +710,11 @@ sgs_trust_check_with(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra,
                      char *chain, size_t chainlen, sgs_check_window *win)
 {
     sgs_trust local = *t; /* the same store, cache and material; this call's time and usage */
-    if (o->has_time && !t->has_time) {
-        local.has_time = 1;
-        local.at_time = o->at_time;
+    if (o->has_at_time && !t->opts.has_at_time) {
+        local.opts.has_at_time = 1;
+        local.opts.at_time = o->at_time;
     }
-    local.codesign |= o->codesign;
+    local.opts.codesign |= o->codesign;
     check_chain(&local, signer, extra, verdict, reason, n, chain, chainlen, win);
 }
 
@@ -965,7 +734,8 @@ check_chain(sgs_trust *t, X509 *signer, STACK_OF(X509) *extra, sgs_verdict *verd
     if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
         unsigned int klen = 0;
         sgs_cert_facts f;
-        const int64_t when[3] = {t->has_time, t->has_time ? t->at_time : 0, t->codesign};
+        const int64_t when[3] = {t->opts.has_at_time, t->opts.has_at_time ? t->opts.at_time : 0,
+                                 t->opts.codesign};
         int ok = EVP_DigestUpdate(c, when, sizeof(when)) == 1 &&
                  sgs_trust_cert_facts(t, signer, &f) &&
                  EVP_DigestUpdate(c, f.sha256, sizeof(f.sha256)) == 1;

@@ -1,4 +1,5 @@
-/* trust.h - trust store, intermediates, candidate CAs, CRLs; chain validation and diagnosis. */
+/* trust.h - trust store, intermediates, candidate CAs, CRLs; chain validation and diagnosis.
+   Loading (sgs_trust_add, sgs_pki_parse*) is trust_load.c; the rest is trust.c. */
 #ifndef SGS_TRUST_H
 #define SGS_TRUST_H
 
@@ -31,21 +32,20 @@ typedef struct sgs_trust {
     const sgs_allocator *alloc;
     sgs_certlist trusted, untrusted, search;
     STACK_OF(X509_CRL) *crls;
-    int system;           /* also OpenSSL's default CA file and directory */
-    int codesign;         /* require the codeSigning EKU on the signer */
-    int strict;           /* X509_V_FLAG_X509_STRICT */
-    int has_time;
-    int64_t at_time;
-    int partial_chain;    /* X509_V_FLAG_PARTIAL_CHAIN: a trusted intermediate is an anchor */
-    int no_time_check;    /* X509_V_FLAG_NO_CHECK_TIME: validity dates ignored (UEFI db) */
-    int min_bits;         /* every key of the chain and the signer: at least this security */
+    sgs_trust_opts opts;  /* sgs_trust_set_opts(); system: also OpenSSL's default CA file and
+                             directory; partial_chain, no_time_check, strict: the X509_V_FLAGs;
+                             min_security_bits: every key of the chain and the signer */
     X509_STORE *store;             /* built by finalize */
     STACK_OF(X509) *untrusted_sk;  /* --untrusted, shared read-only */
     sgs_chain_cache *cache;
 } sgs_trust;
 
+/* Empty material; opts all 0 but min_security_bits (SGS_MIN_SECURITY_BITS_DEFAULT). */
 void sgs_trust_init(sgs_trust *t, const sgs_allocator *a);
 void sgs_trust_reset(sgs_trust *t);
+
+/* The run's options, copied (flags as 0/1). Before finalize. */
+void sgs_trust_set_opts(sgs_trust *t, const sgs_trust_opts *o);
 
 /*
  * Loads certificates (or CRLs for SGS_MAT_CRL) from a file (PEM bundle or DER) or from every
@@ -100,9 +100,9 @@ int sgs_trust_cert_facts(sgs_trust *t, X509 *x, sgs_cert_facts *out);
    judged at its timestamp's time (unless the run fixed a time with --at), and Authenticode
    needs codeSigning whatever --purpose says. */
 typedef struct sgs_check_opts {
-    int has_time;
+    int has_at_time; /* judge at at_time, unless the run's options fix a time */
     int64_t at_time;
-    int codesign;
+    int codesign;    /* require codeSigning, whatever the run's options say */
 } sgs_check_opts;
 /*
  * How long a result holds, for caches that outlive the run: one judged at a fixed time (--at,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cache_e2e.sh SIGSWEEP - the persistent cache: the same verdicts with and without it, reuse
 # when nothing changed, re-hash when a file changed, no reuse across key sets, a corrupt cache
-# rebuilt, --paranoid, export/import, two processes on one cache, stats/clear.
+# rebuilt, --paranoid, export/import, two processes on one cache, stats/clear; the cache commands
+# on a missing or corrupt cache (an error that creates and moves nothing; clear repairs).
 set -euo pipefail
 B=$1
 t=$(mktemp -d)
@@ -154,5 +155,31 @@ check "stats counts verdicts" "grep -Eq '^verdicts: [1-9]' stats.txt"
 check "clear empties it" "grep -q '^verdicts: 0' stats2.txt && grep -q '^files:    0' stats2.txt"
 set +e; "$B" cache bogus >/dev/null 2>&1; rc=$?; set -e
 check "unknown cache subcommand exits 2" "[ $rc = 2 ]"
+
+# the cache commands other than import never create a cache, and only clear repairs one: a
+# missing or unusable cache is an error (exit 2, the reason on stderr), and nothing changes
+for sub in stats export clear; do
+  for dir in "$t/no/such/cache" /nonexistent/x; do
+    if [ "$dir" = /nonexistent/x ] && [ -e /nonexistent/x ]; then continue; fi
+    args=$sub; [ $sub = export ] && args="export $t/none.txt"
+    set +e; "$B" cache --cache-dir "$dir" $args >/dev/null 2>nodir.err; rc=$?; set -e
+    check "cache $sub, no directory $dir: exit 2, says it does not exist, creates nothing" \
+      "[ $rc = 2 ] && grep -q 'does not exist' nodir.err && [ ! -e '$dir' ] && [ ! -e '$t/no' ] && [ ! -e '$t/none.txt' ]"
+  done
+done
+mkdir "$t/empty"
+set +e; "$B" cache --cache-dir "$t/empty" stats >/dev/null 2>empty.err; rc=$?; set -e
+check "cache stats, a directory without a cache: exit 2, nothing made" \
+  "[ $rc = 2 ] && grep -q 'no cache at' empty.err && [ -z \"\$(ls -A '$t/empty')\" ]"
+mkdir "$t/bad" && head -c 100000 /dev/urandom > "$t/bad/data.mdb"
+set +e; "$B" cache --cache-dir "$t/bad" stats >/dev/null 2>bad.err; rc=$?; set -e
+check "cache stats, a corrupt cache: exit 2, unusable, not moved aside" \
+  "[ $rc = 2 ] && grep -q 'unusable' bad.err && ! ls '$t/bad' | grep -q broken"
+set +e; "$B" cache --cache-dir "$t/bad" export bad.txt >/dev/null 2>bad.err; rc=$?; set -e
+check "cache export, a corrupt cache: exit 2, unusable, no file" \
+  "[ $rc = 2 ] && grep -q 'unusable' bad.err && [ ! -e bad.txt ] && ! ls '$t/bad' | grep -q broken"
+set +e; "$B" cache --cache-dir "$t/bad" clear >/dev/null 2>bad.err; rc=$?; set -e
+check "cache clear repairs a corrupt cache (exit 0, says so)" \
+  "[ $rc = 0 ] && grep -q 'moved aside' bad.err && \"$B\" cache --cache-dir '$t/bad' stats | grep -q '^verdicts: 0'"
 if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$t"/*.err "$t/err" 2>/dev/null; then bad "sanitizer report"; fi
 exit $fail

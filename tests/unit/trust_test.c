@@ -457,10 +457,10 @@ load(sgs_trust *t, const setup *s)
             REQUIRE(st == SGS_OK);
         }
     }
-    t->codesign = s->codesign;
-    t->strict = s->strict;
-    t->has_time = s->has_time;
-    t->at_time = s->at;
+    t->opts.codesign = s->codesign;
+    t->opts.strict = s->strict;
+    t->opts.has_at_time = s->has_time;
+    t->opts.at_time = s->at;
     REQUIRE(sgs_trust_finalize(t, err, sizeof(err)) == SGS_OK);
     CHECK_QUEUE_EMPTY();
 }

@@ -1,0 +1,302 @@
+/*
+ * pcache_admin.c - `sigsweep cache stats|clear|export|import`: the persistent cache (pcache.c)
+ * seen from outside a run.
+ *
+ * DESIGN: each call opens the cache, does one thing in one LMDB transaction (or one read of
+ * the verdicts table) and closes it. Export and import speak one versioned text format, a
+ * header line and one line per content-keyed verdict:
+ *
+ *     sigsweep-cache-export 1
+ *     V <64 hex: content key> <verdict token> <signer fingerprint or -> <algorithm or ->
+ *
+ * Only the verdicts table travels (content keys are portable; file identities are not), and
+ * an unsigned export never carries, and an import never accepts, a VALID verdict (see "Import"
+ * in pcache.c). An import file is checked whole before anything of it is stored.
+ */
+#include "pcache_impl.h"
+
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *
+sgs_default_cache_dir(char *buf, size_t n)
+{
+    const char *const xdg = getenv("XDG_CACHE_HOME");
+    const char *const home = getenv("HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(buf, n, "%s/sigsweep", xdg);
+    else
+        snprintf(buf, n, "%s/.cache/sigsweep", home != NULL && home[0] ? home : ".");
+    return buf;
+}
+
+/* An open cache and its tables, for one command. */
+typedef struct admin {
+    sgs_pcache *c;
+    MDB_env *env;
+    MDB_dbi files, verdicts;
+    char notice[512]; /* with SGS_PCACHE_REPAIR: what was repaired, else "" */
+} admin;
+
+/* Opens dir's cache as `how` says (SGS_PCACHE_CREATE, SGS_PCACHE_REPAIR; 0: only an existing,
+   usable cache). err is "" after, or says why not (-1). */
+static int
+admin_open(admin *a, const char *dir, unsigned how, char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    a->c = sgs_pcache_open_as(NULL, dir, how, NULL, a->notice, sizeof(a->notice), err, errlen);
+    if (a->c == NULL)
+        return -1;
+    a->env = sgs_pcache_env(a->c, &a->files, &a->verdicts);
+    return 0;
+}
+
+sgs_status
+sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    admin a;
+    if (admin_open(&a, dir, 0, err, errlen) != 0)
+        return SGS_ERR_IO;
+    MDB_txn *txn = NULL;
+    MDB_stat fs, vs;
+    int rc = mdb_txn_begin(a.env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_stat(txn, a.files, &fs);
+    if (rc == 0)
+        rc = mdb_stat(txn, a.verdicts, &vs);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc == 0) {
+        out->files = fs.ms_entries;
+        out->verdicts = vs.ms_entries;
+        char path[4200];
+        struct stat sb;
+        snprintf(path, sizeof(path), "%s/data.mdb", dir);
+        if (stat(path, &sb) == 0)
+            out->bytes = (uint64_t)sb.st_blocks * 512u;
+    } else {
+        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+    }
+    sgs_pcache_close(a.c);
+    return rc == 0 ? SGS_OK : SGS_ERR_IO;
+}
+
+sgs_status
+sgs_cache_clear(const char *dir, char *err, size_t errlen)
+{
+    admin a;
+    if (admin_open(&a, dir, SGS_PCACHE_REPAIR, err, errlen) != 0)
+        return SGS_ERR_IO;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(a.env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_drop(txn, a.files, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, a.verdicts, 0);
+    if (rc == 0)
+        rc = mdb_txn_commit(txn);
+    else if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (rc != 0)
+        snprintf(err, errlen, "cache %s: %s", dir, mdb_strerror(rc));
+    else
+        snprintf(err, errlen, "%s", a.notice); /* a corrupt cache: moved aside, then cleared */
+    sgs_pcache_close(a.c);
+    return rc == 0 ? SGS_OK : SGS_ERR_IO;
+}
+
+#define EXPORT_HEADER "sigsweep-cache-export 1"
+
+/* 64 hex digits (checked by the caller: [0-9a-f] only) into 32 bytes, as four strtoull's of 16
+   digits each, every one consumed exactly. 1, or 0 if any is not. */
+static int
+key_from_hex(const char *hex, uint8_t key[32])
+{
+    for (size_t w = 0; w < 4; w++) {
+        char part[17];
+        memcpy(part, hex + 16 * w, 16);
+        part[16] = '\0';
+        char *end = NULL;
+        errno = 0;
+        const unsigned long long v = strtoull(part, &end, 16);
+        if (end != part + 16 || errno != 0)
+            return 0;
+        for (size_t i = 0; i < 8; i++)
+            key[8 * w + i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+    return 1;
+}
+
+sgs_status
+sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    admin a;
+    if (admin_open(&a, dir, 0, err, errlen) != 0)
+        return SGS_ERR_IO;
+    sgs_wfile *wf = NULL; /* the one writer: a FIFO or device is written into, never replaced */
+    const sgs_status ost = sgs_wfile_open(file, SGS_WFILE_SYNC, 0600, &wf, err, errlen);
+    const int fd = ost == SGS_OK ? dup(sgs_wfile_fd(wf)) : -1;
+    FILE *const fp = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (fp == NULL) {
+        if (ost == SGS_OK)
+            snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        sgs_wfile_abort(wf);
+        sgs_pcache_close(a.c);
+        return SGS_ERR_IO;
+    }
+    fprintf(fp, "%s\n", EXPORT_HEADER);
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    int rc = mdb_txn_begin(a.env, NULL, MDB_RDONLY, &txn);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, a.verdicts, &cur);
+    MDB_val k, v;
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        rc = mdb_cursor_get(cur, &k, &v, (MDB_cursor_op)op);
+        if (rc != 0)
+            break;
+        if (k.mv_size != 32 || v.mv_size != 1 + 64 + 48 ||
+            ((const uint8_t *)v.mv_data)[0] == SGS_V_VALID)
+            continue; /* an unsigned export carries no VALID verdict: import would refuse it */
+        const uint8_t *const val = v.mv_data;
+        char khex[65], signer[65], alg[49];
+        for (size_t i = 0; i < 32; i++)
+            snprintf(khex + 2 * i, 3, "%02x", ((const uint8_t *)k.mv_data)[i]);
+        memcpy(signer, val + 1, 64);
+        signer[64] = '\0';
+        memcpy(alg, val + 65, 48);
+        alg[48] = '\0';
+        fprintf(fp, "V %s %s %s %s\n", khex, sgs_verdict_name((sgs_verdict)val[0]),
+                signer[0] ? signer : "-", alg[0] ? alg : "-");
+        (*count)++;
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    if (cur != NULL)
+        mdb_cursor_close(cur);
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    const int bad = fflush(fp) != 0;
+    if (fclose(fp) != 0 || bad || rc != 0) {
+        snprintf(err, errlen, "%s: %s", file, rc != 0 ? mdb_strerror(rc) : strerror(errno));
+        sgs_wfile_abort(wf);
+        sgs_pcache_close(a.c);
+        return SGS_ERR_IO;
+    }
+    if (sgs_wfile_commit(wf, err, errlen) != SGS_OK) {
+        sgs_pcache_close(a.c);
+        return SGS_ERR_IO;
+    }
+    sgs_pcache_close(a.c);
+    return SGS_OK;
+}
+
+sgs_status
+sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
+{
+    *count = 0;
+    /* O_NONBLOCK: a FIFO or device named as the export must not hang the import */
+    const int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(err, errlen, "%s: %s", file, fd < 0 || errno != 0 ? strerror(errno)
+                                                                   : "not a regular file");
+        if (fd >= 0)
+            close(fd);
+        return fd < 0 ? SGS_ERR_IO : SGS_ERR_FORMAT;
+    }
+    FILE *const fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        snprintf(err, errlen, "%s: %s", file, strerror(errno));
+        close(fd);
+        return SGS_ERR_IO;
+    }
+    admin a;
+    if (admin_open(&a, dir, SGS_PCACHE_CREATE, err, errlen) != 0) {
+        fclose(fp);
+        return SGS_ERR_IO;
+    }
+    char line[512];
+    unsigned long lineno = 0;
+    sgs_status st = SGS_OK;
+    /* two passes: the whole file is checked before anything is imported */
+    for (int pass = 0; pass < 2 && st == SGS_OK; pass++) {
+        rewind(fp);
+        lineno = 0;
+        *count = 0;
+        while (fgets(line, sizeof(line), fp) != NULL) {
+            lineno++;
+            const size_t n = strlen(line);
+            if (n == 0 || line[n - 1] != '\n') {
+                snprintf(err, errlen, "%s:%lu: truncated or over-long line", file, lineno);
+                st = SGS_ERR_FORMAT;
+                break;
+            }
+            line[n - 1] = '\0';
+            if (lineno == 1) {
+                if (strcmp(line, EXPORT_HEADER) != 0) {
+                    snprintf(err, errlen, "%s: not a sigsweep cache export (no \"%s\" header)",
+                             file, EXPORT_HEADER);
+                    st = SGS_ERR_FORMAT;
+                    break;
+                }
+                continue;
+            }
+            char khex[80], vname[40], signer[80], alg[80];
+            sgs_verdict verdict;
+            uint8_t key[32];
+            int ok = sscanf(line, "V %79s %39s %79s %79s", khex, vname, signer, alg) == 4 &&
+                     strlen(khex) == 64 && strspn(khex, "0123456789abcdef") == 64 &&
+                     sgs_verdict_from_name(vname, &verdict) == 0 &&
+                     (verdict == SGS_V_VALID || verdict == SGS_V_BAD_SIGNATURE) &&
+                     (strcmp(signer, "-") == 0 ||
+                      (strlen(signer) == 64 && strspn(signer, "0123456789abcdef") == 64)) &&
+                     strlen(alg) < 48 && (verdict != SGS_V_VALID || strcmp(signer, "-") != 0);
+            ok = ok && key_from_hex(khex, key);
+            if (!ok) {
+                snprintf(err, errlen, "%s:%lu: malformed record", file, lineno);
+                st = SGS_ERR_FORMAT;
+                break;
+            }
+            if (verdict == SGS_V_VALID) { /* see "Import" in the design comment */
+                snprintf(err, errlen, "%s:%lu: a VALID verdict from an unauthenticated export "
+                         "is refused (nothing imported)", file, lineno);
+                st = SGS_ERR_FORMAT;
+                break;
+            }
+            if (pass == 1) {
+                sgs_pcache_verdict pv;
+                memset(&pv, 0, sizeof(pv));
+                pv.verdict = (uint8_t)verdict;
+                if (strcmp(signer, "-") != 0)
+                    memcpy(pv.signer, signer, 64);
+                if (strcmp(alg, "-") != 0)
+                    memcpy(pv.alg, alg, strlen(alg) + 1); /* < 48 bytes: checked above */
+                sgs_pcache_put_verdict(a.c, key, &pv);
+            }
+            (*count)++;
+        }
+        if (st == SGS_OK && lineno == 0) {
+            snprintf(err, errlen, "%s: empty file", file);
+            st = SGS_ERR_FORMAT;
+        }
+    }
+    fclose(fp);
+    if (st == SGS_OK && sgs_pcache_commit(a.c, err, errlen) != 0)
+        st = SGS_ERR_IO; /* nothing, or not all, of it was stored */
+    sgs_pcache_close(a.c);
+    return st;
+}
