@@ -237,5 +237,17 @@ t "verify 600 directories with 64 descriptors: every file judged" 1 \
     bash -c 'ulimit -n 64 && exec "$@"' _ "$bin" verify --key "$d/rsa.pub" --format csv "$many"
 [[ $(grep -c ',NO_SIGNATURE,' "$out") == 600 ]] || fail "want 600 NO_SIGNATURE records"
 
+# ---- keygen --out A/B/C: missing parents made as mkdir -p; a new key directory is 0700 ----
+t "keygen --out with missing parents" 0 "$bin" keygen --type ec-p256 --out "$tmp/kg/a/b/"
+[[ -f $tmp/kg/a/b/server.key && -f $tmp/kg/a/b/OfcNTCer.dat ]] || fail "no key files in kg/a/b"
+[[ $(stat -c %a "$tmp/kg/a/b" 2>/dev/null) == 700 ]] || fail "kg/a/b is not mode 700"
+stdout_has "$tmp/kg/a/b/server.key"
+! grep -qF '//' -- "$out" || fail "a double slash in the paths printed"
+touch "$tmp/kg/plain"
+usage_error "keygen --out beneath a file: the component in the way is named" "$bin" keygen \
+    --type ec-p256 --out "$tmp/kg/plain/x/y"
+stderr_has "$tmp/kg/plain: exists and is not a directory"
+[[ ! -e $tmp/kg/plain/x ]] || fail "something made beneath a file"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
