@@ -348,6 +348,13 @@ const cli_opt sweep_opts_cms[] = {
     SWEEP_END,
 };
 
+const cli_opt sweep_opts_force[] = {
+    {"force", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.sign_replace), 0,
+     "replace existing signature files (default: keep them, sign\n"
+     "nothing for their files, exit 2)"},
+    SWEEP_END,
+};
+
 const cli_opt sweep_opts_agents[] = {
     {"server-cert", 0, "FILE", cli_set_string, SWEEP_FIELD(server_cert), 0,
      "the server's certificate or public key every agent must hold"},
@@ -643,6 +650,13 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
                                                                        : CLI_EXIT_NOT_VALID;
     if (stats.interrupted)
         rc = CLI_EXIT_USAGE;
+    if (stats.signatures_kept > 0) { /* sign: nothing is overwritten unless --force */
+        fprintf(stderr,
+                "sigsweep %s: %llu signature file(s) exist and were kept; their files were not "
+                "signed (see the SKIPPED records; --force replaces them)\n",
+                cmd, (unsigned long long)stats.signatures_kept);
+        rc = CLI_EXIT_USAGE;
+    }
     if (stats.quarantine_failed > 0) { /* enforcement did not happen: an error, not a verdict */
         fprintf(stderr,
                 "sigsweep %s: %llu file(s) judged bad could not be quarantined (see their "

@@ -61,6 +61,7 @@ extern const cli_opt sweep_opts_pe[];         /* --uefi, --require-all, --lenien
 extern const cli_opt sweep_opts_cert[];       /* --cert */
 extern const cli_opt sweep_opts_certfile[];
 extern const cli_opt sweep_opts_cms[];
+extern const cli_opt sweep_opts_force[]; /* sign --force */
 extern const cli_opt sweep_opts_agents[];  /* --server-cert ... --command-sig */
 extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
 
@@ -73,6 +74,7 @@ extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
     "--quarantine, --journal, --mode, --policy and the cache options are for verify"
 #define SWEEP_FOR_VERIFY_PE "--uefi, --require-all and --lenient are for verify"
 #define SWEEP_FOR_VERIFY_TRUST "trust options are for verify"
+#define SWEEP_FOR_SIGN_FORCE "--force is for sign (replace existing signature files)"
 
 /* A command's part of the run. check returns CLI_GO_ON or an exit status (after the
    diagnostic) and may complete o; the others return 0, or -1 after printing the error. */

@@ -178,6 +178,9 @@ typedef struct sgs_config {
     sgs_hash hash;             /* file digest and RSA/ECDSA prehash; default SHA-256 */
     int pss;                   /* RSA keys: 1 = RSA-PSS (salt auto on verify), 0 = PKCS#1 v1.5 */
     const char *sig_suffix;    /* default ".sig"; copied at create */
+    int sign_replace;          /* SGS_OP_SIGN: replace existing signature files; 0 (default):
+                                  an existing one is kept, its file is not signed (SKIPPED,
+                                  counted in sgs_stats.signatures_kept) */
     size_t queue_depth;        /* bounded job queue; 0 = 256 x threads */
     size_t cache_entries;      /* in-run result cache slots; 0 disables; default 16384;
                                   at most 2^26 */
@@ -228,6 +231,8 @@ typedef struct sgs_stats {
                                              (name, EXDEV, permissions, journal): an error */
     uint64_t pcache_digest_hits;          /* files not read: digest from the persistent cache */
     uint64_t pcache_verdict_hits;         /* verdicts from the persistent cache */
+    uint64_t signatures_kept;             /* SGS_OP_SIGN: files not signed because their
+                                             signature file exists (cfg.sign_replace 0) */
 } sgs_stats;
 
 typedef struct sgs_engine sgs_engine; /* opaque; one per run */

@@ -770,6 +770,7 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
     out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
+    out->signatures_kept = atomic_load_explicit(&e->signatures_kept, memory_order_relaxed);
     out->interrupted = (uint64_t)atomic_load_explicit(&e->cancelled, memory_order_relaxed);
     out->quarantine_failed = e->journal != NULL ? sgs_journal_failures(e->journal) : 0;
     if (e->pcache != NULL) {

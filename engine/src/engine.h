@@ -131,6 +131,7 @@ struct sgs_engine {
     size_t nbatch;
     pthread_mutex_t sink_mu;
     _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
+    _Atomic uint64_t signatures_kept; /* sign: existing signature files left as they were */
     _Atomic int cancelled; /* sgs_engine_cancel(): stop walking, drop queued jobs */
     sgs_journal *journal; /* --quarantine */
     sgs_pcache *pcache;   /* --cache */

@@ -3,10 +3,10 @@
  * and the public-key file deployed to every agent; and exporting that file from a certificate.
  *
  * DESIGN: files are created with O_CREAT|O_EXCL (never overwriting) and written whole; the
- * private key file is mode 0600 from its creation, in a directory made as `mkdir -p` makes it
- * (missing parents 0755 less the umask; the key directory itself, when new, 0700). Key material in memory is OpenSSL's and is
- * cleared when the EVP_PKEY is freed; the PEM text of the private key is written straight from
- * a memory BIO that is cleansed before it is freed.
+ * private key file is mode 0600 from its creation, in a directory made as `mkdir -p` makes
+ * it (missing parents 0755 less the umask; the key directory itself, when new, 0700). Key
+ * material in memory is OpenSSL's and is cleared when the EVP_PKEY is freed; the PEM text of
+ * the private key is written straight from a memory BIO that is cleansed before it is freed.
  */
 #include "alloc.h"
 #include "digest.h"

@@ -249,5 +249,46 @@ usage_error "keygen --out beneath a file: the component in the way is named" "$b
 stderr_has "$tmp/kg/plain: exists and is not a directory"
 [[ ! -e $tmp/kg/plain/x ]] || fail "something made beneath a file"
 
+# ---- sign keeps an existing signature file unless --force: raw, CMS, package sign ----
+mk keep.bin 3000
+mk keep-new.bin 2000
+cp "$d/keep.bin" "$tmp/keep.orig"
+printf 'precious' >"$d/keep.bin.sig"
+t "sign over an existing F.sig: kept, exit 2" 2 "$bin" sign --key "$d/rsa.key" "$d/keep.bin" \
+    "$d/keep-new.bin"
+stdout_has "$d/keep.bin: SKIPPED ($d/keep.bin.sig exists: kept, not replaced; --force replaces it)"
+stdout_has "$d/keep-new.bin: VALID"
+stderr_has "1 signature file(s) exist and were kept"
+[[ $(cat "$d/keep.bin.sig") == precious ]] || fail "keep.bin.sig was changed"
+[[ -s $d/keep-new.bin.sig ]] || fail "keep-new.bin (no signature yet) was not signed"
+t "sign again: every signature kept" 2 "$bin" sign --key "$d/rsa.key" "$d/keep-new.bin"
+stdout_has "$d/keep-new.bin: SKIPPED"
+t "sign --force replaces it" 0 "$bin" sign --force --key "$d/rsa.key" "$d/keep.bin"
+openssl dgst -sha256 -verify "$d/rsa.pub" -signature "$d/keep.bin.sig" "$d/keep.bin" \
+    >/dev/null 2>&1 || fail "keep.bin.sig written by --force does not verify"
+cmp -s "$d/keep.bin" "$tmp/keep.orig" || fail "sign changed the signed file itself"
+usage_error "verify --force: for sign" "$bin" verify --force --key "$d/rsa.pub" "$d/keep.bin"
+stderr_has "--force is for sign"
+if openssl req -x509 -new -key "$d/rsa.key" -subj "/CN=usage signer" -days 2 \
+    -out "$d/signer.crt" >/dev/null 2>&1; then
+    printf 'precious' >"$d/keep.bin.p7s"
+    t "sign --cert over an existing F.p7s: kept, exit 2" 2 "$bin" sign --key "$d/rsa.key" \
+        --cert "$d/signer.crt" "$d/keep.bin"
+    stdout_has "$d/keep.bin.p7s exists: kept"
+    [[ $(cat "$d/keep.bin.p7s") == precious ]] || fail "keep.bin.p7s was changed"
+    t "sign --cert --force replaces F.p7s" 0 "$bin" sign --force --key "$d/rsa.key" \
+        --cert "$d/signer.crt" "$d/keep.bin"
+    openssl cms -cmsout -inform DER -in "$d/keep.bin.p7s" -noout 2>/dev/null ||
+        fail "keep.bin.p7s written by --force is not CMS"
+else
+    fail "openssl req could not make a signing certificate"
+fi
+printf 'abc  x\n' >"$d/keep.sha256"
+printf 'precious' >"$d/keep.sha256.sig"
+t "package sign over an existing MANIFEST.sig: kept, exit 2" 2 "$bin" package sign \
+    --key "$d/rsa.key" "$d/keep.sha256"
+[[ $(cat "$d/keep.sha256.sig") == precious ]] || fail "keep.sha256.sig was changed"
+t "package sign --force" 0 "$bin" package sign --force --key "$d/rsa.key" "$d/keep.sha256"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
