@@ -49,6 +49,23 @@ has_any_suffix(const char *name, const char *const *skip, size_t nskip)
     return 0;
 }
 
+/* A path as given, without repeated slashes ("dir//sub/" -> "dir/sub/"): what is printed and
+   what children are joined to. A trailing slash stays (it makes lstat follow a link to a
+   directory, and fail on a file, as given). A new string (free), or NULL. */
+static char *
+tidy_path(const char *path)
+{
+    char *const out = malloc(strlen(path) + 1);
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = path; *p; p++)
+        if (*p != '/' || n == 0 || out[n - 1] != '/')
+            out[n++] = *p;
+    out[n] = '\0';
+    return out;
+}
+
 static sgs_scan_kind
 kind_of_mode(mode_t m)
 {
@@ -371,7 +388,7 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
 }
 
 int
-sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
+sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
                 void *opaque)
 {
     struct rlimit lim;
@@ -382,6 +399,10 @@ sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_sca
     for (size_t i = 0; i < nskip; i++)
         if (skip[i] != NULL && strlen(skip[i]) > w.longest)
             w.longest = strlen(skip[i]);
+    char *const tidy = tidy_path(given);
+    if (tidy == NULL)
+        return report(&w, given, SGS_SCAN_ERROR, ENOMEM, 0);
+    const char *const path = tidy;
     struct stat st;
     int rc;
     if (lstat(path, &st) != 0)
@@ -393,6 +414,7 @@ sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_sca
     else
         rc = report(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN);
     free(w.up);
+    free(tidy);
     return rc;
 }
 
@@ -442,9 +464,16 @@ sgs_list_dir(const sgs_allocator *a, const char *dir, int full, int hidden, char
 {
     *out = NULL;
     *count = 0;
+    char *const shown = full ? tidy_path(dir) : NULL;
+    if (full && shown == NULL)
+        return ENOMEM;
+    const char *const sep = full && shown[0] != '\0' && shown[strlen(shown) - 1] == '/' ? "" : "/";
     DIR *const d = opendir(dir);
-    if (d == NULL)
-        return errno;
+    if (d == NULL) {
+        const int err = errno;
+        free(shown);
+        return err;
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -470,13 +499,14 @@ sgs_list_dir(const sgs_allocator *a, const char *dir, int full, int hidden, char
             rc = ENOMEM;
             break;
         }
-        if (full)
-            snprintf(names[n], len, "%s/%s", dir, de->d_name);
+        if (full) /* "dir/name" as the directory was given, one slash between */
+            snprintf(names[n], len, "%s%s%s", shown, sep, de->d_name);
         else
             memcpy(names[n], de->d_name, len);
         n++;
     }
     closedir(d);
+    free(shown);
     if (rc != 0) {
         sgs_list_free(a, names, n);
         return rc;

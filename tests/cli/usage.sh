@@ -6,7 +6,7 @@ set -uo pipefail
 export LC_ALL=C
 
 [[ $# -eq 1 && -x $1 ]] || { echo "usage: usage.sh PATH-TO-SIGSWEEP" >&2; exit 2; }
-bin=$1
+bin=$(cd -- "$(dirname -- "$1")" && pwd)/$(basename -- "$1") # absolute: some cases cd
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sgs-usage.XXXXXX") || exit 2
 trap 'rm -rf -- "$tmp"' EXIT
 out=$tmp/stdout
@@ -289,6 +289,35 @@ t "package sign over an existing MANIFEST.sig: kept, exit 2" 2 "$bin" package si
     --key "$d/rsa.key" "$d/keep.sha256"
 [[ $(cat "$d/keep.sha256.sig") == precious ]] || fail "keep.sha256.sig was changed"
 t "package sign --force" 0 "$bin" package sign --force --key "$d/rsa.key" "$d/keep.sha256"
+
+# ---- paths as given: relative stays relative, never "dir//file" ----
+in_dir=(bash -c 'cd -- "$1" && shift && exec "$@"' _) # "${in_dir[@]}" DIR CMD...: CMD in DIR
+pt=$tmp/pt
+mkdir -p "$pt/dir/sub"
+head -c 500 /dev/urandom >"$pt/dir/a"
+head -c 600 /dev/urandom >"$pt/dir/sub/b"
+head -c 700 /dev/urandom >"$pt/dir/sub/c"
+"$bin" sign -q --key "$d/rsa.key" "$pt/dir/a" "$pt/dir/sub/b" >/dev/null 2>&1
+want_lines() { # PREFIX: the three records, each path as PREFIX/..., no double slash
+    stdout_lines 3
+    stdout_has "$1/a: VALID"
+    stdout_has "$1/sub/b: VALID"
+    stdout_has "$1/sub/c: NO_SIGNATURE (no signature file $1/sub/c.sig or $1/sub/c.p7s)"
+    ! grep -qF '//' -- "$out" || fail "a double slash in a path"
+}
+t "verify dir/" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir/
+want_lines dir
+t "verify ./dir" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" ./dir
+want_lines ./dir
+t "verify dir//" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//
+want_lines dir
+t "verify dir//sub/" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//sub/
+stdout_lines 2
+stdout_has "dir/sub/b: VALID"
+stdout_has "dir/sub/c: NO_SIGNATURE (no signature file dir/sub/c.sig or dir/sub/c.p7s)"
+! grep -qF '//' -- "$out" || fail "a double slash in a path"
+t "verify dir//sub//b: a file given" 0 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//sub//b
+stdout_has "dir/sub/b: VALID"
 
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
