@@ -50,7 +50,7 @@ sign_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 sign_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_SIGN, sign_check, NULL, sweep_submit_paths,
+    static const sweep_hooks hooks = {SGS_OP_SIGN, sign_check, NULL, NULL,
                                       summary_signed};
     return sweep_main(cmd, argc, argv, &hooks);
 }

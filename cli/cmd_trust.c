@@ -199,7 +199,7 @@ diagnose_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 diagnose_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_DIAGNOSE, diagnose_check, NULL, sweep_submit_paths,
+    static const sweep_hooks hooks = {SGS_OP_DIAGNOSE, diagnose_check, NULL, NULL,
                                       sweep_summary_checked};
     return sweep_main(cmd, argc, argv, &hooks);
 }

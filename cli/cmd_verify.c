@@ -86,7 +86,7 @@ verify_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 verify_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_VERIFY, verify_check, NULL, sweep_submit_paths,
+    static const sweep_hooks hooks = {SGS_OP_VERIFY, verify_check, NULL, NULL,
                                       sweep_summary_checked};
     return sweep_main(cmd, argc, argv, &hooks);
 }

@@ -9,11 +9,14 @@
  * it in its hooks and sweep_main() drives the engine the same way for all:
  *
  *   create -> keys -> signing cert -> certificates -> hooks.prepare -> report header
- *          -> hooks.submit (operands) -> --files-from -> finish -> hooks.summarize
+ *          -> hooks.submit or the paths (operands, --files-from: inputs.c) -> finish
+ *          -> hooks.summarize
  *
  * The report goes to stdout, or to --output through a temporary file renamed at the end.
  */
 #include "sweep.h"
+
+#include "inputs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -405,19 +408,6 @@ sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands)
     return CLI_GO_ON;
 }
 
-int
-sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n)
-{
-    (void)o;
-    for (int i = 0; i < n; i++) {
-        if (sgs_engine_submit(e, operands[i]) != SGS_OK) {
-            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
-            return -1;
-        }
-    }
-    return 0;
-}
-
 void
 sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o)
 {
@@ -470,22 +460,38 @@ sweep_each_line(const char *cmd, const char *file, int delim,
     return rc;
 }
 
-typedef struct submit_ctx {
-    const char *cmd;
-    sgs_engine *e;
-} submit_ctx;
-
 static int
 submit_line(void *ctx, char *line, size_t len, unsigned long lineno)
 {
-    const submit_ctx *const c = ctx;
     (void)len;
     (void)lineno;
-    if (sgs_engine_submit(c->e, line) != SGS_OK) {
-        fprintf(stderr, "sigsweep %s: %s\n", c->cmd, sgs_engine_error(c->e));
-        return -1;
-    }
-    return 0;
+    return inputs_add(ctx, line);
+}
+
+/* The paths given (operands, then --files-from lines), a signature named for its file: see
+   inputs.c. 0, or -1 after the diagnostic. */
+static int
+submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, const sweep_hooks *h,
+             char **operands, int n)
+{
+    /* the names the engine takes for signatures: sgs_engine_submit skips F.p7s in every run
+       but raw signing, which signs it like any file */
+    const int p7s = o->cfg.op != SGS_OP_SIGN || o->sign_cert != NULL;
+    inputs *const in = inputs_create(cmd, e, o->cfg.sig_suffix, p7s,
+                                     o->cfg.op == SGS_OP_SIGN ? "signing" : "judging");
+    int rc = in != NULL ? 0 : -1;
+    if (in == NULL)
+        fprintf(stderr, "sigsweep %s: out of memory\n", cmd);
+    if (rc == 0 && h->submit != NULL)
+        rc = h->submit(cmd, e, o, operands, n);
+    for (int i = 0; rc == 0 && h->submit == NULL && i < n; i++)
+        rc = inputs_add(in, operands[i]);
+    if (rc == 0 && o->files_from != NULL)
+        rc = sweep_each_line(cmd, o->files_from, o->null_sep ? '\0' : '\n', submit_line, in);
+    if (rc == 0)
+        rc = inputs_finish(in);
+    inputs_free(in);
+    return rc;
 }
 
 /* Keys, the signing certificate and the certificates, in that order. 0 or -1. */
@@ -608,11 +614,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     if (h->prepare != NULL && h->prepare(cmd, e, o, operands) != 0)
         goto out;
     out_begin(&sink);
-    if (h->submit(cmd, e, o, operands, noperands) != 0)
-        goto out;
-    submit_ctx files = {cmd, e};
-    if (o->files_from != NULL &&
-        sweep_each_line(cmd, o->files_from, o->null_sep ? '\0' : '\n', submit_line, &files) != 0)
+    if (submit_paths(cmd, e, o, h, operands, noperands) != 0)
         goto out;
     if (sgs_engine_finish(e) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));

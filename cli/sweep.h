@@ -84,7 +84,8 @@ typedef struct sweep_hooks {
     int (*check)(const char *cmd, sweep_opts *o, int noperands);
     /* after keys and certificates are added, before the report begins */
     int (*prepare)(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands);
-    /* queues the operands (n of them) */
+    /* queues the operands (n of them); NULL: they are paths, queued with the --files-from
+       lines (inputs.c: a signature given names its file) */
     int (*submit)(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n);
     void (*summarize)(out_sink *s, const sgs_stats *st, const sweep_opts *o);
 } sweep_hooks;
@@ -94,7 +95,6 @@ int sweep_check_keys(const char *cmd, const sweep_opts *o); /* --key or a trust 
 int sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands);
 
 /* Hooks shared by several commands. */
-int sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n);
 void sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o);
 
 /* Calls fn for each line of FILE (- = stdin) but empty ones, without its '\n'; stops when fn

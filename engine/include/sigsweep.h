@@ -446,7 +446,8 @@ SGS_API SGS_NODISCARD sgs_status sgs_export_public_key(const char *cert, const c
 
 /*
  * Queues `path` (a file, or a directory walked recursively without following symbolic
- * links; files ending in the signature suffix or ".p7s" are signatures, not inputs). Blocks
+ * links; files ending in the signature suffix or ".p7s" beside a regular file are signatures,
+ * not inputs, and such a path given names that file: sgs_signature_subject). Blocks
  * while the queue is full. Every file yields exactly one record, possibly before this returns.
  * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
  * signature, or CMS detected by content).
@@ -454,6 +455,14 @@ SGS_API SGS_NODISCARD sgs_status sgs_export_public_key(const char *cert, const c
  * SGS_ERR_THREAD.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *path);
+
+/*
+ * Whether `path` (there, not a directory) names the detached signature of a regular file F
+ * beside it: F<sig_suffix>, or F.p7s when p7s (verify, diagnose and CMS signing read F.p7s), F
+ * not itself such a signature. sgs_engine_submit(path) judges F for such a path. Returns F's
+ * length (F is path's first bytes), or 0. THREAD SAFETY: no shared state.
+ */
+SGS_API size_t sgs_signature_subject(const char *path, const char *sig_suffix, int p7s);
 
 /* Waits until every submitted file has its record and stops the workers. */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_finish(sgs_engine *e);

@@ -192,24 +192,44 @@ signs_a_file(const dirent_copy *ents, size_t n, int fd, const char *name,
     return 0;
 }
 
-/* The same for a path given by name: F + suffix where F is a regular file. */
-static int
+/* The same for a path given by name: F + suffix where F is a regular file. F's length, or 0. */
+static size_t
 signs_a_path(const char *path, const char *const *skip, size_t nskip)
 {
     const size_t len = strlen(path);
     char *const buf = malloc(len + 1);
-    int yes = 0;
-    for (size_t s = 0; buf != NULL && !yes && s < nskip; s++) {
+    size_t subject = 0;
+    for (size_t s = 0; buf != NULL && subject == 0 && s < nskip; s++) {
         struct stat st;
         if (!has_suffix(path, len, skip[s]))
             continue;
-        memcpy(buf, path, len - strlen(skip[s]));
-        buf[len - strlen(skip[s])] = '\0';
-        yes = buf[0] != '\0' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-              !signs_a_path(buf, skip, nskip); /* F.sig.sig: only if F.sig is judged */
+        const size_t flen = len - strlen(skip[s]);
+        memcpy(buf, path, flen);
+        buf[flen] = '\0';
+        if (buf[flen - 1] != '/' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+            signs_a_path(buf, skip, nskip) == 0) /* F.sig.sig: only if F.sig is judged */
+            subject = flen;
     }
     free(buf);
-    return yes;
+    return subject;
+}
+
+size_t
+sgs_signature_subject(const char *path, const char *sig_suffix, int p7s)
+{
+    const char *const skip[2] = {sig_suffix != NULL ? sig_suffix : ".sig", p7s ? ".p7s" : NULL};
+    struct stat st; /* as sgs_scan_inputs: what is not there is missing, a directory walked */
+    char *const tidy = tidy_path(path);
+    const size_t n = tidy != NULL && lstat(tidy, &st) == 0 && !S_ISDIR(st.st_mode)
+                         ? signs_a_path(tidy, skip, 2)
+                         : 0;
+    /* F's length in path as given: tidying only removed repeated slashes before F's end */
+    size_t at = 0;
+    for (size_t i = 0; n > 0 && i < n; i++, at++)
+        while (path[at] == '/' && path[at + 1] == '/')
+            at++;
+    free(tidy);
+    return n > 0 ? at : 0;
 }
 
 static int walk_dir(walker *w, const char *path, int parent, const char *name);
@@ -404,14 +424,16 @@ sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_sc
         return report(&w, given, SGS_SCAN_ERROR, ENOMEM, 0);
     const char *const path = tidy;
     struct stat st;
+    size_t subject;
     int rc;
     if (lstat(path, &st) != 0)
         rc = report(&w, path, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR, errno, 0);
     else if (S_ISDIR(st.st_mode))
         rc = walk_dir(&w, path, -1, NULL);
-    else if (has_any_suffix(path, skip, nskip) && signs_a_path(path, skip, nskip))
-        rc = 0; /* the signature of a file beside it: judged with that file */
-    else
+    else if (has_any_suffix(path, skip, nskip) && (subject = signs_a_path(path, skip, nskip)) > 0) {
+        tidy[subject] = '\0'; /* the signature of F beside it: F is what is judged, with it */
+        rc = report(&w, path, SGS_SCAN_FILE, 0, SGS_SCAN_PRESENT_UNKNOWN);
+    } else
         rc = report(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN);
     free(w.up);
     free(tidy);

@@ -319,5 +319,27 @@ stdout_has "dir/sub/c: NO_SIGNATURE (no signature file dir/sub/c.sig or dir/sub/
 t "verify dir//sub//b: a file given" 0 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//sub//b
 stdout_has "dir/sub/b: VALID"
 
+# ---- a signature given by name: its file is judged, and that is said once ----
+t "verify F.sig: F judged" 0 "$bin" verify --key "$d/rsa.pub" "$pt/dir/a.sig"
+stdout_lines 1
+stdout_has "$pt/dir/a: VALID"
+stderr_has "sigsweep verify: $pt/dir/a.sig is the signature of $pt/dir/a; judging $pt/dir/a"
+[[ $(grep -c "is the signature of" -- "$err") == 1 ]] || fail "not said exactly once"
+! grep -qF "no input files found" -- "$err" || fail "no input files found"
+t "verify F.sig F: F judged once, nothing said" 0 "$bin" verify --key "$d/rsa.pub" \
+    "$pt/dir/a.sig" "$pt/dir/a"
+stdout_lines 1
+! grep -qF "is the signature of" -- "$err" || fail "said, though F was given too"
+printf '%s\n' "$pt/dir/sub/b.sig" "$pt/dir/a.sig" "$pt/dir/a" >"$tmp/siglist"
+t "--files-from with F.sig lines" 0 "$bin" verify --key "$d/rsa.pub" --files-from "$tmp/siglist"
+stdout_lines 2
+stdout_has "$pt/dir/sub/b: VALID"
+stderr_has "$pt/dir/sub/b.sig is the signature of $pt/dir/sub/b; judging $pt/dir/sub/b"
+[[ $(grep -c "is the signature of" -- "$err") == 1 ]] || fail "a.sig (a listed too) was said"
+printf 'orphan' >"$pt/orphan.sig"
+t "an orphan signature is judged itself" 1 "$bin" verify --key "$d/rsa.pub" "$pt/orphan.sig"
+stdout_has "$pt/orphan.sig: NO_SIGNATURE"
+! grep -qF "is the signature of" -- "$err" || fail "an orphan said to be a signature"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
