@@ -6,8 +6,8 @@ usage: agents_e2e.py --sigsweep BIN --fleet corpus/fleet.sh --outdir DIR [--agen
 Runs `bash fleet.sh DIR --agents N` (default 2000: a fleet, its server and old-server keys, a
 signed command and DIR/expected.tsv + cases.tsv), then, in DIR, `sigsweep agents` and asserts:
   - `--server-cert server.crt --known old-server.crt --format jsonl fleet`: exit 1; one record
-    per agent directory with agent, path, verdict, reason, key_fp, alg, signer, digest, size,
-    chain; every verdict as expected.tsv; reasons per case (VALID "matches the server",
+    per agent directory with agent, path, verdict, reason, key_fp, alg, digest, size, chain
+    (the fingerprint once: key_fp, no signer); every verdict as expected.tsv; reasons per case (VALID "matches the server",
     MISSING_FILE "no key file", KEY_MISMATCH both fingerprints and "matches known key
     old-server.crt" / "matches no known server key", MALFORMED "empty" / "larger than" /
     "different keys", EXPIRED / NOT_YET_VALID the date, PRIVATE_KEY_EXPOSED "private key",
@@ -46,8 +46,7 @@ from sgs_cli import run_checked, status_checked
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sgs_cli  # noqa: E402
 
-REQUIRED = ("agent", "path", "verdict", "reason", "key_fp", "alg", "signer", "digest", "size",
-            "chain")
+REQUIRED = ("agent", "path", "verdict", "reason", "key_fp", "alg", "digest", "size", "chain")
 VERDICTS = {
     "VALID", "BAD_SIGNATURE", "MISSING_FILE", "KEY_MISMATCH", "MALFORMED", "EXPIRED",
     "NOT_YET_VALID", "UNSUPPORTED", "PRIVATE_KEY_EXPOSED", "SKIPPED", "IO_ERROR",

@@ -341,5 +341,49 @@ t "an orphan signature is judged itself" 1 "$bin" verify --key "$d/rsa.pub" "$pt
 stdout_has "$pt/orphan.sig: NO_SIGNATURE"
 ! grep -qF "is the signature of" -- "$err" || fail "an orphan said to be a signature"
 
+# ---- CSV has every JSON Lines field, in the same order, with the same values ----
+csv_like_jsonl() { # CSV JSONL: header a superset of each record's keys, in order; same values
+    python3 - "$1" "$2" <<'PYEOF'
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
+header, body = rows[0], rows[1:]
+recs = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+assert len(body) == len(recs) > 0, (len(body), len(recs))
+for r in recs:
+    assert [k for k in header if k in r] == list(r), ("order or missing column", header, list(r))
+for row in body:
+    c = dict(zip(header, row))
+    j = next(r for r in recs if r["path"] == c["path"])
+    for k in header:
+        v = j.get(k)
+        if k == "signatures":
+            assert (c[k] == "" and v is None) or json.loads(c[k]) == v, (k, c[k], v)
+            continue
+        want = "\n".join(v) if k == "chain" else "" if v is None else str(v)
+        assert c[k] == want, (k, c[k], want)
+PYEOF
+}
+if [[ -s $d/keep.bin.p7s ]]; then
+    t "csv: a CMS record (chain) and a raw one" 0 "$bin" verify --key "$d/rsa.pub" \
+        --trust "$d/signer.crt" --format csv "$d/keep.bin" "$pt/dir/a"
+    cp -- "$out" "$tmp/both.csv"
+    head -n1 -- "$out" | grep -qF "path,path_hex,verdict,reason,alg,signer,digest,chain," ||
+        fail "csv header lacks the chain column in JSON Lines' place"
+    t "jsonl: the same records" 0 "$bin" verify --key "$d/rsa.pub" --trust "$d/signer.crt" \
+        --format jsonl "$d/keep.bin" "$pt/dir/a"
+    grep -qF '"chain":["CN=usage signer"]' -- "$out" || fail "no chain in the CMS record"
+    csv_like_jsonl "$tmp/both.csv" "$out" || fail "csv and jsonl disagree (see above)"
+fi
+mkdir -p "$tmp/fleet/agent1"
+cp -- "$tmp/kg/a/b/OfcNTCer.dat" "$tmp/fleet/agent1/"
+t "agents csv" 0 "$bin" agents --server-cert "$tmp/kg/a/b/server.crt" --format csv "$tmp/fleet"
+cp -- "$out" "$tmp/agents.csv"
+t "agents jsonl: the fingerprint once, as key_fp" 0 "$bin" agents --server-cert \
+    "$tmp/kg/a/b/server.crt" --format jsonl "$tmp/fleet"
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline())
+assert len(r["key_fp"]) == 64 and "signer" not in r, r' "$out" ||
+    fail "agents jsonl: want key_fp, and no signer repeating it"
+csv_like_jsonl "$tmp/agents.csv" "$out" || fail "agents csv and jsonl disagree (see above)"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
