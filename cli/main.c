@@ -4,9 +4,11 @@
  *
  * DESIGN: a command is a cli_command (name, handler, one-line summary, usage, options); a
  * group (trust, package) has commands of its own instead of a handler, chosen by the next
- * word. Exit status (like gpgv and minisign): 0 every input VALID, 1 some input not VALID (or
- * none found), 2 usage or fatal error; diagnostics go to stderr as one line starting
- * "sigsweep". No crypto and no parsing of keys or signatures in cli/ (STYLE 49).
+ * word. Options before the command word are explained with the command line they were meant
+ * for, and a mistyped command gets the nearest one. Exit status (like gpgv and minisign): 0
+ * every input VALID, 1 some input not VALID (or none found), 2 usage or fatal error;
+ * diagnostics go to stderr as one line starting "sigsweep". No crypto and no parsing of keys
+ * or signatures in cli/ (STYLE 49).
  */
 #include "cmds.h"
 #include "opts.h"
@@ -227,6 +229,65 @@ is_help(const char *word)
     return strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0;
 }
 
+/* word, quoted for a shell when it needs it. */
+static void
+put_shell_word(const char *word)
+{
+    if (word[0] != '\0' && strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_./:=@%+,-") == strlen(word)) {
+        fprintf(stderr, " %s", word);
+        return;
+    }
+    fputs(" '", stderr);
+    for (const char *c = word; *c; c++) {
+        if (*c == '\'')
+            fputs("'\\''", stderr);
+        else
+            putc(*c, stderr);
+    }
+    putc('\'', stderr);
+}
+
+/*
+ * Options before the command (`sigsweep --key k.pem verify dir`): said, with the command line
+ * they were meant for (the command word, and a group's subcommand, moved to the front), rather
+ * than taking the option for an unknown command. Exit 2.
+ */
+static int
+fail_options_first(int argc, char **argv)
+{
+    int at = 0, words = 1;
+    const cli_command *cmd = NULL;
+    for (int i = 2; i < argc && at == 0; i++) {
+        if ((cmd = find(commands, argv[i])) != NULL)
+            at = i;
+    }
+    for (int i = 2; i < argc && at == 0; i++) { /* else a mistyped one */
+        if (argv[i][0] != '-' && (cmd = suggest(commands, argv[i])) != NULL)
+            at = i;
+    }
+    if (at == 0) {
+        fprintf(stderr, "sigsweep: '%s' is an option, and options go after the command: "
+                        "sigsweep COMMAND [options] (see sigsweep --help)\n", argv[1]);
+        return CLI_EXIT_USAGE;
+    }
+    words = cmd->subs != NULL && at + 1 < argc && find(cmd->subs, argv[at + 1]) ? 2 : 1;
+    if (strcmp(argv[at], word_of(cmd)) != 0)
+        fprintf(stderr, "sigsweep: options go after the command, and '%s' is no command; did "
+                        "you mean:", argv[at]);
+    else
+        fputs("sigsweep: options go after the command:", stderr);
+    put_shell_word("sigsweep");
+    put_shell_word(word_of(cmd));
+    for (int i = at + 1; i < at + words; i++)
+        put_shell_word(argv[i]);
+    for (int i = 1; i < argc; i++)
+        if (i < at || i >= at + words)
+            put_shell_word(argv[i]);
+    fputs(" (see sigsweep --help)\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
 static int dispatch(const cli_command *cmd, int argc, char **argv);
 
 /* trust, package: the next word picks the command. */
@@ -305,5 +366,7 @@ main(int argc, char **argv)
     const cli_command *const cmd = find(commands, word);
     if (cmd != NULL)
         return dispatch(cmd, argc - 1, argv + 1);
+    if (word[0] == '-' && word[1] != '\0')
+        return fail_options_first(argc, argv);
     return fail_unknown(NULL, commands, word);
 }

@@ -385,5 +385,24 @@ assert len(r["key_fp"]) == 64 and "signer" not in r, r' "$out" ||
     fail "agents jsonl: want key_fp, and no signer repeating it"
 csv_like_jsonl "$tmp/agents.csv" "$out" || fail "agents csv and jsonl disagree (see above)"
 
+# ---- options before the command are explained, not taken for a command ----
+usage_error "options before the command" "$bin" --key k.pem verify dir
+stderr_lines 1
+stderr_has "sigsweep: options go after the command: sigsweep verify --key k.pem dir"
+usage_error "options before a group's command" "$bin" --format jsonl trust list 'a b'
+stderr_has "options go after the command: sigsweep trust list --format jsonl 'a b'"
+usage_error "options before a mistyped command" "$bin" -j 2 verfy x
+stderr_has "'verfy' is no command; did you mean: sigsweep verify -j 2 x"
+usage_error "an option and no command" "$bin" --bogus
+stderr_has "'--bogus' is an option, and options go after the command"
+! grep -qF "unknown command '--bogus'" -- "$err" || fail "an option called an unknown command"
+for c in verify sign agents keygen export-agent-key package cache restore trust \
+    "trust add" "package verify"; do
+    # shellcheck disable=SC2086 # "trust add": two words
+    t "$c --help: exit 0, usage on stdout" 0 "$bin" $c --help
+    stdout_has "usage: sigsweep ${c%% *}"
+    [[ ! -s $err ]] || fail "stderr not empty"
+done
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
