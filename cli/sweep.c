@@ -237,7 +237,8 @@ const cli_opt sweep_opts_run[] = {
 
 const cli_opt sweep_opts_public_key[] = {
     {"key", 0, "FILE|DIR", set_key, 0, 0,
-     "public key or certificate (PEM/DER), or a directory of\nthem; repeatable"},
+     "public key or certificate (PEM/DER), or a directory of\n"
+     "them (links followed; what is no key is named and skipped);\nrepeatable"},
     {"min-security", 0, "BITS", set_min_security, 0, 0,
      "refuse keys (and signers, chains, TSAs) below BITS of security\n"
      "(default 112: RSA-2048, P-256, Ed25519; lower it with a warning)"},
@@ -494,6 +495,17 @@ submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, const sweep_ho
     return rc;
 }
 
+/* Each line of the engine's text as a diagnostic of its own. */
+static void
+say_lines(const char *cmd, const char *text)
+{
+    while (*text != '\0') {
+        const size_t len = strcspn(text, "\n");
+        fprintf(stderr, "sigsweep %s: %.*s\n", cmd, (int)len, text);
+        text += len + (text[len] == '\n');
+    }
+}
+
 /* Keys, the signing certificate and the certificates, in that order. 0 or -1. */
 static int
 add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
@@ -501,10 +513,10 @@ add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
     for (size_t i = 0; i < o->nkeys; i++) {
         const sgs_status st = o->cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o->keys[i])
                                                        : sgs_engine_add_key(e, o->keys[i]);
-        if (st != SGS_OK) {
-            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        /* a key directory's entries that are no keys are named even when it has keys */
+        say_lines(cmd, sgs_engine_error(e));
+        if (st != SGS_OK)
             return -1;
-        }
     }
     if (o->sign_cert != NULL && sgs_engine_set_signing_cert(e, o->sign_cert) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));

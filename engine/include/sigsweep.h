@@ -261,10 +261,13 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_exclude(sgs_engine *e, const char *n
 
 /*
  * Adds public keys for SGS_OP_VERIFY: `path` is a PEM or DER SubjectPublicKeyInfo or X.509
- * certificate (several PEM blocks allowed), or a directory whose regular files are all such
- * keys. Keys with the same SPKI are kept once. Must be called before the first submit.
- * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (not a public key; private keys are refused),
- * SGS_ERR_STATE, SGS_ERR_NOMEM; sgs_engine_error() then says which file and why.
+ * certificate (several PEM blocks allowed), or a directory of them read as a trust store is
+ * (links followed, each file once): its entries that are no usable public key are skipped, and
+ * sgs_engine_error() names each, one line apiece, even on SGS_OK ("" when none was skipped).
+ * Keys with the same SPKI are kept once. Must be called before the first submit.
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (not a public key, private keys are refused; a
+ * directory without any), SGS_ERR_STATE, SGS_ERR_NOMEM; sgs_engine_error() then says which file
+ * and why.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_add_key(sgs_engine *e, const char *path);
 

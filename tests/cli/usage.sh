@@ -404,5 +404,29 @@ for c in verify sign agents keygen export-agent-key package cache restore trust 
     [[ ! -s $err ]] || fail "stderr not empty"
 done
 
+# ---- --key DIR is read as a trust store: links followed, what is no key named and skipped ----
+if [[ -s $d/signer.crt ]]; then
+    t "trust add a certificate of the signing key" 0 "$bin" trust add --force "$tmp/ts" \
+        "$d/signer.crt"
+    t "verify --key TRUST_DIR: its hash link followed, nothing skipped" 0 "$bin" verify \
+        --key "$tmp/ts" "$d/good.bin"
+    stdout_has "$d/good.bin: VALID"
+    ! grep -qF "skipping" -- "$err" || fail "something of a trust add directory skipped"
+fi
+mkdir -p "$tmp/kd"
+cp -- "$d/rsa.pub" "$tmp/kd/"
+ln -s rsa.pub "$tmp/kd/1a2b3c4d.0"
+printf 'keys for the release\n' >"$tmp/kd/readme.txt"
+t "verify --key DIR/ with a readme: skipped, named once" 0 "$bin" verify --key "$tmp/kd/" \
+    "$d/good.bin"
+stdout_has "$d/good.bin: VALID"
+stderr_has "sigsweep verify: skipping $tmp/kd/readme.txt: not a public key"
+[[ $(grep -c "skipping" -- "$err") == 1 ]] || fail "want one skipping line"
+mkdir -p "$tmp/kd-none"
+printf 'no key here\n' >"$tmp/kd-none/readme.txt"
+usage_error "verify --key DIR without a key" "$bin" verify --key "$tmp/kd-none" "$d/good.bin"
+stderr_has "sigsweep verify: $tmp/kd-none: no public key in the directory"
+stderr_has "sigsweep verify: skipping $tmp/kd-none/readme.txt: not a public key"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
