@@ -309,6 +309,10 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_add_known_key(sgs_engine *e, const c
  * SGS_OP_AGENTS: a command message and its detached signature by the server key (raw, as
  * `openssl dgst -sign`/`pkeyutl -sign -rawin` make it, with cfg.hash/cfg.pss; or CMS). Each
  * agent's key then verifies it: the record says whether that agent would accept the command.
+ * Once the server key and the command are both set (either first), the signature must verify
+ * with the server key: if not, the command is at fault and this call (or
+ * sgs_engine_set_server_key, when it comes second) returns SGS_ERR_KEY, sgs_engine_error()
+ * saying so (and naming a known key it verifies with), before any agent is judged.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_set_command(sgs_engine *e, const char *message,
                                                         const char *signature);

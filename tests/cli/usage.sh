@@ -428,5 +428,19 @@ usage_error "verify --key DIR without a key" "$bin" verify --key "$tmp/kd-none" 
 stderr_has "sigsweep verify: $tmp/kd-none: no public key in the directory"
 stderr_has "sigsweep verify: skipping $tmp/kd-none/readme.txt: not a public key"
 
+# ---- agents --command: a signature the server key does not verify is the command's fault ----
+printf 'set policy.scan=full\n' >"$tmp/cmd.txt"
+openssl dgst -sha256 -sign "$tmp/kg/a/b/server.key" -out "$tmp/cmd.sig" "$tmp/cmd.txt"
+openssl dgst -sha256 -sign "$d/ec.key" -out "$tmp/cmd-other.sig" "$tmp/cmd.txt"
+t "agents --command signed by the server" 0 "$bin" agents --server-cert \
+    "$tmp/kg/a/b/server.crt" --command "$tmp/cmd.txt" --command-sig "$tmp/cmd.sig" "$tmp/fleet"
+stdout_has "accepts the server's command"
+usage_error "agents --command signed by another key" "$bin" agents --server-cert \
+    "$tmp/kg/a/b/server.crt" --command "$tmp/cmd.txt" --command-sig "$tmp/cmd-other.sig" \
+    "$tmp/fleet"
+stderr_has "the command signature $tmp/cmd-other.sig does not verify with the server key"
+stderr_has "no agent judged"
+! grep -qF "agents do not have" -- "$err" || fail "agents judged for a bad command"
+
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))
