@@ -379,7 +379,8 @@ cp -- "$tmp/kg/a/b/OfcNTCer.dat" "$tmp/fleet/agent1/"
 t "agents csv" 0 "$bin" agents --server-cert "$tmp/kg/a/b/server.crt" --format csv "$tmp/fleet"
 cp -- "$out" "$tmp/agents.csv"
 t "agents jsonl: the fingerprint once, as key_fp" 0 "$bin" agents --server-cert \
-    "$tmp/kg/a/b/server.crt" --format jsonl "$tmp/fleet"
+    "$tmp/kg/a/b/server.crt" --format jsonl "$tmp/fleet/"
+stdout_has "\"path\":\"$tmp/fleet/agent1/OfcNTCer.dat\""
 python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline())
 assert len(r["key_fp"]) == 64 and "signer" not in r, r' "$out" ||
     fail "agents jsonl: want key_fp, and no signer repeating it"
