@@ -601,6 +601,16 @@ test_files(void)
     sgs_test_rm_rf(dir);
 }
 
+/* Writes b (and frees it) as dir/name. */
+static void
+put_in(const char *dir, const char *name, buf b)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    sgs_test_write(p, b.p, b.n);
+    free(b.p);
+}
+
 /* A key directory is read as a trust store is: the hash link `trust add` makes is followed and
    its file read once; every entry that gives no key is skipped and named, one line each; a
    directory without any key is an error. */
@@ -609,24 +619,15 @@ test_key_dir(void)
 {
     char dir[512], p[PATH_MAX], q[PATH_MAX], err[512];
     sgs_test_tmpdir(dir, sizeof(dir), "keydir");
-    buf b = pem_cert(ec);
-    snprintf(p, sizeof(p), "%s/8967262cc444f00d.pem", dir);
-    sgs_test_write(p, b.p, b.n);
-    free(b.p);
+    put_in(dir, "8967262cc444f00d.pem", pem_cert(ec));
     snprintf(q, sizeof(q), "%s/75e20e48.0", dir);
     REQUIRE(symlink("8967262cc444f00d.pem", q) == 0);
-    b = der_spki(ed);
-    snprintf(p, sizeof(p), "%s/ed.der", dir);
-    sgs_test_write(p, b.p, b.n);
-    free(b.p);
+    put_in(dir, "ed.der", der_spki(ed));
     snprintf(p, sizeof(p), "%s/readme.txt", dir);
     sgs_test_write(p, "not a key\n", 10);
     snprintf(q, sizeof(q), "%s/aaaa.0", dir); /* a second name of readme.txt: said once */
     REQUIRE(symlink("readme.txt", q) == 0);
-    b = pem_private_pkcs8(rsa);
-    snprintf(p, sizeof(p), "%s/server.key", dir);
-    sgs_test_write(p, b.p, b.n);
-    free(b.p);
+    put_in(dir, "server.key", pem_private_pkcs8(rsa));
     snprintf(p, sizeof(p), "%s/sub", dir);
     REQUIRE(mkdir(p, 0755) == 0);
     snprintf(q, sizeof(q), "%s/dangling.0", dir);
