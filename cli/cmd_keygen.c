@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #define KEYGEN_USAGE "keygen takes --type and --out (and --key-file NAME)"
 #define EXPORT_USAGE "export-agent-key takes --server-cert and --out"
@@ -39,7 +40,8 @@ set_encoding(cli_parser *p, const cli_opt *opt, const char *arg)
 
 static const cli_opt keys_out[] = {
     {"out", 0, "DIR|FILE", cli_set_string, offsetof(keys_opts, out), 0,
-     "keygen: the directory to write; export-agent-key: the key file"},
+     "keygen: the directory to write (made with its parents, 0700);\n"
+     "export-agent-key: the key file"},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -110,7 +112,12 @@ keygen_main(const cli_command *cmd, int argc, char **argv)
         fprintf(stderr, "sigsweep %s: %s\n", cmd->name, err);
         return CLI_EXIT_USAGE;
     }
-    printf("%s/server.key\n%s/server.crt\n%s/%s\n", o.out, o.out, o.out, o.agent_file);
+    int n = (int)strlen(o.out); /* as given, without the trailing slashes: out/server.key */
+    while (n > 1 && o.out[n - 1] == '/')
+        n--;
+    const char *const sep = n == 1 && o.out[0] == '/' ? "" : "/";
+    printf("%.*s%sserver.key\n%.*s%sserver.crt\n%.*s%s%s\n", n, o.out, sep, n, o.out, sep, n,
+           o.out, sep, o.agent_file);
     return CLI_EXIT_ALL_VALID;
 }
 
@@ -137,7 +144,9 @@ const cli_command cli_cmd_keygen = {
     "make a server key pair, certificate and agents' key file",
     "usage: sigsweep keygen --type rsa2048|rsa3072|ec-p256|ed25519 --out DIR\n"
     "\n"
-    "Server key pair, self-signed certificate and the agents' key file (never overwrites).\n",
+    "Server key pair, self-signed certificate and the agents' key file (never overwrites).\n"
+    "DIR is made if missing, with its missing parents (as `mkdir -p`); a new DIR is mode 0700,\n"
+    "as it holds the private key.\n",
     keygen_opts,
     NULL,
 };

@@ -80,6 +80,7 @@ static const cli_optset verify_opts[] = {
     CLI_REFUSE(sweep_opts_cert, PACKAGE_NOT_FOR_VERIFY),
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_cms, SWEEP_FOR_PACKAGE_SIGN),
+    CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
@@ -158,8 +159,9 @@ const cli_command cli_cmd_package = {
     NULL,
     "create, sign and verify update packages (signed manifests)",
     "usage: sigsweep package create DIR --out MANIFEST [--hash H] [-j N]\n"
-    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] MANIFEST\n"
-    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] MANIFEST\n"
+    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] [--force] MANIFEST\n"
+    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] [--force]\n"
+    "                MANIFEST\n"
     "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
     "                [--ignore GLOB]... [options]\n"
     "\n"

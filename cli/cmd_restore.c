@@ -39,7 +39,8 @@ static const cli_opt restore_opt_table[] = {
     {"journal", 0, "FILE", cli_set_string, offsetof(restore_opts, journal), 0,
      "the journal (default $XDG_STATE_HOME/sigsweep/quarantine.journal)"},
     {"dry-run", 0, NULL, cli_set_flag, offsetof(restore_opts, dry_run), 0,
-     "say what would be restored, rename nothing"},
+     "rename nothing: print what a real run would, line for line\n"
+     "(WOULD RESTORE for RESTORED)"},
     {"scan", 0, "DIR", set_scan, 0, 0, "also restore NAME_invalid files found in DIR"},
     {"format", 0, "F", cli_set_line_format, offsetof(restore_opts, format), 0,
      "text (default), jsonl"},
@@ -104,7 +105,9 @@ const cli_command cli_cmd_restore = {
     "usage: sigsweep restore [--journal FILE] [--dry-run] [--scan DIR]... [PATH...]\n"
     "\n"
     "Rename quarantined files back, as the journal of verify --quarantine records them (only\n"
-    "those under PATH, when given); never replaces anything.\n",
+    "those under PATH, when given); never replaces anything. Files under a PATH or --scan DIR\n"
+    "are named through it as given (relative stays relative), others by the journal's\n"
+    "absolute path.\n",
     restore_opts_list,
     NULL,
 };

@@ -14,6 +14,7 @@ static const cli_optset sign_opts[] = {
     CLI_TAKE(sweep_opts_cert),
     CLI_TAKE(sweep_opts_certfile),
     CLI_TAKE(sweep_opts_cms),
+    CLI_TAKE(sweep_opts_force),
     CLI_TAKE(sweep_opts_sig),
     CLI_TAKE(sweep_opts_run),
     CLI_TAKE(sweep_opts_files_from),
@@ -49,7 +50,7 @@ sign_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 sign_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_SIGN, sign_check, NULL, sweep_submit_paths,
+    static const sweep_hooks hooks = {SGS_OP_SIGN, sign_check, NULL, NULL,
                                       summary_signed};
     return sweep_main(cmd, argc, argv, &hooks);
 }
@@ -58,13 +59,17 @@ const cli_command cli_cmd_sign = {
     "sign",
     sign_main,
     "sign files (raw signatures or detached CMS)",
-    "usage: sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [options] FILE|DIR...\n"
-    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] MANIFEST\n"
-    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] MANIFEST\n"
+    "usage: sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [--force] [options]\n"
+    "                FILE|DIR...\n"
+    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] [--force] MANIFEST\n"
+    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] [--force]\n"
+    "                MANIFEST\n"
     "\n"
     "Write F.sig for every file, as `openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS,\n"
     "ECDSA) or `openssl pkeyutl -sign -rawin` (Ed25519) make it; with --cert, a detached CMS\n"
-    "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed).\n",
+    "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed).\n"
+    "An existing F.sig (F.p7s) is kept and F is not signed (SKIPPED, exit 2) unless --force.\n"
+    "F itself is never written: a PE file gets a detached F.sig or F.p7s like any other file.\n",
     sign_opts,
     NULL,
 };

@@ -181,6 +181,7 @@ static const cli_optset diagnose_opts[] = {
     CLI_REFUSE(sweep_opts_cert, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_cms, SWEEP_FOR_PACKAGE_SIGN),
+    CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
@@ -198,7 +199,7 @@ diagnose_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 diagnose_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_DIAGNOSE, diagnose_check, NULL, sweep_submit_paths,
+    static const sweep_hooks hooks = {SGS_OP_DIAGNOSE, diagnose_check, NULL, NULL,
                                       sweep_summary_checked};
     return sweep_main(cmd, argc, argv, &hooks);
 }

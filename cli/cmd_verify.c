@@ -23,6 +23,7 @@ static const cli_optset verify_opts[] = {
     CLI_REFUSE(sweep_opts_cert, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_cms, SWEEP_FOR_PACKAGE_SIGN),
+    CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
     CLI_REFUSE(sweep_opts_package, SWEEP_FOR_PACKAGE_VERIFY),
     CLI_OPTSET_END,
@@ -85,7 +86,7 @@ verify_check(const char *cmd, sweep_opts *o, int noperands)
 static int
 verify_main(const cli_command *cmd, int argc, char **argv)
 {
-    static const sweep_hooks hooks = {SGS_OP_VERIFY, verify_check, NULL, sweep_submit_paths,
+    static const sweep_hooks hooks = {SGS_OP_VERIFY, verify_check, NULL, NULL,
                                       sweep_summary_checked};
     return sweep_main(cmd, argc, argv, &hooks);
 }

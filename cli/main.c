@@ -4,9 +4,11 @@
  *
  * DESIGN: a command is a cli_command (name, handler, one-line summary, usage, options); a
  * group (trust, package) has commands of its own instead of a handler, chosen by the next
- * word. Exit status (like gpgv and minisign): 0 every input VALID, 1 some input not VALID (or
- * none found), 2 usage or fatal error; diagnostics go to stderr as one line starting
- * "sigsweep". No crypto and no parsing of keys or signatures in cli/ (STYLE 49).
+ * word. Options before the command word are explained with the command line they were meant
+ * for, and a mistyped command gets the nearest one. Exit status (like gpgv and minisign): 0
+ * every input VALID, 1 some input not VALID (or none found), 2 usage or fatal error;
+ * diagnostics go to stderr as one line starting "sigsweep". No crypto and no parsing of keys
+ * or signatures in cli/ (STYLE 49).
  */
 #include "cmds.h"
 #include "opts.h"
@@ -25,14 +27,16 @@ static const cli_command *const commands[] = {
 
 const char cli_overview[] =
     "usage: sigsweep verify --key FILE|DIR [--key ...] [options] PATH...\n"
-    "       sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [options] FILE|DIR...\n"
+    "       sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [--force] [options]\n"
+    "                FILE|DIR...\n"
     "       sigsweep agents --server-cert FILE [--known FILE]... [--key-file NAME]\n"
     "                [--list FILE] [--command FILE --command-sig FILE] [options] [FLEET_DIR...]\n"
     "       sigsweep keygen --type rsa2048|rsa3072|ec-p256|ed25519 --out DIR\n"
     "       sigsweep export-agent-key --server-cert FILE --out FILE [--der|--pem]\n"
     "       sigsweep package create DIR --out MANIFEST [--hash H] [-j N]\n"
-    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] MANIFEST\n"
-    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] MANIFEST\n"
+    "       sigsweep package sign --key PRIVATE [--hash H] [--pss] [--force] MANIFEST\n"
+    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] [--force]\n"
+    "                MANIFEST\n"
     "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
     "                [--ignore GLOB]... [options]\n"
     "       sigsweep cache stats|clear|export FILE|import FILE [--cache-dir DIR]\n"
@@ -47,13 +51,16 @@ const char cli_overview[] =
     "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
     "-rawin` (Ed25519) make it, or CMS.\n"
     "sign: write F.sig for every file, in the same formats; with --cert, a detached CMS\n"
-    "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed).\n"
+    "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed). An\n"
+    "existing signature file is kept and its file not signed (exit 2) unless --force; F itself\n"
+    "is never written (a PE file gets a detached signature too).\n"
     "agents: audit every agent's copy of the server key (FLEET_DIR/<agent>/OfcNTCer.dat, or\n"
     "--list lines agent<TAB>path): VALID, MISSING_FILE, KEY_MISMATCH (naming a --known old key),\n"
     "MALFORMED, EXPIRED/NOT_YET_VALID, UNSUPPORTED, PRIVATE_KEY_EXPOSED; with --command and\n"
     "--command-sig, whether each agent's key accepts the server's real signed command.\n"
     "keygen: server key pair, self-signed certificate and the agents' key file (never\n"
-    "overwrites). export-agent-key: the agents' key file from a certificate (DER or PEM).\n"
+    "overwrites; DIR made with its parents, as mkdir -p, a new DIR 0700). export-agent-key:\n"
+    "the agents' key file from a certificate (DER or PEM).\n"
     "package: create writes a sha256sum-format manifest of DIR (sorted, atomically); sign\n"
     "signs it (MANIFEST.sig, or MANIFEST.p7s with --cms); verify checks the manifest's signature\n"
     "first, then every listed file in parallel: DIGEST_MISMATCH, MISSING_FILE, EXTRA_FILE (not\n"
@@ -65,9 +72,11 @@ const char cli_overview[] =
     "\n"
     "options:\n"
     "  --key FILE|DIR       verify: public key or certificate (PEM/DER), or a directory of\n"
-    "                       them; repeatable. sign: the private key (PEM/DER, unencrypted)\n"
+    "                       them (links followed; what is no key is named and skipped);\n"
+    "                       repeatable. sign: the private key (PEM/DER, unencrypted)\n"
     "  --cert CERT          sign: write CMS (F.p7s) signed by this certificate (of --key)\n"
     "  --certfile FILE      sign: certificates to embed in the CMS (intermediates)\n"
+    "  --force              sign: replace existing signature files\n"
     "  --hash ALG           sha256 (default), sha384, sha512: file digest and prehash\n"
     "  --pss                RSA keys use RSA-PSS (salt length auto-detected on verify)\n"
     "  --sig-suffix S       signature file suffix (default .sig)\n"
@@ -221,6 +230,65 @@ is_help(const char *word)
     return strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0;
 }
 
+/* word, quoted for a shell when it needs it. */
+static void
+put_shell_word(const char *word)
+{
+    if (word[0] != '\0' && strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_./:=@%+,-") == strlen(word)) {
+        fprintf(stderr, " %s", word);
+        return;
+    }
+    fputs(" '", stderr);
+    for (const char *c = word; *c; c++) {
+        if (*c == '\'')
+            fputs("'\\''", stderr);
+        else
+            putc(*c, stderr);
+    }
+    putc('\'', stderr);
+}
+
+/*
+ * Options before the command (`sigsweep --key k.pem verify dir`): said, with the command line
+ * they were meant for (the command word, and a group's subcommand, moved to the front), rather
+ * than taking the option for an unknown command. Exit 2.
+ */
+static int
+fail_options_first(int argc, char **argv)
+{
+    int at = 0, words = 1;
+    const cli_command *cmd = NULL;
+    for (int i = 2; i < argc && at == 0; i++) {
+        if ((cmd = find(commands, argv[i])) != NULL)
+            at = i;
+    }
+    for (int i = 2; i < argc && at == 0; i++) { /* else a mistyped one */
+        if (argv[i][0] != '-' && (cmd = suggest(commands, argv[i])) != NULL)
+            at = i;
+    }
+    if (at == 0) {
+        fprintf(stderr, "sigsweep: '%s' is an option, and options go after the command: "
+                        "sigsweep COMMAND [options] (see sigsweep --help)\n", argv[1]);
+        return CLI_EXIT_USAGE;
+    }
+    words = cmd->subs != NULL && at + 1 < argc && find(cmd->subs, argv[at + 1]) ? 2 : 1;
+    if (strcmp(argv[at], word_of(cmd)) != 0)
+        fprintf(stderr, "sigsweep: options go after the command, and '%s' is no command; did "
+                        "you mean:", argv[at]);
+    else
+        fputs("sigsweep: options go after the command:", stderr);
+    put_shell_word("sigsweep");
+    put_shell_word(word_of(cmd));
+    for (int i = at + 1; i < at + words; i++)
+        put_shell_word(argv[i]);
+    for (int i = 1; i < argc; i++)
+        if (i < at || i >= at + words)
+            put_shell_word(argv[i]);
+    fputs(" (see sigsweep --help)\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
 static int dispatch(const cli_command *cmd, int argc, char **argv);
 
 /* trust, package: the next word picks the command. */
@@ -299,5 +367,7 @@ main(int argc, char **argv)
     const cli_command *const cmd = find(commands, word);
     if (cmd != NULL)
         return dispatch(cmd, argc - 1, argv + 1);
+    if (word[0] == '-' && word[1] != '\0')
+        return fail_options_first(argc, argv);
     return fail_unknown(NULL, commands, word);
 }

@@ -9,6 +9,7 @@
  */
 #include "output.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -144,17 +145,11 @@ json_field(FILE *fp, const char *key, const char *value)
     out_json_string(fp, value != NULL ? value : "", NULL);
 }
 
-/* The Authenticode fields of a PE file's record: the deciding signature's image hash,
-   signer, timestamp, and every signature on its own. */
+/* Every Authenticode signature of a PE file's record, primary first, as a JSON array. */
 static void
-json_authenticode(FILE *fp, const sgs_record *rec)
+json_signatures(FILE *fp, const sgs_record *rec)
 {
-    json_field(fp, "format", rec->format);
-    json_field(fp, "image_hash", rec->image_hash);
-    json_field(fp, "signer_subject", rec->signer_subject);
-    json_field(fp, "signing_time", rec->signing_time);
-    json_field(fp, "tsa", rec->tsa);
-    fputs(",\"signatures\":[", fp);
+    putc('[', fp);
     for (size_t i = 0; i < rec->nsigs; i++) {
         const sgs_sig_line *const l = &rec->sigs[i];
         fputs(i ? ",{\"role\":" : "{\"role\":", fp);
@@ -171,11 +166,11 @@ json_authenticode(FILE *fp, const sgs_record *rec)
     putc(']', fp);
 }
 
-/* ,"key":["line 1","line 2"] from a '\n'-separated string ([] when empty). */
+/* ["line 1","line 2"] from a '\n'-separated string ([] when empty). */
 static void
-json_lines_array(FILE *fp, const char *key, const char *lines)
+json_lines_array(FILE *fp, const char *lines)
 {
-    fprintf(fp, ",\"%s\":[", key);
+    putc('[', fp);
     const char *p = lines;
     int first = 1;
     while (*p) {
@@ -246,14 +241,209 @@ out_import(FILE *fp, out_format f, const sgs_import_record *r)
     fputs(")\n", fp);
 }
 
+/*
+ * The fields of a record, in the one order both JSON Lines and CSV write them: CSV has a column
+ * for every field a run's records can have (its header names them), JSON Lines the fields a
+ * record has (path_hex only for a path that is not UTF-8, the Authenticode fields only for a
+ * PE file). An agent's key fingerprint is key_fp, once (not signer too).
+ */
+typedef enum field {
+    F_AGENT,
+    F_AGENT_HEX,
+    F_KEY_FP,
+    F_PATH,
+    F_PATH_HEX,
+    F_VERDICT,
+    F_REASON,
+    F_ALG,
+    F_SIGNER,
+    F_DIGEST,
+    F_CHAIN,
+    F_FORMAT,
+    F_IMAGE_HASH,
+    F_SIGNER_SUBJECT,
+    F_SIGNING_TIME,
+    F_TSA,
+    F_SIGNATURES,
+    F_SIZE,
+    F_COUNT
+} field;
+
+static const char *const field_names[F_COUNT] = {
+    "agent",          "agent_hex",    "key_fp", "path", "path_hex",       "verdict",
+    "reason",         "alg",          "signer", "digest", "chain",        "format",
+    "image_hash",     "signer_subject", "signing_time", "tsa", "signatures", "size",
+};
+
+/* Whether the records of a run (agents or files) have field f: the CSV columns. */
+static int
+run_has(field f, int agents)
+{
+    switch (f) {
+    case F_AGENT:
+    case F_AGENT_HEX:
+    case F_KEY_FP:
+        return agents;
+    case F_SIGNER:
+    case F_FORMAT:
+    case F_IMAGE_HASH:
+    case F_SIGNER_SUBJECT:
+    case F_SIGNING_TIME:
+    case F_TSA:
+    case F_SIGNATURES:
+        return !agents;
+    default:
+        return 1;
+    }
+}
+
+/* A string field's value; NULL for the fields that are not one string. */
+static const char *
+string_of(field f, const sgs_record *rec)
+{
+    switch (f) {
+    case F_AGENT:
+        return rec->agent;
+    case F_KEY_FP:
+    case F_SIGNER:
+        return rec->signer;
+    case F_PATH:
+        return rec->path;
+    case F_REASON:
+        return rec->reason;
+    case F_ALG:
+        return rec->alg;
+    case F_DIGEST:
+        return rec->digest;
+    case F_CHAIN:
+        return rec->chain;
+    case F_FORMAT:
+        return rec->format;
+    case F_IMAGE_HASH:
+        return rec->image_hash;
+    case F_SIGNER_SUBJECT:
+        return rec->signer_subject;
+    case F_SIGNING_TIME:
+        return rec->signing_time;
+    case F_TSA:
+        return rec->tsa;
+    default:
+        return NULL;
+    }
+}
+
+/* Is s valid UTF-8 (JSON carries it exactly)? */
+static int
+is_utf8(const char *str)
+{
+    for (const unsigned char *p = (const unsigned char *)str; *p;) {
+        const size_t n = utf8_len(p);
+        if (n == 0)
+            return 0;
+        p += n;
+    }
+    return 1;
+}
+
+/* The bytes of a name that is not UTF-8, in hex ("" for a UTF-8 name: it needs none). */
+static void
+hex_unless_utf8(FILE *fp, const char *raw)
+{
+    if (is_utf8(raw))
+        return;
+    for (const unsigned char *p = (const unsigned char *)raw; *p; p++)
+        fprintf(fp, "%02x", *p);
+}
+
 void
 out_begin(out_sink *s)
 {
     s->start = s->last_progress = out_now();
-    if (s->format == OUT_CSV)
-        fputs(s->agents ? "agent,path,verdict,reason,alg,key_fp,digest,size\n"
-                        : "path,verdict,reason,alg,signer,digest,size\n",
-              s->fp);
+    if (s->format != OUT_CSV)
+        return;
+    const char *sep = "";
+    for (int f = 0; f < F_COUNT; f++) {
+        if (run_has((field)f, s->agents)) {
+            fprintf(s->fp, "%s%s", sep, field_names[f]);
+            sep = ",";
+        }
+    }
+    putc('\n', s->fp);
+}
+
+/* One record as a JSON object: the fields it has, in the table's order. */
+static void
+json_record(FILE *fp, const sgs_record *rec, int agents)
+{
+    const int pe = rec->format != NULL && !agents;
+    char sep = '{';
+    for (int i = 0; i < F_COUNT; i++) {
+        const field f = (field)i;
+        if (!run_has(f, agents) || (f >= F_FORMAT && f <= F_SIGNATURES && !pe) ||
+            ((f == F_AGENT_HEX || f == F_PATH_HEX) &&
+             is_utf8(f == F_AGENT_HEX ? rec->agent : rec->path)))
+            continue;
+        fprintf(fp, "%c\"%s\":", sep, field_names[f]);
+        sep = ',';
+        const char *const str = string_of(f, rec);
+        if (f == F_AGENT_HEX || f == F_PATH_HEX) {
+            putc('"', fp);
+            hex_unless_utf8(fp, f == F_AGENT_HEX ? rec->agent : rec->path);
+            putc('"', fp);
+        } else if (f == F_VERDICT) {
+            fprintf(fp, "\"%s\"", sgs_verdict_name(rec->verdict));
+        } else if (f == F_CHAIN) {
+            json_lines_array(fp, rec->chain);
+        } else if (f == F_SIGNATURES) {
+            json_signatures(fp, rec);
+        } else if (f == F_SIZE) {
+            if (rec->has_size)
+                fprintf(fp, "%llu", (unsigned long long)rec->size);
+            else
+                fputs("null", fp);
+        } else {
+            out_json_string(fp, str != NULL ? str : "", NULL);
+        }
+    }
+    fputs("}\n", fp);
+}
+
+/* One record as a CSV row: every column of the run, in the header's order. */
+static void
+csv_record(FILE *fp, const sgs_record *rec, int agents)
+{
+    const char *sep = "";
+    for (int i = 0; i < F_COUNT; i++) {
+        const field f = (field)i;
+        if (!run_has(f, agents))
+            continue;
+        fputs(sep, fp);
+        sep = ",";
+        const char *const str = string_of(f, rec);
+        if (f == F_AGENT_HEX || f == F_PATH_HEX) {
+            hex_unless_utf8(fp, f == F_AGENT_HEX ? rec->agent : rec->path);
+        } else if (f == F_VERDICT) {
+            fputs(sgs_verdict_name(rec->verdict), fp);
+        } else if (f == F_SIGNATURES) {
+            if (rec->format == NULL)
+                continue;
+            char *json = NULL;
+            size_t len = 0;
+            FILE *const mem = open_memstream(&json, &len); /* the JSON array, as one field */
+            if (mem != NULL) {
+                json_signatures(mem, rec);
+                if (fclose(mem) == 0 && json != NULL)
+                    csv_field(fp, json);
+            }
+            free(json);
+        } else if (f == F_SIZE) {
+            if (rec->has_size)
+                fprintf(fp, "%llu", (unsigned long long)rec->size);
+        } else {
+            csv_field(fp, str != NULL ? str : "");
+        }
+    }
+    putc('\n', fp);
 }
 
 static void
@@ -280,9 +470,6 @@ out_record(void *opaque, const sgs_record *rec)
     out_sink *const s = opaque;
     FILE *const fp = s->fp;
     const char *const verdict = sgs_verdict_name(rec->verdict);
-    char size[32] = "";
-    if (rec->has_size)
-        snprintf(size, sizeof(size), "%llu", (unsigned long long)rec->size);
     switch (s->format) {
     case OUT_TEXT:
         text_escaped(fp, rec->agent[0] != '\0' ? rec->agent : rec->path);
@@ -302,46 +489,11 @@ out_record(void *opaque, const sgs_record *rec)
             }
         }
         break;
-    case OUT_JSONL: {
-        int lossy = 0;
-        if (rec->agent[0] != '\0') {
-            int agent_lossy = 0;
-            fputs("{\"agent\":", fp);
-            out_json_string(fp, rec->agent, &agent_lossy);
-            if (agent_lossy)
-                json_hex_field(fp, "agent_hex", rec->agent);
-            fputs(",\"key_fp\":", fp);
-            out_json_string(fp, rec->signer, NULL);
-            fputs(",\"path\":", fp);
-        } else {
-            fputs("{\"path\":", fp);
-        }
-        out_json_string(fp, rec->path, &lossy);
-        if (lossy)
-            json_hex_field(fp, "path_hex", rec->path);
-        fprintf(fp, ",\"verdict\":\"%s\",\"reason\":", verdict);
-        out_json_string(fp, rec->reason, NULL);
-        fputs(",\"alg\":", fp);
-        out_json_string(fp, rec->alg, NULL);
-        fputs(",\"signer\":", fp);
-        out_json_string(fp, rec->signer, NULL);
-        fputs(",\"digest\":", fp);
-        out_json_string(fp, rec->digest, NULL);
-        json_lines_array(fp, "chain", rec->chain);
-        if (rec->format != NULL)
-            json_authenticode(fp, rec);
-        fprintf(fp, ",\"size\":%s}\n", rec->has_size ? size : "null");
+    case OUT_JSONL:
+        json_record(fp, rec, s->agents);
         break;
-    }
     case OUT_CSV:
-        if (s->agents) {
-            csv_field(fp, rec->agent);
-            putc(',', fp);
-        }
-        csv_field(fp, rec->path);
-        fprintf(fp, ",%s,", verdict);
-        csv_field(fp, rec->reason);
-        fprintf(fp, ",%s,%s,%s,%s\n", rec->alg, rec->signer, rec->digest, size);
+        csv_record(fp, rec, s->agents);
         break;
     }
     if (ferror(fp))

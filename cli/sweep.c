@@ -9,11 +9,14 @@
  * it in its hooks and sweep_main() drives the engine the same way for all:
  *
  *   create -> keys -> signing cert -> certificates -> hooks.prepare -> report header
- *          -> hooks.submit (operands) -> --files-from -> finish -> hooks.summarize
+ *          -> hooks.submit or the paths (operands, --files-from: inputs.c) -> finish
+ *          -> hooks.summarize
  *
  * The report goes to stdout, or to --output through a temporary file renamed at the end.
  */
 #include "sweep.h"
+
+#include "inputs.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -298,7 +301,8 @@ const cli_opt sweep_opts_run[] = {
 
 const cli_opt sweep_opts_public_key[] = {
     {"key", 0, "FILE|DIR", set_key, 0, 0,
-     "public key or certificate (PEM/DER), or a directory of\nthem; repeatable"},
+     "public key or certificate (PEM/DER), or a directory of\n"
+     "them (links followed; what is no key is named and skipped);\nrepeatable"},
     {"min-security", 0, "BITS", set_min_security, 0, 0,
      "refuse keys (and signers, chains, TSAs) below BITS of security\n"
      "(default 112: RSA-2048, P-256, Ed25519; lower it with a warning)"},
@@ -418,6 +422,13 @@ const cli_opt sweep_opts_cms[] = {
     SWEEP_END,
 };
 
+const cli_opt sweep_opts_force[] = {
+    {"force", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.sign_replace), 0,
+     "replace existing signature files (default: keep them, sign\n"
+     "nothing for their files, exit 2)"},
+    SWEEP_END,
+};
+
 const cli_opt sweep_opts_agents[] = {
     {"server-cert", 0, "FILE", cli_set_string, SWEEP_FIELD(server_cert), 0,
      "the server's certificate or public key every agent must hold"},
@@ -466,19 +477,6 @@ sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands)
     if (noperands == 0 && o->files_from == NULL)
         return cli_fail_usage(cmd, "%s", "no PATH given");
     return CLI_GO_ON;
-}
-
-int
-sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n)
-{
-    (void)o;
-    for (int i = 0; i < n; i++) {
-        if (sgs_engine_submit(e, operands[i]) != SGS_OK) {
-            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
-            return -1;
-        }
-    }
-    return 0;
 }
 
 void
@@ -533,22 +531,49 @@ sweep_each_line(const char *cmd, const char *file, int delim,
     return rc;
 }
 
-typedef struct submit_ctx {
-    const char *cmd;
-    sgs_engine *e;
-} submit_ctx;
-
 static int
 submit_line(void *ctx, char *line, size_t len, unsigned long lineno)
 {
-    const submit_ctx *const c = ctx;
     (void)len;
     (void)lineno;
-    if (sgs_engine_submit(c->e, line) != SGS_OK) {
-        fprintf(stderr, "sigsweep %s: %s\n", c->cmd, sgs_engine_error(c->e));
-        return -1;
+    return inputs_add(ctx, line);
+}
+
+/* The paths given (operands, then --files-from lines), a signature named for its file: see
+   inputs.c. 0, or -1 after the diagnostic. */
+static int
+submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, const sweep_hooks *h,
+             char **operands, int n)
+{
+    /* the names the engine takes for signatures: sgs_engine_submit skips F.p7s in every run
+       but raw signing, which signs it like any file */
+    const int p7s = o->cfg.op != SGS_OP_SIGN || o->sign_cert != NULL;
+    inputs *const in = inputs_create(cmd, e, o->cfg.sig_suffix, p7s,
+                                     o->cfg.op == SGS_OP_SIGN ? "signing" : "judging");
+    int rc = in != NULL ? 0 : -1;
+    if (in == NULL)
+        fprintf(stderr, "sigsweep %s: out of memory\n", cmd);
+    if (rc == 0 && h->submit != NULL)
+        rc = h->submit(cmd, e, o, operands, n);
+    for (int i = 0; rc == 0 && h->submit == NULL && i < n; i++)
+        rc = inputs_add(in, operands[i]);
+    if (rc == 0 && o->files_from != NULL)
+        rc = sweep_each_line(cmd, o->files_from, o->null_sep ? '\0' : '\n', submit_line, in);
+    if (rc == 0)
+        rc = inputs_finish(in);
+    inputs_free(in);
+    return rc;
+}
+
+/* Each line of the engine's text as a diagnostic of its own. */
+static void
+say_lines(const char *cmd, const char *text)
+{
+    while (*text != '\0') {
+        const size_t len = strcspn(text, "\n");
+        fprintf(stderr, "sigsweep %s: %.*s\n", cmd, (int)len, text);
+        text += len + (text[len] == '\n');
     }
-    return 0;
 }
 
 /* Keys, the signing certificate and the certificates, in that order. 0 or -1. */
@@ -558,10 +583,10 @@ add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
     for (size_t i = 0; i < o->nkeys; i++) {
         const sgs_status st = o->cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o->keys[i])
                                                        : sgs_engine_add_key(e, o->keys[i]);
-        if (st != SGS_OK) {
-            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+        /* a key directory's entries that are no keys are named even when it has keys */
+        say_lines(cmd, sgs_engine_error(e));
+        if (st != SGS_OK)
             return -1;
-        }
     }
     if (o->sign_cert != NULL && sgs_engine_set_signing_cert(e, o->sign_cert) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
@@ -674,11 +699,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     if (h->prepare != NULL && h->prepare(cmd, e, o, operands) != 0)
         goto out;
     out_begin(&sink);
-    if (h->submit(cmd, e, o, operands, noperands) != 0)
-        goto out;
-    submit_ctx files = {cmd, e};
-    if (o->files_from != NULL &&
-        sweep_each_line(cmd, o->files_from, o->null_sep ? '\0' : '\n', submit_line, &files) != 0)
+    if (submit_paths(cmd, e, o, h, operands, noperands) != 0)
         goto out;
     if (sgs_engine_finish(e) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
@@ -732,6 +753,13 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
                 "(--max-quarantine sets the limit, --force overrides)\n",
                 cmd,
                 (unsigned long long)stats.quarantine_refused, sgs_engine_breaker(e));
+        rc = CLI_EXIT_USAGE;
+    }
+    if (stats.signatures_kept > 0) { /* sign: nothing is overwritten unless --force */
+        fprintf(stderr,
+                "sigsweep %s: %llu signature file(s) exist and were kept; their files were not "
+                "signed (see the SKIPPED records; --force replaces them)\n",
+                cmd, (unsigned long long)stats.signatures_kept);
         rc = CLI_EXIT_USAGE;
     }
     if (stats.quarantine_failed > 0) { /* enforcement did not happen: an error, not a verdict */

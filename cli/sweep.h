@@ -62,6 +62,7 @@ extern const cli_opt sweep_opts_pe[];         /* --uefi, --require-all, --lenien
 extern const cli_opt sweep_opts_cert[];       /* --cert */
 extern const cli_opt sweep_opts_certfile[];
 extern const cli_opt sweep_opts_cms[];
+extern const cli_opt sweep_opts_force[]; /* sign --force */
 extern const cli_opt sweep_opts_agents[];  /* --server-cert ... --command-sig */
 extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
 
@@ -74,6 +75,7 @@ extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
     "--quarantine, --journal, --mode, --policy and the cache options are for verify"
 #define SWEEP_FOR_VERIFY_PE "--uefi, --require-all and --lenient are for verify"
 #define SWEEP_FOR_VERIFY_TRUST "trust options are for verify"
+#define SWEEP_FOR_SIGN_FORCE "--force is for sign (replace existing signature files)"
 
 /* A command's part of the run. check returns CLI_GO_ON or an exit status (after the
    diagnostic) and may complete o; the others return 0, or -1 after printing the error. */
@@ -83,7 +85,8 @@ typedef struct sweep_hooks {
     int (*check)(const char *cmd, sweep_opts *o, int noperands);
     /* after keys and certificates are added, before the report begins */
     int (*prepare)(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands);
-    /* queues the operands (n of them) */
+    /* queues the operands (n of them); NULL: they are paths, queued with the --files-from
+       lines (inputs.c: a signature given names its file) */
     int (*submit)(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n);
     void (*summarize)(out_sink *s, const sgs_stats *st, const sweep_opts *o);
 } sweep_hooks;
@@ -93,7 +96,6 @@ int sweep_check_keys(const char *cmd, const sweep_opts *o); /* --key or a trust 
 int sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands);
 
 /* Hooks shared by several commands. */
-int sweep_submit_paths(const char *cmd, sgs_engine *e, const sweep_opts *o, char **operands, int n);
 void sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o);
 
 /* Calls fn for each line of FILE (- = stdin) but empty ones, without its '\n'; stops when fn

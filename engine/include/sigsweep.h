@@ -229,6 +229,9 @@ typedef struct sgs_config {
     sgs_hash hash;             /* file digest and RSA/ECDSA prehash; default SHA-256 */
     int pss;                   /* RSA keys: 1 = RSA-PSS (salt auto on verify), 0 = PKCS#1 v1.5 */
     const char *sig_suffix;    /* default ".sig"; copied at create */
+    int sign_replace;          /* SGS_OP_SIGN: replace existing signature files; 0 (default):
+                                  an existing one is kept, its file is not signed (SKIPPED,
+                                  counted in sgs_stats.signatures_kept) */
     size_t queue_depth;        /* bounded job queue; 0 = 256 x threads */
     size_t cache_entries;      /* in-run result cache slots; 0 disables; default 16384;
                                   at most 2^26 */
@@ -278,6 +281,8 @@ typedef struct sgs_stats {
                                              tripped (or the run was interrupted) */
     uint64_t pcache_digest_hits;          /* files not read: digest from the persistent cache */
     uint64_t pcache_verdict_hits;         /* verdicts from the persistent cache */
+    uint64_t signatures_kept;             /* SGS_OP_SIGN: files not signed because their
+                                             signature file exists (cfg.sign_replace 0) */
 } sgs_stats;
 
 typedef struct sgs_engine sgs_engine; /* opaque; one per run */
@@ -308,10 +313,13 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_exclude(sgs_engine *e, const char *n
 
 /*
  * Adds public keys for SGS_OP_VERIFY: `path` is a PEM or DER SubjectPublicKeyInfo or X.509
- * certificate (several PEM blocks allowed), or a directory whose regular files are all such
- * keys. Keys with the same SPKI are kept once. Must be called before the first submit.
- * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (not a public key; private keys are refused),
- * SGS_ERR_STATE, SGS_ERR_NOMEM; sgs_engine_error() then says which file and why.
+ * certificate (several PEM blocks allowed), or a directory of them read as a trust store is
+ * (links followed, each file once): its entries that are no usable public key are skipped, and
+ * sgs_engine_error() names each, one line apiece, even on SGS_OK ("" when none was skipped).
+ * Keys with the same SPKI are kept once. Must be called before the first submit.
+ * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_KEY (not a public key, private keys are refused; a
+ * directory without any), SGS_ERR_STATE, SGS_ERR_NOMEM; sgs_engine_error() then says which file
+ * and why.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_add_key(sgs_engine *e, const char *path);
 
@@ -341,7 +349,8 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, cons
 
 /*
  * Queues `path` (a file, or a directory walked recursively without following symbolic
- * links; files ending in the signature suffix or ".p7s" are signatures, not inputs). Blocks
+ * links; files ending in the signature suffix or ".p7s" beside a regular file are signatures,
+ * not inputs, and such a path given names that file: sgs_signature_subject). Blocks
  * while the queue is full. Every file yields exactly one record, possibly before this returns.
  * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
  * signature, or CMS detected by content).
@@ -349,6 +358,14 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, cons
  * SGS_ERR_THREAD.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *path);
+
+/*
+ * Whether `path` (there, not a directory) names the detached signature of a regular file F
+ * beside it: F<sig_suffix>, or F.p7s when p7s (verify, diagnose and CMS signing read F.p7s), F
+ * not itself such a signature. sgs_engine_submit(path) judges F for such a path. Returns F's
+ * length (F is path's first bytes), or 0. THREAD SAFETY: no shared state.
+ */
+SGS_API size_t sgs_signature_subject(const char *path, const char *sig_suffix, int p7s);
 
 /* ---- SGS_OP_AGENTS: the fleet key audit ------------------------------------------------------ */
 
@@ -366,6 +383,10 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_add_known_key(sgs_engine *e, const c
  * SGS_OP_AGENTS: a command message and its detached signature by the server key (raw, as
  * `openssl dgst -sign`/`pkeyutl -sign -rawin` make it, with cfg.hash/cfg.pss; or CMS). Each
  * agent's key then verifies it: the record says whether that agent would accept the command.
+ * Once the server key and the command are both set (either first), the signature must verify
+ * with the server key: if not, the command is at fault and this call (or
+ * sgs_engine_set_server_key, when it comes second) returns SGS_ERR_KEY, sgs_engine_error()
+ * saying so (and naming a known key it verifies with), before any agent is judged.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_set_command(sgs_engine *e, const char *message,
                                                         const char *signature);

@@ -16,6 +16,11 @@
  *   --command: the agent's key must verify the server's real signature ─► else BAD_SIGNATURE
  *   ─► VALID
  *
+ * The command is checked against the server's own key first, once it and the server key are
+ * both set: a command signature that does not verify with it is the command's fault (another
+ * key, another --hash or --pss, a changed message), an error before any agent is judged, not
+ * a BAD_SIGNATURE on every agent that holds the right key.
+ *
  * Parsing is OpenSSL's (PEM_read_bio, d2i_*). Private-key bytes found in agent files are wiped.
  */
 #include "agents.h"
@@ -44,6 +49,7 @@
 typedef struct known_key {
     uint8_t fp[32];
     char label[256];
+    EVP_PKEY *key; /* owned: does the command verify with it (when not with the server's)? */
 } known_key;
 
 typedef struct content_slot {
@@ -57,6 +63,8 @@ struct sgs_agents {
     int has_server;
     uint8_t server_fp[32];
     char server_hex[SGS_FP_HEX_LEN];
+    EVP_PKEY *server_key; /* owned: the command must verify with it */
+    char server_path[256], command_sig_path[256]; /* as given, for the command's fault */
     known_key known[KNOWN_MAX];
     size_t nknown;
     int64_t at;
@@ -101,6 +109,9 @@ sgs_agents_free(sgs_agents *g)
         return;
     sgs_free(g->alloc, g->message);
     sgs_free(g->alloc, g->csig);
+    EVP_PKEY_free(g->server_key);
+    for (size_t i = 0; i < g->nknown; i++)
+        EVP_PKEY_free(g->known[i].key);
     sgs_free(g->alloc, g->slots);
     pthread_mutex_destroy(&g->mu);
     sgs_free(g->alloc, g);
@@ -280,8 +291,11 @@ parse_der(parsed *p, const uint8_t *buf, size_t len)
 
 /* ---- setup ---------------------------------------------------------------------------------- */
 
+/* The one public key of a file, its fingerprint in fp; with keep, the key in *keep (owned by
+   the caller). */
 static sgs_status
-load_public(const sgs_allocator *a, const char *path, uint8_t fp[32], char *err, size_t errlen)
+load_public(const sgs_allocator *a, const char *path, uint8_t fp[32], EVP_PKEY **keep, char *err,
+            size_t errlen)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
@@ -306,18 +320,64 @@ load_public(const sgs_allocator *a, const char *path, uint8_t fp[32], char *err,
     else
         memcpy(fp, p.fp, 32);
     st = p.private_key || p.key == NULL || p.keys > 1 ? SGS_ERR_KEY : SGS_OK;
+    if (st == SGS_OK && keep != NULL) {
+        *keep = p.key;
+        p.key = NULL;
+    }
     EVP_PKEY_free(p.key);
     X509_free(p.cert);
     return st;
 }
 
+static int accepts_command(const sgs_agents *g, EVP_PKEY *k, const char *fp_hex);
+
+/*
+ * The command's own check, once the server key and the command are both set: it must verify
+ * with the server's key (CMS: signed by it, and its signature good), or no agent can accept
+ * it and the fault is the command's. SGS_OK, or SGS_ERR_KEY with err saying so (and naming a
+ * --known key it verifies with instead, if one does).
+ */
+static sgs_status
+check_command(const sgs_agents *g, char *err, size_t errlen)
+{
+    if (!g->has_server || !g->has_command || accepts_command(g, g->server_key, g->server_hex))
+        return SGS_OK;
+    const char *instead = NULL;
+    for (size_t i = 0; i < g->nknown && instead == NULL; i++) {
+        char hex[SGS_FP_HEX_LEN];
+        sgs_hex(g->known[i].fp, 32, hex);
+        if (accepts_command(g, g->known[i].key, hex))
+            instead = g->known[i].label;
+    }
+    char why[320] = "";
+    if (instead != NULL)
+        snprintf(why, sizeof(why), ": it verifies with the known key %s", instead);
+    else if (g->cms && !g->cms_ok)
+        snprintf(why, sizeof(why), ": %s", g->cms_reason);
+    else if (g->cms)
+        snprintf(why, sizeof(why), ": it is signed by key %s", g->cms_signer);
+    else
+        snprintf(why, sizeof(why), " (signed by another key, with another --hash or --pss, or "
+                                   "the command changed)");
+    snprintf(err, errlen, "the command signature %s does not verify with the server key %s%s; "
+                          "the command is at fault: no agent judged",
+             g->command_sig_path, g->server_path, why);
+    return SGS_ERR_KEY;
+}
+
 sgs_status
 sgs_agents_set_server(sgs_agents *g, const char *path, char *err, size_t errlen)
 {
-    const sgs_status st = load_public(g->alloc, path, g->server_fp, err, errlen);
+    EVP_PKEY *key = NULL;
+    sgs_status st = load_public(g->alloc, path, g->server_fp, &key, err, errlen);
     if (st == SGS_OK) {
+        EVP_PKEY_free(g->server_key);
+        g->server_key = key;
         g->has_server = 1;
         sgs_hex(g->server_fp, 32, g->server_hex);
+        snprintf(g->server_path, sizeof(g->server_path), "%s", path);
+        if ((st = check_command(g, err, errlen)) != SGS_OK)
+            g->has_server = 0;
     }
     return st;
 }
@@ -330,7 +390,7 @@ sgs_agents_add_known(sgs_agents *g, const char *path, char *err, size_t errlen)
         return SGS_ERR_INVALID_ARG;
     }
     known_key *const k = &g->known[g->nknown];
-    const sgs_status st = load_public(g->alloc, path, k->fp, err, errlen);
+    const sgs_status st = load_public(g->alloc, path, k->fp, &k->key, err, errlen);
     if (st != SGS_OK)
         return st;
     const char *const slash = strrchr(path, '/');
@@ -381,8 +441,12 @@ sgs_agents_set_command(sgs_agents *g, const char *message, const char *signature
         g->cms_ok = v == SGS_V_VALID;
         sgs_cms_job_reset(&job);
     }
+    snprintf(g->command_sig_path, sizeof(g->command_sig_path), "%s", signature);
     g->has_command = 1;
-    return SGS_OK;
+    st = check_command(g, err, errlen);
+    if (st != SGS_OK)
+        g->has_command = 0;
+    return st;
 }
 
 /* ---- judging -------------------------------------------------------------------------------- */

@@ -182,29 +182,6 @@ is_dir(const char *path)
     return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* Adds every regular file of a directory (not recursive), in name order. */
-static sgs_status
-add_key_dir(sgs_engine *e, const char *dir)
-{
-    char **names = NULL;
-    size_t n = 0;
-    const int rc = sgs_list_dir(&e->alloc, dir, 1, 0, &names, &n);
-    if (rc != 0) {
-        snprintf(e->err, sizeof(e->err), "%s: %s", dir, strerror(rc));
-        return rc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
-    }
-    sgs_status st = SGS_OK;
-    if (n == 0) {
-        snprintf(e->err, sizeof(e->err), "%s: no key files in the directory", dir);
-        st = SGS_ERR_KEY;
-    }
-    for (size_t i = 0; i < n && st == SGS_OK; i++)
-        if (!is_dir(names[i]))
-            st = sgs_keyset_add_file(&e->keys, names[i], e->err, sizeof(e->err));
-    sgs_list_free(&e->alloc, names, n);
-    return st;
-}
-
 sgs_status
 sgs_engine_add_key(sgs_engine *e, const char *path)
 {
@@ -213,7 +190,8 @@ sgs_engine_add_key(sgs_engine *e, const char *path)
         snprintf(e->err, sizeof(e->err), "keys must be added before the first submit");
         return SGS_ERR_STATE;
     }
-    const sgs_status st = is_dir(path) ? add_key_dir(e, path)
+    const sgs_status st = is_dir(path) ? sgs_keyset_add_dir(&e->keys, path, e->err,
+                                                            sizeof(e->err))
                                        : sgs_keyset_add_file(&e->keys, path, e->err,
                                                              sizeof(e->err));
     sgs_keyset_finalize(&e->keys);
@@ -858,6 +836,7 @@ sgs_engine_stats(const sgs_engine *e, sgs_stats *out)
     out->cache_hits = atomic_load_explicit(&e->cache_hits, memory_order_relaxed);
     out->verifications = atomic_load_explicit(&e->verifications, memory_order_relaxed);
     out->quarantined = atomic_load_explicit(&e->quarantined, memory_order_relaxed);
+    out->signatures_kept = atomic_load_explicit(&e->signatures_kept, memory_order_relaxed);
     out->interrupted = (uint64_t)atomic_load_explicit(&e->cancelled, memory_order_relaxed);
     out->quarantine_refused = atomic_load_explicit(&e->quarantine_refused, memory_order_relaxed);
     out->quarantine_failed = e->journal != NULL ? sgs_journal_failures(e->journal) : 0;

@@ -137,6 +137,7 @@ struct sgs_engine {
     char held_reason[REASON_MAX + 4096 + 512]; /* a held record's reason with its outcome */
     _Atomic uint64_t quarantine_refused;
     _Atomic uint64_t files, bytes, cache_hits, verifications, quarantined;
+    _Atomic uint64_t signatures_kept; /* sign: existing signature files left as they were */
     _Atomic int cancelled; /* sgs_engine_cancel(): stop walking, drop queued jobs */
     sgs_journal *journal; /* --quarantine */
     sgs_pcache *pcache;   /* --cache */

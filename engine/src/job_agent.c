@@ -199,7 +199,10 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
     }
     const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     sgs_status st = SGS_OK;
-    const size_t dlen = strlen(dir), klen = strlen(key_file);
+    size_t dlen = strlen(dir); /* "fleet/" as given: fleet/agent, not fleet//agent */
+    while (dlen > 1 && dir[dlen - 1] == '/')
+        dlen--;
+    const size_t klen = strlen(key_file);
     for (size_t i = 0; i < n && st == SGS_OK; i++) {
         const size_t len = dlen + strlen(names[i]) + klen + 3;
         char *const path = sgs_malloc(&e->alloc, len);
@@ -208,7 +211,6 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
             break;
         }
         struct stat sb;
-        snprintf(path, len, "%s/%s", dir, names[i]);
         sgs_scan_kind kind = SGS_SCAN_FILE;
         if (dfd >= 0 && fstatat(dfd, names[i], &sb, AT_SYMLINK_NOFOLLOW) == 0) {
             if (S_ISLNK(sb.st_mode))
@@ -216,7 +218,7 @@ sgs_engine_submit_fleet(sgs_engine *e, const char *dir, const char *key_file)
             else if (!S_ISDIR(sb.st_mode))
                 kind = SGS_SCAN_SPECIAL;
         }
-        snprintf(path, len, "%s/%s/%s", dir, names[i], key_file);
+        snprintf(path, len, "%.*s/%s/%s", (int)dlen, dir, names[i], key_file);
         /* the job opens the key file beneath FLEET and AGENT (name_at: where AGENT starts) */
         st = queue_agent(e, names[i], path, kind, dlen + 1);
         sgs_free(&e->alloc, path);

@@ -3,9 +3,10 @@
  * and the public-key file deployed to every agent; and exporting that file from a certificate.
  *
  * DESIGN: files are created with O_CREAT|O_EXCL (never overwriting) and written whole; the
- * private key file is mode 0600 from its creation. Key material in memory is OpenSSL's and is
- * cleared when the EVP_PKEY is freed; the PEM text of the private key is written straight from
- * a memory BIO that is cleansed before it is freed.
+ * private key file is mode 0600 from its creation, in a directory made as `mkdir -p` makes
+ * it (missing parents 0755 less the umask; the key directory itself, when new, 0700). Key
+ * material in memory is OpenSSL's and is cleared when the EVP_PKEY is freed; the PEM text of
+ * the private key is written straight from a memory BIO that is cleansed before it is freed.
  */
 #include "alloc.h"
 #include "digest.h"
@@ -54,6 +55,48 @@ write_new(const char *path, BIO *mem, mode_t mode)
     if (e != 0)
         (void)unlink(path);
     return e;
+}
+
+/*
+ * The key directory, as `mkdir -p` makes it: each missing parent 0755 (less the umask), the
+ * directory itself 0700 when it is new (it holds the private key); existing ones are used as
+ * they are. 0, or -1 with err naming the component in the way.
+ */
+static int
+make_key_dir(const char *dir, char *err, size_t errlen)
+{
+    char path[4096];
+    const size_t len = strlen(dir);
+    if (len == 0 || len >= sizeof(path)) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(len == 0 ? ENOENT : ENAMETOOLONG));
+        return -1;
+    }
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        if (path[i - 1] == '/')
+            continue; /* "a//b", "a/": the component ended at the first slash */
+        size_t next = i;
+        while (path[next] == '/')
+            next++;
+        const int last = path[next] == '\0';
+        const char saved = path[i];
+        path[i] = '\0';
+        struct stat sb;
+        int e = mkdir(path, last ? 0700 : 0755) == 0 ? 0 : errno;
+        if (e == EEXIST) /* followed, as mkdir -p follows a link to a directory */
+            e = stat(path, &sb) != 0 ? errno : S_ISDIR(sb.st_mode) ? 0 : ENOTDIR;
+        if (e != 0) {
+            snprintf(err, errlen, "%s: %s", path,
+                     e == ENOTDIR ? "exists and is not a directory" : strerror(e));
+            return -1;
+        }
+        path[i] = saved;
+        if (last)
+            break;
+    }
+    return 0;
 }
 
 static EVP_PKEY *
@@ -137,12 +180,16 @@ sgs_keygen(const char *type, const char *dir, const char *agent_file, char *err,
                  type, ERR_peek_error() ? ": " : "", sgs_crypto_error(why, sizeof(why)));
         return ERR_peek_error() ? SGS_ERR_CRYPTO : SGS_ERR_INVALID_ARG;
     }
-    snprintf(path_key, sizeof(path_key), "%s/server.key", dir);
-    snprintf(path_crt, sizeof(path_crt), "%s/server.crt", dir);
-    snprintf(path_agent, sizeof(path_agent), "%s/%s", dir, agent_file);
+    /* "out/" names out/server.key, not out//server.key */
+    int dlen = (int)strlen(dir);
+    while (dlen > 1 && dir[dlen - 1] == '/')
+        dlen--;
+    const char *const sep = dlen == 1 && dir[0] == '/' ? "" : "/";
+    snprintf(path_key, sizeof(path_key), "%.*s%sserver.key", dlen, dir, sep);
+    snprintf(path_crt, sizeof(path_crt), "%.*s%sserver.crt", dlen, dir, sep);
+    snprintf(path_agent, sizeof(path_agent), "%.*s%s%s", dlen, dir, sep, agent_file);
     const char *const paths[3] = {path_key, path_crt, path_agent};
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    if (make_key_dir(dir, err, errlen) != 0) {
         st = SGS_ERR_IO;
         goto out;
     }

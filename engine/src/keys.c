@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "digest.h"
 #include "err.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -488,6 +489,116 @@ sgs_keyset_add_file(sgs_keyset *ks, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, why);
     OPENSSL_cleanse(buf, len);
     sgs_free(ks->alloc, buf);
+    return st;
+}
+
+/* Appends one line to the warnings in err (lines: what was skipped); one that does not fit is
+   counted instead, and said at the end. */
+typedef struct skipped {
+    char *err;
+    size_t errlen, used, untold, count;
+} skipped;
+
+/* "skipping PATH: WHAT (WHY)"; why NULL: without it. */
+static void
+skip(skipped *sk, const char *path, const char *what, const char *why)
+{
+    char line[512];
+    const int n = snprintf(line, sizeof(line), "%sskipping %s: %s%s%s%s", sk->used ? "\n" : "",
+                           path, what, why != NULL ? " (" : "", why != NULL ? why : "",
+                           why != NULL ? ")" : "");
+    sk->count++;
+    /* room is kept for the last line, "and N more skipped" */
+    if (n > 0 && sk->used + (size_t)n + 48 < sk->errlen) {
+        memcpy(sk->err + sk->used, line, (size_t)n + 1);
+        sk->used += (size_t)n;
+    } else {
+        sk->untold++;
+    }
+}
+
+/* why, without the "path: " its reader put in front. */
+static const char *
+without_path(const char *why, const char *path)
+{
+    const size_t n = strlen(path);
+    return strncmp(why, path, n) == 0 && why[n] == ':' && why[n + 1] == ' ' ? why + n + 2 : why;
+}
+
+sgs_status
+sgs_keyset_add_dir(sgs_keyset *ks, const char *dir, char *err, size_t errlen)
+{
+    char **names = NULL;
+    size_t n = 0;
+    err[0] = '\0';
+    const int rc = sgs_list_dir(ks->alloc, dir, 1, 1, &names, &n);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(rc));
+        return rc == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
+    }
+    struct file_id {
+        dev_t dev;
+        ino_t ino;
+    } *const seen = sgs_calloc(ks->alloc, n > 0 ? n : 1, sizeof(*seen));
+    size_t nseen = 0, with_keys = 0;
+    skipped sk = {err, errlen, 0, 0, 0};
+    sgs_status st = seen != NULL ? SGS_OK : SGS_ERR_NOMEM;
+    for (size_t i = 0; i < n && st == SGS_OK; i++) {
+        struct stat sb, lsb;
+        if (stat(names[i], &sb) != 0) {
+            const int e = errno;
+            if (lstat(names[i], &lsb) == 0 && S_ISLNK(lsb.st_mode) && e == ENOENT)
+                skip(&sk, names[i], "a link to nothing", NULL);
+            else
+                skip(&sk, names[i], "cannot be read", strerror(e));
+            continue;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            skip(&sk, names[i], "a directory (not searched)", NULL);
+            continue;
+        }
+        int again = 0; /* the same file by another name: a hash link to it, read once */
+        for (size_t k = 0; k < nseen && !again; k++)
+            again = seen[k].dev == sb.st_dev && seen[k].ino == sb.st_ino;
+        if (again)
+            continue;
+        seen[nseen].dev = sb.st_dev;
+        seen[nseen++].ino = sb.st_ino;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        char why[256] = "";
+        sgs_status fst = sgs_read_small_file_follow(ks->alloc, names[i], SGS_KEY_FILE_MAX, &buf,
+                                                    &len, why, sizeof(why));
+        if (fst == SGS_OK) {
+            fst = sgs_keyset_add_buffer(ks, buf, len, why, sizeof(why));
+            OPENSSL_cleanse(buf, len);
+            sgs_free(ks->alloc, buf);
+            if (fst == SGS_ERR_KEY)
+                skip(&sk, names[i], "not a public key", why);
+        } else if (fst == SGS_ERR_IO) {
+            skip(&sk, names[i], "cannot be read", without_path(why, names[i]));
+        }
+        if (fst == SGS_OK)
+            with_keys++;
+        else if (fst != SGS_ERR_KEY && fst != SGS_ERR_IO)
+            st = fst; /* out of memory: the run cannot go on */
+    }
+    if (st == SGS_OK && sk.untold > 0)
+        snprintf(err + sk.used, errlen - sk.used, "%sand %zu more skipped in %s",
+                 sk.used ? "\n" : "", sk.untold, dir);
+    if (st == SGS_OK && with_keys == 0) { /* the verdict first, then what was skipped */
+        char lines[1024];
+        snprintf(lines, sizeof(lines), "%s", err);
+        if (n == 0)
+            snprintf(err, errlen, "%s: no key files in the directory", dir);
+        else
+            snprintf(err, errlen, "%s: no public key in the directory\n%s", dir, lines);
+        st = SGS_ERR_KEY;
+    }
+    if (st == SGS_ERR_NOMEM)
+        snprintf(err, errlen, "%s: out of memory", dir);
+    sgs_free(ks->alloc, seen);
+    sgs_list_free(ks->alloc, names, n);
     return st;
 }
 

@@ -59,6 +59,19 @@ SGS_NODISCARD sgs_status sgs_keyset_add_buffer(sgs_keyset *ks, const uint8_t *bu
 SGS_NODISCARD sgs_status sgs_keyset_add_file(sgs_keyset *ks, const char *path, char *err,
                                              size_t errlen);
 
+/*
+ * Adds the keys of every entry of dir (not recursive, hidden names too), in name order, as a
+ * trust store directory is read: links are followed (`trust add` links <hash>.0 to its
+ * certificate file) and each file is read once, by identity. An entry that gives no usable
+ * public key (no key, a private key, a weak key, a directory, unreadable, a dangling link) is
+ * skipped, and named: err then holds one line per skipped entry, "skipping DIR/x: not a public
+ * key (why)" ("" when none), with SGS_OK as long as one file gave keys. Returns SGS_OK,
+ * SGS_ERR_KEY (no key at all in dir; err says so), SGS_ERR_IO (dir cannot be listed),
+ * SGS_ERR_NOMEM.
+ */
+SGS_NODISCARD sgs_status sgs_keyset_add_dir(sgs_keyset *ks, const char *dir, char *err,
+                                            size_t errlen);
+
 /* Recomputes ks->id; call after the last add. */
 void sgs_keyset_finalize(sgs_keyset *ks);
 

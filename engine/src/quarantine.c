@@ -111,8 +111,10 @@ same_file(const struct stat *a, const struct stat *b)
  */
 static sgs_quarantine_result
 rename_checked(sgs_journal *j, int dfd, const char *path, const char *dir, const char *base,
-               const struct stat *judged, char *newpath, size_t newlen, char *why, size_t whylen)
+               const struct stat *judged, const char *shown_dir, char *newpath, size_t newlen,
+               char *why, size_t whylen)
 {
+    char journalled[PATH_MAX + NAME_MAX + 2]; /* the new name, absolute, for restore */
     sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
     pthread_mutex_lock(&j->mu);
     if (sgs_journal_lock(j->fd) != 0) {
@@ -130,14 +132,16 @@ rename_checked(sgs_journal *j, int dfd, const char *path, const char *dir, const
         }
         if (fstatat(dfd, newbase, &taken, AT_SYMLINK_NOFOLLOW) == 0)
             continue;
-        const int w = snprintf(newpath, newlen, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir,
-                               newbase);
-        if (w < 0 || (size_t)w >= newlen) { /* the journal must hold the whole name */
+        const int w = snprintf(journalled, sizeof(journalled), "%s/%s",
+                               strcmp(dir, "/") == 0 ? "" : dir, newbase);
+        const int shown = snprintf(newpath, newlen, "%s%s", shown_dir, newbase);
+        if (w < 0 || (size_t)w >= sizeof(journalled) || shown < 0 || (size_t)shown >= newlen) {
+            /* the journal must hold the whole name */
             snprintf(why, whylen, "not quarantined: its path is too long to be journalled");
             break;
         }
         const uint64_t seq = sgs_journal_next_seq(j->fd, &j->scanned, &j->max_seq);
-        if (seq == 0 || sgs_journal_append_q(j->fd, seq, judged, path, newpath) != 0) {
+        if (seq == 0 || sgs_journal_append_q(j->fd, seq, judged, path, journalled) != 0) {
             snprintf(why, whylen, "not quarantined: cannot write the journal: %s",
                      strerror(errno));
             break;
@@ -193,6 +197,17 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
                        ino_t dir_ino, char *newpath, size_t newlen, char *why, size_t whylen)
 {
     newpath[0] = '\0';
+    /* The new name is said as the file was given: "dir/x" becomes "dir/x_invalid" (relative
+       stays relative); only the journal holds the absolute paths. */
+    char shown_dir[PATH_MAX];
+    const char *const given_slash = strrchr(given, '/');
+    const int sd = snprintf(shown_dir, sizeof(shown_dir), "%.*s",
+                            given_slash != NULL ? (int)(given_slash - given) + 1 : 0, given);
+    if (sd < 0 || (size_t)sd >= sizeof(shown_dir)) {
+        snprintf(why, whylen, "not quarantined: its path is too long to be journalled");
+        atomic_fetch_add(&j->failures, 1);
+        return SGS_QUARANTINE_FAILED;
+    }
     /* The journal holds absolute paths: restore must work from any working directory. The
        final component is a regular file, so realpath resolves only its directories. */
     char *const path = realpath(given, NULL);
@@ -215,8 +230,7 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
         snprintf(why, whylen, "not quarantined: its directory is not the one walked (a "
                               "directory of the path was replaced?)");
     } else if (fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0) {
-        *slash = '/';
-        res = gone(path, errno, why, whylen);
+        res = gone(given, errno, why, whylen);
     } else if (!S_ISREG(fs.st_mode) || !same_file(&fs, judged)) {
         res = SGS_QUARANTINE_NOT_THE_FILE;
         snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
@@ -231,7 +245,8 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
         } else {
             char orig[PATH_MAX + NAME_MAX + 2];
             snprintf(orig, sizeof(orig), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base);
-            res = rename_checked(j, dfd, orig, dir, base, judged, newpath, newlen, why, whylen);
+            res = rename_checked(j, dfd, orig, dir, base, judged, shown_dir, newpath, newlen,
+                                 why, whylen);
         }
     }
     if (res == SGS_QUARANTINE_FAILED)

@@ -26,8 +26,9 @@ void sgs_journal_protect(sgs_journal *j, const char *path);
  * file `judged` describes (dev, ino, size, mtime), inside the directory (dir_dev, dir_ino) the
  * walk listed it in (0, 0: a path given, not walked): the rename goes through that directory's
  * descriptor. The intent is appended to the journal and fsync'd before the rename; completion
- * after. Returns 1 with the new name in newpath, or 0 with why. THREAD SAFETY: any thread (the
- * journal is locked).
+ * after. Returns 1 with the new name in newpath, said as path was given (its directory part
+ * and the new base name: relative stays relative; the journal holds absolute paths), or 0 with
+ * why. THREAD SAFETY: any thread (the journal is locked).
  */
 /* What a quarantine attempt did: DONE (renamed), NOT_THE_FILE (it is no longer the judged
    file at that name: changed, replaced, gone, e.g. quarantined by a concurrent run; nothing

@@ -13,6 +13,15 @@
  * recorded original back to that original name; any other record is refused and reported. The
  * journal lock is held for the whole restore (see journal.c). SGS_OK only when every record
  * asked about was restored or accounted for (never moved, or already restored).
+ *
+ * A dry run takes every decision the real run takes, in the same order, through the same
+ * code: only the rename itself is replaced by a note of the names it would free and take
+ * (`names`), which later lookups consult before the disk. So `--dry-run` predicts the list,
+ * the actions and the reasons exactly (a file quarantined twice, two strays of one name, a
+ * stray of a name a journal entry gives back). The stray walk skips the journal's files, by
+ * their absolute names: its quarantined names, and the originals this run gives back.
+ * Paths are said as the user gave them: a journal entry under a PATH or --scan DIR given is
+ * named through it (relative stays relative); others by the journal's absolute path.
  */
 #include "alloc.h"
 #include "journal.h"
@@ -99,52 +108,213 @@ confine(const char *orig, const char *quarantined, confined *c)
     return NULL;
 }
 
-/* Is path (absolute, as journalled) at or under one of the filters? Filters are resolved
-   to absolute paths; one that no longer resolves (the file is quarantined) is made absolute
-   through its directory. */
+/* A PATH or --scan DIR as the user gave it, and resolved to an absolute path. */
+typedef struct given {
+    const char *shown; /* as given */
+    size_t shown_len;  /* without trailing slashes ("/" stays) */
+    char *abs;         /* absolute; NULL when it cannot be resolved */
+    size_t abs_len;    /* likewise */
+} given;
+
+/* Without trailing slashes; "/" stays "/". */
+static size_t
+trimmed_len(const char *p)
+{
+    size_t len = strlen(p);
+    while (len > 1 && p[len - 1] == '/')
+        len--;
+    return len;
+}
+
+/* The absolute form of a path the user gave; one that no longer resolves (the file is
+   quarantined) is made absolute through its directory. NULL when neither works. */
+static char *
+resolve(const char *path)
+{
+    char *abs = realpath(path, NULL);
+    if (abs != NULL)
+        return abs;
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *const slash = strrchr(dir, '/');
+    const char *const base = slash != NULL ? slash + 1 : path;
+    if (slash != NULL)
+        *slash = '\0';
+    char *const d = realpath(slash != NULL ? (dir[0] ? dir : "/") : ".", NULL);
+    if (d != NULL) {
+        const size_t len = strlen(d) + strlen(base) + 2;
+        abs = malloc(len);
+        if (abs != NULL)
+            snprintf(abs, len, "%s/%s", strcmp(d, "/") == 0 ? "" : d, base);
+        free(d);
+    }
+    return abs;
+}
+
+/* Is path (absolute) at or under g? Then the length of g's absolute part in it, else 0. */
+static size_t
+at_or_under(const char *path, const given *g)
+{
+    const char *const f = g->abs != NULL ? g->abs : g->shown;
+    const size_t len = g->abs != NULL ? g->abs_len : g->shown_len;
+    if (len == 1 && f[0] == '/')
+        return path[0] == '/' ? 1 : 0;
+    return strncmp(path, f, len) == 0 && (path[len] == '\0' || path[len] == '/') ? len : 0;
+}
+
+/* Is path (absolute, as journalled) at or under one of the n filters (none: everything)? */
 static int
-under(const char *path, const char *const *paths, size_t n)
+under(const char *path, const given *filters, size_t n)
 {
     if (n == 0)
         return 1;
-    for (size_t i = 0; i < n; i++) {
-        char *abs = realpath(paths[i], NULL);
-        if (abs == NULL) {
-            char dir[4096];
-            snprintf(dir, sizeof(dir), "%s", paths[i]);
-            char *const slash = strrchr(dir, '/');
-            const char *const base = slash != NULL ? slash + 1 : paths[i];
-            if (slash != NULL)
-                *slash = '\0';
-            char *const d = realpath(slash != NULL ? (dir[0] ? dir : "/") : ".", NULL);
-            if (d != NULL) {
-                const size_t len = strlen(d) + strlen(base) + 2;
-                abs = malloc(len);
-                if (abs != NULL)
-                    snprintf(abs, len, "%s/%s", strcmp(d, "/") == 0 ? "" : d, base);
-                free(d);
-            }
-        }
-        const char *const f = abs != NULL ? abs : paths[i];
-        size_t len = strlen(f);
-        while (len > 1 && f[len - 1] == '/')
-            len--;
-        const int hit = strncmp(path, f, len) == 0 && (path[len] == '\0' || path[len] == '/');
-        free(abs);
-        if (hit)
+    for (size_t i = 0; i < n; i++)
+        if (at_or_under(path, &filters[i]) > 0)
             return 1;
+    return 0;
+}
+
+/* path (absolute, as journalled) as the user would name it: through the given PATH or DIR
+   it lies under (the longest), else as it is. A pointer to path or into buf. */
+static const char *
+shown_as_given(const char *path, const given *g, size_t n, char *buf, size_t buflen)
+{
+    const given *best = NULL;
+    size_t best_len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const size_t len = at_or_under(path, &g[i]);
+        if (len > best_len) {
+            best = &g[i];
+            best_len = len;
+        }
     }
+    if (best == NULL)
+        return path;
+    const char *rest = path + best_len;
+    const int slash_given = best->shown[best->shown_len - 1] == '/';
+    if (slash_given && *rest == '/')
+        rest++; /* "/" given: "/x", not "//x" */
+    const int w = snprintf(buf, buflen, "%.*s%s", (int)best->shown_len, best->shown, rest);
+    return w > 0 && (size_t)w < buflen ? buf : path;
+}
+
+/* ---- the names a dry run would free and take ------------------------------------------- */
+
+/* What a name in a directory would be after the renames before it: there (with the file's
+   stat) or not. A real run notes nothing: the disk answers. */
+typedef struct noted_name {
+    dev_t dev;
+    ino_t ino; /* of the directory */
+    char *base;
+    int there;
+    struct stat st;
+} noted_name;
+
+typedef struct names {
+    noted_name *v;
+    size_t n, cap;
+    int dry_run;
+} names;
+
+static noted_name *
+noted(const names *nm, const struct stat *dir, const char *base)
+{
+    for (size_t i = nm->n; i-- > 0;)
+        if (nm->v[i].dev == dir->st_dev && nm->v[i].ino == dir->st_ino &&
+            strcmp(nm->v[i].base, base) == 0)
+            return &nm->v[i];
+    return NULL;
+}
+
+/* Is base in the directory (as the renames before this one left it)? 1 with *st, or 0. */
+static int
+look(const names *nm, int dfd, const char *base, struct stat *st)
+{
+    struct stat dir;
+    const noted_name *const n = nm->n > 0 && fstat(dfd, &dir) == 0 ? noted(nm, &dir, base) : NULL;
+    if (n != NULL) {
+        *st = n->st;
+        return n->there;
+    }
+    return fstatat(dfd, base, st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static int
+note(names *nm, const struct stat *dir, const char *base, int there, const struct stat *st)
+{
+    noted_name *n = noted(nm, dir, base);
+    if (n == NULL) {
+        if (nm->n == nm->cap) {
+            const size_t cap = nm->cap ? 2 * nm->cap : 16;
+            noted_name *const grown = sgs_calloc(NULL, cap, sizeof(*grown));
+            if (grown == NULL)
+                return -1;
+            if (nm->n > 0)
+                memcpy(grown, nm->v, nm->n * sizeof(*grown));
+            sgs_free(NULL, nm->v);
+            nm->v = grown;
+            nm->cap = cap;
+        }
+        char *const copy = sgs_malloc(NULL, strlen(base) + 1);
+        if (copy == NULL)
+            return -1;
+        memcpy(copy, base, strlen(base) + 1);
+        n = &nm->v[nm->n++];
+        n->dev = dir->st_dev;
+        n->ino = dir->st_ino;
+        n->base = copy;
+    }
+    n->there = there;
+    n->st = *st;
     return 0;
 }
 
 static void
-report(sgs_restore_fn fn, void *opaque, const char *orig, const char *q, sgs_restore_action a,
-       const char *reason, unsigned *refused)
+names_free(names *nm)
 {
-    sgs_restore_record r = {orig, q, a, reason};
+    for (size_t i = 0; i < nm->n; i++)
+        sgs_free(NULL, nm->v[i].base);
+    sgs_free(NULL, nm->v);
+}
+
+/* The one rename back, qbase -> obase in the confined directory (RENAME_NOREPLACE); a dry
+   run notes it instead. 0, or an errno value. */
+static int
+rename_back(names *nm, const confined *cf, const struct stat *moving)
+{
+    if (!nm->dry_run)
+        return renameat2(cf->dfd, cf->qbase, cf->dfd, cf->obase, RENAME_NOREPLACE) == 0 ? 0
+                                                                                      : errno;
+    struct stat dir;
+    if (fstat(cf->dfd, &dir) != 0)
+        return errno;
+    if (note(nm, &dir, cf->obase, 1, moving) != 0 || note(nm, &dir, cf->qbase, 0, moving) != 0)
+        return ENOMEM;
+    return 0;
+}
+
+/* ---- reporting ------------------------------------------------------------------------- */
+
+typedef struct reporter {
+    sgs_restore_fn fn;
+    void *opaque;
+    const given *givens; /* PATHs and --scan DIRs, for the names shown */
+    size_t ngivens;
+    unsigned refused;
+} reporter;
+
+/* One record; journalled paths (absolute) are shown as given (journalled = 1). */
+static void
+report(reporter *rp, const char *orig, const char *q, int journalled, sgs_restore_action a,
+       const char *reason)
+{
+    char ob[PATH_MAX + NAME_MAX + 2], qb[PATH_MAX + NAME_MAX + 2];
+    const sgs_restore_record r = {
+        journalled ? shown_as_given(orig, rp->givens, rp->ngivens, ob, sizeof(ob)) : orig,
+        journalled ? shown_as_given(q, rp->givens, rp->ngivens, qb, sizeof(qb)) : q, a, reason};
     if (a == SGS_RESTORE_REFUSED)
-        (*refused)++;
-    fn(opaque, &r);
+        rp->refused++;
+    rp->fn(rp->opaque, &r);
 }
 
 /* The name a stray quarantined file had: strip "_invalid" or "_invalid.N". NULL if none. */
@@ -178,12 +348,28 @@ original_of(const char *path)
 
 typedef struct scan_ctx {
     const sgs_journal_entry *entries;
+    const unsigned char *handled; /* entries this run put back or found never moved */
     size_t n;
-    int dry_run;
-    sgs_restore_fn fn;
-    void *opaque;
-    unsigned *refused, *restored;
+    names *names;
+    reporter *rp;
 } scan_ctx;
+
+/* A file of the journal's: one of its quarantined names, or an original this run handled
+   (the real run put it back; a dry run's walk does not see it, the disk still has it
+   quarantined). */
+static int
+journals(const scan_ctx *c, const char *path)
+{
+    char *const abs = realpath(path, NULL); /* a regular file: only its directories resolve */
+    if (abs == NULL)
+        return 0;
+    int hit = 0;
+    for (size_t i = 0; i < c->n && !hit; i++)
+        hit = strcmp(c->entries[i].quarantined, abs) == 0 ||
+              (c->handled[i] && strcmp(c->entries[i].orig, abs) == 0);
+    free(abs);
+    return hit;
+}
 
 static int
 on_stray(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
@@ -195,34 +381,106 @@ on_stray(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     char *const orig = original_of(path);
     if (orig == NULL)
         return 0;
-    for (size_t i = 0; i < c->n; i++) { /* the journal's own entries are handled there */
-        if (strcmp(c->entries[i].quarantined, path) == 0) {
-            sgs_free(NULL, orig);
-            return 0;
-        }
+    if (journals(c, path)) { /* the journal's own entries are handled there */
+        sgs_free(NULL, orig);
+        return 0;
     }
-    struct stat st;
+    struct stat st, at_q;
     confined cf;
     const char *const bad = confine(orig, path, &cf);
     if (bad != NULL) {
-        report(c->fn, c->opaque, orig, path, SGS_RESTORE_REFUSED, bad, c->refused);
-    } else if (fstatat(cf.dfd, cf.obase, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-        report(c->fn, c->opaque, orig, path, SGS_RESTORE_REFUSED,
-               "the original name is in use again", c->refused);
-    } else if (c->dry_run) {
-        report(c->fn, c->opaque, orig, path, SGS_RESTORE_WOULD, "stray quarantined file",
-               c->refused);
-    } else if (renameat2(cf.dfd, cf.qbase, cf.dfd, cf.obase, RENAME_NOREPLACE) == 0) {
-        (*c->restored)++;
-        report(c->fn, c->opaque, orig, path, SGS_RESTORE_DONE, "stray quarantined file",
-               c->refused);
+        report(c->rp, orig, path, 0, SGS_RESTORE_REFUSED, bad);
+    } else if (look(c->names, cf.dfd, cf.obase, &st)) {
+        report(c->rp, orig, path, 0, SGS_RESTORE_REFUSED, "the original name is in use again");
+    } else if (!look(c->names, cf.dfd, cf.qbase, &at_q)) {
+        report(c->rp, orig, path, 0, SGS_RESTORE_REFUSED, "the quarantined file is gone");
     } else {
-        report(c->fn, c->opaque, orig, path, SGS_RESTORE_REFUSED, strerror(errno), c->refused);
+        const int e = rename_back(c->names, &cf, &at_q);
+        report(c->rp, orig, path, 0,
+               e != 0               ? SGS_RESTORE_REFUSED
+               : c->names->dry_run ? SGS_RESTORE_WOULD
+                                   : SGS_RESTORE_DONE,
+               e != 0 ? strerror(e) : "stray quarantined file");
     }
     if (cf.dfd >= 0)
         close(cf.dfd);
     sgs_free(NULL, orig);
     return 0;
+}
+
+/* Each journal entry not restored yet and under the filters, newest first (a file quarantined
+   twice is walked back through its names in order): the same decisions in a dry run. */
+static void
+restore_entries(sgs_journal_entry *e, size_t n, const given *filters, size_t nfilters, int fd,
+                names *nm, unsigned char *handled, reporter *rp)
+{
+    for (size_t k = n; k-- > 0;) {
+        sgs_journal_entry *const q = &e[k];
+        if (q->restored || !under(q->orig, filters, nfilters))
+            continue;
+        confined cf;
+        const char *const bad = confine(q->orig, q->quarantined, &cf);
+        if (bad != NULL) {
+            report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED, bad);
+            if (cf.dfd >= 0)
+                close(cf.dfd);
+            continue;
+        }
+        struct stat at_orig, at_q;
+        const int orig_there = look(nm, cf.dfd, cf.obase, &at_orig);
+        const int q_there = look(nm, cf.dfd, cf.qbase, &at_q);
+        if (orig_there && matches(&at_orig, q)) {
+            if (!nm->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) == 0)
+                q->restored = 1;
+            handled[k] = 1;
+            report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_NOT_MOVED,
+                   "the rename never happened");
+        } else if (orig_there) {
+            report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED,
+                   "the original name is in use again");
+        } else if (!q_there || !matches(&at_q, q)) {
+            report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED,
+                   q_there ? "the quarantined file changed since it was quarantined"
+                           : "the quarantined file is gone");
+        } else {
+            const int err = rename_back(nm, &cf, &at_q);
+            if (err != 0) {
+                report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED, strerror(err));
+            } else {
+                if (!nm->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) != 0)
+                    rp->refused++; /* restored, but the journal does not say so: not clean */
+                q->restored = !nm->dry_run;
+                handled[k] = 1;
+                report(rp, q->orig, q->quarantined, 1,
+                       nm->dry_run ? SGS_RESTORE_WOULD : SGS_RESTORE_DONE, "");
+            }
+        }
+        close(cf.dfd);
+    }
+}
+
+/* The PATH filters and --scan directories, resolved once. NULL when out of memory. */
+static given *
+resolve_givens(const sgs_restore_opts *o)
+{
+    const size_t n = o->npaths + o->nscan;
+    given *const g = sgs_calloc(NULL, n > 0 ? n : 1, sizeof(*g));
+    for (size_t i = 0; g != NULL && i < n; i++) {
+        const char *const p = i < o->npaths ? o->paths[i] : o->scan[i - o->npaths];
+        g[i].shown = p;
+        g[i].shown_len = trimmed_len(p);
+        g[i].abs = resolve(p);
+        g[i].abs_len = g[i].abs != NULL ? trimmed_len(g[i].abs) : 0;
+    }
+    return g;
+}
+
+static void
+givens_free(given *g, size_t n)
+{
+    for (size_t i = 0; g != NULL && i < n; i++)
+        free(g[i].abs);
+    sgs_free(NULL, g);
 }
 
 sgs_status
@@ -231,7 +489,6 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
 {
     sgs_journal_entry *e = NULL;
     size_t n = 0;
-    unsigned refused = 0, restored = 0;
     err[0] = '\0';
     struct stat jst;
     const int have_journal = o->journal != NULL && lstat(o->journal, &jst) == 0;
@@ -258,59 +515,30 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
         close(fd);
         return SGS_ERR_FORMAT;
     }
-    /* newest first: a file quarantined twice is walked back through its names in order */
-    for (size_t k = n; k-- > 0;) {
-        sgs_journal_entry *const q = &e[k];
-        if (q->restored || !under(q->orig, o->paths, o->npaths))
-            continue;
-        confined cf;
-        const char *const bad = confine(q->orig, q->quarantined, &cf);
-        if (bad != NULL) {
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_REFUSED, bad, &refused);
-            if (cf.dfd >= 0)
-                close(cf.dfd);
-            continue;
-        }
-        struct stat at_orig, at_q;
-        const int orig_there = fstatat(cf.dfd, cf.obase, &at_orig, AT_SYMLINK_NOFOLLOW) == 0;
-        const int q_there = fstatat(cf.dfd, cf.qbase, &at_q, AT_SYMLINK_NOFOLLOW) == 0;
-        if (orig_there && matches(&at_orig, q)) {
-            if (!o->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) == 0)
-                q->restored = 1;
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_NOT_MOVED,
-                   "the rename never happened", &refused);
-        } else if (orig_there) {
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_REFUSED,
-                   "the original name is in use again", &refused);
-        } else if (!q_there || !matches(&at_q, q)) {
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_REFUSED,
-                   q_there ? "the quarantined file changed since it was quarantined"
-                           : "the quarantined file is gone",
-                   &refused);
-        } else if (o->dry_run) {
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_WOULD, "", &refused);
-        } else if (renameat2(cf.dfd, cf.qbase, cf.dfd, cf.obase, RENAME_NOREPLACE) != 0) {
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_REFUSED, strerror(errno),
-                   &refused);
-        } else {
-            if (sgs_journal_append_mark(fd, 'R', q->seq) != 0)
-                refused++; /* restored, but the journal does not say so: not a clean exit */
-            q->restored = 1;
-            restored++;
-            report(fn, opaque, q->orig, q->quarantined, SGS_RESTORE_DONE, "", &refused);
-        }
-        close(cf.dfd);
+    sgs_status st = SGS_ERR_NOMEM;
+    given *const g = resolve_givens(o);
+    unsigned char *const handled = sgs_calloc(NULL, n > 0 ? n : 1, 1);
+    names nm = {NULL, 0, 0, o->dry_run};
+    reporter rp = {fn, opaque, g, o->npaths + o->nscan, 0};
+    if (g == NULL || handled == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
     }
-    scan_ctx c = {e, n, o->dry_run, fn, opaque, &refused, &restored};
+    restore_entries(e, n, g, o->npaths, fd, &nm, handled, &rp);
+    scan_ctx c = {e, handled, n, &nm, &rp};
     for (size_t i = 0; i < o->nscan; i++)
         (void)sgs_scan_path_skipping(o->scan[i], NULL, 0, on_stray, &c);
+    st = rp.refused > 0 ? SGS_ERR_STATE : SGS_OK;
+out:
     if (fd >= 0) {
         sgs_journal_unlock(fd);
         close(fd);
     }
+    names_free(&nm);
+    sgs_free(NULL, handled);
+    givens_free(g, o->npaths + o->nscan);
     sgs_journal_entries_free(e, n);
-    (void)restored;
-    return refused > 0 ? SGS_ERR_STATE : SGS_OK;
+    return st;
 }
 
 const char *

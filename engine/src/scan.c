@@ -49,6 +49,23 @@ has_any_suffix(const char *name, const char *const *skip, size_t nskip)
     return 0;
 }
 
+/* A path as given, without repeated slashes ("dir//sub/" -> "dir/sub/"): what is printed and
+   what children are joined to. A trailing slash stays (it makes lstat follow a link to a
+   directory, and fail on a file, as given). A new string (free), or NULL. */
+static char *
+tidy_path(const char *path)
+{
+    char *const out = malloc(strlen(path) + 1);
+    if (out == NULL)
+        return NULL;
+    size_t n = 0;
+    for (const char *p = path; *p; p++)
+        if (*p != '/' || n == 0 || out[n - 1] != '/')
+            out[n++] = *p;
+    out[n] = '\0';
+    return out;
+}
+
 static sgs_scan_kind
 kind_of_mode(mode_t m)
 {
@@ -175,24 +192,44 @@ signs_a_file(const dirent_copy *ents, size_t n, int fd, const char *name,
     return 0;
 }
 
-/* The same for a path given by name: F + suffix where F is a regular file. */
-static int
+/* The same for a path given by name: F + suffix where F is a regular file. F's length, or 0. */
+static size_t
 signs_a_path(const char *path, const char *const *skip, size_t nskip)
 {
     const size_t len = strlen(path);
     char *const buf = malloc(len + 1);
-    int yes = 0;
-    for (size_t s = 0; buf != NULL && !yes && s < nskip; s++) {
+    size_t subject = 0;
+    for (size_t s = 0; buf != NULL && subject == 0 && s < nskip; s++) {
         struct stat st;
         if (!has_suffix(path, len, skip[s]))
             continue;
-        memcpy(buf, path, len - strlen(skip[s]));
-        buf[len - strlen(skip[s])] = '\0';
-        yes = buf[0] != '\0' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-              !signs_a_path(buf, skip, nskip); /* F.sig.sig: only if F.sig is judged */
+        const size_t flen = len - strlen(skip[s]);
+        memcpy(buf, path, flen);
+        buf[flen] = '\0';
+        if (buf[flen - 1] != '/' && lstat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
+            signs_a_path(buf, skip, nskip) == 0) /* F.sig.sig: only if F.sig is judged */
+            subject = flen;
     }
     free(buf);
-    return yes;
+    return subject;
+}
+
+size_t
+sgs_signature_subject(const char *path, const char *sig_suffix, int p7s)
+{
+    const char *const skip[2] = {sig_suffix != NULL ? sig_suffix : ".sig", p7s ? ".p7s" : NULL};
+    struct stat st; /* as sgs_scan_inputs: what is not there is missing, a directory walked */
+    char *const tidy = tidy_path(path);
+    const size_t n = tidy != NULL && lstat(tidy, &st) == 0 && !S_ISDIR(st.st_mode)
+                         ? signs_a_path(tidy, skip, 2)
+                         : 0;
+    /* F's length in path as given: tidying only removed repeated slashes before F's end */
+    size_t at = 0;
+    for (size_t i = 0; n > 0 && i < n; i++, at++)
+        while (path[at] == '/' && path[at + 1] == '/')
+            at++;
+    free(tidy);
+    return n > 0 ? at : 0;
 }
 
 static int walk_dir(walker *w, const char *path, int parent, const char *name);
@@ -371,7 +408,7 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
 }
 
 int
-sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
+sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
                 void *opaque)
 {
     struct rlimit lim;
@@ -382,17 +419,24 @@ sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_sca
     for (size_t i = 0; i < nskip; i++)
         if (skip[i] != NULL && strlen(skip[i]) > w.longest)
             w.longest = strlen(skip[i]);
+    char *const tidy = tidy_path(given);
+    if (tidy == NULL)
+        return report(&w, given, SGS_SCAN_ERROR, ENOMEM, 0);
+    const char *const path = tidy;
     struct stat st;
+    size_t subject;
     int rc;
     if (lstat(path, &st) != 0)
         rc = report(&w, path, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR, errno, 0);
     else if (S_ISDIR(st.st_mode))
         rc = walk_dir(&w, path, -1, NULL);
-    else if (has_any_suffix(path, skip, nskip) && signs_a_path(path, skip, nskip))
-        rc = 0; /* the signature of a file beside it: judged with that file */
-    else
+    else if (has_any_suffix(path, skip, nskip) && (subject = signs_a_path(path, skip, nskip)) > 0) {
+        tidy[subject] = '\0'; /* the signature of F beside it: F is what is judged, with it */
+        rc = report(&w, path, SGS_SCAN_FILE, 0, SGS_SCAN_PRESENT_UNKNOWN);
+    } else
         rc = report(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN);
     free(w.up);
+    free(tidy);
     return rc;
 }
 
@@ -442,9 +486,16 @@ sgs_list_dir(const sgs_allocator *a, const char *dir, int full, int hidden, char
 {
     *out = NULL;
     *count = 0;
+    char *const shown = full ? tidy_path(dir) : NULL;
+    if (full && shown == NULL)
+        return ENOMEM;
+    const char *const sep = full && shown[0] != '\0' && shown[strlen(shown) - 1] == '/' ? "" : "/";
     DIR *const d = opendir(dir);
-    if (d == NULL)
-        return errno;
+    if (d == NULL) {
+        const int err = errno;
+        free(shown);
+        return err;
+    }
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -470,13 +521,14 @@ sgs_list_dir(const sgs_allocator *a, const char *dir, int full, int hidden, char
             rc = ENOMEM;
             break;
         }
-        if (full)
-            snprintf(names[n], len, "%s/%s", dir, de->d_name);
+        if (full) /* "dir/name" as the directory was given, one slash between */
+            snprintf(names[n], len, "%s%s%s", shown, sep, de->d_name);
         else
             memcpy(names[n], de->d_name, len);
         n++;
     }
     closedir(d);
+    free(shown);
     if (rc != 0) {
         sgs_list_free(a, names, n);
         return rc;

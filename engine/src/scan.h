@@ -52,7 +52,9 @@ typedef int (*sgs_scan_entry_fn)(void *opaque, const sgs_scan_entry *entry);
  * Walks `path`: a directory is walked recursively (physical: links are reported, not
  * followed; kinds from d_type, no stat per entry); any other path is reported as one entry.
  * Names ending in one of the `skip` suffixes (NULL or empty entries are ignored) are not
- * reported. Returns 0, or the non-zero value a callback returned.
+ * reported when they are the signature of a regular file beside them; a path given that is
+ * such a signature is reported as that file (sgs_signature_subject). Paths are reported
+ * without repeated slashes. Returns 0, or the non-zero value a callback returned.
  */
 int sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
                     void *opaque);

@@ -1,32 +1,58 @@
 /*
  * sign.c - the sign job: raw signatures (F<suffix>) or detached CMS (F.p7s).
+ *
+ * DESIGN: a signature file that exists is kept unless cfg.sign_replace: F is then not read or
+ * signed (SKIPPED, counted), and the write itself is RENAME_NOREPLACE, so one that appears
+ * while F is signed is kept too. F itself is never written (a PE file gets a detached
+ * signature like any other file, not an embedded one).
  */
 #include "engine.h"
 #include "fileio.h"
 
-/* Writes bytes to target through a temporary file in the same directory and rename(2), so a
-   reader sees the old signature or the new one, never half of one. 1 on success. */
-static int
-write_atomically(sgs_engine *e, worker *w, const char *target, const uint8_t *bytes, size_t len,
-                 sgs_record *rec)
+/* The file a job writes: F.p7s with a certificate (F<suffix> when the suffix is .p7s), else
+   F<suffix>. */
+static const char *
+target_of(const sgs_engine *e, const job *j)
 {
-    (void)e;
+    return e->sign_cert != NULL && j->p7s_path != NULL ? j->p7s_path : j->sig_path;
+}
+
+/* A signature file that is there is kept (without sign_replace): 1 with rec's verdict set. */
+static int
+kept(sgs_engine *e, worker *w, const job *j, const char *target, sgs_record *rec)
+{
+    struct stat sb;
+    if (e->cfg.sign_replace || sgs_job_lstat(j, target, &sb) != 0)
+        return 0;
+    atomic_fetch_add_explicit(&e->signatures_kept, 1, memory_order_relaxed);
+    rec->verdict = SGS_V_SKIPPED;
+    sgs_say(w, "%s exists: kept, not replaced; --force replaces it", target);
+    return 1;
+}
+
+/* Writes bytes to target through a temporary file in the same directory and rename(2), so a
+   reader sees the old signature or the new one, never half of one; without sign_replace, only
+   if the name is still free (renameat2 RENAME_NOREPLACE). 1 on success. */
+static int
+write_atomically(sgs_engine *e, worker *w, const job *j, const char *target,
+                 const uint8_t *bytes, size_t len, sgs_record *rec)
+{
     char why[512] = "";
     sgs_wfile *f = NULL;
     /* a signature is a regular file: a FIFO or device at its name is refused, not fed */
-    if (sgs_wfile_open(target, SGS_WFILE_REGULAR_ONLY, 0644, &f, why, sizeof(why)) != SGS_OK ||
-        sgs_wfile_write(f, bytes, len, why, sizeof(why)) != SGS_OK) {
+    const unsigned flags = SGS_WFILE_REGULAR_ONLY | (e->cfg.sign_replace ? 0 : SGS_WFILE_NOREPLACE);
+    sgs_status st = sgs_wfile_open(target, flags, 0644, &f, why, sizeof(why));
+    if (st == SGS_OK && (st = sgs_wfile_write(f, bytes, len, why, sizeof(why))) != SGS_OK)
         sgs_wfile_abort(f);
+    if (st == SGS_OK)
+        st = sgs_wfile_commit(f, why, sizeof(why));
+    if (st == SGS_OK)
+        return 1;
+    if (!kept(e, w, j, target, rec)) { /* not one that appeared meanwhile: an error */
         rec->verdict = SGS_V_IO_ERROR;
         sgs_say(w, "%s", why[0] ? why : "out of memory");
-        return 0;
     }
-    if (sgs_wfile_commit(f, why, sizeof(why)) != SGS_OK) {
-        rec->verdict = SGS_V_IO_ERROR;
-        sgs_say(w, "%s", why);
-        return 0;
-    }
-    return 1;
+    return 0;
 }
 
 /* sign with a certificate: a detached CMS SignedData into F.p7s, the file read once.
@@ -59,13 +85,13 @@ sign_cms(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, 
         sgs_say(w, "%s", why);
         goto out;
     }
-    if (!write_atomically(e, w, j->p7s_path, der, derlen, rec)) {
+    if (!write_atomically(e, w, j, target_of(e, j), der, derlen, rec)) {
         v = rec->verdict;
         goto out;
     }
     rec->alg = "cms";
     rec->signer = e->sign_desc.fp_hex;
-    sgs_say(w, "signed, wrote %s", j->p7s_path);
+    sgs_say(w, "signed, wrote %s", target_of(e, j));
     ok = 1;
 out:
     OPENSSL_free(der);
@@ -122,7 +148,7 @@ sign_raw(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb, 
         sgs_say(w, "the new signature does not verify; nothing written");
         return 0;
     }
-    if (!write_atomically(e, w, j->sig_path, w->sig, siglen, rec))
+    if (!write_atomically(e, w, j, j->sig_path, w->sig, siglen, rec))
         return 0;
     rec->signer = k->fp_hex;
     sgs_say(w, "signed, wrote %s", j->sig_path);
@@ -133,6 +159,8 @@ void
 sgs_sign_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     struct stat sb;
+    if (j->kind == SGS_SCAN_FILE && kept(e, w, j, target_of(e, j), rec))
+        return; /* F is not even read */
     const int fd = sgs_job_open_input(j, w, rec, &sb);
     if (fd < 0)
         return;

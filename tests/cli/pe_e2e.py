@@ -24,6 +24,8 @@ when WORKDIR has no complete corpus or one older than the script or its sources
     osslsigncode's accept/reject (rc 0 = accept) differs from sigsweep's (VALID = accept),
     the file must be in ORACLE_DISAGREEMENTS below with that direction. A new disagreement
     fails the test; a listed one that no longer disagrees is only reported.
+  - CSV: a nested-signature record has every JSON Lines key as a column, in the same order,
+    with the same Authenticode fields (signatures as the JSON array).
 Exit status 0 when everything holds, 1 otherwise (each failure is printed), 77 (skip) when
 mingw-w64 (x86_64-w64-mingw32-gcc), osslsigncode or the openssl CLI is missing. sbsign
 (sbsigntool) is optional: without it the uefi_* cases are not made (a NOTE says so), as the
@@ -31,6 +33,8 @@ RFC 3161 and legacy timestamp cases are not with an osslsigncode that cannot mak
 """
 import argparse
 import collections
+import csv
+import io
 import json
 import os
 import tempfile
@@ -210,6 +214,20 @@ def check_fields(ck, sigsweep, outdir):
         ck.check([(x.get("role"), x.get("verdict"), x.get("hash")) for x in sigs]
                  == [("primary", "VALID", "sha256"), ("nested 1", "VALID", "sha1")],
                  "nested_good: signatures %r" % sigs)
+    if r and os.path.isfile(os.path.join(outdir, "files/nested_good.exe")):
+        # CSV: every JSON Lines field in the same order, signatures as the JSON array
+        cmd = [sigsweep, "verify", "--format", "csv"] + trust + ["files/nested_good.exe"]
+        rc, out, err, text = sgs_cli.run_checked(ck, cmd, outdir, "[verify --format csv]")
+        rows = list(csv.reader(io.StringIO(out.decode("utf-8", "replace"), newline="")))
+        if ck.check(rc == 0 and len(rows) == 2, "%s: exit %s, rows %r" % (text, rc, rows)):
+            header, row = rows
+            ck.check([k for k in header if k in r] == list(r),
+                     "%s: csv header %r lacks or reorders jsonl keys %r" % (text, header, list(r)))
+            c = dict(zip(header, row))
+            ck.check(json.loads(c.get("signatures") or "null") == r.get("signatures")
+                     and c.get("image_hash") == r.get("image_hash")
+                     and c.get("signer_subject") == r.get("signer_subject"),
+                     "%s: csv Authenticode fields %r differ from jsonl's %r" % (text, c, r))
     r = rec(trust, "files/two_wincert.exe")
     if r:
         ck.check([x.get("role") for x in r.get("signatures", [])] == ["primary", "entry 2"],

@@ -36,7 +36,12 @@ signing with the openssl CLI (ECDSA P-256, `openssl dgst -sha256 -sign`):
     restores stray NAME_invalid / NAME_invalid.N without journal entries (REFUSED when NAME
     exists; foo_invalidx, bar_invalid., baz_invalid.x and files outside DIR untouched; a
     journaled file restored once); restore --format jsonl prints JSON objects; a journal without
-    its header line, a foreign header or binary junk exits 2 and changes nothing.
+    its header line, a foreign header or binary junk exits 2 and changes nothing;
+  - paths as given: `verify --quarantine t/` from t's parent says "t/X ... quarantined as
+    t/X_invalid", `restore t/b` says "RESTORED t/b" (relative stays relative, no "//");
+    `restore --dry-run --scan t` prints exactly the lines `restore --scan t` then prints, but
+    the verb (a name taken, a changed file, two strays of one name, a stray of a name the
+    journal gives back, an entry restored before), and the changed file stays quarantined.
 Exit status 0 when everything holds, 1 otherwise (each failure is printed), 77 (skip) without
 the openssl CLI.
 """
@@ -885,6 +890,58 @@ def test_breaker(run, tmp, key, pub):
     ck.check(snapshot(root) == before, "bad --max-quarantine values: the tree changed")
 
 
+def test_relative_and_dry_run(run, tmp, key, pub):
+    """Paths as given (relative, no double slash) in quarantine and restore messages; `restore
+    --dry-run --scan` says exactly what `restore --scan` then does (issue 17c, 17h)."""
+    ck.section = "relative paths, dry run = real run"
+    w = os.path.join(tmp, "rel17")
+    t = os.path.join(w, "t")
+    for n in ("a", "b", "c", "d", "e", "s/u"):
+        write(os.path.join(t, n), ("unsigned %s\n" % n).encode())
+    j = os.path.join(tmp, "rel17.journal")
+    rc, out, err, text = run("verify", "--key", pub, "--quarantine", "--journal", j, "t/",
+                             cwd=w, want=1)
+    lines = out_lines(out)
+    ck.check(len(lines) == 6, "%s: want 6 lines: %r" % (text, out[:600]))
+    for l in lines:
+        m = re.match(rb"^(t/[^:]+): NO_SIGNATURE \(.*; quarantined as (.*)\)$", l)
+        ck.check(m is not None and m.group(2) == m.group(1) + b"_invalid" and b"//" not in l,
+                 "%s: want 't/X: NO_SIGNATURE (...; quarantined as t/X_invalid)': %r"
+                 % (text, l))
+    rc, out, err, text = run("restore", "--journal", j, "t/b", cwd=w, want=0)
+    ck.check(out_lines(out) == [b"RESTORED t/b"], "%s: want 'RESTORED t/b': %r" % (text, out))
+    write(os.path.join(t, "c"), b"a new c\n")                  # the original name is taken
+    with open(os.path.join(t, "d_invalid"), "ab") as f:        # changed since quarantine
+        f.write(b"changed\n")
+    write(os.path.join(t, "s", "w_invalid"), b"stray w\n")     # two strays of one name
+    write(os.path.join(t, "s", "w_invalid.1"), b"stray w.1\n")
+    write(os.path.join(t, "e_invalid.3"), b"stray e\n")        # e comes back from the journal
+    before, jbefore = snapshot(t), open(j, "rb").read()
+    rc, dry, err, text = run("restore", "--journal", j, "--dry-run", "--scan", "t", cwd=w,
+                             want=1)
+    ck.check(snapshot(t) == before and open(j, "rb").read() == jbefore,
+             "%s: the dry run changed the tree or the journal" % text)
+    rc, real, err, rtext = run("restore", "--journal", j, "--scan", "t", cwd=w, want=1)
+    predicted = [re.sub(rb"^WOULD RESTORE ", b"RESTORED ", l) for l in out_lines(dry)]
+    ck.check(predicted == out_lines(real),
+             "%s predicts %r, but %s says %r" % (text, out_lines(dry), rtext, out_lines(real)))
+    want = [b"RESTORED t/s/u", b"REFUSED t/c (the original name is in use again)",
+            b"RESTORED t/e",
+            b"REFUSED t/d (the quarantined file changed since it was quarantined)",
+            b"RESTORED t/a",
+            b"REFUSED t/e (the original name is in use again)",
+            b"RESTORED t/s/w (stray quarantined file)",
+            b"REFUSED t/s/w (the original name is in use again)"]
+    # the journal's entries in the order the workers quarantined them, then the strays
+    ck.check(sorted(out_lines(real)[:5]) == sorted(want[:5]) and out_lines(real)[5:] == want[5:],
+             "%s: %r, want %r (the first 5 in any order)" % (rtext, out_lines(real), want))
+    after = snapshot(t)
+    ck.check(after.get(b"d_invalid") == before[b"d_invalid"] and b"d" not in after,
+             "%s: the changed file was restored (by the stray walk?)" % rtext)
+    ck.check(after.get(b"c") == before[b"c"] and after.get(b"c_invalid") == before[b"c_invalid"],
+             "%s: the taken name or its quarantined file changed" % rtext)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sigsweep", required=True)
@@ -910,6 +967,7 @@ def main():
         test_restore_raw_names(run, tmp, key, pub)
         test_bad_journals(run, tmp, key, pub)
         test_breaker(run, tmp, key, pub)
+        test_relative_and_dry_run(run, tmp, key, pub)
     finally:
         if a.keep:
             print("kept %s" % tmp)

@@ -6,7 +6,7 @@ set -uo pipefail
 export LC_ALL=C
 
 [[ $# -eq 1 && -x $1 ]] || { echo "usage: usage.sh PATH-TO-SIGSWEEP" >&2; exit 2; }
-bin=$1
+bin=$(cd -- "$(dirname -- "$1")" && pwd)/$(basename -- "$1") # absolute: some cases cd
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sgs-usage.XXXXXX") || exit 2
 trap 'rm -rf -- "$tmp"' EXIT
 out=$tmp/stdout
@@ -236,6 +236,212 @@ for i in $(seq 1 600); do mkdir -p "$many/d$i"; printf 'x' > "$many/d$i/f"; done
 t "verify 600 directories with 64 descriptors: every file judged" 1 \
     bash -c 'ulimit -n 64 && exec "$@"' _ "$bin" verify --key "$d/rsa.pub" --format csv "$many"
 [[ $(grep -c ',NO_SIGNATURE,' "$out") == 600 ]] || fail "want 600 NO_SIGNATURE records"
+
+# ---- keygen --out A/B/C: missing parents made as mkdir -p; a new key directory is 0700 ----
+t "keygen --out with missing parents" 0 "$bin" keygen --type ec-p256 --out "$tmp/kg/a/b/"
+[[ -f $tmp/kg/a/b/server.key && -f $tmp/kg/a/b/OfcNTCer.dat ]] || fail "no key files in kg/a/b"
+[[ $(stat -c %a "$tmp/kg/a/b" 2>/dev/null) == 700 ]] || fail "kg/a/b is not mode 700"
+stdout_has "$tmp/kg/a/b/server.key"
+! grep -qF '//' -- "$out" || fail "a double slash in the paths printed"
+touch "$tmp/kg/plain"
+usage_error "keygen --out beneath a file: the component in the way is named" "$bin" keygen \
+    --type ec-p256 --out "$tmp/kg/plain/x/y"
+stderr_has "$tmp/kg/plain: exists and is not a directory"
+[[ ! -e $tmp/kg/plain/x ]] || fail "something made beneath a file"
+
+# ---- sign keeps an existing signature file unless --force: raw, CMS, package sign ----
+mk keep.bin 3000
+mk keep-new.bin 2000
+cp "$d/keep.bin" "$tmp/keep.orig"
+printf 'precious' >"$d/keep.bin.sig"
+t "sign over an existing F.sig: kept, exit 2" 2 "$bin" sign --key "$d/rsa.key" "$d/keep.bin" \
+    "$d/keep-new.bin"
+stdout_has "$d/keep.bin: SKIPPED ($d/keep.bin.sig exists: kept, not replaced; --force replaces it)"
+stdout_has "$d/keep-new.bin: VALID"
+stderr_has "1 signature file(s) exist and were kept"
+[[ $(cat "$d/keep.bin.sig") == precious ]] || fail "keep.bin.sig was changed"
+[[ -s $d/keep-new.bin.sig ]] || fail "keep-new.bin (no signature yet) was not signed"
+t "sign again: every signature kept" 2 "$bin" sign --key "$d/rsa.key" "$d/keep-new.bin"
+stdout_has "$d/keep-new.bin: SKIPPED"
+t "sign --force replaces it" 0 "$bin" sign --force --key "$d/rsa.key" "$d/keep.bin"
+openssl dgst -sha256 -verify "$d/rsa.pub" -signature "$d/keep.bin.sig" "$d/keep.bin" \
+    >/dev/null 2>&1 || fail "keep.bin.sig written by --force does not verify"
+cmp -s "$d/keep.bin" "$tmp/keep.orig" || fail "sign changed the signed file itself"
+usage_error "verify --force: for sign" "$bin" verify --force --key "$d/rsa.pub" "$d/keep.bin"
+stderr_has "--force is for sign"
+if openssl req -x509 -new -key "$d/rsa.key" -subj "/CN=usage signer" -days 2 \
+    -out "$d/signer.crt" >/dev/null 2>&1; then
+    printf 'precious' >"$d/keep.bin.p7s"
+    t "sign --cert over an existing F.p7s: kept, exit 2" 2 "$bin" sign --key "$d/rsa.key" \
+        --cert "$d/signer.crt" "$d/keep.bin"
+    stdout_has "$d/keep.bin.p7s exists: kept"
+    [[ $(cat "$d/keep.bin.p7s") == precious ]] || fail "keep.bin.p7s was changed"
+    t "sign --cert --force replaces F.p7s" 0 "$bin" sign --force --key "$d/rsa.key" \
+        --cert "$d/signer.crt" "$d/keep.bin"
+    openssl cms -cmsout -inform DER -in "$d/keep.bin.p7s" -noout 2>/dev/null ||
+        fail "keep.bin.p7s written by --force is not CMS"
+else
+    fail "openssl req could not make a signing certificate"
+fi
+printf 'abc  x\n' >"$d/keep.sha256"
+printf 'precious' >"$d/keep.sha256.sig"
+t "package sign over an existing MANIFEST.sig: kept, exit 2" 2 "$bin" package sign \
+    --key "$d/rsa.key" "$d/keep.sha256"
+[[ $(cat "$d/keep.sha256.sig") == precious ]] || fail "keep.sha256.sig was changed"
+t "package sign --force" 0 "$bin" package sign --force --key "$d/rsa.key" "$d/keep.sha256"
+
+# ---- paths as given: relative stays relative, never "dir//file" ----
+in_dir=(bash -c 'cd -- "$1" && shift && exec "$@"' _) # "${in_dir[@]}" DIR CMD...: CMD in DIR
+pt=$tmp/pt
+mkdir -p "$pt/dir/sub"
+head -c 500 /dev/urandom >"$pt/dir/a"
+head -c 600 /dev/urandom >"$pt/dir/sub/b"
+head -c 700 /dev/urandom >"$pt/dir/sub/c"
+"$bin" sign -q --key "$d/rsa.key" "$pt/dir/a" "$pt/dir/sub/b" >/dev/null 2>&1
+want_lines() { # PREFIX: the three records, each path as PREFIX/..., no double slash
+    stdout_lines 3
+    stdout_has "$1/a: VALID"
+    stdout_has "$1/sub/b: VALID"
+    stdout_has "$1/sub/c: NO_SIGNATURE (no signature file $1/sub/c.sig or $1/sub/c.p7s)"
+    ! grep -qF '//' -- "$out" || fail "a double slash in a path"
+}
+t "verify dir/" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir/
+want_lines dir
+t "verify ./dir" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" ./dir
+want_lines ./dir
+t "verify dir//" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//
+want_lines dir
+t "verify dir//sub/" 1 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//sub/
+stdout_lines 2
+stdout_has "dir/sub/b: VALID"
+stdout_has "dir/sub/c: NO_SIGNATURE (no signature file dir/sub/c.sig or dir/sub/c.p7s)"
+! grep -qF '//' -- "$out" || fail "a double slash in a path"
+t "verify dir//sub//b: a file given" 0 "${in_dir[@]}" "$pt" "$bin" verify --key "$d/rsa.pub" dir//sub//b
+stdout_has "dir/sub/b: VALID"
+
+# ---- a signature given by name: its file is judged, and that is said once ----
+t "verify F.sig: F judged" 0 "$bin" verify --key "$d/rsa.pub" "$pt/dir/a.sig"
+stdout_lines 1
+stdout_has "$pt/dir/a: VALID"
+stderr_has "sigsweep verify: $pt/dir/a.sig is the signature of $pt/dir/a; judging $pt/dir/a"
+[[ $(grep -c "is the signature of" -- "$err") == 1 ]] || fail "not said exactly once"
+! grep -qF "no input files found" -- "$err" || fail "no input files found"
+t "verify F.sig F: F judged once, nothing said" 0 "$bin" verify --key "$d/rsa.pub" \
+    "$pt/dir/a.sig" "$pt/dir/a"
+stdout_lines 1
+! grep -qF "is the signature of" -- "$err" || fail "said, though F was given too"
+printf '%s\n' "$pt/dir/sub/b.sig" "$pt/dir/a.sig" "$pt/dir/a" >"$tmp/siglist"
+t "--files-from with F.sig lines" 0 "$bin" verify --key "$d/rsa.pub" --files-from "$tmp/siglist"
+stdout_lines 2
+stdout_has "$pt/dir/sub/b: VALID"
+stderr_has "$pt/dir/sub/b.sig is the signature of $pt/dir/sub/b; judging $pt/dir/sub/b"
+[[ $(grep -c "is the signature of" -- "$err") == 1 ]] || fail "a.sig (a listed too) was said"
+printf 'orphan' >"$pt/orphan.sig"
+t "an orphan signature is judged itself" 1 "$bin" verify --key "$d/rsa.pub" "$pt/orphan.sig"
+stdout_has "$pt/orphan.sig: NO_SIGNATURE"
+! grep -qF "is the signature of" -- "$err" || fail "an orphan said to be a signature"
+
+# ---- CSV has every JSON Lines field, in the same order, with the same values ----
+csv_like_jsonl() { # CSV JSONL: header a superset of each record's keys, in order; same values
+    python3 - "$1" "$2" <<'PYEOF'
+import csv, json, sys
+rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
+header, body = rows[0], rows[1:]
+recs = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+assert len(body) == len(recs) > 0, (len(body), len(recs))
+for r in recs:
+    assert [k for k in header if k in r] == list(r), ("order or missing column", header, list(r))
+for row in body:
+    c = dict(zip(header, row))
+    j = next(r for r in recs if r["path"] == c["path"])
+    for k in header:
+        v = j.get(k)
+        if k == "signatures":
+            assert (c[k] == "" and v is None) or json.loads(c[k]) == v, (k, c[k], v)
+            continue
+        want = "\n".join(v) if k == "chain" else "" if v is None else str(v)
+        assert c[k] == want, (k, c[k], want)
+PYEOF
+}
+if [[ -s $d/keep.bin.p7s ]]; then
+    t "csv: a CMS record (chain) and a raw one" 0 "$bin" verify --key "$d/rsa.pub" \
+        --trust "$d/signer.crt" --format csv "$d/keep.bin" "$pt/dir/a"
+    cp -- "$out" "$tmp/both.csv"
+    head -n1 -- "$out" | grep -qF "path,path_hex,verdict,reason,alg,signer,digest,chain," ||
+        fail "csv header lacks the chain column in JSON Lines' place"
+    t "jsonl: the same records" 0 "$bin" verify --key "$d/rsa.pub" --trust "$d/signer.crt" \
+        --format jsonl "$d/keep.bin" "$pt/dir/a"
+    grep -qF '"chain":["CN=usage signer"]' -- "$out" || fail "no chain in the CMS record"
+    csv_like_jsonl "$tmp/both.csv" "$out" || fail "csv and jsonl disagree (see above)"
+fi
+mkdir -p "$tmp/fleet/agent1"
+cp -- "$tmp/kg/a/b/OfcNTCer.dat" "$tmp/fleet/agent1/"
+t "agents csv" 0 "$bin" agents --server-cert "$tmp/kg/a/b/server.crt" --format csv "$tmp/fleet"
+cp -- "$out" "$tmp/agents.csv"
+t "agents jsonl: the fingerprint once, as key_fp" 0 "$bin" agents --server-cert \
+    "$tmp/kg/a/b/server.crt" --format jsonl "$tmp/fleet/"
+stdout_has "\"path\":\"$tmp/fleet/agent1/OfcNTCer.dat\""
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline())
+assert len(r["key_fp"]) == 64 and "signer" not in r, r' "$out" ||
+    fail "agents jsonl: want key_fp, and no signer repeating it"
+csv_like_jsonl "$tmp/agents.csv" "$out" || fail "agents csv and jsonl disagree (see above)"
+
+# ---- options before the command are explained, not taken for a command ----
+usage_error "options before the command" "$bin" --key k.pem verify dir
+stderr_lines 1
+stderr_has "sigsweep: options go after the command: sigsweep verify --key k.pem dir"
+usage_error "options before a group's command" "$bin" --format jsonl trust list 'a b'
+stderr_has "options go after the command: sigsweep trust list --format jsonl 'a b'"
+usage_error "options before a mistyped command" "$bin" -j 2 verfy x
+stderr_has "'verfy' is no command; did you mean: sigsweep verify -j 2 x"
+usage_error "an option and no command" "$bin" --bogus
+stderr_has "'--bogus' is an option, and options go after the command"
+! grep -qF "unknown command '--bogus'" -- "$err" || fail "an option called an unknown command"
+for c in verify sign agents keygen export-agent-key package cache restore trust \
+    "trust add" "package verify"; do
+    # shellcheck disable=SC2086 # "trust add": two words
+    t "$c --help: exit 0, usage on stdout" 0 "$bin" $c --help
+    stdout_has "usage: sigsweep ${c%% *}"
+    [[ ! -s $err ]] || fail "stderr not empty"
+done
+
+# ---- --key DIR is read as a trust store: links followed, what is no key named and skipped ----
+if [[ -s $d/signer.crt ]]; then
+    t "trust add a certificate of the signing key" 0 "$bin" trust add --force "$tmp/ts" \
+        "$d/signer.crt"
+    t "verify --key TRUST_DIR: its hash link followed, nothing skipped" 0 "$bin" verify \
+        --key "$tmp/ts" "$d/good.bin"
+    stdout_has "$d/good.bin: VALID"
+    ! grep -qF "skipping" -- "$err" || fail "something of a trust add directory skipped"
+fi
+mkdir -p "$tmp/kd"
+cp -- "$d/rsa.pub" "$tmp/kd/"
+ln -s rsa.pub "$tmp/kd/1a2b3c4d.0"
+printf 'keys for the release\n' >"$tmp/kd/readme.txt"
+t "verify --key DIR/ with a readme: skipped, named once" 0 "$bin" verify --key "$tmp/kd/" \
+    "$d/good.bin"
+stdout_has "$d/good.bin: VALID"
+stderr_has "sigsweep verify: skipping $tmp/kd/readme.txt: not a public key"
+[[ $(grep -c "skipping" -- "$err") == 1 ]] || fail "want one skipping line"
+mkdir -p "$tmp/kd-none"
+printf 'no key here\n' >"$tmp/kd-none/readme.txt"
+usage_error "verify --key DIR without a key" "$bin" verify --key "$tmp/kd-none" "$d/good.bin"
+stderr_has "sigsweep verify: $tmp/kd-none: no public key in the directory"
+stderr_has "sigsweep verify: skipping $tmp/kd-none/readme.txt: not a public key"
+
+# ---- agents --command: a signature the server key does not verify is the command's fault ----
+printf 'set policy.scan=full\n' >"$tmp/cmd.txt"
+openssl dgst -sha256 -sign "$tmp/kg/a/b/server.key" -out "$tmp/cmd.sig" "$tmp/cmd.txt"
+openssl dgst -sha256 -sign "$d/ec.key" -out "$tmp/cmd-other.sig" "$tmp/cmd.txt"
+t "agents --command signed by the server" 0 "$bin" agents --server-cert \
+    "$tmp/kg/a/b/server.crt" --command "$tmp/cmd.txt" --command-sig "$tmp/cmd.sig" "$tmp/fleet"
+stdout_has "accepts the server's command"
+usage_error "agents --command signed by another key" "$bin" agents --server-cert \
+    "$tmp/kg/a/b/server.crt" --command "$tmp/cmd.txt" --command-sig "$tmp/cmd-other.sig" \
+    "$tmp/fleet"
+stderr_has "the command signature $tmp/cmd-other.sig does not verify with the server key"
+stderr_has "no agent judged"
+! grep -qF "agents do not have" -- "$err" || fail "agents judged for a bad command"
 
 printf 'usage.sh: %d cases, %d failures\n' "$cases" "$fails"
 ((fails == 0))

@@ -247,17 +247,39 @@ main(void)
     judge(gc, b, len, SGS_V_KEY_MISMATCH, "would reject the server's command");
     free(b);
     sgs_agents_free(gc);
-    /* a signature that the server key does not verify: matching agents get BAD_SIGNATURE */
+    /* a signature that the server key does not verify: the command's fault, an error before
+       any agent is judged (issue 17i), whichever of the two is set first */
     sgs_agents *const gb = sgs_agents_create(NULL);
     path_of(p, sizeof(p), "server.crt");
     REQUIRE(sgs_agents_set_server(gb, p, err, sizeof(err)) == SGS_OK);
     sig[siglen / 2] ^= 0x01;
     sgs_test_write(sp, sig, siglen);
-    REQUIRE(sgs_agents_set_command(gb, mp, sp, EVP_sha256(), 0, err, sizeof(err)) == SGS_OK);
-    b = encode(server, NULL, DER_SPKI, &len);
-    judge(gb, b, len, SGS_V_BAD_SIGNATURE, "command signature does not verify");
-    free(b);
+    CHECK_EQ_INT(sgs_agents_set_command(gb, mp, sp, EVP_sha256(), 0, err, sizeof(err)),
+                 SGS_ERR_KEY);
+    CHECK(strstr(err, "cmd.sig does not verify with the server key") != NULL &&
+          strstr(err, "server.crt") != NULL);
     sgs_agents_free(gb);
+    sgs_agents *const gr = sgs_agents_create(NULL);
+    REQUIRE(sgs_agents_set_command(gr, mp, sp, EVP_sha256(), 0, err, sizeof(err)) == SGS_OK);
+    CHECK_EQ_INT(sgs_agents_set_server(gr, p, err, sizeof(err)), SGS_ERR_KEY);
+    CHECK(strstr(err, "does not verify with the server key") != NULL);
+    CHECK(!sgs_agents_ready(gr));
+    sgs_agents_free(gr);
+    /* signed by the old server's key: the known key it verifies with is named */
+    sgs_agents *const go = sgs_agents_create(NULL);
+    REQUIRE(sgs_agents_set_server(go, p, err, sizeof(err)) == SGS_OK);
+    path_of(p, sizeof(p), "old.crt");
+    REQUIRE(sgs_agents_add_known(go, p, err, sizeof(err)) == SGS_OK);
+    siglen = sizeof(sig);
+    EVP_MD_CTX *const octx = EVP_MD_CTX_new();
+    REQUIRE(EVP_DigestSignInit(octx, NULL, EVP_sha256(), NULL, old) == 1 &&
+            EVP_DigestSign(octx, sig, &siglen, (const unsigned char *)msg, sizeof(msg) - 1) == 1);
+    EVP_MD_CTX_free(octx);
+    sgs_test_write(sp, sig, siglen);
+    CHECK_EQ_INT(sgs_agents_set_command(go, mp, sp, EVP_sha256(), 0, err, sizeof(err)),
+                 SGS_ERR_KEY);
+    CHECK(strstr(err, "it verifies with the known key old.crt") != NULL);
+    sgs_agents_free(go);
 
     /* keygen: three files, never overwriting; the agent file is the certificate's key */
     char kd[600];

@@ -210,6 +210,7 @@ typedef struct run_opts {
     uint64_t max_whole_file;  /* 0: keep the default */
     int zero_whole_file;      /* set max_whole_file to 0 explicitly */
     size_t queue_depth;
+    int replace; /* SGS_OP_SIGN: cfg.sign_replace */
 } run_opts;
 
 static run_opts
@@ -242,6 +243,7 @@ run_engine(const run_opts *o, const char *key, const char *const *paths, size_t 
     if (o->zero_whole_file)
         cfg.max_whole_file = 0;
     cfg.queue_depth = o->queue_depth;
+    cfg.sign_replace = o->replace;
     cfg.on_record = on_record;
     cfg.opaque = c;
     sgs_engine *e = NULL;
@@ -600,6 +602,7 @@ test_pss_and_hashes(void)
             run_opts o = opts(SGS_OP_SIGN, 2);
             o.hash = hashes[h];
             o.pss = pss;
+            o.replace = 1; /* the same files, signed again each round */
             CHECK_EQ_INT(run_engine(&o, "priv/rsa.pem", paths, 1, &c, NULL), SGS_OK);
             CHECK_EQ_INT(c.n, 3);
             char alg[64];
@@ -709,6 +712,64 @@ test_rsa_pss_key(void)
         collector_free(&c);
     }
     EVP_PKEY_free(pk);
+}
+
+/* sign keeps a signature file that is there (SKIPPED, counted, not read) unless told to
+   replace it; whatever stands at the name (a file, a link, a directory) is left as it was. */
+static void
+test_sign_keeps_signatures(void)
+{
+    mkdir_rel("keep");
+    put_random("keep/new", 700);
+    put_random("keep/old", 800);
+    put("keep/old.sig", "not a signature", 15);
+    put_random("keep/dir", 900);
+    mkdir_rel("keep/dir.sig");
+    put_random("keep/linked", 1000);
+    char p[PATH_MAX];
+    path_of(p, sizeof(p), "keep/linked.sig");
+    REQUIRE(symlink("old.sig", p) == 0);
+    const char *const paths[] = {"keep"};
+    collector c;
+    memset(&c, 0, sizeof(c));
+    sgs_stats st;
+    run_opts o = opts(SGS_OP_SIGN, 2);
+    CHECK_EQ_INT(run_engine(&o, "priv/p256.pem", paths, 1, &c, &st), SGS_OK);
+    const want w[] = {{"keep/new", SGS_V_VALID},
+                      {"keep/old", SGS_V_SKIPPED},
+                      {"keep/dir", SGS_V_SKIPPED},
+                      {"keep/linked", SGS_V_SKIPPED}};
+    check_verdicts(&c, w, 4, "sign keeps existing signature files");
+    CHECK(st.signatures_kept == 3);
+    path_of(p, sizeof(p), "keep/old");
+    const entry *const old = find(&c, p);
+    CHECK(old != NULL && strstr(old->reason, "keep/old.sig exists") != NULL);
+    collector_free(&c);
+    size_t n = 0;
+    unsigned char *const kept = get("keep/old.sig", &n);
+    CHECK(kept != NULL && n == 15 && memcmp(kept, "not a signature", 15) == 0);
+    free(kept);
+    struct stat ls;
+    path_of(p, sizeof(p), "keep/linked.sig");
+    CHECK(lstat(p, &ls) == 0 && S_ISLNK(ls.st_mode));
+    /* told to replace: the file and the link are replaced, the directory is refused */
+    o.replace = 1;
+    CHECK_EQ_INT(run_engine(&o, "priv/p256.pem", paths, 1, &c, &st), SGS_OK);
+    const want wr[] = {{"keep/new", SGS_V_VALID},
+                       {"keep/old", SGS_V_VALID},
+                       {"keep/dir", SGS_V_IO_ERROR},
+                       {"keep/linked", SGS_V_VALID}};
+    check_verdicts(&c, wr, 4, "sign replacing signature files");
+    CHECK(st.signatures_kept == 0);
+    collector_free(&c);
+    CHECK(lstat(p, &ls) == 0 && S_ISREG(ls.st_mode));
+    o = opts(SGS_OP_VERIFY, 1);
+    const char *const signed_now[] = {"keep/old", "keep/linked", "keep/new"};
+    CHECK_EQ_INT(run_engine(&o, "pub/p256.pem", signed_now, 3, &c, NULL), SGS_OK);
+    const want wv[] = {{"keep/old", SGS_V_VALID}, {"keep/linked", SGS_V_VALID},
+                       {"keep/new", SGS_V_VALID}};
+    check_verdicts(&c, wv, 3, "verify what was signed over the old files");
+    collector_free(&c);
 }
 
 /* Ed25519 keeps the whole file: the cap at +-1, and a cap of 0. */
@@ -1133,6 +1194,7 @@ main(void)
     test_alloc_failures();
     test_rsa_pss_key();
     test_whole_file_cap();
+    test_sign_keeps_signatures();
     for (size_t i = 0; i < 3; i++) {
         EVP_PKEY_free(keys[i].pk);
         EVP_PKEY_free(others[i].pk);

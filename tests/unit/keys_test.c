@@ -601,6 +601,71 @@ test_files(void)
     sgs_test_rm_rf(dir);
 }
 
+/* Writes b (and frees it) as dir/name. */
+static void
+put_in(const char *dir, const char *name, buf b)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, name);
+    sgs_test_write(p, b.p, b.n);
+    free(b.p);
+}
+
+/* A key directory is read as a trust store is: the hash link `trust add` makes is followed and
+   its file read once; every entry that gives no key is skipped and named, one line each; a
+   directory without any key is an error. */
+static void
+test_key_dir(void)
+{
+    char dir[512], p[PATH_MAX], q[PATH_MAX], err[512];
+    sgs_test_tmpdir(dir, sizeof(dir), "keydir");
+    put_in(dir, "8967262cc444f00d.pem", pem_cert(ec));
+    snprintf(q, sizeof(q), "%s/75e20e48.0", dir);
+    REQUIRE(symlink("8967262cc444f00d.pem", q) == 0);
+    put_in(dir, "ed.der", der_spki(ed));
+    snprintf(p, sizeof(p), "%s/readme.txt", dir);
+    sgs_test_write(p, "not a key\n", 10);
+    snprintf(q, sizeof(q), "%s/aaaa.0", dir); /* a second name of readme.txt: said once */
+    REQUIRE(symlink("readme.txt", q) == 0);
+    put_in(dir, "server.key", pem_private_pkcs8(rsa));
+    snprintf(p, sizeof(p), "%s/sub", dir);
+    REQUIRE(mkdir(p, 0755) == 0);
+    snprintf(q, sizeof(q), "%s/dangling.0", dir);
+    REQUIRE(symlink("nowhere", q) == 0);
+    sgs_keyset ks;
+    sgs_keyset_init(&ks, NULL);
+    snprintf(p, sizeof(p), "%s/", dir); /* as given with a slash: no "dir//x" */
+    CHECK_EQ_INT(sgs_keyset_add_dir(&ks, p, err, sizeof(err)), SGS_OK);
+    CHECK_EQ_INT(ks.count, 2);
+    CHECK(strstr(err, "//") == NULL);
+    const char *const said[] = {"/aaaa.0: not a public key (", "/dangling.0: a link to nothing",
+                                "/server.key: not a public key (", "/sub: a directory"};
+    size_t lines = 1;
+    for (const char *c = err; *c; c++)
+        lines += *c == '\n';
+    CHECK_EQ_INT(lines, 4);
+    for (size_t i = 0; i < sizeof(said) / sizeof(said[0]); i++) {
+        char want[PATH_MAX + 64];
+        snprintf(want, sizeof(want), "skipping %s%s", dir, said[i]);
+        if (strstr(err, want) == NULL)
+            fprintf(stderr, "keys_test: key dir: no '%s' in '%s'\n", want, err);
+        CHECK(strstr(err, want) != NULL);
+    }
+    CHECK(strstr(err, "readme.txt") == NULL && strstr(err, "75e20e48") == NULL &&
+          strstr(err, "8967262cc444f00d") == NULL && strstr(err, "ed.der") == NULL);
+    sgs_keyset_reset(&ks);
+    /* nothing but what is no key: an error, naming the directory and what was skipped */
+    snprintf(p, sizeof(p), "%s/sub", dir);
+    snprintf(q, sizeof(q), "%s/sub/readme.txt", dir);
+    sgs_test_write(q, "still no key\n", 13);
+    CHECK_EQ_INT(sgs_keyset_add_dir(&ks, p, err, sizeof(err)), SGS_ERR_KEY);
+    CHECK(strstr(err, "no public key in the directory") != NULL &&
+          strstr(err, "skipping ") != NULL && strstr(err, "/sub/readme.txt") != NULL);
+    CHECK_EQ_INT(ks.count, 0);
+    sgs_keyset_reset(&ks);
+    sgs_test_rm_rf(dir);
+}
+
 /* ---- private keys for signing ------------------------------------------------------------ */
 
 static sgs_status
@@ -723,6 +788,7 @@ main(void)
     test_refusals();
     test_keyset_id();
     test_files();
+    test_key_dir();
     test_private();
     EVP_PKEY_free(rsa);
     EVP_PKEY_free(rsa2);

@@ -212,6 +212,36 @@ test_roots(void)
         CHECK_EQ_STR(s->path[2], want);
     }
 
+    /* A signature given by name, with its file beside it: the file is reported (issue 17d);
+       an orphan signature is itself; repeated slashes are not reported. */
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s//alpha.sig", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    if (s->n == 1) {
+        char want[PATH_MAX];
+        snprintf(want, sizeof(want), "%s/alpha", root);
+        CHECK_EQ_STR(s->path[0], want);
+        CHECK_EQ_INT(s->kind[0], SGS_SCAN_FILE);
+    }
+    CHECK(sgs_signature_subject(p, ".sig", 0) == strlen(p) - strlen(".sig"));
+    CHECK(sgs_signature_subject(p, ".p7s", 1) == 0);
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s/orphan.sig", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 1);
+    if (s->n == 1)
+        CHECK_EQ_STR(s->path[0], p);
+    CHECK(sgs_signature_subject(p, ".sig", 1) == 0);
+    snprintf(p, sizeof(p), "%s/alpha.p7s", root); /* not there: missing, not alpha */
+    CHECK(sgs_signature_subject(p, ".sig", 1) == 0);
+    memset(s, 0, sizeof(*s));
+    snprintf(p, sizeof(p), "%s//dir//", root);
+    CHECK_EQ_INT(sgs_scan_path(p, ".sig", collect, s), 0);
+    CHECK_EQ_INT(s->n, 3);
+    for (size_t i = 0; i < s->n; i++)
+        CHECK(strstr(s->path[i], "//") == NULL);
+
     /* /dev/null: a character device is special. */
     memset(s, 0, sizeof(*s));
     CHECK_EQ_INT(sgs_scan_path("/dev/null", ".sig", collect, s), 0);
