@@ -69,6 +69,13 @@ verify_check(const char *cmd, sweep_opts *o, int noperands)
         return cli_fail_usage(cmd, "%s",
                               "--uefi (any signature) and --require-all (every one) "
                               "contradict each other");
+    if ((o->cfg.force_quarantine || o->cfg.max_quarantine_percent != 5 ||
+         o->cfg.max_quarantine != 10) &&
+        !o->quarantine && o->policy == NULL && o->mode != 1)
+        return cli_fail_usage(cmd, "%s",
+                              "--force and --max-quarantine set the quarantine's circuit "
+                              "breaker: they go with --quarantine, --mode enforce or --policy "
+                              "(--force is for sign otherwise)");
     if (o->paranoid && !o->cache && o->cache_dir == NULL)
         return cli_fail_usage(cmd, "%s", "--paranoid goes with --cache or --cache-dir");
     if ((rc = sweep_check_keys(cmd, o)) != CLI_GO_ON ||

@@ -634,11 +634,14 @@ on_stop_signal(int sig)
 }
 
 static void
-catch_stop_signals(int on)
+catch_stop_signals(int on, int restart)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on ? on_stop_signal : SIG_DFL;
+    /* while inputs are read, a stop interrupts the read (no SA_RESTART); once only records are
+       written (finish), a write blocked on a slow reader resumes: no record is lost */
+    sa.sa_flags = restart ? SA_RESTART : 0;
     sigemptyset(&sa.sa_mask);
     (void)sigaction(SIGTERM, &sa, NULL);
     (void)sigaction(SIGINT, &sa, NULL);
@@ -688,7 +691,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     if (report != NULL && exclude_report(cmd, e, o->output, report) != 0)
         goto out;
     running_engine = e;
-    catch_stop_signals(1);
+    catch_stop_signals(1, 0);
     if (o->time_limit > 0)
         alarm(o->time_limit);
     sink.engine = e;
@@ -701,6 +704,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     out_begin(&sink);
     if (submit_paths(cmd, e, o, h, operands, noperands) != 0)
         goto out;
+    catch_stop_signals(1, 1);
     if (sgs_engine_finish(e) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
         goto out;
@@ -738,7 +742,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     if (stats.files == 0 && !o->quiet)
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
     if (!o->quiet && o->cfg.op == SGS_OP_VERIFY && stats.verdicts[SGS_V_VALID] == 0 &&
-        stats.verdicts[SGS_V_BAD_SIGNATURE] + stats.verdicts[SGS_V_UNTRUSTED] > 1)
+        stats.verdicts[SGS_V_BAD_SIGNATURE] > 1)
         fprintf(stderr,
                 "sigsweep %s: no signature in this run verified (%zu key(s)%s): the likely cause "
                 "is the key, the trust store, --hash or --pss, not the files\n",
@@ -749,10 +753,10 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         rc = CLI_EXIT_USAGE;
     if (stats.quarantine_refused > 0) { /* enforcement did not happen: an error, not a verdict */
         fprintf(stderr,
-                "sigsweep %s: nothing quarantined (%llu file(s) judged bad): %s "
-                "(--max-quarantine sets the limit, --force overrides)\n",
-                cmd,
-                (unsigned long long)stats.quarantine_refused, sgs_engine_breaker(e));
+                "sigsweep %s: nothing quarantined (%llu file(s) judged bad): %s%s\n", cmd,
+                (unsigned long long)stats.quarantine_refused, sgs_engine_breaker(e),
+                stats.interrupted ? ""
+                                  : " (--max-quarantine sets the limit, --force overrides)");
         rc = CLI_EXIT_USAGE;
     }
     if (stats.signatures_kept > 0) { /* sign: nothing is overwritten unless --force */
@@ -771,7 +775,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     }
 out:
     alarm(0);
-    catch_stop_signals(0);
+    catch_stop_signals(0, 0);
     running_engine = NULL;
     sgs_engine_free(e);
     if (report != NULL) { /* the destination stays as it was */

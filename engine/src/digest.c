@@ -11,6 +11,8 @@
  */
 #include "digest.h"
 
+#include <stdatomic.h>
+
 #include "alloc.h"
 
 #include <errno.h>
@@ -131,6 +133,10 @@ sgs_digest_fd_also(sgs_digest_ctx *c, int fd, const EVP_MD *md, const struct sta
         const uint64_t left = size - total;
         const size_t want = left < c->bufsize ? (size_t)left : c->bufsize;
         uint8_t *const dst = keep_max > 0 ? c->keep + total : c->buf;
+        if (c->cancel != NULL && atomic_load_explicit(c->cancel, memory_order_relaxed)) {
+            out->errno_value = EINTR; /* the run was stopped: the file is abandoned */
+            return SGS_DIGEST_IO_ERROR;
+        }
         const ssize_t n = read(fd, dst, want);
         if (n < 0) {
             if (errno == EINTR)

@@ -5,6 +5,7 @@
 #include "sigsweep.h"
 
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -19,6 +20,7 @@ typedef struct sgs_digest_ctx {
     uint8_t *keep;     /* whole-file copy when asked for (Ed25519), grown on demand */
     size_t keep_cap;
     const sgs_allocator *alloc;
+    const _Atomic int *cancel; /* set: a read loop stops when it becomes non-zero (EINTR) */
 } sgs_digest_ctx;
 
 typedef enum sgs_digest_result {

@@ -384,7 +384,8 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     struct stat sb;
     if (e->pcache != NULL && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
         sgs_vstore_warm(e, w, j, rec, &sb)) {
-        sgs_job_note_precedence(j, w);
+        struct stat p7s;
+        sgs_job_note_precedence(j, w, j->p7s_path != NULL && sgs_job_lstat(j, j->p7s_path, &p7s) == 0);
         return hold_if_due(e, w, j, rec, &sb);
     }
     const int fd = sgs_job_open_input(j, w, rec, &sb);
@@ -394,7 +395,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     if (sgs_job_find_signature(j, w, rec, &in))
         rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
-    sgs_job_note_precedence(j, w);
+    sgs_job_note_precedence(j, w, in.sig_file == SGS_SIGFILE_P7S);
     return hold_if_due(e, w, j, rec, &sb);
 }
 
@@ -416,6 +417,7 @@ worker_init(void *opaque, unsigned index)
         w->reader = sgs_pcache_reader_new(e->pcache); /* NULL: lookups use their own txn */
     w->ok = w->verifiers != NULL && w->sig != NULL &&
             sgs_digest_ctx_init(&w->dc, &e->alloc, READ_BUF_SIZE) == SGS_OK;
+    w->dc.cancel = &e->cancelled;
     return w;
 }
 
@@ -750,6 +752,8 @@ decide_held(void *opaque, sgs_record *rec, const sgs_held *h)
 {
     sgs_engine *const e = opaque;
     char newpath[4096], why[256] = "";
+    if (e->breaker[0] == '\0' && atomic_load_explicit(&e->cancelled, memory_order_relaxed))
+        snprintf(e->breaker, sizeof(e->breaker), "the run was interrupted before its end");
     if (e->breaker[0] != '\0') {
         atomic_fetch_add_explicit(&e->quarantine_refused, 1, memory_order_relaxed);
         snprintf(e->held_reason, sizeof(e->held_reason), "%s; NOT QUARANTINED: %s", rec->reason,
@@ -774,9 +778,14 @@ decide_held(void *opaque, sgs_record *rec, const sgs_held *h)
 static void
 check_breaker(sgs_engine *e)
 {
+    /* the share is of the files judged for their contents: VALID and the quarantinable
+       verdicts (links, FIFOs, missing or unreadable files do not dilute it) */
     const uint64_t bad = e->sink.nheld;
-    const uint64_t total = atomic_load_explicit(&e->files, memory_order_relaxed) + bad;
     const uint64_t valid = atomic_load_explicit(&e->verdicts[SGS_V_VALID], memory_order_relaxed);
+    uint64_t total = valid + bad;
+    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++)
+        if (quarantinable((sgs_verdict)v))
+            total += atomic_load_explicit(&e->verdicts[v], memory_order_relaxed);
     const unsigned pct = e->cfg.max_quarantine_percent > 100 ? 100 : e->cfg.max_quarantine_percent;
     const uint64_t share = total / 100 * pct + (total % 100) * pct / 100;
     const uint64_t allowed = share > e->cfg.max_quarantine ? share : e->cfg.max_quarantine;
@@ -792,13 +801,23 @@ check_breaker(sgs_engine *e)
                  "circuit breaker: no file of this run verified (%llu would be quarantined): "
                  "the wrong key, trust store, hash or padding?",
                  (unsigned long long)bad);
-    else if (bad > allowed)
+    else if (bad > allowed) {
+        char limit[96];
+        if (pct == 0)
+            snprintf(limit, sizeof(limit), "%llu files", (unsigned long long)allowed);
+        else if (e->cfg.max_quarantine == 0)
+            snprintf(limit, sizeof(limit), "%llu (%u%% of the files)",
+                     (unsigned long long)allowed, pct);
+        else
+            snprintf(limit, sizeof(limit), "%llu (%u%% of the files, at least %llu)",
+                     (unsigned long long)allowed, pct,
+                     (unsigned long long)e->cfg.max_quarantine);
         snprintf(e->breaker, sizeof(e->breaker),
                  "circuit breaker: %llu of %llu files (%llu%%) would be quarantined, over the "
-                 "limit of %llu (at least %llu files or %u%%)",
+                 "limit of %s",
                  (unsigned long long)bad, (unsigned long long)total,
-                 (unsigned long long)(bad * 100 / total), (unsigned long long)allowed,
-                 (unsigned long long)e->cfg.max_quarantine, pct);
+                 (unsigned long long)(bad * 100 / total), limit);
+    }
 }
 
 /* Every record out: the queue drained, then the held ones with their outcome. */
@@ -855,8 +874,10 @@ sgs_engine_free(sgs_engine *e)
 {
     if (e == NULL)
         return;
-    if (e->pool != NULL && !e->finished)
+    if (e->pool != NULL && !e->finished) { /* an abandoned run: nothing is renamed */
+        atomic_store_explicit(&e->cancelled, 1, memory_order_relaxed);
         finish_run(e); /* every queued job is delivered first */
+    }
     sgs_pool_free(e->pool);
     sgs_journal_close(e->journal);
     sgs_free(&e->alloc, e->quarantined_ids);

@@ -178,7 +178,7 @@ typedef enum sgs_file_role {
 /* The one errno -> verdict map: sets w->reason, returns the verdict. */
 sgs_verdict sgs_job_open_failure(worker *w, sgs_file_role role, int err, const char *path);
 /* When F.p7s and F<suffix> both exist, F.p7s decides: the reason says so (w->reason). */
-void sgs_job_note_precedence(const job *j, worker *w);
+void sgs_job_note_precedence(const job *j, worker *w, int judged_p7s);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);

@@ -154,7 +154,8 @@ sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record
     *absent = 0;
     const int fd = sgs_job_open(j, sig_path);
     if (fd < 0) {
-        const int err = errno;
+        /* F<suffix> or F.p7s too long a name for F's directory: no such file can exist */
+        const int err = errno == ENAMETOOLONG ? ENOENT : errno;
         *absent = err == ENOENT || err == ENOTDIR;
         rec->verdict = sgs_job_open_failure(w, SGS_ROLE_SIGNATURE, err, sig_path);
         return 0;
@@ -227,8 +228,10 @@ sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], i
 }
 
 void
-sgs_job_note_precedence(const job *j, worker *w)
+sgs_job_note_precedence(const job *j, worker *w, int judged_p7s)
 {
+    if (!judged_p7s)
+        return;
     const char *paths[2];
     unsigned kinds[2];
     int listed;

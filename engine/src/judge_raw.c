@@ -89,6 +89,7 @@ judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
         }
     }
     sgs_cache_value cv = {SGS_V_BAD_SIGNATURE, -1};
+    int verified_now = 0; /* a cache hit gives no hint: its verification was paid for once */
     if (e->cache != NULL &&
         sgs_cache_lookup(e->cache, e->keys.id, e->md_nid, d.md, d.md_len, w->sig, siglen, &cv)) {
         atomic_fetch_add_explicit(&e->cache_hits, 1, memory_order_relaxed);
@@ -97,6 +98,7 @@ judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
                            {NULL, 0, NULL, 0}, w->verifiers};
         sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
         uint64_t tried = 0;
+        verified_now = 1;
         cv.key_index = (int32_t)sgs_detached_verify(&e->keys, &dv, &tried);
         /* the in-run cache keeps the verifying key's index; its verdict field holds only
            an objection (none when a key verified) */
@@ -121,12 +123,13 @@ judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
         sgs_vstore_put_answer(e, w, sb, &pv, d.md, d.md_len);
     }
     if (cv.key_index < 0) {
-        char hint[256];
+        char hint[256] = "";
         uint64_t tried = 0;
         sgs_detached dv = {w->sig, siglen, w->dc.keep, (size_t)d.bytes, d.md, d.md_len,
                            {NULL, 0, NULL, 0}, NULL};
         sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
-        sgs_detached_hint(&e->keys, &dv, &tried, hint, sizeof(hint));
+        if (verified_now)
+            sgs_detached_hint(&e->keys, &dv, &tried, hint, sizeof(hint));
         atomic_fetch_add_explicit(&e->verifications, tried, memory_order_relaxed);
         sgs_say(w, "signature %s does not verify with %s%s%s", sig_path,
                 candidates == 1 ? "the key of its shape" : "any of the keys of its shape",

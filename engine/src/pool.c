@@ -16,6 +16,7 @@
 #include "alloc.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 
 struct sgs_pool {
@@ -114,7 +115,14 @@ sgs_pool_create(const sgs_allocator *a, unsigned threads, size_t depth,
         }
         wa->pool = p;
         wa->index = i;
-        if (pthread_create(&p->tids[i], NULL, worker_main, wa) != 0) {
+        /* workers take no process signals: the caller's handlers run on its own threads, and
+           a worker's write (its record callback) is never cut short by EINTR */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        const int created = pthread_create(&p->tids[i], NULL, worker_main, wa);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (created != 0) {
             sgs_free(a, wa);
             st = SGS_ERR_THREAD;
             break;

@@ -254,7 +254,11 @@ pkcs1_signed_hash(EVP_PKEY *pkey, const uint8_t *sig, size_t siglen, uint8_t *md
     int nid = NID_undef;
     uint8_t out[1024];
     size_t outlen = sizeof(out);
-    EVP_PKEY_CTX *const ctx = EVP_PKEY_CTX_new(pkey, NULL);
+    /* OpenSSL 3.0 writes the whole recovered block whatever outlen says: only keys whose
+       modulus fits the buffer are asked */
+    const int size = EVP_PKEY_get_size(pkey);
+    EVP_PKEY_CTX *const ctx =
+        size > 0 && (size_t)size <= sizeof(out) ? EVP_PKEY_CTX_new(pkey, NULL) : NULL;
     if (ctx != NULL && EVP_PKEY_verify_recover_init(ctx) == 1 &&
         EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1 &&
         EVP_PKEY_verify_recover(ctx, out, &outlen, sig, siglen) == 1) {
@@ -316,7 +320,7 @@ sgs_detached_hint(const sgs_keyset *ks, const sgs_detached *d, uint64_t *tried, 
                      k->fp_hex, OBJ_nid2sn(nid) != NULL ? OBJ_nid2sn(nid) : "unknown");
         else if (signed_len != d->mdlen || CRYPTO_memcmp(signed_md, d->md, d->mdlen) != 0)
             snprintf(buf, n, "key %.16s... signed another %s digest%s: the file changed after "
-                     "it was signed", k->fp_hex, OBJ_nid2sn(nid),
+                     "it was signed, or the signature is another file's", k->fp_hex, OBJ_nid2sn(nid),
                      d->params.pss ? " (as PKCS#1 v1.5: leave out --pss)" : "");
     }
     return buf;
