@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h> /* qsort */
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -437,6 +438,17 @@ sgs_trust_store_add(const char *dir, const char *cert_path, int force, sgs_impor
 {
     import_ctx c;
     memset(&c, 0, sizeof(c));
+    char given[PATH_MAX]; /* DIR as given, without trailing slashes ("ts/" names "ts/x.pem") */
+    size_t dlen = strlen(dir);
+    while (dlen > 1 && dir[dlen - 1] == '/')
+        dlen--;
+    if (dlen >= sizeof(given)) {
+        snprintf(err, errlen, "%s: %s", dir, strerror(ENAMETOOLONG));
+        return SGS_ERR_INVALID_ARG;
+    }
+    memcpy(given, dir, dlen);
+    given[dlen] = '\0';
+    dir = given;
     c.dir = dir;
     c.source = cert_path;
     c.force = force;

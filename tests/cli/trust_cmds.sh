@@ -564,6 +564,11 @@ usage_error "diagnose without FILE" "$S" trust diagnose --trust "$dt"
 # trust without a subcommand
 
 usage_error "trust without subcommand" "$S" trust
+t "add to DIR/ (a trailing slash): the stored path has no double slash" 0 \
+    "$S" trust add --format jsonl "$tmp/slash-store/" certs/root.pem
+stdout_has "\"stored\":\"$tmp/slash-store/${root_fp:0:16}.pem\""
+stdout_lacks "//"
+
 usage_error "trust bogus" "$S" trust bogus
 usage_error "trust bogus with args" "$S" trust bogus trust
 
