@@ -21,6 +21,38 @@ sgs_judge_raw_stored(worker *w, sgs_record *rec, const sgs_pcache_verdict *pv,
     return SGS_V_VALID;
 }
 
+#define REHASH_HINT_MAX (64u * 1024u * 1024u) /* a hint re-reads at most this much, twice */
+
+/* After a miss that named no cause: would the signature verify over another hash of the file
+   (ECDSA and RSA-PSS do not name their hash)? Re-reads F once per other hash, only for files
+   up to REHASH_HINT_MAX; writes the hint or leaves it "". */
+static void
+other_hash_hint(sgs_engine *e, worker *w, int fd, const struct stat *sb, size_t siglen,
+                uint64_t *tried, char *hint, size_t n)
+{
+    if ((uint64_t)sb->st_size > REHASH_HINT_MAX)
+        return;
+    for (unsigned h = 0; h < SGS_HASH_COUNT && hint[0] == '\0'; h++) {
+        const EVP_MD *const md = e->fetched[h] != NULL ? e->fetched[h] : sgs_hash_md((sgs_hash)h);
+        sgs_digest_out d;
+        if ((sgs_hash)h == e->cfg.hash || md == NULL || lseek(fd, 0, SEEK_SET) != 0 ||
+            sgs_digest_fd(&w->dc, fd, md, sb, 0, &d) != SGS_DIGEST_OK)
+            continue;
+        for (int pss = 0; pss < 2 && hint[0] == '\0'; pss++) {
+            sgs_detached dv = {w->sig, siglen, NULL, 0, d.md, d.md_len, {NULL, 0, NULL, 0}, NULL};
+            sgs_sig_params_init(&dv.params, md, pss);
+            const long k = sgs_detached_verify(&e->keys, &dv, tried);
+            if (k >= 0 && e->keys.keys[k].type != SGS_KEY_ED25519)
+                snprintf(hint, n, "it verifies over the file's %s digest with key %.16s...: pass "
+                         "--hash %s%s",
+                         sgs_hash_name((sgs_hash)h), e->keys.keys[k].fp_hex,
+                         sgs_hash_name((sgs_hash)h),
+                         e->keys.keys[k].type != SGS_KEY_RSA ? ""
+                         : pss != e->cfg.pss ? (pss ? " --pss" : " and leave out --pss") : "");
+        }
+    }
+}
+
 /* Raw signature (openssl dgst / pkeyutl): candidate keys by shape, hash once, cache, verify. */
 static sgs_verdict
 judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
@@ -130,6 +162,8 @@ judge_raw(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *rec)
         sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
         if (verified_now)
             sgs_detached_hint(&e->keys, &dv, &tried, hint, sizeof(hint));
+        if (verified_now && hint[0] == '\0')
+            other_hash_hint(e, w, fd, sb, siglen, &tried, hint, sizeof(hint));
         atomic_fetch_add_explicit(&e->verifications, tried, memory_order_relaxed);
         sgs_say(w, "signature %s does not verify with %s%s%s", sig_path,
                 candidates == 1 ? "the key of its shape" : "any of the keys of its shape",

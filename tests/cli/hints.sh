@@ -40,6 +40,17 @@ v --hash sha512 sha512
 check "the hint's command verifies" "[ $rc = 0 ] && grep -q '^sha512: VALID' out"
 v --pss pss
 check "the hint's other command verifies" "[ $rc = 0 ] && grep -q '^pss: VALID' out"
+# ECDSA and RSA-PSS name no hash: the file is hashed again with the others to find it
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec.pem 2>/dev/null
+openssl pkey -in ec.pem -pubout -out ec.pub
+echo ec > ec384 && openssl dgst -sha384 -sign ec.pem -out ec384.sig ec384
+echo pss512 > pss512 && openssl dgst -sha512 -sigopt rsa_padding_mode:pss -sign k.pem -out pss512.sig pss512
+v --key ec.pub ec384 pss512 good
+check "ECDSA over SHA-384, SHA-256 run: BAD_SIGNATURE, 'pass --hash sha384'" "line ec384 | grep -q 'BAD_SIGNATURE.*sha384 digest.*pass --hash sha384'"
+check "RSA-PSS over SHA-512, PKCS#1 SHA-256 run: 'pass --hash sha512 --pss'" "line pss512 | grep -q 'BAD_SIGNATURE.*pass --hash sha512 --pss'"
+rc=0; "$B" verify --key ec.pub --hash sha384 ec384 >out 2>err || rc=$?
+check "ECDSA: the hint's command verifies" "[ $rc = 0 ]"
+
 # F.p7s and F.sig both there: the reason names which one decided and that the other was not judged
 cp good both && cp good.sig both.sig && echo junk > both.p7s
 v both
