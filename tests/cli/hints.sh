@@ -2,13 +2,8 @@
 # hints.sh SIGSWEEP - a signature made with the other RSA padding or another hash reads as such,
 # not as tampering (the verdict stays BAD_SIGNATURE); a run in which nothing verified names the
 # likely cause once on stderr; a changed file is named as changed.
-set -euo pipefail
-B=$1
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t"
-checks=0 fail=0
-check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
+# shared with the adversarial tests: B, a private temp dir (cwd), check/finish, k.pem/k.pub (Ed25519)
+. "$(cd "$(dirname "$0")/../adversarial" && pwd)/lib.sh"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out k.pem 2>/dev/null
 openssl pkey -in k.pem -pubout -out k.pub
 for f in pss pkcs1 sha512 sha1 changed good; do echo "file $f" > "$f"; done
@@ -57,6 +52,4 @@ v both
 check "both F.p7s and F.sig: the precedence is in the reason" "line both | grep -q 'both.sig is there too and was not judged: when both exist, both.p7s decides'"
 v .
 check "both, found by the walk: the same" "grep -q '^./both: .*both.sig is there too and was not judged' out"
-[ "$checks" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
-echo "hints: $checks checks, failed: $fail"
-exit $fail
+finish

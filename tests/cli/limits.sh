@@ -2,15 +2,8 @@
 # limits.sh SIGSWEEP - --max-file-size (default 64 GiB): a larger file is not read, SKIPPED,
 # never VALID, cached or not; --time-limit stops a run that would not end (exit 2, what was
 # judged written, the summary says so). No timing assertion: `timeout` only guards a hang.
-set -euo pipefail
-B=$1
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t"
-checks=0 fail=0
-check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
-openssl genpkey -algorithm ED25519 -out k.pem 2>/dev/null
-openssl pkey -in k.pem -pubout -out k.pub
+# shared with the adversarial tests: B, a private temp dir (cwd), check/finish, k.pem/k.pub (Ed25519)
+. "$(cd "$(dirname "$0")/../adversarial" && pwd)/lib.sh"
 mkdir d
 head -c 1024 /dev/urandom > d/at_limit
 head -c 1025 /dev/urandom > d/over_limit
@@ -45,6 +38,4 @@ for bad in 0 -3 x ''; do
   v --time-limit "$bad" d
   check "--time-limit '$bad': usage error (exit 2)" "[ $rc = 2 ]"
 done
-[ "$checks" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
-echo "limits: $checks checks, failed: $fail"
-exit $fail
+finish

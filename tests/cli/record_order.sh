@@ -3,15 +3,8 @@
 # and every -j (walk order: each directory's entries by name), for verify (with and without a
 # persistent cache, enforcing) and package verify; a slow large file early in the walk does not
 # let later records overtake it.
-set -euo pipefail
-B=$1
-t=$(mktemp -d)
-trap 'rm -rf "$t"' EXIT
-cd "$t"
-checks=0 fail=0
-check() { checks=$((checks + 1)); if eval "$2"; then echo "ok: $1"; else echo "FAIL: $1"; fail=1; fi; }
-openssl genpkey -algorithm ED25519 -out k.pem 2>/dev/null
-openssl pkey -in k.pem -pubout -out k.pub
+# shared with the adversarial tests: B, a private temp dir (cwd), check/finish, k.pem/k.pub (Ed25519)
+. "$(cd "$(dirname "$0")/../adversarial" && pwd)/lib.sh"
 # a tree whose files differ in cost: the first is large, the rest small, a few unsigned or bad
 mkdir -p tree/a tree/b/c tree/d
 head -c $((24 * 1024 * 1024)) /dev/urandom > tree/a/0big
@@ -68,6 +61,4 @@ for j in 3 8; do
   check "package verify -j$j: the same order as -j1" "cmp -s p1 pn"
 done
 check "package verify: a record per listed file (exit $prc)" "[ \$(wc -l < p1) -ge $n ]"
-[ "$checks" -gt 0 ] || { echo "FAIL: no check ran"; exit 1; }
-echo "record_order: $checks checks, failed: $fail"
-exit $fail
+finish
