@@ -1,5 +1,5 @@
 /*
- * engine.c - the run: configuration, keys, the walk, the workers, the quarantine decision.
+ * engine.c - the run: configuration, keys, the walk, the workers (enforcement: enforce.c).
  *
  *   submit(path) -> scan (walk) -> job (a ticket: its place in the output) -> pool ->
  *   worker: verify_job (job.c opens F and its signature, vstore.c answers from the cache,
@@ -24,40 +24,6 @@ sgs_config_init(sgs_config *cfg)
     cfg->trust.min_security_bits = SGS_MIN_SECURITY_BITS_DEFAULT;
     cfg->max_quarantine = 10;
     cfg->max_quarantine_percent = 5;
-}
-
-static int
-by_id(const void *a, const void *b)
-{
-    const uint64_t *const x = a, *const y = b;
-    for (int i = 0; i < 4; i++)
-        if (x[i] != y[i])
-            return (x[i] > y[i]) - (x[i] < y[i]);
-    return 0;
-}
-
-/* The identities of the files the journal records as quarantined (and not restored): the only
-   `_invalid` names a run that enforces does not judge again. Unreadable: none (all judged). */
-static void
-remember_quarantined(sgs_engine *e, const char *journal)
-{
-    sgs_journal_entry *ents = NULL;
-    size_t n = 0;
-    char why[256];
-    if (sgs_journal_read(journal, &ents, &n, why, sizeof(why)) != 0)
-        return;
-    e->quarantined_ids = n > 0 ? sgs_calloc(&e->alloc, n, sizeof(*e->quarantined_ids)) : NULL;
-    for (size_t i = 0; e->quarantined_ids != NULL && i < n; i++) {
-        if (ents[i].done && !ents[i].restored) {
-            e->quarantined_ids[e->nquarantined_ids][0] = ents[i].dev;
-            e->quarantined_ids[e->nquarantined_ids][1] = ents[i].ino;
-            e->quarantined_ids[e->nquarantined_ids][2] = ents[i].size;
-            e->quarantined_ids[e->nquarantined_ids++][3] = ents[i].mtime_ns;
-        }
-    }
-    sgs_journal_entries_free(ents, n);
-    if (e->nquarantined_ids > 1)
-        qsort(e->quarantined_ids, e->nquarantined_ids, sizeof(*e->quarantined_ids), by_id);
 }
 
 sgs_status
@@ -134,7 +100,7 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
             e->start_refused = 1;
         }
         if (e->journal != NULL)
-            remember_quarantined(e, cfg->quarantine_journal);
+            sgs_enforce_load_journal(e, cfg->quarantine_journal);
         if (e->journal != NULL && e->pcache != NULL) {
             char p[4200];
             snprintf(p, sizeof(p), "%s/data.mdb", cfg->cache_dir);
@@ -309,8 +275,8 @@ emit(void *opaque, const sgs_record *rec)
 /* A record nobody judged (SGS_V_UNJUDGED, the zero value) or one with a value out of range is
    a programmer error: assert in debug builds, and fail closed in release builds (an internal
    error, never VALID). */
-static const sgs_record *
-checked(const sgs_record *rec, sgs_record *fixed)
+const sgs_record *
+sgs_record_checked(const sgs_record *rec, sgs_record *fixed)
 {
     assert(rec->verdict != SGS_V_UNJUDGED && (unsigned)rec->verdict < SGS_VERDICT_COUNT);
     if (rec->verdict == SGS_V_UNJUDGED || (unsigned)rec->verdict >= SGS_VERDICT_COUNT) {
@@ -326,7 +292,7 @@ void
 sgs_engine_deliver(sgs_engine *e, uint64_t seq, const sgs_record *rec)
 {
     sgs_record fixed;
-    sgs_sink_put(&e->sink, seq, checked(rec, &fixed));
+    sgs_sink_put(&e->sink, seq, sgs_record_checked(rec, &fixed));
 }
 
 
@@ -337,41 +303,6 @@ sgs_say(worker *w, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(w->reason, sizeof(w->reason), fmt, ap);
     va_end(ap);
-}
-
-static int quarantinable(sgs_verdict v);
-
-/* Enforcement: a file judged bad is renamed at the run's end, if the circuit breaker lets it
-   and it is still the file judged (sb); until then its record is held. 1: held. */
-static int
-hold_if_due(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const struct stat *sb)
-{
-    if (e->journal == NULL || !quarantinable(rec->verdict))
-        return 0;
-    sgs_record fixed;
-    rec->reason = w->reason;
-    return sgs_sink_hold(&e->sink, j->seq, checked(rec, &fixed), sb, j->dir_dev, j->dir_ino);
-}
-
-/* Verdicts that rename a file under enforcement: the file itself is judged bad. Missing,
-   skipped, unreadable and changed files are not: nothing about their contents is known. */
-static int
-quarantinable(sgs_verdict v)
-{
-    switch (v) {
-    case SGS_V_BAD_SIGNATURE:
-    case SGS_V_NO_SIGNATURE:
-    case SGS_V_MALFORMED:
-    case SGS_V_UNTRUSTED:
-    case SGS_V_EXPIRED:
-    case SGS_V_NOT_YET_VALID:
-    case SGS_V_REVOKED:
-    case SGS_V_UNSUPPORTED:
-    case SGS_V_DIGEST_MISMATCH:
-        return 1;
-    default:
-        return 0;
-    }
 }
 
 /* The pipeline of SGS_OP_VERIFY and SGS_OP_DIAGNOSE: the verdict store, F, its signature
@@ -386,7 +317,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         sgs_vstore_warm(e, w, j, rec, &sb)) {
         struct stat p7s;
         sgs_job_note_precedence(j, w, j->p7s_path != NULL && sgs_job_lstat(j, j->p7s_path, &p7s) == 0);
-        return hold_if_due(e, w, j, rec, &sb);
+        return sgs_enforce_hold(e, w, j, rec, &sb);
     }
     const int fd = sgs_job_open_input(j, w, rec, &sb);
     if (fd < 0)
@@ -396,7 +327,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
     sgs_job_note_precedence(j, w, in.sig_file == SGS_SIGFILE_P7S);
-    return hold_if_due(e, w, j, rec, &sb);
+    return sgs_enforce_hold(e, w, j, rec, &sb);
 }
 
 /* ---- workers ------------------------------------------------------------------------- */
@@ -581,26 +512,6 @@ sgs_engine_start(sgs_engine *e)
     return st;
 }
 
-/* "<name>_invalid" or "<name>_invalid.<digits>": a file an earlier run quarantined. */
-static int
-is_quarantine_name(const char *path)
-{
-    const char *const base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
-    const char *const mark = strstr(base, "_invalid");
-    if (mark == NULL || mark == base)
-        return 0;
-    const char *last = mark, *next;
-    while ((next = strstr(last + 1, "_invalid")) != NULL)
-        last = next;
-    const char *tail = last + strlen("_invalid");
-    if (*tail == '.' && tail[1] != '\0') {
-        tail++;
-        while (*tail >= '0' && *tail <= '9')
-            tail++;
-    }
-    return *tail == '\0';
-}
-
 sgs_status
 sgs_engine_exclude(sgs_engine *e, const char *name, uint64_t dev, uint64_t ino)
 {
@@ -639,22 +550,8 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
         return 1; /* stop the walk */
     if (e->nexcluded > 0 && is_excluded(e, ent))
         return 0; /* the run's own report */
-    if (e->journal != NULL && e->nquarantined_ids > 0 && is_quarantine_name(path)) {
-        /* enforcing: what sigsweep itself quarantined (by the journal) is not judged and
-           renamed again; any other such name, whoever made it, is judged like every file */
-        struct stat st;
-        if (lstat(path, &st) == 0) {
-            /* identity, size and mtime as journalled: a hand-made journal line naming some
-               other file's inode does not hide a file that was never quarantined as it is */
-            const uint64_t key[4] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino,
-                                     (uint64_t)st.st_size,
-                                     (uint64_t)st.st_mtim.tv_sec * 1000000000u +
-                                         (uint64_t)st.st_mtim.tv_nsec};
-            if (bsearch(key, e->quarantined_ids, e->nquarantined_ids,
-                        sizeof(*e->quarantined_ids), by_id) != NULL)
-                return 0;
-        }
-    }
+    if (sgs_enforce_own_quarantine(e, path))
+        return 0; /* enforcing: sigsweep's own quarantine (enforce.c) */
     static const char p7s[] = ".p7s";
     const size_t plen = strlen(path), slen = strlen(e->suffix);
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);
@@ -746,80 +643,6 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     return SGS_OK;
 }
 
-/* A held record's outcome: renamed, or why not (the breaker, or the rename's own refusal). */
-static void
-decide_held(void *opaque, sgs_record *rec, const sgs_held *h)
-{
-    sgs_engine *const e = opaque;
-    char newpath[4096], why[256] = "";
-    if (e->breaker[0] == '\0' && atomic_load_explicit(&e->cancelled, memory_order_relaxed))
-        snprintf(e->breaker, sizeof(e->breaker), "the run was interrupted before its end");
-    if (e->breaker[0] != '\0') {
-        atomic_fetch_add_explicit(&e->quarantine_refused, 1, memory_order_relaxed);
-        snprintf(e->held_reason, sizeof(e->held_reason), "%s; NOT QUARANTINED: %s", rec->reason,
-                 e->breaker);
-    } else {
-        const sgs_quarantine_result r =
-            sgs_quarantine_file_ex(e->journal, rec->path, &h->judged, h->dir_dev, h->dir_ino,
-                                   newpath, sizeof(newpath), why, sizeof(why));
-        if (r == SGS_QUARANTINE_DONE) {
-            atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
-            snprintf(e->held_reason, sizeof(e->held_reason), "%s; quarantined as %s",
-                     rec->reason, newpath);
-        } else {
-            snprintf(e->held_reason, sizeof(e->held_reason), "%s; %s%s", rec->reason,
-                     r == SGS_QUARANTINE_FAILED ? "NOT QUARANTINED: " : "", why);
-        }
-    }
-    rec->reason = e->held_reason;
-}
-
-/* The circuit breaker: the whole run's verdicts decide whether its bad files are renamed. */
-static void
-check_breaker(sgs_engine *e)
-{
-    /* the share is of the files judged for their contents: VALID and the quarantinable
-       verdicts (links, FIFOs, missing or unreadable files do not dilute it) */
-    const uint64_t bad = e->sink.nheld;
-    const uint64_t valid = atomic_load_explicit(&e->verdicts[SGS_V_VALID], memory_order_relaxed);
-    uint64_t total = valid + bad;
-    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++)
-        if (quarantinable((sgs_verdict)v))
-            total += atomic_load_explicit(&e->verdicts[v], memory_order_relaxed);
-    const unsigned pct = e->cfg.max_quarantine_percent > 100 ? 100 : e->cfg.max_quarantine_percent;
-    const uint64_t share = total / 100 * pct + (total % 100) * pct / 100;
-    const uint64_t allowed = share > e->cfg.max_quarantine ? share : e->cfg.max_quarantine;
-    e->breaker[0] = '\0';
-    if (bad == 0)
-        return;
-    if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
-        snprintf(e->breaker, sizeof(e->breaker), "the run was interrupted before its end");
-    else if (e->cfg.force_quarantine)
-        return;
-    else if (valid == 0)
-        snprintf(e->breaker, sizeof(e->breaker),
-                 "circuit breaker: no file of this run verified (%llu would be quarantined): "
-                 "the wrong key, trust store, hash or padding?",
-                 (unsigned long long)bad);
-    else if (bad > allowed) {
-        char limit[96];
-        if (pct == 0)
-            snprintf(limit, sizeof(limit), "%llu files", (unsigned long long)allowed);
-        else if (e->cfg.max_quarantine == 0)
-            snprintf(limit, sizeof(limit), "%llu (%u%% of the files)",
-                     (unsigned long long)allowed, pct);
-        else
-            snprintf(limit, sizeof(limit), "%llu (%u%% of the files, at least %llu)",
-                     (unsigned long long)allowed, pct,
-                     (unsigned long long)e->cfg.max_quarantine);
-        snprintf(e->breaker, sizeof(e->breaker),
-                 "circuit breaker: %llu of %llu files (%llu%%) would be quarantined, over the "
-                 "limit of %s",
-                 (unsigned long long)bad, (unsigned long long)total,
-                 (unsigned long long)(bad * 100 / total), limit);
-    }
-}
-
 /* Every record out: the queue drained, then the held ones with their outcome. */
 static void
 finish_run(sgs_engine *e)
@@ -827,8 +650,7 @@ finish_run(sgs_engine *e)
     if (e->pool != NULL)
         sgs_pool_join(e->pool);
     if (e->pool != NULL && !e->finished && e->sink.nheld > 0) {
-        check_breaker(e);
-        sgs_sink_release_held(&e->sink, decide_held, e);
+        sgs_enforce_decide(e);
     }
     e->finished = 1;
 }

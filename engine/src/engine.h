@@ -1,8 +1,9 @@
 /*
  * engine.h - the run's private state, shared by the engine's pipeline files: engine.c (config,
- * the walk, workers, the sink, the quarantine hook), job.c (a job's files), vstore.c (the
- * verdict store), judge_raw.c, judge_cms.c, judge_pe.c (one judge per format), sign.c,
- * job_agent.c and job_package.c (the other job kinds). Nothing outside engine/src includes it.
+ * the walk, workers, the sink), enforce.c (the quarantine hold and the circuit breaker), job.c
+ * (a job's files), vstore.c (the verdict store), judge_raw.c, judge_cms.c, judge_pe.c (one
+ * judge per format), sign.c, job_agent.c and job_package.c (the other job kinds). Nothing
+ * outside engine/src includes it.
  */
 #ifndef SGS_ENGINE_H
 #define SGS_ENGINE_H
@@ -201,6 +202,15 @@ void sgs_vstore_put_answer(const sgs_engine *e, const worker *w, const struct st
                 const sgs_pcache_verdict *pv, const uint8_t *md, size_t mdlen);
 void sgs_vstore_put_record(sgs_engine *e, worker *w, const struct stat *sb, const struct stat *sig,
                 const sgs_check_window *win, sgs_verdict v, const sgs_record *rec);
+/* A record as delivered: an unjudged or out-of-range verdict becomes an internal error. */
+const sgs_record *sgs_record_checked(const sgs_record *rec, sgs_record *fixed);
+/* enforce.c: the journal's quarantined identities (at create); 1 when path is one of them */
+void sgs_enforce_load_journal(sgs_engine *e, const char *journal);
+int sgs_enforce_own_quarantine(const sgs_engine *e, const char *path);
+/* Enforcement holds a quarantinable record until the run's end (1: held). */
+int sgs_enforce_hold(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const struct stat *sb);
+/* At the run's end: the circuit breaker, then every held record out with its outcome. */
+void sgs_enforce_decide(sgs_engine *e);
 void sgs_vstore_raw_key(const sgs_engine *e, const uint8_t *digest, size_t dlen,
                  const uint8_t sighash[32], uint8_t key[32]);
 void sgs_vstore_raw_key_sig(const sgs_engine *e, const worker *w, const uint8_t *digest, size_t dlen,
