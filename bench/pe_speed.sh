@@ -2,7 +2,7 @@
 # bench/pe_speed.sh - end-to-end speed of `sigsweep verify` on Authenticode-signed PE files,
 # next to osslsigncode and the machine's SHA-256 limit, in the same run.
 #
-#   bench/pe_speed.sh [--runs R] [--sigsweep PATH] [--files N]
+#   bench/pe_speed.sh [--runs R] [--sigsweep PATH] [--files N] [--baseline PATH]
 #
 # Data (build/bench-data/pe/, made once and reused while complete; setup is not timed):
 #   pki/     corpus/pe.sh's output: root.pem, chain-leaf.pem (leaf + intermediate),
@@ -21,6 +21,8 @@
 #          run, `openssl speed -evp sha256 -bytes 16384 -seconds 2` on 1 core and with -multi
 #          $(nproc) (kB/s of the 16,384-byte column -> GB/s); and osslsigncode per file via
 #          xargs on the same files.
+# --baseline PATH: another sigsweep binary timed on the same workloads in the same runs,
+# alternating with this one; a table of medians and ratios (baseline time / this time).
 # Correctness (before timing, and every timed run): sigsweep --format jsonl must report one
 # VALID authenticode record per file and nothing else; every timed sigsweep run must exit 0;
 # osslsigncode must exit 0 on every file. Anything else stops the script (exit 1).
@@ -28,17 +30,20 @@ set -euo pipefail
 export LC_ALL=C
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname -- "$here")
+. "$here/common.sh"
 runs=5
 nfiles=1000
 nlarge=8
 large_mib=64
 sigsweep=$root/build/cli/sigsweep
-usage() { echo "usage: bench/pe_speed.sh [--runs R] [--sigsweep PATH] [--files N]" >&2; exit 2; }
+baseline=
+usage() { echo "usage: bench/pe_speed.sh [--runs R] [--sigsweep PATH] [--files N] [--baseline PATH]" >&2; exit 2; }
 while (($#)); do
   case $1 in
     --runs) runs=$2; shift 2 ;;
     --sigsweep) sigsweep=$2; shift 2 ;;
     --files) nfiles=$2; shift 2 ;;
+    --baseline) baseline=$2; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -46,6 +51,10 @@ done
 die() { printf 'pe_speed.sh: %s\n' "$*" >&2; exit 1; }
 [ -x "$sigsweep" ] || { echo "pe_speed.sh: build first: $sigsweep not found" >&2; exit 2; }
 sigsweep=$(cd -- "$(dirname -- "$sigsweep")" && pwd)/$(basename -- "$sigsweep")
+if [ -n "$baseline" ]; then
+  [ -x "$baseline" ] || { echo "pe_speed.sh: --baseline $baseline: not an executable" >&2; exit 2; }
+  baseline=$(cd -- "$(dirname -- "$baseline")" && pwd)/$(basename -- "$baseline")
+fi
 for t in osslsigncode openssl x86_64-w64-mingw32-gcc python3 bc; do
   command -v "$t" >/dev/null || { echo "pe_speed.sh: $t not found" >&2; exit 2; }
 done
@@ -135,8 +144,8 @@ secs() {
   [ "$rc" -eq 0 ] || { tail -n 5 "t.$name.err" >&2; die "$name: $* exited $rc"; }
   echo "$t1 - $t0" | bc -l >> "t.$name"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 sgs() { "$sigsweep" verify -q --trust root.pem "$1"; }
+base() { "$baseline" verify -q --trust root.pem "$1"; }
 # peer LIST: osslsigncode verify once per file; xargs exits non-zero if any one fails
 peer() { xargs -P "$cores" -I{} osslsigncode verify -CAfile root.pem -ignore-crl -in {} < "$1"; }
 # shaspeed NAME [-multi K]: kB/s of the 16,384-byte column -> t.NAME
@@ -147,17 +156,24 @@ shaspeed() {
   [[ $v =~ ^[0-9.]+$ ]] || die "openssl speed $*: no sha256 figure"
   echo "$v" >> "t.$name"
 }
-for n in sgs_small peer_small sgs_large peer_large sha1 shaN sgs_warm; do : > "t.$n"; done
+for n in sgs_small peer_small sgs_large peer_large sha1 shaN sgs_warm base_small base_large base_warm; do : > "t.$n"; done
 # the nightly re-audit: a persistent cache filled by one run (files older than its 2 s racy
 # window), then timed warm runs
 rm -rf cache-pe
 sleep 2.2
 "$sigsweep" verify -q --trust root.pem --cache-dir cache-pe small > /dev/null
+if [ -n "$baseline" ]; then
+  rm -rf cache-pe-base
+  "$baseline" verify -q --trust root.pem --cache-dir cache-pe-base small > /dev/null
+fi
 for _ in $(seq 1 "$runs"); do
   secs sgs_warm "$sigsweep" verify -q --trust root.pem --cache-dir cache-pe small
+  [ -z "$baseline" ] || secs base_warm "$baseline" verify -q --trust root.pem --cache-dir cache-pe-base small
   secs sgs_small sgs small
+  [ -z "$baseline" ] || secs base_small base small
   secs peer_small peer peer-small.txt
   secs sgs_large sgs large
+  [ -z "$baseline" ] || secs base_large base large
   secs peer_large peer peer-large.txt
   shaspeed sha1
   shaspeed shaN -multi "$cores"
@@ -188,3 +204,4 @@ printf '| same | %.2f GB/s | osslsigncode verify per file, xargs -P%d: %.2f GB/s
   "$gbs" "$cores" "$pgbs" "$m_pl" "$(c "$gbs / $pgbs")"
 printf '\nall %d + %d files VALID (sigsweep jsonl) and accepted by osslsigncode (rc 0); setup %.0f s, checks + timing %.0f s\n' \
   "$nfiles" "$nlarge" "$(c "$t_setup - $t_start")" "$(c "$t_end - $t_setup")"
+[ -z "$baseline" ] || baseline_table "$baseline" small warm large

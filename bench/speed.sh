@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/speed.sh - end-to-end speed of `sigsweep verify` next to its peers, in the same run.
 #
-#   bench/speed.sh [--dir DIR] [--small N] [--large N] [--runs R] [--sigsweep PATH]
+#   bench/speed.sh [--dir DIR] [--small N] [--large N] [--runs R] [--sigsweep PATH] [--baseline PATH]
 #
 # Workloads (files in the page cache, i.e. warm: the files were just written and are read once
 # before timing):
@@ -18,15 +18,20 @@
 # Each timing alternates sigsweep and peer (A B A B ...), R runs each, and reports medians and
 # ratios: absolute times on a shared machine are noise, ratios measured side by side are not.
 # Peak RSS of the small run is reported from GNU time.
+# --baseline PATH: another sigsweep binary (e.g. a build of the commit before a change) timed on
+# every workload in the same runs, alternating with this one (A B A B ...): a table of this
+# build's medians against the baseline's, as ratios (> 1: this build is faster).
 set -euo pipefail
 export LC_ALL=C
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname -- "$here")
+. "$here/common.sh"
 dir=$root/build/bench-data
 small=100000
 large=24
 runs=5
 sigsweep=$root/build/cli/sigsweep
+baseline=
 
 while (($#)); do
   case $1 in
@@ -35,10 +40,12 @@ while (($#)); do
     --large) large=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --sigsweep) sigsweep=$2; shift 2 ;;
-    *) echo "usage: bench/speed.sh [--dir DIR] [--small N] [--large N] [--runs R] [--sigsweep PATH]" >&2; exit 2 ;;
+    --baseline) baseline=$2; shift 2 ;;
+    *) echo "usage: bench/speed.sh [--dir DIR] [--small N] [--large N] [--runs R] [--sigsweep PATH] [--baseline PATH]" >&2; exit 2 ;;
   esac
 done
 [ -x "$sigsweep" ] || { echo "speed.sh: build first: $sigsweep not found" >&2; exit 2; }
+[ -z "$baseline" ] || [ -x "$baseline" ] || { echo "speed.sh: --baseline $baseline: not an executable" >&2; exit 2; }
 command -v /usr/bin/time >/dev/null || { echo "speed.sh: needs GNU time (apt-get install time)" >&2; exit 2; }
 cores=$(nproc)
 
@@ -108,19 +115,22 @@ secs() { # command... -> wall seconds
   t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME
   echo "$t1 - $t0" | bc -l
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 peer_verify() { xargs -P "$cores" -I{} openssl dgst -sha256 -verify rsa.pub -signature {}.sig {} < peer-list.txt; }
 peer_cms() { xargs -P "$cores" -I{} openssl cms -verify -binary -inform DER -in {}.p7s -content {} \
                -CAfile pki/root.pem -purpose any -out /dev/null < peer-cms.txt; }
 
 large_bytes=$(cat large/*.bin | wc -c)
 : > t.sgs_large; : > t.sha; : > t.sgs_small; : > t.peer; : > t.sgs_cms; : > t.peer_cms
+: > t.base_large; : > t.base_small; : > t.base_cms
 for _ in $(seq 1 "$runs"); do
   secs "$sigsweep" verify -q --key rsa.pub large >> t.sgs_large
+  [ -z "$baseline" ] || secs "$baseline" verify -q --key rsa.pub large >> t.base_large
   secs sha256sum large/*.bin >> t.sha
   secs "$sigsweep" verify -q --key rsa.pub small >> t.sgs_small
+  [ -z "$baseline" ] || secs "$baseline" verify -q --key rsa.pub small >> t.base_small
   secs peer_verify >> t.peer
   secs "$sigsweep" verify -q --trust pki/root.pem --purpose codesign cms >> t.sgs_cms
+  [ -z "$baseline" ] || secs "$baseline" verify -q --trust pki/root.pem --purpose codesign cms >> t.base_cms
   secs peer_cms >> t.peer_cms
 done
 sha_core=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha256/ {print $NF}' | tr -d k)
@@ -146,3 +156,4 @@ peer_cms_fps=$(echo "1000 / $m_pcms" | bc -l)
 printf '| 20000 x 4 KiB, CMS (RSA-2048 leaf under root -> intermediate), --purpose codesign | %.0f files/s | openssl cms -verify per file, xargs -P%d: %.0f files/s | %.0fx |\n' \
   "$cms_fps" "$cores" "$peer_cms_fps" "$(echo "$cms_fps / $peer_cms_fps" | bc -l)"
 printf '\npeak RSS, %d small files: %d KiB\n' "$small" "$rss"
+[ -z "$baseline" ] || baseline_table "$baseline" large small cms

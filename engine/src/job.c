@@ -55,6 +55,10 @@ sgs_job_open_failure(worker *w, sgs_file_role role, int err, const char *path)
         sgs_say(w, "%s%sits path leaves the package root (not followed)", named ? path : "",
                 named ? ": " : "");
         return SGS_V_SKIPPED;
+    case ESTALE: /* reopen_dir */
+        sgs_say(w, "%s%s%sits directory was moved or replaced since it was listed (not followed)",
+                noun, named ? path : "", named ? ": " : "");
+        return SGS_V_CHANGED;
     default:
         sgs_say(w, "%s%s%s%s", noun, named ? path : "", named ? ": " : "", strerror(err));
         return SGS_V_IO_ERROR;
@@ -95,23 +99,67 @@ sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const 
     return 1;
 }
 
-/* Opens the input. Returns the fd, or -1 with rec verdict and reason set. */
-/* A file of the job (F, F<suffix>, F.p7s: `full` is its path), through the directory the
-   walk listed when there is one (openat/fstatat by name), else by path. */
+/* The directory the walk listed F in, when it could not be kept open (past the descriptor
+   budget): opened again from its path following no link, and only if it is still that very
+   directory; else -1 with ESTALE (moved, replaced, or a directory of its path now a link). */
+static int
+reopen_dir(const job *j)
+{
+    char *const dir = strndup(j->path, j->name_at > 1 ? j->name_at - 1 : j->name_at);
+    if (dir == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    const int fd = sgs_open_nofollow(AT_FDCWD, dir[0] != '\0' ? dir : ".", O_PATH | O_DIRECTORY);
+    int err = errno;
+    free(dir);
+    struct stat ds;
+    if (fd >= 0 && (fstat(fd, &ds) != 0 || ds.st_dev != j->dir_dev || ds.st_ino != j->dir_ino)) {
+        close(fd);
+        err = ESTALE;
+    } else if (fd < 0 && (err == ELOOP || err == ENOENT || err == ENOTDIR)) {
+        err = ESTALE;
+    }
+    errno = err;
+    return fd >= 0 && err != ESTALE ? fd : -1;
+}
+
+/* A file of the job (F, F<suffix>, F.p7s: `full` is its path), by name through the directory
+   the walk listed (or the given path's directory, resolved without links): never by a path
+   that a directory swapped for a link could redirect. */
 int
 sgs_job_open(const job *j, const char *full)
 {
     const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-    return j->dir != NULL ? openat(sgs_scan_dir_fd(j->dir), full + j->name_at, flags)
-                          : open(full, flags);
+    if (j->dir != NULL)
+        return openat(sgs_scan_dir_fd(j->dir), full + j->name_at, flags);
+    if (j->dir_ino == 0)
+        return open(full, flags);
+    const int dfd = reopen_dir(j);
+    if (dfd < 0)
+        return -1;
+    const int fd = openat(dfd, full + j->name_at, flags);
+    const int err = errno;
+    close(dfd);
+    errno = err;
+    return fd;
 }
 
 int
 sgs_job_lstat(const job *j, const char *full, struct stat *sb)
 {
-    return j->dir != NULL
-               ? fstatat(sgs_scan_dir_fd(j->dir), full + j->name_at, sb, AT_SYMLINK_NOFOLLOW)
-               : lstat(full, sb);
+    if (j->dir != NULL)
+        return fstatat(sgs_scan_dir_fd(j->dir), full + j->name_at, sb, AT_SYMLINK_NOFOLLOW);
+    if (j->dir_ino == 0)
+        return lstat(full, sb);
+    const int dfd = reopen_dir(j);
+    if (dfd < 0)
+        return -1;
+    const int rc = fstatat(dfd, full + j->name_at, sb, AT_SYMLINK_NOFOLLOW);
+    const int err = errno;
+    close(dfd);
+    errno = err;
+    return rc;
 }
 
 int
@@ -133,6 +181,15 @@ sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb)
     case SGS_SCAN_ERROR:
         rec->verdict = SGS_V_IO_ERROR;
         sgs_say(w, "cannot examine: %s", strerror(j->errno_value));
+        return -1;
+    case SGS_SCAN_TOO_DEEP:
+        rec->verdict = SGS_V_SKIPPED;
+        sgs_say(w, "a directory nested more than %d levels deep: not walked", SGS_SCAN_MAX_DEPTH);
+        return -1;
+    case SGS_SCAN_LINKED_PATH:
+        rec->verdict = SGS_V_SKIPPED;
+        sgs_say(w, "a directory of its path is a symbolic link (not followed): give the path "
+                   "without links (e.g. as realpath prints it)");
         return -1;
     case SGS_SCAN_FILE:
         break;

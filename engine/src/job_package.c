@@ -223,15 +223,19 @@ on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_v
         sgs_engine_deliver(e, x->seq, &rec);
         return 0;
     }
-    if (kind == SGS_SCAN_ERROR) {
+    if (kind == SGS_SCAN_ERROR || kind == SGS_SCAN_TOO_DEEP) {
         char reason[256];
         sgs_record rec;
         memset(&rec, 0, sizeof(rec));
         rec.path = rel;
         rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
         rec.verdict = SGS_V_IO_ERROR;
-        snprintf(reason, sizeof(reason), "cannot read this part of the package: %s",
-                 strerror(errno_value));
+        if (kind == SGS_SCAN_TOO_DEEP)
+            snprintf(reason, sizeof(reason), "cannot read this part of the package: nested "
+                     "more than %d levels deep", SGS_SCAN_MAX_DEPTH);
+        else
+            snprintf(reason, sizeof(reason), "cannot read this part of the package: %s",
+                     strerror(errno_value));
         rec.reason = reason;
         sgs_engine_deliver(e, x->seq, &rec);
     }
@@ -351,7 +355,7 @@ sgs_package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
     if (j->entry == PACKAGE_WALK) { /* the walk for unlisted files, run beside the hashing */
         extra_walk x = {e, (const char *const *)e->pkg_ignore, e->pkg_nignore, j->seq};
-        (void)sgs_scan_path_skipping(e->pkg_root, NULL, 0, on_package_entry, &x);
+        (void)sgs_scan_fd(e->pkg_rootfd, e->pkg_root, NULL, 0, on_package_entry, &x); /* the tree hashed */
         rec->verdict = SGS_V_SKIPPED; /* not a record: see worker_run */
         return;
     }

@@ -28,6 +28,7 @@
 #include "alloc.h"
 #include "digest.h"
 #include "journal.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,17 +180,45 @@ rename_checked(sgs_journal *j, int dfd, const char *path, const char *dir, const
     return res;
 }
 
-/* Why a file is not at its name as judged: said plainly (a concurrent run quarantining it is
-   the common case). */
+/* Why a file is not at its name as judged, said plainly: already quarantined (the judged
+   inode under one of its quarantine names: a concurrent run sharing the journal did it), or
+   renamed or removed by someone. */
 static sgs_quarantine_result
-gone(const char *path, int err, char *why, size_t whylen)
+gone(int dfd, const char *given, const char *base, const struct stat *judged, int err, char *why,
+     size_t whylen)
 {
-    if (err == ENOENT)
-        snprintf(why, whylen, "not quarantined: %s is no longer there (renamed or removed "
-                              "since it was judged, e.g. quarantined by a concurrent run)", path);
-    else
-        snprintf(why, whylen, "not quarantined: %s: %s", path, strerror(err));
-    return err == ENOENT ? SGS_QUARANTINE_NOT_THE_FILE : SGS_QUARANTINE_FAILED;
+    if (err != ENOENT) {
+        snprintf(why, whylen, "not quarantined: %s: %s", given, strerror(err));
+        return SGS_QUARANTINE_FAILED;
+    }
+    for (unsigned n = 0; n <= 999; n++) {
+        char qname[NAME_MAX + 1];
+        struct stat qs;
+        if (sgs_journal_quarantine_name(base, n, qname, sizeof(qname)) != 0 ||
+            fstatat(dfd, qname, &qs, AT_SYMLINK_NOFOLLOW) != 0)
+            break;
+        if (same_file(&qs, judged)) {
+            snprintf(why, whylen, "not quarantined here: it was already quarantined as %s "
+                                  "(by another run sharing the journal)", qname);
+            return SGS_QUARANTINE_NOT_THE_FILE;
+        }
+    }
+    snprintf(why, whylen, "not quarantined: %s is no longer there (renamed or removed since it "
+                          "was judged)", given);
+    return SGS_QUARANTINE_NOT_THE_FILE;
+}
+
+/* The absolute path of the directory open as dfd: the kernel's name for it. */
+static int
+dir_path_of(int dfd, char *out, size_t outlen)
+{
+    char fdlink[64];
+    snprintf(fdlink, sizeof(fdlink), "/proc/self/fd/%d", dfd);
+    const ssize_t n = readlink(fdlink, out, outlen - 1);
+    if (n <= 0 || (size_t)n >= outlen - 1 || out[0] != '/')
+        return -1;
+    out[n] = '\0';
+    return 0;
 }
 
 sgs_quarantine_result
@@ -208,29 +237,37 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
         atomic_fetch_add(&j->failures, 1);
         return SGS_QUARANTINE_FAILED;
     }
-    /* The journal holds absolute paths: restore must work from any working directory. The
-       final component is a regular file, so realpath resolves only its directories. */
-    char *const path = realpath(given, NULL);
-    if (path == NULL)
-        return gone(given, errno, why, whylen);
-    char *const slash = strrchr(path, '/');
-    const char *const base = slash + 1;
-    *slash = '\0';
-    const char *const dir = slash == path ? "/" : path;
-    /* The rename happens in the directory the walk listed the file in, through its
-       descriptor: a directory of the path swapped for a link since then cannot send it
-       elsewhere (outside the tree). */
-    const int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* The directory is opened from the path as given without following a link in any of its
+       components, and must be the very directory the file was judged in (dir_dev, dir_ino):
+       a directory of the path moved away and replaced by a link (or by another directory)
+       since then cannot send the rename elsewhere, outside the tree (issue 18). */
+    const char *const base = given_slash != NULL ? given_slash + 1 : given;
+    const int dfd = sgs_open_parent_nofollow(given);
+    const int open_err = errno;
+    /* the journal holds the directory's absolute path (restore works from any working
+       directory): the kernel's name for the descriptor opened, not a second lookup */
+    char dir[PATH_MAX];
+    const int dir_known = dfd >= 0 && dir_path_of(dfd, dir, sizeof(dir)) == 0;
     struct stat ds, fs;
     sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
-    if (dfd < 0 || fstat(dfd, &ds) != 0) {
-        snprintf(why, whylen, "not quarantined: its directory %s: %s", dir, strerror(errno));
+    if (dfd < 0 && (open_err == ELOOP || open_err == ENOENT || open_err == ENOTDIR)) {
+        res = SGS_QUARANTINE_NOT_THE_FILE;
+        snprintf(why, whylen, "not quarantined: %s", open_err == ELOOP
+                     ? "a directory of its path is now a symbolic link (moved or replaced "
+                       "since it was judged; not followed)"
+                     : "its directory is no longer there (moved or removed since it was judged)");
+    } else if (dfd < 0 || fstat(dfd, &ds) != 0) {
+        snprintf(why, whylen, "not quarantined: its directory: %s",
+                 strerror(dfd < 0 ? open_err : errno));
+    } else if (!dir_known) {
+        snprintf(why, whylen, "not quarantined: the absolute path of its directory is unknown "
+                              "(/proc/self/fd cannot be read)");
     } else if (dir_ino != 0 && (ds.st_dev != dir_dev || ds.st_ino != dir_ino)) {
         res = SGS_QUARANTINE_NOT_THE_FILE;
-        snprintf(why, whylen, "not quarantined: its directory is not the one walked (a "
-                              "directory of the path was replaced?)");
+        snprintf(why, whylen, "not quarantined: its directory is not the one it was judged in "
+                              "(moved or replaced since)");
     } else if (fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0) {
-        res = gone(given, errno, why, whylen);
+        res = gone(dfd, given, base, judged, errno, why, whylen);
     } else if (!S_ISREG(fs.st_mode) || !same_file(&fs, judged)) {
         res = SGS_QUARANTINE_NOT_THE_FILE;
         snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
@@ -253,7 +290,6 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
         atomic_fetch_add(&j->failures, 1);
     if (dfd >= 0)
         close(dfd);
-    free(path);
     return res;
 }
 

@@ -26,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -232,6 +234,103 @@ sgs_signature_subject(const char *path, const char *sig_suffix, int p7s)
     return n > 0 ? at : 0;
 }
 
+/* The component walk of sgs_open_nofollow: each directory opened beneath the last with
+   O_NOFOLLOW, so any link is refused (ELOOP), whatever the path's length. */
+static int
+open_components(int at, const char *path, int flags)
+{
+    const char *p = path;
+    int dirfd = *p == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : at;
+    if (*p == '/' && dirfd < 0)
+        return -1;
+    char *comp = NULL;
+    size_t cap = 0;
+    int fd = -1;
+    for (;;) {
+        while (*p == '/')
+            p++;
+        const char *const slash = strchr(p, '/');
+        const size_t len = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        const int last = slash == NULL || slash[strspn(slash, "/")] == '\0';
+        if (len + 1 > cap) {
+            char *const c2 = realloc(comp, len + 1);
+            if (c2 == NULL) {
+                errno = ENOMEM;
+                break;
+            }
+            comp = c2;
+            cap = len + 1;
+        }
+        memcpy(comp, p, len);
+        comp[len] = '\0';
+        if (len == 0) /* the path was "/" */
+            comp[0] = '.', comp[1] = '\0';
+        fd = openat(dirfd, comp, last ? flags | O_NOFOLLOW
+                                       : O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct stat ls;
+        if (fd < 0 && (!last || (flags & O_DIRECTORY)) && errno == ENOTDIR &&
+            fstatat(dirfd, comp, &ls, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(ls.st_mode))
+            errno = ELOOP; /* O_PATH | O_NOFOLLOW reaches the link itself: not a directory */
+        const int saved = errno;
+        if (dirfd != at)
+            close(dirfd);
+        errno = saved;
+        if (fd < 0 || last)
+            break;
+        dirfd = fd;
+        fd = -1;
+        p = slash;
+    }
+    free(comp);
+    return fd;
+}
+
+int
+sgs_open_nofollow(int at, const char *path, int flags)
+{
+    static atomic_int no_openat2;
+    if (path[0] == '\0') {
+        errno = ENOENT;
+        return -1;
+    }
+    if (!atomic_load_explicit(&no_openat2, memory_order_relaxed)) {
+        struct open_how how;
+        memset(&how, 0, sizeof(how));
+        /* (O_PATH | O_NOFOLLOW would open a final link itself: without O_NOFOLLOW,
+           RESOLVE_NO_SYMLINKS refuses it with ELOOP like any other) */
+        how.flags = (uint64_t)(flags | ((flags & O_PATH) ? 0 : O_NOFOLLOW) | O_CLOEXEC);
+        how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+        const long fd = syscall(SYS_openat2, at, path, &how, sizeof(how));
+        if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != ENAMETOOLONG))
+            return (int)fd;
+        if (errno != ENAMETOOLONG) /* not this kernel, or a filter forbids it */
+            atomic_store_explicit(&no_openat2, 1, memory_order_relaxed);
+    }
+    return open_components(at, path, flags | O_CLOEXEC);
+}
+
+int
+sgs_open_parent_nofollow(const char *path)
+{
+    const char *const slash = strrchr(path, '/');
+    if (slash == NULL)
+        return open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (slash == path)
+        return open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    char *const dir = malloc((size_t)(slash - path) + 1);
+    if (dir == NULL) {
+        errno = ENOMEM;
+        return -1;
+    }
+    memcpy(dir, path, (size_t)(slash - path));
+    dir[slash - path] = '\0';
+    const int fd = sgs_open_nofollow(AT_FDCWD, dir, O_PATH | O_DIRECTORY);
+    const int saved = errno;
+    free(dir);
+    errno = saved;
+    return fd;
+}
+
 static int walk_dir(walker *w, const char *path, int parent, const char *name);
 
 /*
@@ -251,6 +350,10 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
         if (fd >= 0)
             close(fd);
         return report(w, path, SGS_SCAN_ERROR, err, 0);
+    }
+    if (w->nup >= SGS_SCAN_MAX_DEPTH) { /* the walk recurses: its stack bounds the depth */
+        close(fd);
+        return report(w, path, SGS_SCAN_TOO_DEEP, 0, 0);
     }
     for (size_t i = 0; i < w->nup; i++) {
         if (w->up[i].dev == st.st_dev && w->up[i].ino == st.st_ino) {
@@ -407,9 +510,8 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
     return rc;
 }
 
-int
-sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
-                void *opaque)
+static walker
+walker_for(const char *const *skip, size_t nskip, sgs_scan_entry_fn fn, void *opaque)
 {
     struct rlimit lim;
     const int share_below = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 2048
@@ -419,22 +521,73 @@ sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_sc
     for (size_t i = 0; i < nskip; i++)
         if (skip[i] != NULL && strlen(skip[i]) > w.longest)
             w.longest = strlen(skip[i]);
+    return w;
+}
+
+int
+sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
+                void *opaque)
+{
+    walker w = walker_for(skip, nskip, fn, opaque);
     char *const tidy = tidy_path(given);
     if (tidy == NULL)
         return report(&w, given, SGS_SCAN_ERROR, ENOMEM, 0);
     const char *const path = tidy;
-    struct stat st;
+    /* The path as given is resolved without following a link in any directory of it (issue
+       18): a directory swapped for a link after a list was made cannot lead elsewhere. Its
+       last component is looked at through that directory, like a walked entry's; a trailing
+       slash ("link/") still asks for the directory a link leads to. */
+    size_t end = strlen(tidy);
+    while (end > 1 && tidy[end - 1] == '/')
+        end--;
+    const int trailing = tidy[end] == '/';
+    tidy[end] = '\0';
+    const char *const slash = strrchr(tidy, '/');
+    const char *name = slash != NULL ? slash + 1 : tidy;
+    const int whole = name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+    const int pfd = whole ? sgs_open_nofollow(AT_FDCWD, tidy, O_PATH | O_DIRECTORY)
+                          : sgs_open_parent_nofollow(tidy);
+    if (whole)
+        name = ".";
+    if (trailing)
+        tidy[end] = '/'; /* the path as given, and the name "link/" follows the last link */
+    struct stat st, pst;
     size_t subject;
     int rc;
-    if (lstat(path, &st) != 0)
+    if (pfd < 0 || fstat(pfd, &pst) != 0)
+        rc = report(&w, path,
+                    errno == ENOENT  ? SGS_SCAN_MISSING
+                    : errno == ELOOP ? SGS_SCAN_LINKED_PATH
+                                     : SGS_SCAN_ERROR,
+                    errno, 0);
+    else if (fstatat(pfd, name, &st, trailing ? 0 : AT_SYMLINK_NOFOLLOW) != 0)
         rc = report(&w, path, errno == ENOENT ? SGS_SCAN_MISSING : SGS_SCAN_ERROR, errno, 0);
     else if (S_ISDIR(st.st_mode))
-        rc = walk_dir(&w, path, -1, NULL);
-    else if (has_any_suffix(path, skip, nskip) && (subject = signs_a_path(path, skip, nskip)) > 0) {
-        tidy[subject] = '\0'; /* the signature of F beside it: F is what is judged, with it */
-        rc = report(&w, path, SGS_SCAN_FILE, 0, SGS_SCAN_PRESENT_UNKNOWN);
-    } else
-        rc = report(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN);
+        rc = walk_dir(&w, path, pfd, name); /* "name/" when given so: followed */
+    else {
+        sgs_scan_dir *const handle = pfd < w.share_below ? malloc(sizeof(*handle)) : NULL;
+        if (handle != NULL) {
+            handle->fd = pfd;
+            atomic_init(&handle->refs, 2); /* this call's, released below */
+        }
+        if (has_any_suffix(path, skip, nskip) && (subject = signs_a_path(path, skip, nskip)) > 0) {
+            tidy[subject] = '\0'; /* the signature of F beside it: F is what is judged */
+            name = strrchr(tidy, '/') != NULL ? strrchr(tidy, '/') + 1 : tidy;
+            rc = report_in(&w, path, SGS_SCAN_FILE, 0, SGS_SCAN_PRESENT_UNKNOWN, &pst, handle,
+                           name);
+        } else
+            rc = report_in(&w, path, kind_of_mode(st.st_mode), 0, SGS_SCAN_PRESENT_UNKNOWN, &pst,
+                           handle, name);
+        if (handle != NULL)
+            sgs_scan_dir_release(handle);
+        else
+            close(pfd);
+        free(w.up);
+        free(tidy);
+        return rc;
+    }
+    if (pfd >= 0)
+        close(pfd);
     free(w.up);
     free(tidy);
     return rc;
@@ -458,6 +611,17 @@ sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, 
 {
     adapter a = {fn, opaque};
     return sgs_scan_inputs(path, skip, nskip, adapt, &a);
+}
+
+int
+sgs_scan_fd(int dirfd, const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
+            void *opaque)
+{
+    adapter a = {fn, opaque};
+    walker w = walker_for(skip, nskip, adapt, &a);
+    const int rc = walk_dir(&w, path, dirfd, ".");
+    free(w.up);
+    return rc;
 }
 
 int

@@ -13,8 +13,14 @@ typedef enum sgs_scan_kind {
     SGS_SCAN_SYMLINK,     /* not followed */
     SGS_SCAN_SPECIAL,     /* FIFO, socket, device */
     SGS_SCAN_MISSING,     /* does not exist (command-line path) */
-    SGS_SCAN_ERROR        /* could not be examined or a directory could not be read */
+    SGS_SCAN_ERROR,       /* could not be examined or a directory could not be read */
+    SGS_SCAN_LINKED_PATH, /* a directory of the path given is a symbolic link (not followed) */
+    SGS_SCAN_TOO_DEEP     /* a directory nested deeper than SGS_SCAN_MAX_DEPTH: not walked */
 } sgs_scan_kind;
+
+/* Directories nested deeper below a path given are reported (SGS_SCAN_TOO_DEEP), not walked:
+   the walk recurses, one frame per level. */
+#define SGS_SCAN_MAX_DEPTH 4096
 
 /* Called for each input found; returns 0 to go on, non-zero to stop the walk. */
 typedef int (*sgs_scan_fn)(void *opaque, const char *path, sgs_scan_kind kind, int errno_value);
@@ -59,10 +65,25 @@ typedef int (*sgs_scan_entry_fn)(void *opaque, const sgs_scan_entry *entry);
 int sgs_scan_inputs(const char *path, const char *const *skip, size_t nskip, sgs_scan_entry_fn fn,
                     void *opaque);
 
+/*
+ * Opens `path` (relative to `at`, or absolute) following no symbolic link in any of its
+ * components, the last included: openat2(RESOLVE_NO_SYMLINKS) where the kernel has it, else
+ * component by component with O_NOFOLLOW. `flags` are open(2)'s (O_PATH | O_DIRECTORY for a
+ * directory). Returns the descriptor, or -1 with errno (ELOOP: a component is a link).
+ */
+int sgs_open_nofollow(int at, const char *path, int flags);
+/* The directory that holds path's last component (".", "/" or the part before the last
+   slash; path has no trailing slash), opened O_PATH the same way. */
+int sgs_open_parent_nofollow(const char *path);
+
 /* The same, with the plain callback: one suffix, or several. */
 int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, void *opaque);
 int sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
                            void *opaque);
+/* The same for the directory open as dirfd (kept open: the caller's), its entries reported as
+   "path/name": the tree that descriptor holds, whatever its path leads to meanwhile. */
+int sgs_scan_fd(int dirfd, const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
+                void *opaque);
 
 /*
  * The entries of one directory (not "." and ".."; with `hidden` 0 also no other dot-names), in

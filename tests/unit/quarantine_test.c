@@ -135,6 +135,13 @@ test_two_runs_and_long_names(void)
     /* already renamed (a concurrent run did it): said plainly, nothing renamed */
     CHECK_EQ_INT(sgs_quarantine_file_ex(b, f, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
                  SGS_QUARANTINE_NOT_THE_FILE);
+    CHECK(strstr(why, "already quarantined as ") != NULL);
+    /* gone, and not under a quarantine name: renamed or removed by someone */
+    snprintf(f, sizeof(f), "%s/removed", d);
+    sgs_test_write(f, "bad\n", 4);
+    REQUIRE(stat(f, &st) == 0 && unlink(f) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(b, f, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
+                 SGS_QUARANTINE_NOT_THE_FILE);
     CHECK(strstr(why, "no longer there") != NULL);
     /* a file that is not the judged one: not renamed */
     snprintf(f, sizeof(f), "%s/other", d);
@@ -262,16 +269,23 @@ main(void)
     REQUIRE(stat(file, &judged) == 0 && stat(real, &walked_dir) == 0 &&
             stat(other, &other_dir) == 0);
 
-    /* the walk listed f in real/; the path now leads into other/: refused, nothing renamed */
+    /* the walk listed f in real/; the path now leads into other/ through a link: refused,
+       nothing renamed, whichever directory was judged (a link in its path is never followed) */
     CHECK_EQ_INT(sgs_quarantine_file(j, via_link, &judged, walked_dir.st_dev, walked_dir.st_ino,
                                      moved, sizeof(moved), why, sizeof(why)),
                  0);
-    CHECK(strstr(why, "not the one walked") != NULL);
+    CHECK(strstr(why, "symbolic link") != NULL);
     CHECK(access(file, F_OK) == 0);
-
-    /* the directory really walked: renamed */
     why[0] = '\0';
     CHECK_EQ_INT(sgs_quarantine_file(j, via_link, &judged, other_dir.st_dev, other_dir.st_ino,
+                                     moved, sizeof(moved), why, sizeof(why)),
+                 0);
+    CHECK(strstr(why, "symbolic link") != NULL);
+    CHECK(access(file, F_OK) == 0);
+
+    /* the path without the link, and the directory it was judged in: renamed */
+    why[0] = '\0';
+    CHECK_EQ_INT(sgs_quarantine_file(j, file, &judged, other_dir.st_dev, other_dir.st_ino,
                                      moved, sizeof(moved), why, sizeof(why)),
                  1);
     CHECK(access(file, F_OK) != 0);
@@ -282,6 +296,17 @@ main(void)
     CHECK(got != NULL && exp != NULL && strcmp(got, exp) == 0);
     free(got);
     free(exp);
+
+    /* the same name in a directory that is not the one judged (moved, replaced): refused */
+    path_of(file, sizeof(file), "other/h");
+    sgs_test_write(file, "unsigned\n", 9);
+    REQUIRE(stat(file, &judged) == 0);
+    why[0] = '\0';
+    CHECK_EQ_INT(sgs_quarantine_file(j, file, &judged, walked_dir.st_dev, walked_dir.st_ino,
+                                     moved, sizeof(moved), why, sizeof(why)),
+                 0);
+    CHECK(strstr(why, "not the one it was judged in") != NULL);
+    CHECK(access(file, F_OK) == 0);
 
     /* a path given directly (no walked directory): as given */
     path_of(file, sizeof(file), "real/g");

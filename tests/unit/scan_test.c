@@ -400,6 +400,114 @@ test_dir_handle(void)
     free(c);
 }
 
+/* sgs_scan_fd walks the tree its descriptor holds, whatever the path leads to meanwhile (the
+   package's extra-file walk: the tree hashed, one descriptor for both). */
+static void
+test_scan_fd(void)
+{
+    char p[PATH_MAX], q[PATH_MAX];
+    mkd("pkg");
+    mk("pkg/held");
+    snprintf(p, sizeof(p), "%s/pkg", root);
+    const int fd = open(p, O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    snprintf(q, sizeof(q), "%s/pkg.moved", root);
+    REQUIRE(rename(p, q) == 0);
+    mkd("pkg");
+    mk("pkg/other"); /* the path now names another tree */
+    seen s = {0};
+    CHECK_EQ_INT(sgs_scan_fd(fd, p, NULL, 0, collect, &s), 0);
+    char want[PATH_MAX + 8];
+    snprintf(want, sizeof(want), "%s/held", p);
+    CHECK(s.n == 1 && strcmp(s.path[0], want) == 0);
+    close(fd);
+}
+
+/* Opens dir beneath fd, `levels` directories "d" deep; returns the deepest (or -1). */
+static int
+dig(int fd, int levels)
+{
+    for (int i = 0; i < levels && fd >= 0; i++) {
+        (void)mkdirat(fd, "d", 0755);
+        const int next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+        close(fd);
+        fd = next;
+    }
+    return fd;
+}
+
+/* Paths given: no link followed in any directory of them (issue 18), with openat2 and with
+   the component walk (paths over PATH_MAX take it), and a directory too deep is reported. */
+static void
+test_no_links_in_paths(void)
+{
+    char p[PATH_MAX], q[PATH_MAX];
+    mkd("nl");
+    mkd("nl/real");
+    mk("nl/real/f");
+    snprintf(p, sizeof(p), "%s/nl/real", root);
+    snprintf(q, sizeof(q), "%s/nl/link", root);
+    REQUIRE(symlink(p, q) == 0);
+    snprintf(p, sizeof(p), "%s/nl/real/f", root);
+    int fd = sgs_open_nofollow(AT_FDCWD, p, O_RDONLY);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    snprintf(p, sizeof(p), "%s/nl/link/f", root);
+    errno = 0;
+    CHECK_EQ_INT(sgs_open_nofollow(AT_FDCWD, p, O_RDONLY), -1);
+    CHECK_EQ_INT(errno, ELOOP);
+    errno = 0;
+    CHECK_EQ_INT(sgs_open_parent_nofollow(p), -1); /* the link is the parent itself */
+    CHECK_EQ_INT(errno, ELOOP);
+    errno = 0;
+    CHECK_EQ_INT(sgs_open_nofollow(AT_FDCWD, q, O_PATH | O_DIRECTORY), -1);
+    CHECK_EQ_INT(errno, ELOOP);
+
+    /* given on the command line or in a list: the link's file is not judged through it */
+    seen s = {0};
+    CHECK_EQ_INT(sgs_scan_path(p, NULL, collect, &s), 0);
+    CHECK_EQ_INT(s.n, 1);
+    CHECK_EQ_INT(s.kind[0], SGS_SCAN_LINKED_PATH);
+    memset(&s, 0, sizeof(s));
+    snprintf(p, sizeof(p), "%s/nl/link/", root); /* "link/": a directory asked for by name */
+    CHECK_EQ_INT(sgs_scan_path(p, NULL, collect, &s), 0);
+    CHECK(s.n == 1 && s.kind[0] == SGS_SCAN_FILE);
+
+    /* over PATH_MAX: the component walk, which refuses a link just the same */
+    snprintf(p, sizeof(p), "%s/nl", root);
+    int fd2 = dig(open(p, O_RDONLY | O_DIRECTORY), 2100);
+    REQUIRE(fd2 >= 0);
+    REQUIRE(symlinkat(p, fd2, "up") == 0);
+    close(fd2);
+    size_t need = strlen(p) + 2100 * 2 + 16;
+    char *const deep = malloc(need);
+    REQUIRE(deep != NULL);
+    size_t at = (size_t)snprintf(deep, need, "%s", p);
+    for (int i = 0; i < 2100; i++)
+        at += (size_t)snprintf(deep + at, need - at, "/d");
+    REQUIRE(at > PATH_MAX);
+    fd = sgs_open_nofollow(AT_FDCWD, deep, O_PATH | O_DIRECTORY);
+    CHECK(fd >= 0);
+    if (fd >= 0)
+        close(fd);
+    snprintf(deep + at, need - at, "/up/real");
+    errno = 0;
+    CHECK_EQ_INT(sgs_open_nofollow(AT_FDCWD, deep, O_PATH | O_DIRECTORY), -1);
+    CHECK_EQ_INT(errno, ELOOP);
+    free(deep);
+
+    /* deeper than SGS_SCAN_MAX_DEPTH: reported, not walked (the walk recurses) */
+    mkd("deep");
+    snprintf(p, sizeof(p), "%s/deep", root);
+    fd2 = dig(open(p, O_RDONLY | O_DIRECTORY), SGS_SCAN_MAX_DEPTH + 2);
+    REQUIRE(fd2 >= 0);
+    close(fd2);
+    memset(&s, 0, sizeof(s));
+    CHECK_EQ_INT(sgs_scan_path(p, NULL, collect, &s), 0);
+    CHECK(s.n == 1 && s.kind[0] == SGS_SCAN_TOO_DEEP);
+}
+
 int
 main(void)
 {
@@ -410,6 +518,8 @@ main(void)
     test_stop();
     test_presence();
     test_dir_handle();
+    test_no_links_in_paths();
+    test_scan_fd();
     sgs_test_rm_rf(root);
     return sgs_test_done("scan_test");
 }
