@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "digest.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,32 +108,6 @@ sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq)
     return *max_seq + 1;
 }
 
-/* Creates the journal with its header in one step: written to a temporary file beside it and
-   linked under its name (EEXIST if the name exists), so a concurrent run never sees it empty
-   (and takes it for "not a journal"). 0, or -1 (errno). */
-static int
-create_with_header(const char *path)
-{
-    char tmp[PATH_MAX + 16];
-    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    const int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    static const char header[] = SGS_JOURNAL_HEADER "\n";
-    int rc = write(fd, header, sizeof(header) - 1) == (ssize_t)(sizeof(header) - 1) &&
-                     fchmod(fd, 0600) == 0 && fsync(fd) == 0
-                 ? link(tmp, path)
-                 : -1;
-    const int saved = errno;
-    close(fd);
-    (void)unlink(tmp);
-    errno = saved;
-    return rc;
-}
-
 int
 sgs_journal_open_fd(const char *path, char *err, size_t errlen)
 {
@@ -140,31 +115,27 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
         return -1;
     }
-    const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-    if (create_with_header(path) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    int fd = open(path, flags);
+    /* created with its header in one step (fileio.c), so a concurrent run never sees it empty
+       (and takes it for "not a journal"); a symlink, FIFO or device there is refused */
+    static const char header[] = SGS_JOURNAL_HEADER "\n";
+    const int fd = sgs_wfile_open_append(path, 0600, header, sizeof(header) - 1, err, errlen);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        snprintf(err, errlen, "%s: %s", path,
-                 errno == ELOOP ? "a symbolic link, not a journal" : strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (fd < 0)
         return -1;
-    }
-    /* the header is checked before anything is written: a file that is not a journal (or is
-       not a regular file) is never modified */
-    if (S_ISREG(sb.st_mode) && !sgs_journal_trusted(&sb, path, err, errlen)) {
+    if (fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
-    if (!S_ISREG(sb.st_mode) || !has_header(fd)) {
+    /* the header is checked before anything is written: a file that is not a journal is never
+       modified */
+    if (!sgs_journal_trusted(&sb, path, err, errlen)) {
+        close(fd);
+        return -1;
+    }
+    if (!has_header(fd)) {
         snprintf(err, errlen, "%s: %s", path,
-                 !S_ISREG(sb.st_mode) ? "not a regular file, not a journal"
-                                      : "not a sigsweep journal (no \"" SGS_JOURNAL_HEADER
-                                        "\" header); not touched");
+                 "not a sigsweep journal (no \"" SGS_JOURNAL_HEADER "\" header); not touched");
         close(fd);
         return -1;
     }
