@@ -56,7 +56,7 @@ remember_quarantined(sgs_engine *e, const char *journal)
         }
     }
     sgs_journal_entries_free(ents, n);
-    if (e->nquarantined_ids > 1)
+    if (e->quarantined_ids != NULL && e->nquarantined_ids > 1)
         qsort(e->quarantined_ids, e->nquarantined_ids, sizeof(*e->quarantined_ids), by_id);
 }
 
