@@ -336,6 +336,8 @@ string_of(field f, const sgs_record *rec)
 static int
 is_utf8(const char *str)
 {
+    if (str == NULL)
+        return 1; /* an absent field is printed as "" (valid) */
     for (const unsigned char *p = (const unsigned char *)str; *p;) {
         const size_t n = utf8_len(p);
         if (n == 0)

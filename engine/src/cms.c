@@ -55,7 +55,7 @@ pem_outside_bytes(const uint8_t *buf, size_t len)
     static const char begin[] = "-----BEGIN ", end[] = "-----END ";
     if (len < sizeof(begin) - 1 || memcmp(buf, begin, sizeof(begin) - 1) != 0) {
         size_t lead = 0;
-        while (lead + sizeof(begin) - 1 <= len && memcmp(buf + lead, begin, sizeof(begin) - 1))
+        while (lead + sizeof(begin) - 1 <= len && memcmp(buf + lead, begin, sizeof(begin) - 1) != 0)
             lead++;
         return lead > 0 ? lead : len;
     }

@@ -35,7 +35,7 @@ sgs_enforce_load_journal(sgs_engine *e, const char *journal)
         }
     }
     sgs_journal_entries_free(ents, n);
-    if (e->nquarantined_ids > 1)
+    if (e->quarantined_ids != NULL && e->nquarantined_ids > 1)
         qsort(e->quarantined_ids, e->nquarantined_ids, sizeof(*e->quarantined_ids), by_id);
 }
 

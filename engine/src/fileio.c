@@ -196,6 +196,7 @@ sgs_wfile_open(const char *path, unsigned flags, mode_t mode, sgs_wfile **out, c
     } else if (flags & SGS_WFILE_NOREPLACE) {
         snprintf(err, errlen, "%s: exists (not overwritten)", path);
         st = SGS_ERR_IO;
+        errno = EEXIST;
     } else if (S_ISLNK(sb.st_mode)) {
         st = open_temporary(w, mode, NULL, err, errlen); /* the link is replaced */
     } else if (S_ISREG(sb.st_mode) && (sb.st_uid == geteuid() || sb.st_uid == 0)) {
@@ -216,7 +217,9 @@ sgs_wfile_open(const char *path, unsigned flags, mode_t mode, sgs_wfile **out, c
 out:
     sgs_free(NULL, dir);
     if (st != SGS_OK) {
+        const int saved = errno; /* EEXIST tells a taken name from other failures */
         sgs_wfile_abort(w);
+        errno = saved;
         return st;
     }
     *out = w;
@@ -287,7 +290,9 @@ sgs_wfile_commit(sgs_wfile *w, char *err, size_t errlen)
                 (void)fsync(w->dirfd); /* EBADF on a search-only directory: best effort */
         }
     }
+    const int saved = errno;
     sgs_wfile_abort(w);
+    errno = saved;
     return st;
 }
 
@@ -301,11 +306,11 @@ sgs_wfile_abort(sgs_wfile *w)
     wfile_free(w);
 }
 
-int
-sgs_open_regular(const char *path, int follow, char *err, size_t errlen)
+/* open(2) with `how`, then only a regular file is kept (made blocking); -1 with err. */
+static int
+open_regular_as(const char *path, int how, int follow, char *err, size_t errlen)
 {
-    const int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
-                                  (follow ? 0 : O_NOFOLLOW));
+    const int fd = open(path, how | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path,
                  errno == ELOOP && !follow ? "is a symbolic link (not followed)"
@@ -325,4 +330,35 @@ sgs_open_regular(const char *path, int follow, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+int
+sgs_open_regular(const char *path, int follow, char *err, size_t errlen)
+{
+    return open_regular_as(path, O_RDONLY, follow, err, errlen);
+}
+
+sgs_status
+sgs_wfile_put(const char *path, unsigned flags, mode_t mode, const void *buf, size_t len,
+              char *err, size_t errlen)
+{
+    sgs_wfile *w = NULL;
+    sgs_status st = sgs_wfile_open(path, flags, mode, &w, err, errlen);
+    if (st == SGS_OK && (st = sgs_wfile_write(w, buf, len, err, errlen)) != SGS_OK) {
+        sgs_wfile_abort(w);
+        errno = EIO; /* never EEXIST: the name was free */
+        return st;
+    }
+    return st == SGS_OK ? sgs_wfile_commit(w, err, errlen) : st;
+}
+
+int
+sgs_wfile_open_append(const char *path, mode_t mode, const void *initial, size_t len, char *err,
+                      size_t errlen)
+{
+    /* EEXIST: it was there, or another opener's came first */
+    if (sgs_wfile_put(path, SGS_WFILE_NOREPLACE | SGS_WFILE_REGULAR_ONLY | SGS_WFILE_SYNC, mode,
+                      initial, len, err, errlen) != SGS_OK && errno != EEXIST)
+        return -1;
+    return open_regular_as(path, O_RDWR | O_APPEND, 0, err, errlen); /* ours, or one that was */
 }

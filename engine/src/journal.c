@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "digest.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -107,32 +108,6 @@ sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq)
     return *max_seq + 1;
 }
 
-/* Creates the journal with its header in one step: written to a temporary file beside it and
-   linked under its name (EEXIST if the name exists), so a concurrent run never sees it empty
-   (and takes it for "not a journal"). 0, or -1 (errno). */
-static int
-create_with_header(const char *path)
-{
-    char tmp[PATH_MAX + 16];
-    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    const int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    static const char header[] = SGS_JOURNAL_HEADER "\n";
-    int rc = write(fd, header, sizeof(header) - 1) == (ssize_t)(sizeof(header) - 1) &&
-                     fchmod(fd, 0600) == 0 && fsync(fd) == 0
-                 ? link(tmp, path)
-                 : -1;
-    const int saved = errno;
-    close(fd);
-    (void)unlink(tmp);
-    errno = saved;
-    return rc;
-}
-
 int
 sgs_journal_open_fd(const char *path, char *err, size_t errlen)
 {
@@ -140,31 +115,27 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot create its directory: %s", path, strerror(errno));
         return -1;
     }
-    const int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-    if (create_with_header(path) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    int fd = open(path, flags);
+    /* created with its header in one step (fileio.c), so a concurrent run never sees it empty
+       (and takes it for "not a journal"); a symlink, FIFO or device there is refused */
+    static const char header[] = SGS_JOURNAL_HEADER "\n";
+    const int fd = sgs_wfile_open_append(path, 0600, header, sizeof(header) - 1, err, errlen);
     struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0) {
-        snprintf(err, errlen, "%s: %s", path,
-                 errno == ELOOP ? "a symbolic link, not a journal" : strerror(errno));
-        if (fd >= 0)
-            close(fd);
+    if (fd < 0)
         return -1;
-    }
-    /* the header is checked before anything is written: a file that is not a journal (or is
-       not a regular file) is never modified */
-    if (S_ISREG(sb.st_mode) && !sgs_journal_trusted(&sb, path, err, errlen)) {
+    if (fstat(fd, &sb) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
-    if (!S_ISREG(sb.st_mode) || !has_header(fd)) {
+    /* the header is checked before anything is written: a file that is not a journal is never
+       modified */
+    if (!sgs_journal_trusted(&sb, path, err, errlen)) {
+        close(fd);
+        return -1;
+    }
+    if (!has_header(fd)) {
         snprintf(err, errlen, "%s: %s", path,
-                 !S_ISREG(sb.st_mode) ? "not a regular file, not a journal"
-                                      : "not a sigsweep journal (no \"" SGS_JOURNAL_HEADER
-                                        "\" header); not touched");
+                 "not a sigsweep journal (no \"" SGS_JOURNAL_HEADER "\" header); not touched");
         close(fd);
         return -1;
     }
@@ -248,7 +219,7 @@ sgs_journal_is_quarantine_name(const char *orig_base, const char *q_base)
     const char *const dot = strrchr(q_base, '.');
     if (dot != NULL && dot[1] >= '1' && dot[1] <= '9' && strlen(dot + 1) <= 3 &&
         strspn(dot + 1, "0123456789") == strlen(dot + 1))
-        n = (unsigned)atoi(dot + 1);
+        n = (unsigned)strtoul(dot + 1, NULL, 10); /* 1 to 3 digits */
     return (sgs_journal_quarantine_name(orig_base, n, want, sizeof(want)) == 0 &&
             strcmp(want, q_base) == 0) ||
            (n != 0 && sgs_journal_quarantine_name(orig_base, 0, want, sizeof(want)) == 0 &&
@@ -303,6 +274,14 @@ sgs_journal_append_mark(int fd, char kind, uint64_t seq)
     return write_all(fd, line, (size_t)n);
 }
 
+static int
+nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The journal is input (a forged one is an attack): its fields are read strictly, as written:
+   lowercase hex without sign or space; decimals of digits only, without overflow. */
 static char *
 unhex_path(const char *hex)
 {
@@ -313,15 +292,48 @@ unhex_path(const char *hex)
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < n / 2; i++) {
-        unsigned v = 0;
-        if (sscanf(hex + 2 * i, "%2x", &v) != 1 || v == 0) {
+        const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
             sgs_free(NULL, out);
             return NULL;
         }
-        out[i] = (char)v;
+        out[i] = (char)(hi << 4 | lo);
     }
     out[n / 2] = '\0';
     return out;
+}
+
+/* A decimal at *p, then `end` (' ', or '\0' for the end of the line); *p moves past both. */
+static int
+take_u64(const char **p, char end, uint64_t *out)
+{
+    const char *d = *p;
+    uint64_t v = 0;
+    if (*d < '0' || *d > '9')
+        return -1;
+    for (; *d >= '0' && *d <= '9'; d++) {
+        if (v > (UINT64_MAX - (uint64_t)(*d - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*d - '0');
+    }
+    if (*d != end)
+        return -1;
+    *out = v;
+    *p = end != '\0' ? d + 1 : d;
+    return 0;
+}
+
+/* A word of one or more bytes at *p into out (room for the line), then `end`, as take_u64. */
+static int
+take_word(const char **p, char end, char *out)
+{
+    const size_t w = strcspn(*p, " ");
+    if (w == 0 || (*p)[w] != end)
+        return -1;
+    memcpy(out, *p, w);
+    out[w] = '\0';
+    *p += end != '\0' ? w + 1 : w;
+    return 0;
 }
 
 void
@@ -378,12 +390,14 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
         char kind = 0;
         uint64_t seq = 0, dev = 0, ino = 0, size = 0, mt = 0;
         char *ohex = NULL, *nhex = NULL;
+        const char *p = line + 2; /* "Q <seq> <dev> <ino> <size> <mtime> <hex> <hex>" */
         if (line[0] == 'Q') {
             ohex = sgs_malloc(NULL, (size_t)len + 1);
             nhex = sgs_malloc(NULL, (size_t)len + 1);
-            if (ohex == NULL || nhex == NULL ||
-                sscanf(line, "Q %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %s %s",
-                       &seq, &dev, &ino, &size, &mt, ohex, nhex) != 7) {
+            if (ohex == NULL || nhex == NULL || line[1] != ' ' || take_u64(&p, ' ', &seq) != 0 ||
+                take_u64(&p, ' ', &dev) != 0 || take_u64(&p, ' ', &ino) != 0 ||
+                take_u64(&p, ' ', &size) != 0 || take_u64(&p, ' ', &mt) != 0 ||
+                take_word(&p, ' ', ohex) != 0 || take_word(&p, '\0', nhex) != 0) {
                 sgs_free(NULL, ohex);
                 sgs_free(NULL, nhex);
                 snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
@@ -424,7 +438,7 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
                 break;
             }
             n++;
-        } else if (sscanf(line, "%c %" SCNu64, &kind, &seq) == 2 &&
+        } else if ((kind = line[0]) != '\0' && line[1] == ' ' && take_u64(&p, '\0', &seq) == 0 &&
                    (kind == 'D' || kind == 'R' || kind == 'U')) {
             int found = 0;
             for (size_t i = n; i-- > 0 && !found;) {

@@ -2,7 +2,8 @@
  * keygen.c - what an installer makes: the server key pair, a self-signed server certificate,
  * and the public-key file deployed to every agent; and exporting that file from a certificate.
  *
- * DESIGN: files are created with O_CREAT|O_EXCL (never overwriting) and written whole; the
+ * DESIGN: files are written whole through the one writer (fileio.c), never overwriting
+ * anything at their name (a file, a link, a FIFO or a device); the
  * private key file is mode 0600 from its creation, in a directory made as `mkdir -p` makes
  * it (missing parents 0755 less the umask; the key directory itself, when new, 0700). Key
  * material in memory is OpenSSL's and is cleared when the EVP_PKEY is freed; the PEM text of
@@ -11,6 +12,7 @@
 #include "alloc.h"
 #include "digest.h"
 #include "err.h"
+#include "fileio.h"
 #include "keys.h"
 #include "trust.h"
 
@@ -27,34 +29,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Writes the contents of a memory BIO to a new file (never replacing one). 0 or errno. */
-static int
-write_new(const char *path, BIO *mem, mode_t mode)
+/* Writes the contents of a memory BIO to a new file through the one writer (fileio.c): never
+   replacing anything at the name (a file, a link, a FIFO, a device), created with exactly
+   `mode`, synced. SGS_OK, or SGS_ERR_IO with err naming the path. */
+static sgs_status
+write_new(const char *path, BIO *mem, mode_t mode, char *err, size_t errlen)
 {
     char *data = NULL;
     const long len = BIO_get_mem_data(mem, &data);
-    const int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0)
-        return errno;
-    long done = 0;
-    int e = 0;
-    while (done < len) {
-        const ssize_t n = write(fd, data + done, (size_t)(len - done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            e = errno ? errno : EIO;
-            break;
-        }
-        done += n;
-    }
-    if (e == 0 && fsync(fd) != 0)
-        e = errno;
-    if (close(fd) != 0 && e == 0)
-        e = errno;
-    if (e != 0)
-        (void)unlink(path);
-    return e;
+    return sgs_wfile_put(path, SGS_WFILE_NOREPLACE | SGS_WFILE_REGULAR_ONLY | SGS_WFILE_SYNC,
+                         mode, data, len > 0 ? (size_t)len : 0, err, errlen);
 }
 
 /*
@@ -214,9 +198,7 @@ sgs_keygen(const char *type, const char *dir, const char *agent_file, char *err,
     BIO *const mems[3] = {kmem, cmem, amem};
     const mode_t modes[3] = {0600, 0644, 0644};
     for (int i = 0; i < 3; i++) {
-        const int e = write_new(paths[i], mems[i], modes[i]);
-        if (e != 0) {
-            snprintf(err, errlen, "cannot write %s: %s", paths[i], strerror(e));
+        if (write_new(paths[i], mems[i], modes[i], err, errlen) != SGS_OK) {
             for (int k = 0; k < i; k++)
                 (void)unlink(paths[k]); /* all three or none */
             st = SGS_ERR_IO;
@@ -289,11 +271,7 @@ sgs_export_public_key(const char *cert, const char *out, int pem, char *err, siz
                  sgs_crypto_error(why, sizeof(why)));
         st = SGS_ERR_CRYPTO;
     } else {
-        const int e = write_new(out, mem, 0644);
-        if (e != 0) {
-            snprintf(err, errlen, "%s: %s", out, e == EEXIST ? "exists; not overwritten" : strerror(e));
-            st = SGS_ERR_IO;
-        }
+        st = write_new(out, mem, 0644, err, errlen);
     }
     BIO_free(mem);
     EVP_PKEY_free(f.key);

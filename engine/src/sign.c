@@ -38,14 +38,9 @@ write_atomically(sgs_engine *e, worker *w, const job *j, const char *target,
                  const uint8_t *bytes, size_t len, sgs_record *rec)
 {
     char why[512] = "";
-    sgs_wfile *f = NULL;
     /* a signature is a regular file: a FIFO or device at its name is refused, not fed */
     const unsigned flags = SGS_WFILE_REGULAR_ONLY | (e->cfg.sign_replace ? 0 : SGS_WFILE_NOREPLACE);
-    sgs_status st = sgs_wfile_open(target, flags, 0644, &f, why, sizeof(why));
-    if (st == SGS_OK && (st = sgs_wfile_write(f, bytes, len, why, sizeof(why))) != SGS_OK)
-        sgs_wfile_abort(f);
-    if (st == SGS_OK)
-        st = sgs_wfile_commit(f, why, sizeof(why));
+    const sgs_status st = sgs_wfile_put(target, flags, 0644, bytes, len, why, sizeof(why));
     if (st == SGS_OK)
         return 1;
     if (!kept(e, w, j, target, rec)) { /* not one that appeared meanwhile: an error */

@@ -4,11 +4,12 @@
  *
  * DESIGN: a trust directory holds one PEM file per certificate, named by its SHA-256 prefix,
  * and a link <subject-name-hash>.<n> to it (what `openssl rehash` makes). Adding never
- * overwrites: files are written to a temporary name and link()ed into place, which fails if
- * the name exists; a taken name is compared by content. Parsing is OpenSSL's (trust.c).
+ * overwrites: files are written by the one writer (fileio.c) with SGS_WFILE_NOREPLACE, which
+ * fails if the name exists; a taken name is compared by content. Parsing is OpenSSL's (trust.c).
  */
 #include "alloc.h"
 #include "digest.h"
+#include "fileio.h"
 #include "scan.h"
 #include "trust.h"
 
@@ -259,36 +260,22 @@ file_holds(const char *path, const uint8_t fp[32])
            o.count == 1 && memcmp(o.fp, fp, 32) == 0;
 }
 
-/* Writes x as PEM to dir/name without ever replacing an existing file. 0 ok, else errno
-   (EEXIST: the name is taken). */
+/* Writes x as PEM to dir/name through the one writer (fileio.c), never replacing anything at
+   the name. 0 ok, else errno (EEXIST: the name is taken). */
 static int
 write_new_pem(const char *dir, const char *name, X509 *x)
 {
-    char tmp[4096], final[4096];
-    snprintf(tmp, sizeof(tmp), "%s/.sgs-import.XXXXXX", dir);
+    char final[4096], err[256];
     snprintf(final, sizeof(final), "%s/%s", dir, name);
-    const int fd = mkstemp(tmp);
-    if (fd < 0)
-        return errno;
-    FILE *const fp = fdopen(fd, "w");
-    if (fp == NULL) {
-        const int e = errno;
-        close(fd);
-        unlink(tmp);
-        return e;
-    }
-    int e = 0;
-    if (PEM_write_X509(fp, x) != 1)
-        e = EIO;
-    if (fflush(fp) != 0 || fsync(fileno(fp)) != 0)
-        e = e ? e : errno;
-    if (fclose(fp) != 0)
-        e = e ? e : errno;
-    if (e == 0 && chmod(tmp, 0644) != 0)
-        e = errno;
-    if (e == 0 && link(tmp, final) != 0) /* link(2) never replaces: EEXIST if taken */
-        e = errno;
-    unlink(tmp);
+    BIO *const mem = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    int e = mem != NULL && PEM_write_bio_X509(mem, x) == 1 ? 0 : EIO;
+    const long len = e == 0 ? BIO_get_mem_data(mem, &data) : 0;
+    if (e == 0 && sgs_wfile_put(final, SGS_WFILE_NOREPLACE | SGS_WFILE_REGULAR_ONLY |
+                                           SGS_WFILE_SYNC, 0644, data, len > 0 ? (size_t)len : 0,
+                                err, sizeof(err)) != SGS_OK)
+        e = errno != 0 ? errno : EIO;
+    BIO_free(mem);
     ERR_clear_error();
     return e;
 }

@@ -23,8 +23,11 @@ dd if=/dev/zero of=full/filler bs=4k 2>/dev/null
 sync
 "$B" verify --key k.pub --output full/report tree >out1 2>err1; echo "rc1=$?"
 "$B" verify --key k.pub --output full/new-report tree >out2 2>err2; echo "rc2=$?"
-"$B" verify --key k.pub --quarantine --journal full/jdir/J tree2 >out3 2>err3; echo "rc3=$?"
+"$B" verify --key k.pub --quarantine --journal full/jdir/J2 tree2 >out3 2>err3; echo "rc3=$?"
 ls tree2 > ls3
+"$B" verify --key k.pub --quarantine --journal full/jdir/J tree2 >out4 2>err4; echo "rc4=$?"
+ls tree2 > ls4
+cp full/jdir/J J.after
 cp full/report report.after
 ls full > ls-full
 EOS
@@ -37,7 +40,22 @@ check "report on a full disk: the existing report keeps its contents" \
   "[ \"\$(cat report.after)\" = 'the report of yesterday' ]"
 check "new report on a full disk: exit 2, no partial report, no temporary file left" \
   "grep -qx 'rc2=2' rcs && ! grep -q 'new-report' ls-full && [ \$(grep -c . ls-full) = 3 ]"
-check "journal on a full disk: exit 2, the journal named" \
-  "grep -qx 'rc3=2' rcs && grep -q 'full/jdir/J' err3"
-check "journal on a full disk: no file renamed without its journal record" "! grep -q _invalid ls3"
+check "a new journal on a full disk: exit 2, the journal named" \
+  "grep -qx 'rc3=2' rcs && grep -q 'full/jdir/J2' err3"
+check "a new journal on a full disk: nothing renamed" "! grep -q _invalid ls3"
+# an existing journal: whatever still fits is journalled; nothing is renamed without its record
+renamed_ok() {
+  local f
+  for f in $(grep _invalid ls4); do
+    python3 - "$f" J.after <<'PY' || return 1
+import sys
+name = sys.argv[1]
+q = {l.split()[1]: bytes.fromhex(l.split()[7]).decode() for l in open(sys.argv[2]) if l.startswith("Q ")}
+done = {l.split()[1] for l in open(sys.argv[2]) if l.startswith("D ")}
+sys.exit(0 if any(v.endswith("/" + name) and k in done for k, v in q.items()) else 1)
+PY
+  done
+}
+check "an existing journal on a full disk: every rename has its journal record (rc \$(grep rc4 rcs))" \
+  "grep -qx 'rc4=[12]' rcs && renamed_ok"
 finish

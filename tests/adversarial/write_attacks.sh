@@ -56,4 +56,82 @@ rm -rf t2; small_tree t2; echo old > t2/report.txt; chmod 640 t2/report.txt
 rcof "$B" verify --key k.pub --quarantine --force --journal j2 --output t2/report.txt t2
 check "--output inside the tree: no record for the report, not quarantined, mode kept" \
   "[ $rc = 1 ] && ! grep -q report t2/report.txt && [ -f t2/report.txt ] && [ \"\$(stat -c %a t2/report.txt)\" = 640 ] && ! ls t2 | grep -q 'report.*_invalid' && [ -e t2/f3_invalid ]"
+
+# keygen, export-agent-key, trust add and the journal: files that are never overwritten. Each
+# against a device node, a FIFO with a reader (this shell: fd 3 holds it open for reading, so
+# nothing can block, and `read -t 0` tells whether a byte arrived), a symlink, a directory
+# this user may not write (as root, the command runs as nobody: root writes anywhere).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+  -subj /CN=wa-ca -days 30 -addext basicConstraints=critical,CA:TRUE \
+  -addext keyUsage=critical,keyCertSign 2>/dev/null
+ca_name=$(openssl x509 -in ca.pem -outform DER | sha256sum | cut -c1-16).pem
+"$B" keygen --type ec-p256 --out kg0 >/dev/null
+fed() { read -r -t 0 -u 3; } # a byte is waiting in the FIFO
+# plant KIND PATH: a device (returns 1 when mknod is not permitted), a FIFO with a reader on fd 3,
+# or a symlink to ./victim
+plant() {
+  rm -f "$2"
+  case $1 in
+    dev) mknod "$2" c 1 3 2>/dev/null ;;
+    fifo) mkfifo "$2" && exec 3<>"$2" ;;
+    link) ln -s "$PWD/victim" "$2" ;;
+  esac
+}
+kept() { # KIND PATH: still what was planted, nothing written through or into it
+  case $1 in
+    dev) is_chr "$2" ;;
+    fifo) [ -p "$2" ] && ! fed ;;
+    link) [ -L "$2" ] && [ "$(cat victim)" = secret ] ;;
+  esac
+}
+# writer_cmd WRITER DEST: runs the writer with DEST as (one of) the files it writes
+writer_cmd() {
+  case $1 in
+    keygen) rcof "$B" keygen --type ec-p256 --out "$(dirname "$2")" ;;
+    export) rcof "$B" export-agent-key --server-cert kg0/server.crt --out "$2" ;;
+    trust) rcof "$B" trust add "$(dirname "$2")" ca.pem ;;
+    journal) rm -rf jt; small_tree jt
+             rcof "$B" verify --key k.pub --quarantine --force --journal "$2" jt ;;
+  esac
+}
+dest_of() { # WRITER DIR: the file that writer writes in DIR
+  case $1 in
+    keygen) echo "$2/server.crt" ;; export) echo "$2/agent.dat" ;;
+    trust) echo "$2/$ca_name" ;; journal) echo "$2/q.journal" ;;
+  esac
+}
+for w in keygen export trust journal; do
+  for kind in dev fifo link; do
+    rm -rf "w-$w"; mkdir "w-$w"; d=$(dest_of "$w" "w-$w")
+    if ! plant "$kind" "$d"; then echo "mknod not permitted: $w $kind not run"; continue; fi
+    writer_cmd "$w" "$d"
+    want=2; [ "$w" = trust ] && want=1 # trust add: a REFUSED line, exit 1
+    check "$w over a $kind: exit $want, $kind kept, nothing written" \
+      "[ $rc = $want ] && kept $kind '$d'"
+    check "$w over a $kind: no temporary file left" "[ -z \"\$(ls -A w-$w | grep '^\.')\" ]"
+    [ "$w" != journal ] || check "journal over a $kind: nothing quarantined" "! ls jt | grep -q _invalid"
+    [ "$w" != keygen ] || check "keygen over a $kind: no key written (all or none)" "[ ! -e w-keygen/server.key ]"
+    [ "$kind" != fifo ] || exec 3<&-
+  done
+  # a directory this user may not write
+  rm -rf "w-$w"; mkdir -m 755 "w-$w"; d=$(dest_of "$w" "w-$w")
+  if [ "$(id -u)" = 0 ]; then
+    chmod 755 . kg0 && chmod 644 ca.pem k.pub
+    asu=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  else
+    chmod 555 "w-$w"; asu=(env)
+  fi
+  case $w in
+    keygen) rcof "${asu[@]}" "$B" keygen --type ec-p256 --out "w-$w" ;;
+    export) rcof "${asu[@]}" "$B" export-agent-key --server-cert kg0/server.crt --out "$d" ;;
+    trust) rcof "${asu[@]}" "$B" trust add "w-$w" ca.pem ;;
+    journal) rm -rf jt; small_tree jt; [ "$(id -u)" != 0 ] || chown -R 65534:65534 jt
+             rcof "${asu[@]}" "$B" verify --key k.pub --quarantine --force --journal "$d" jt ;;
+  esac
+  want=2; [ "$w" = trust ] && want=1
+  check "$w into a read-only directory: exit $want, nothing made" \
+    "[ $rc = $want ] && [ -z \"\$(ls -A w-$w)\" ]"
+  [ "$w" != journal ] || check "journal in a read-only directory: nothing quarantined" "! ls jt | grep -q _invalid"
+  chmod 755 "w-$w"; chmod 700 .
+done
 finish

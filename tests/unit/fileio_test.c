@@ -2,7 +2,8 @@
  * fileio_test.c - every destination kind the writer can meet: nothing, a regular file (mode and
  * owner kept), a symlink (replaced, its target untouched), a FIFO with and without a reader, a
  * character device made by mknod in the test's own directory (never /dev/null itself), a
- * directory, a name that must not be replaced; and no temporary file left behind.
+ * directory, a name that must not be replaced; the append-only log (the journal) against the
+ * same kinds; and no temporary file left behind.
  */
 #include "fileio.h"
 #include "sgs_test.h"
@@ -206,6 +207,75 @@ test_device_and_dir(void)
     CHECK_EQ_INT(hidden_entries(), 0);
 }
 
+/* The append-only log (the journal): created whole with its header and exactly its mode, then
+   appended to; never replaced, never written through a link, never into a FIFO or device. */
+static void
+test_append(void)
+{
+    struct stat sb, again;
+    static const char head[] = "HEAD\n";
+    (void)umask(022);
+    int fd = sgs_wfile_open_append(at("log"), 0600, head, 5, err, sizeof(err));
+    REQUIRE(fd >= 0);
+    CHECK(fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 07777) == 0600);
+    CHECK(write(fd, "one\n", 4) == 4);
+    close(fd);
+    fd = sgs_wfile_open_append(at("log"), 0644, "OTHER\n", 6, err, sizeof(err));
+    REQUIRE(fd >= 0);
+    CHECK(write(fd, "two\n", 4) == 4); /* appended, whatever the offset */
+    close(fd);
+    CHECK(content_is(at("log"), "HEAD\none\ntwo\n"));
+    CHECK(stat(at("log"), &again) == 0 && again.st_ino == sb.st_ino &&
+          (again.st_mode & 07777) == 0600);
+    errno = 0;
+    CHECK_EQ_INT(sgs_wfile_put(at("log"), SGS_WFILE_NOREPLACE, 0644, "x", 1, err, sizeof(err)),
+                 SGS_ERR_IO);
+    CHECK_EQ_INT(errno, EEXIST);
+
+    REQUIRE(symlink("log", at("log-link")) == 0);
+    CHECK_EQ_INT(sgs_wfile_open_append(at("log-link"), 0600, head, 5, err, sizeof(err)), -1);
+    CHECK(strstr(err, "symbolic link") != NULL);
+    CHECK(lstat(at("log-link"), &sb) == 0 && S_ISLNK(sb.st_mode));
+    CHECK(content_is(at("log"), "HEAD\none\ntwo\n"));
+
+    /* a FIFO with a reader (this process, so nothing can wait on it): refused, nothing sent */
+    REQUIRE(mkfifo(at("log-fifo"), 0600) == 0);
+    const int reader = open(at("log-fifo"), O_RDWR | O_NONBLOCK);
+    REQUIRE(reader >= 0);
+    CHECK_EQ_INT(sgs_wfile_open_append(at("log-fifo"), 0600, head, 5, err, sizeof(err)), -1);
+    CHECK(strstr(err, "a FIFO") != NULL);
+    char c;
+    CHECK(read(reader, &c, 1) == -1 && errno == EAGAIN);
+    close(reader);
+    CHECK(lstat(at("log-fifo"), &sb) == 0 && S_ISFIFO(sb.st_mode));
+
+    if (mknod(at("log-null"), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        CHECK_EQ_INT(sgs_wfile_open_append(at("log-null"), 0600, head, 5, err, sizeof(err)), -1);
+        CHECK(strstr(err, "character device") != NULL);
+        CHECK(lstat(at("log-null"), &sb) == 0 && S_ISCHR(sb.st_mode) &&
+              sb.st_rdev == makedev(1, 3));
+    }
+    /* a directory this user may not write (as root: a child that is nobody, since root
+       writes anywhere): refused, nothing made */
+    REQUIRE(mkdir(at("ro"), 0755) == 0 && chmod(dir, 0711) == 0);
+    if (geteuid() != 0)
+        REQUIRE(chmod(at("ro"), 0555) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+            _exit(2);
+        const int got = sgs_wfile_open_append(at("ro/log"), 0600, head, 5, err, sizeof(err));
+        _exit(got == -1 && strstr(err, "temporary") != NULL ? 0 : 1);
+    }
+    int status = -1;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(access(at("ro/log"), F_OK) != 0);
+    REQUIRE(chmod(at("ro"), 0700) == 0 && chmod(dir, 0700) == 0);
+    CHECK_EQ_INT(hidden_entries(), 0);
+}
+
 /* Inputs: regular files only, and a FIFO without a writer never blocks the open. */
 static void
 test_inputs(void)
@@ -238,11 +308,12 @@ static void
 cleanup(void)
 {
     static const char *const names[] = {"new", "link", "victim", "dangling", "fifo", "null",
-                                        "sub/x",
+                                        "sub/x", "log", "log-link", "log-fifo", "log-null",
                                         "in-fifo", "in-link"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         (void)unlink(at(names[i]));
     (void)rmdir(at("sub"));
+    (void)rmdir(at("ro"));
     (void)rmdir(dir);
 }
 
@@ -254,6 +325,7 @@ main(void)
     test_symlink();
     test_fifo();
     test_device_and_dir();
+    test_append();
     test_inputs();
     cleanup();
     return sgs_test_done("fileio_test");

@@ -196,6 +196,41 @@ forged(const char *jp, const char *orig, const char *q)
     sgs_test_write(jp, line, (size_t)n);
 }
 
+/* The journal is input: its records are read exactly as written (digits only, no overflow,
+   lowercase hex, single spaces, nothing after the last field); anything else is malformed. */
+static void
+test_strict_records(void)
+{
+    static const char *const bad[] = {
+        "Q +1 2 3 4 5 61 62\n",  "Q 1 2 3 4 18446744073709551616 61 62\n",
+        "Q 1 2 3 4 5 +a 62\n",   "Q 1 2 3 4 5 6G 62\n", "Q 1 2 3 4 5  61 62\n",
+        "Q 1 2 3 4 5 61 62 x\n", "Q 1 2 3 4 5 61\n",    "Q 1 2 3 4 5 61 62\nD 1x\n",
+        "Q 1 2 3 4 5 61 62\nD -1\n", "Q 1 2 3 4 5 61 62\nD  1\n", "Q 1 2 3 4 5 6A 62\n",
+    };
+    char jp[PATH_MAX], text[256], err[256];
+    sgs_journal_entry *e = NULL;
+    size_t n = 0;
+    path_of(jp, sizeof(jp), "strict.journal");
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const int len = snprintf(text, sizeof(text), "sigsweep-journal 1\n%s", bad[i]);
+        sgs_test_write(jp, text, (size_t)len);
+        const int rc = sgs_journal_read(jp, &e, &n, err, sizeof(err));
+        CHECK_EQ_INT(rc, -1);
+        if (rc != -1)
+            fprintf(stderr, "accepted: %s", bad[i]);
+        CHECK(strstr(err, "malformed") != NULL);
+    }
+    static const char good[] =
+        "sigsweep-journal 1\nQ 7 18446744073709551615 3 4 5 2f61 2f62\nD 7\n";
+    sgs_test_write(jp, good, sizeof(good) - 1);
+    REQUIRE(sgs_journal_read(jp, &e, &n, err, sizeof(err)) == 0 && n == 1);
+    CHECK(e[0].seq == 7 && e[0].dev == UINT64_MAX && e[0].ino == 3 && e[0].size == 4 &&
+          e[0].mtime_ns == 5 && e[0].done && !e[0].restored);
+    CHECK_EQ_STR(e[0].orig, "/a");
+    CHECK_EQ_STR(e[0].quarantined, "/b");
+    sgs_journal_entries_free(e, n);
+}
+
 static void
 test_restore_confined(void)
 {
@@ -319,6 +354,7 @@ main(void)
     sgs_journal_close(j);
     test_not_a_journal();
     test_two_runs_and_long_names();
+    test_strict_records();
     test_restore_confined();
     sgs_test_rm_rf(root);
     return sgs_test_done("quarantine_test");
