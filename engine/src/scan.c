@@ -244,8 +244,13 @@ open_components(int at, const char *path, int flags)
     int dirfd = *p == '/' ? open("/", O_PATH | O_DIRECTORY | O_CLOEXEC) : at;
     if (*p == '/' && dirfd < 0)
         return -1;
-    char *comp = NULL;
-    size_t cap = 0;
+    char *const comp = malloc(strlen(path) + 2); /* any component, or "." */
+    if (comp == NULL) {
+        if (dirfd != at)
+            close(dirfd);
+        errno = ENOMEM;
+        return -1;
+    }
     int fd = -1;
     for (;;) {
         while (*p == '/')
@@ -253,15 +258,6 @@ open_components(int at, const char *path, int flags)
         const char *const slash = strchr(p, '/');
         const size_t len = slash != NULL ? (size_t)(slash - p) : strlen(p);
         const int last = slash == NULL || slash[strspn(slash, "/")] == '\0';
-        if (len + 1 > cap) {
-            char *const c2 = realloc(comp, len + 1);
-            if (c2 == NULL) {
-                errno = ENOMEM;
-                break;
-            }
-            comp = c2;
-            cap = len + 1;
-        }
         memcpy(comp, p, len);
         comp[len] = '\0';
         if (len == 0) /* the path was "/" */
