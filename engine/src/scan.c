@@ -566,7 +566,7 @@ sgs_scan_inputs(const char *given, const char *const *skip, size_t nskip, sgs_sc
         sgs_scan_dir *const handle = pfd < w.share_below ? malloc(sizeof(*handle)) : NULL;
         if (handle != NULL) {
             handle->fd = pfd;
-            atomic_init(&handle->refs, 2); /* this call's, released below */
+            atomic_init(&handle->refs, 1); /* this call's (a consumer retains its own) */
         }
         if (has_any_suffix(path, skip, nskip) && (subject = signs_a_path(path, skip, nskip)) > 0) {
             tidy[subject] = '\0'; /* the signature of F beside it: F is what is judged */
