@@ -275,7 +275,6 @@ open_components(int at, const char *path, int flags)
         if (fd < 0 || last)
             break;
         dirfd = fd;
-        fd = -1;
         p = slash;
     }
     free(comp);
