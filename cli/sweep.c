@@ -417,12 +417,6 @@ const cli_opt sweep_opts_certfile[] = {
     SWEEP_END,
 };
 
-const cli_opt sweep_opts_cms[] = {
-    {"cms", 0, NULL, cli_set_flag, SWEEP_FIELD(cms), 0,
-     "package sign: a CMS signature (MANIFEST.p7s), with --cert"},
-    SWEEP_END,
-};
-
 const cli_opt sweep_opts_force[] = {
     {"force", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.sign_replace), 0,
      "replace existing signature files (default: keep them, sign\n"
