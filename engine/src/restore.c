@@ -511,6 +511,13 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
             close(fd);
         return fd >= 0 && !S_ISREG(jst.st_mode) ? SGS_ERR_FORMAT : SGS_ERR_IO;
     }
+    /* the same trust as a quarantining run's journal open: its entries decide what is renamed
+       back, so one another user owns or others can write is refused (in a dry run too) */
+    if (have_journal && !sgs_journal_trusted(&jst, o->journal, err, errlen)) {
+        sgs_journal_unlock(fd);
+        close(fd);
+        return SGS_ERR_IO;
+    }
     if (have_journal && sgs_journal_read(o->journal, &e, &n, err, errlen) != 0) {
         close(fd);
         return SGS_ERR_FORMAT;
