@@ -75,19 +75,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const sgs_status st = read_as(data, size, &enforce);
     if (size > 65536)
         return 0;
-    /* a UTF-8 byte order mark in front changes nothing (unless the text already has one, or
-       starts with what would make the pair read as UTF-16) */
+    /* a UTF-8 byte order mark in front changes nothing (unless the first line already has one,
+       or the text starts with what would make it read as UTF-16) */
     uint8_t *const buf = malloc(2 * size + 4);
     FUZZ_CHECK(buf != NULL);
-    if (size < 2 || !((data[0] == 0xff && data[1] == 0xfe) || (data[0] == 0xfe && data[1] == 0xff) ||
-                      (data[0] == 0xef))) {
+    const uint8_t *const nl = memchr(data, '\n', size);
+    const size_t first_line = nl != NULL ? (size_t)(nl - data) : size;
+    const int has_bom = memmem(data, first_line, "\xef\xbb\xbf", 3) != NULL; /* maybe after
+                                                                                 blanks */
+    if (!has_bom && (size < 2 || !((data[0] == 0xff && data[1] == 0xfe) ||
+                                   (data[0] == 0xfe && data[1] == 0xff)))) {
         memcpy(buf, "\xef\xbb\xbf", 3);
         memcpy(buf + 3, data, size);
         FUZZ_CHECK(read_as(buf, size + 3, &again) == st && (st != SGS_OK || again == enforce));
     }
     const int utf16_input = size >= 2 && ((data[0] == 0xff && data[1] == 0xfe) ||
                                           (data[0] == 0xfe && data[1] == 0xff));
-    for (int be = 0; be <= 1 && !utf16_input && (size == 0 || data[0] != 0xef); be++) {
+    for (int be = 0; be <= 1 && !utf16_input && !has_bom; be++) {
         const size_t n = to_utf16(data, size, be, buf);
         if (n == 0)
             break;
