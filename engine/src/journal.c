@@ -303,19 +303,22 @@ sgs_journal_append_mark(int fd, char kind, uint64_t seq)
     return write_all(fd, line, (size_t)n);
 }
 
+/* The path a record's hex names, or NULL: malformed, or (*oom set) out of memory. */
 static char *
-unhex_path(const char *hex)
+unhex_path(const sgs_allocator *a, const char *hex, int *oom)
 {
     const size_t n = strlen(hex);
     if (n == 0 || n % 2 != 0)
         return NULL;
-    char *const out = sgs_malloc(NULL, n / 2 + 1);
-    if (out == NULL)
+    char *const out = sgs_malloc(a, n / 2 + 1);
+    if (out == NULL) {
+        *oom = 1;
         return NULL;
+    }
     for (size_t i = 0; i < n / 2; i++) {
         unsigned v = 0;
         if (sscanf(hex + 2 * i, "%2x", &v) != 1 || v == 0) {
-            sgs_free(NULL, out);
+            sgs_free(a, out);
             return NULL;
         }
         out[i] = (char)v;
@@ -324,19 +327,46 @@ unhex_path(const char *hex)
     return out;
 }
 
+/* Whether line is exactly a record as the writer makes it: kind, then nnum decimal fields (no
+   sign, no leading zero, within 64 bits) and nhex lower-case hex fields, one space apart.
+   sscanf alone takes "Q-2" (as 2^64 - 2), "+2", "02" and extra spaces, which the sequence scan
+   (sgs_journal_next_seq) reads otherwise: the two must agree on every number. */
+static int
+canonical_record(const char *line, char kind, unsigned nnum, unsigned nhex)
+{
+    if (line[0] != kind)
+        return 0;
+    const char *p = line + 1;
+    for (unsigned f = 0; f < nnum + nhex; f++) {
+        if (*p++ != ' ')
+            return 0;
+        const size_t len = strspn(p, f < nnum ? "0123456789" : "0123456789abcdef");
+        if (len == 0 || (f < nnum && ((len > 1 && p[0] == '0') || len > 20)))
+            return 0;
+        if (f < nnum && len == 20) {
+            errno = 0;
+            (void)strtoull(p, NULL, 10);
+            if (errno == ERANGE)
+                return 0;
+        }
+        p += len;
+    }
+    return *p == '\0';
+}
+
 void
-sgs_journal_entries_free(sgs_journal_entry *e, size_t n)
+sgs_journal_entries_free(const sgs_allocator *a, sgs_journal_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        sgs_free(NULL, e[i].orig);
-        sgs_free(NULL, e[i].quarantined);
+        sgs_free(a, e[i].orig);
+        sgs_free(a, e[i].quarantined);
     }
-    sgs_free(NULL, e);
+    sgs_free(a, e);
 }
 
 int
-sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char *err,
-                 size_t errlen)
+sgs_journal_read(const sgs_allocator *a, const char *path, sgs_journal_entry **out, size_t *count,
+                 char *err, size_t errlen)
 {
     *out = NULL;
     *count = 0;
@@ -378,31 +408,40 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
         char kind = 0;
         uint64_t seq = 0, dev = 0, ino = 0, size = 0, mt = 0;
         char *ohex = NULL, *nhex = NULL;
+        if (line[0] == 'Q' && !canonical_record(line, 'Q', 5, 2)) {
+            snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
+            rc = -1;
+            break;
+        }
         if (line[0] == 'Q') {
-            ohex = sgs_malloc(NULL, (size_t)len + 1);
-            nhex = sgs_malloc(NULL, (size_t)len + 1);
+            ohex = sgs_malloc(a, (size_t)len + 1);
+            nhex = sgs_malloc(a, (size_t)len + 1);
             if (ohex == NULL || nhex == NULL ||
                 sscanf(line, "Q %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %s %s",
                        &seq, &dev, &ino, &size, &mt, ohex, nhex) != 7) {
-                sgs_free(NULL, ohex);
-                sgs_free(NULL, nhex);
-                snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
-                rc = -1;
+                const int oom = ohex == NULL || nhex == NULL;
+                if (oom)
+                    snprintf(err, errlen, "%s: out of memory", path);
+                else
+                    snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
+                sgs_free(a, ohex);
+                sgs_free(a, nhex);
+                rc = oom ? -2 : -1;
                 break;
             }
             if (n == cap) {
                 cap = cap ? 2 * cap : 64;
-                sgs_journal_entry *const g = sgs_calloc(NULL, cap, sizeof(*g));
+                sgs_journal_entry *const g = sgs_calloc(a, cap, sizeof(*g));
                 if (g == NULL) {
-                    sgs_free(NULL, ohex);
-                    sgs_free(NULL, nhex);
-                    rc = -1;
-                    snprintf(err, errlen, "out of memory");
+                    sgs_free(a, ohex);
+                    sgs_free(a, nhex);
+                    rc = -2;
+                    snprintf(err, errlen, "%s: out of memory", path);
                     break;
                 }
                 if (n > 0)
                     memcpy(g, e, n * sizeof(*g));
-                sgs_free(NULL, e);
+                sgs_free(a, e);
                 e = g;
             }
             sgs_journal_entry *const q = &e[n];
@@ -412,20 +451,26 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
             q->ino = ino;
             q->size = size;
             q->mtime_ns = mt;
-            q->orig = unhex_path(ohex);
-            q->quarantined = unhex_path(nhex);
-            sgs_free(NULL, ohex);
-            sgs_free(NULL, nhex);
+            int oom = 0;
+            q->orig = unhex_path(a, ohex, &oom);
+            q->quarantined = unhex_path(a, nhex, &oom);
+            sgs_free(a, ohex);
+            sgs_free(a, nhex);
             if (q->orig == NULL || q->quarantined == NULL) {
-                sgs_free(NULL, q->orig);
-                sgs_free(NULL, q->quarantined);
-                snprintf(err, errlen, "%s:%lu: malformed path in journal record", path, lineno);
-                rc = -1;
+                sgs_free(a, q->orig);
+                sgs_free(a, q->quarantined);
+                if (oom)
+                    snprintf(err, errlen, "%s: out of memory", path);
+                else
+                    snprintf(err, errlen, "%s:%lu: malformed path in journal record", path,
+                             lineno);
+                rc = oom ? -2 : -1;
                 break;
             }
             n++;
-        } else if (sscanf(line, "%c %" SCNu64, &kind, &seq) == 2 &&
-                   (kind == 'D' || kind == 'R' || kind == 'U')) {
+        } else if ((line[0] == 'D' || line[0] == 'R' || line[0] == 'U') &&
+                   canonical_record(line, line[0], 1, 0) &&
+                   sscanf(line, "%c %" SCNu64, &kind, &seq) == 2) {
             int found = 0;
             for (size_t i = n; i-- > 0 && !found;) {
                 if (e[i].seq == seq) {
@@ -455,8 +500,8 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
     free(line);
     fclose(fp);
     if (rc != 0) {
-        sgs_journal_entries_free(e, n);
-        return -1;
+        sgs_journal_entries_free(a, e, n);
+        return rc;
     }
     *out = e;
     *count = n;

@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_file("journal", data, size, path, sizeof(path));
     sgs_journal_entry *e = NULL;
     size_t n = 0;
-    const int rc = sgs_journal_read(path, &e, &n, err, sizeof(err));
+    const int rc = sgs_journal_read(NULL, path, &e, &n, err, sizeof(err));
     size_t qlines = 0;
     for (size_t i = 0; i < size; i++)
         qlines += data[i] == 'Q' && (i == 0 || data[i - 1] == '\n');
@@ -76,7 +76,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n && next != 0; i++)
             FUZZ_CHECK(next > e[i].seq);
     }
-    sgs_journal_entries_free(e, n);
+    sgs_journal_entries_free(NULL, e, n);
 
     size_t records = 0;
     sgs_restore_opts o;
