@@ -458,8 +458,14 @@ worker_run(void *opaque, void *state, void *job_ptr)
     int held = 0;
     if (atomic_load_explicit(&e->cancelled, memory_order_relaxed)) { /* dropped: no record */
     } else if (w == NULL || !w->ok) {
+        rec.agent = j->agent != NULL ? j->agent : ""; /* the record still names its agent */
         rec.verdict = SGS_V_IO_ERROR;
         rec.reason = "out of memory: worker could not start";
+        if (j->entry == PACKAGE_WALK) { /* the extra-file walk has no path of its own */
+            rec.path = e->pkg_root;
+            rec.reason = "out of memory: worker could not start (files the manifest does not "
+                         "list were not looked for)";
+        }
         sgs_engine_deliver(e, j->seq, &rec);
     } else {
         w->reason[0] = '\0';
