@@ -40,12 +40,23 @@ oracle(const uint8_t *data, size_t size)
         BIO_free(b);
     }
     BIO *const in = BIO_new_mem_buf(data, (int)size);
-    BIO *const content = BIO_new_mem_buf(fuzz_message, (int)sizeof(fuzz_message) - 1);
+    /* the content from a file, not a memory BIO: OpenSSL 3.0's CMS_verify copies a memory BIO
+       and leaks the copy when it fails (an unknown digest algorithm) */
+    static char content_path[512];
+    if (content_path[0] == '\0')
+        fuzz_file("message", (const uint8_t *)fuzz_message, sizeof(fuzz_message) - 1,
+                  content_path, sizeof(content_path));
+    BIO *const content = BIO_new_file(content_path, "rb");
     CMS_ContentInfo *cms = in != NULL ? d2i_CMS_bio(in, NULL) : NULL;
     if (cms == NULL && in != NULL && BIO_reset(in) == 1)
         cms = PEM_read_bio_CMS(in, NULL, NULL, NULL);
-    const int ok = cms != NULL && content != NULL &&
-                   CMS_verify(cms, NULL, store, content, NULL, CMS_BINARY) == 1;
+    int ok = cms != NULL && content != NULL &&
+             CMS_verify(cms, NULL, store, content, NULL, CMS_BINARY) == 1;
+    /* CMS_verify sets up a digest for every entry of SignedData.digestAlgorithms, a field no
+       signature covers, and fails on one it does not know; sigsweep hashes with the signers'
+       own algorithms. Such a refusal is OpenSSL's, not a disagreement on the signature. */
+    for (unsigned long e; !ok && (e = ERR_get_error()) != 0;)
+        ok = ERR_GET_LIB(e) == ERR_LIB_CMS && ERR_GET_REASON(e) == CMS_R_UNKNOWN_DIGEST_ALGORITHM;
     CMS_ContentInfo_free(cms);
     BIO_free(in);
     BIO_free(content);

@@ -1,6 +1,7 @@
-/* fuzz_material.h - fixed test material of the fuzz harnesses (made with the openssl CLI, as
-   tests/fuzz/seeds/README.md says): three public keys, a CA certificate, and the message the
-   seeds' signatures sign. Nothing here is secret: the private keys were thrown away. */
+/* fuzz_material.h - fixed test material of the fuzz harnesses, made with the openssl CLI: three
+   public keys, a CA certificate, and the message the seeds' signatures sign (seeds/keys/sig_*,
+   seeds/cms/). Test material only: the private keys were not kept, but for the P-256 one, itself
+   a seed of the private-key reader (seeds/keys/private_*), which protects nothing. */
 #ifndef SGS_FUZZ_MATERIAL_H
 #define SGS_FUZZ_MATERIAL_H
 
