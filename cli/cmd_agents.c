@@ -25,7 +25,6 @@ static const cli_optset agents_opts[] = {
     CLI_IGNORE(sweep_opts_enforce),
     CLI_IGNORE(sweep_opts_pe),
     CLI_IGNORE(sweep_opts_package),
-    CLI_IGNORE(sweep_opts_cms),
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_IGNORE(sweep_opts_public_key), /* refused by agents_check, after --server-cert */
     CLI_IGNORE(sweep_opts_trust),

@@ -78,7 +78,8 @@ const cli_command cli_cmd_cache = {
     "usage: sigsweep cache stats|clear|export FILE|import FILE [--cache-dir DIR]\n"
     "\n"
     "The persistent cache of verify --cache: stats counts its entries, clear empties it,\n"
-    "export writes its verdicts to FILE and import adds those of FILE.\n",
+    "export writes its verdicts to FILE (never a VALID one); import refuses any verdict line\n"
+    "(exports are not signed: a forged line could pass a bad file or fail a good one).\n",
     cache_opts,
     NULL,
 };

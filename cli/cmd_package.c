@@ -79,7 +79,6 @@ static const cli_optset verify_opts[] = {
     CLI_REFUSE(sweep_opts_files_from, PACKAGE_NOT_FOR_VERIFY),
     CLI_REFUSE(sweep_opts_cert, PACKAGE_NOT_FOR_VERIFY),
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
-    CLI_REFUSE(sweep_opts_cms, SWEEP_FOR_PACKAGE_SIGN),
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
@@ -160,13 +159,13 @@ const cli_command cli_cmd_package = {
     "create, sign and verify update packages (signed manifests)",
     "usage: sigsweep package create DIR --out MANIFEST [--hash H] [-j N]\n"
     "       sigsweep package sign --key PRIVATE [--hash H] [--pss] [--force] MANIFEST\n"
-    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] [--force]\n"
+    "       sigsweep package sign --cert CERT --key PRIVATE [--certfile F] [--force]\n"
     "                MANIFEST\n"
     "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
     "                [--ignore GLOB]... [options]\n"
     "\n"
     "package: create writes a sha256sum-format manifest of DIR (sorted, atomically); sign\n"
-    "signs it (MANIFEST.sig, or MANIFEST.p7s with --cms); verify checks the manifest's signature\n"
+    "signs it (MANIFEST.sig, or MANIFEST.p7s with --cert); verify checks the manifest's signature\n"
     "first, then every listed file in parallel.\n",
     NULL,
     package_cmds,

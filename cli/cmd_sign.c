@@ -13,7 +13,6 @@ static const cli_optset sign_opts[] = {
     CLI_TAKE(sweep_opts_private_key),
     CLI_TAKE(sweep_opts_cert),
     CLI_TAKE(sweep_opts_certfile),
-    CLI_TAKE(sweep_opts_cms),
     CLI_TAKE(sweep_opts_force),
     CLI_TAKE(sweep_opts_sig),
     CLI_TAKE(sweep_opts_run),
@@ -36,8 +35,6 @@ summary_signed(out_sink *s, const sgs_stats *st, const sweep_opts *o)
 static int
 sign_check(const char *cmd, sweep_opts *o, int noperands)
 {
-    if (o->cms && o->sign_cert == NULL)
-        return cli_fail_usage(cmd, "%s", SWEEP_FOR_PACKAGE_SIGN);
     if (o->ncerts > 0 && o->sign_cert == NULL)
         return cli_fail_usage(cmd, "%s", "--certfile needs --cert");
     if (o->nkeys == 0)
@@ -62,7 +59,7 @@ const cli_command cli_cmd_sign = {
     "usage: sigsweep sign --key PRIVATE [--cert CERT [--certfile FILE]...] [--force] [options]\n"
     "                FILE|DIR...\n"
     "       sigsweep package sign --key PRIVATE [--hash H] [--pss] [--force] MANIFEST\n"
-    "       sigsweep package sign --cms --cert CERT --key PRIVATE [--certfile F] [--force]\n"
+    "       sigsweep package sign --cert CERT --key PRIVATE [--certfile F] [--force]\n"
     "                MANIFEST\n"
     "\n"
     "Write F.sig for every file, as `openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS,\n"

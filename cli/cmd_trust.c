@@ -180,7 +180,6 @@ static const cli_optset diagnose_opts[] = {
     CLI_TAKE(sweep_opts_files_from),
     CLI_REFUSE(sweep_opts_cert, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
-    CLI_REFUSE(sweep_opts_cms, SWEEP_FOR_PACKAGE_SIGN),
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),

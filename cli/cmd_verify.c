@@ -22,7 +22,6 @@ static const cli_optset verify_opts[] = {
     CLI_TAKE(sweep_opts_pe),
     CLI_REFUSE(sweep_opts_cert, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
-    CLI_REFUSE(sweep_opts_cms, SWEEP_FOR_PACKAGE_SIGN),
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
     CLI_REFUSE(sweep_opts_package, SWEEP_FOR_PACKAGE_VERIFY),

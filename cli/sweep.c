@@ -17,6 +17,7 @@
 #include "sweep.h"
 
 #include "inputs.h"
+#include "lines.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -416,12 +417,6 @@ const cli_opt sweep_opts_certfile[] = {
     SWEEP_END,
 };
 
-const cli_opt sweep_opts_cms[] = {
-    {"cms", 0, NULL, cli_set_flag, SWEEP_FIELD(cms), 0,
-     "package sign: a CMS signature (MANIFEST.p7s), with --cert"},
-    SWEEP_END,
-};
-
 const cli_opt sweep_opts_force[] = {
     {"force", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.sign_replace), 0,
      "replace existing signature files (default: keep them, sign\n"
@@ -503,29 +498,15 @@ sweep_each_line(const char *cmd, const char *file, int delim,
             return -1;
         }
     }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n;
-    int rc = 0;
     unsigned long lineno = 0;
-    while (rc == 0 && (n = getdelim(&line, &cap, delim, fp)) != -1) {
-        lineno++;
-        if (n > 0 && line[n - 1] == (char)delim)
-            line[--n] = '\0';
-        if (delim != '\0' && memchr(line, '\0', (size_t)n) != NULL) {
-            fprintf(stderr, "sigsweep %s: %s:%lu: a NUL byte in a line (NUL-separated names: "
-                            "-0/--null)\n", cmd, file, lineno);
-            rc = -1;
-            break;
-        }
-        if (n > 0)
-            rc = fn(ctx, line, (size_t)n, lineno);
-    }
+    int rc = 0;
+    if (lines_each(fp, delim, fn, ctx, &lineno, &rc) == LINES_NUL_IN_LINE)
+        fprintf(stderr, "sigsweep %s: %s:%lu: a NUL byte in a line (NUL-separated names: "
+                        "-0/--null)\n", cmd, file, lineno);
     if (rc == 0 && ferror(fp) && !stop_signal) { /* a signal interrupts the read: a stop */
         fprintf(stderr, "sigsweep %s: %s: read error\n", cmd, file);
         rc = -1;
     }
-    free(line);
     if (fp != stdin)
         fclose(fp);
     return rc;

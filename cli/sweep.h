@@ -42,7 +42,6 @@ typedef struct sweep_opts {
     const char *policy;
     const char *ignore[64];
     size_t nignore;
-    int cms;
     int quiet;
     unsigned time_limit; /* --time-limit: seconds; 0 none */
     char journal_buf[4096]; /* room for default paths (sgs_default_journal, ...cache_dir) */
@@ -61,14 +60,12 @@ extern const cli_opt sweep_opts_enforce[];    /* --quarantine ... and the cache 
 extern const cli_opt sweep_opts_pe[];         /* --uefi, --require-all, --lenient */
 extern const cli_opt sweep_opts_cert[];       /* --cert */
 extern const cli_opt sweep_opts_certfile[];
-extern const cli_opt sweep_opts_cms[];
 extern const cli_opt sweep_opts_force[]; /* sign --force */
 extern const cli_opt sweep_opts_agents[];  /* --server-cert ... --command-sig */
 extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
 
 /* What using a fragment's options with a command that does not take them says. */
 #define SWEEP_FOR_SIGN "--cert and --certfile are for sign"
-#define SWEEP_FOR_PACKAGE_SIGN "--cms is for package sign, with --cert"
 #define SWEEP_FOR_AGENTS "--server-cert, --known, --key-file, --list and --command are for agents"
 #define SWEEP_FOR_PACKAGE_VERIFY "--manifest and --ignore are for package verify"
 #define SWEEP_FOR_VERIFY_ENFORCE                                                                   \

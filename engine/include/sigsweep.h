@@ -584,13 +584,17 @@ typedef struct sgs_restore_opts {
     const char *const *scan;    /* also restore stray *_invalid[.N] files under these dirs */
     size_t nscan;
     int dry_run;
+    sgs_allocator alloc;        /* both NULL: malloc/free (tests fail the Nth allocation) */
 } sgs_restore_opts;
 
 /*
  * Puts quarantined files back exactly: a journal entry is restored only when its file is still
  * the one journalled (dev, inode, size, mtime) and its original name is free (renameat2
  * RENAME_NOREPLACE); otherwise it is refused with a reason. Returns SGS_OK, SGS_ERR_STATE when
- * something was refused, SGS_ERR_FORMAT (not a journal), SGS_ERR_IO.
+ * something was refused, SGS_ERR_FORMAT (not a journal), SGS_ERR_IO (also for a journal that is
+ * not trusted: owned by another user than this one or root, or writable by group or others;
+ * nothing is read from it, in a dry run too), SGS_ERR_NOMEM (o->alloc failed: nothing was
+ * renamed after that; a stray found then is refused with "out of memory").
  */
 SGS_API SGS_NODISCARD sgs_status sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn,
                                              void *opaque, char *err, size_t errlen);

@@ -210,6 +210,19 @@ certset_get(sgs_certset_cache *c, const uint8_t *tlv, size_t len)
  * rest, and return the new DER (OPENSSL_malloc'd). NULL when the signature is not shaped so
  * (then the caller parses it whole, as OpenSSL always would).
  */
+/* Whether seq encodes back to exactly (der, len): the generic codec takes encodings OpenSSL's
+   CMS parser refuses (a SEQUENCE tagged primitive), and re-encoding would repair them, so that
+   the same bytes were MALFORMED parsed whole and VALID split (found by cms_fuzz). */
+static int
+encodes_as(ASN1_SEQUENCE_ANY *seq, const unsigned char *der, long len)
+{
+    unsigned char *again = NULL;
+    const int n = i2d_ASN1_SEQUENCE_ANY(seq, &again);
+    const int same = n == len && memcmp(again, der, (size_t)len) == 0;
+    OPENSSL_free(again);
+    return same;
+}
+
 unsigned char *
 sgs_certset_split(sgs_certset_cache *c, const uint8_t *buf, size_t len, size_t *outlen,
                   STACK_OF(X509) **certs)
@@ -219,7 +232,8 @@ sgs_certset_split(sgs_certset_cache *c, const uint8_t *buf, size_t len, size_t *
     const unsigned char *p = buf;
     *certs = NULL;
     top = d2i_ASN1_SEQUENCE_ANY(NULL, &p, (long)len);
-    if (top == NULL || p != buf + len || sk_ASN1_TYPE_num(top) != 2)
+    if (top == NULL || p != buf + len || sk_ASN1_TYPE_num(top) != 2 ||
+        !encodes_as(top, buf, (long)len))
         goto out;
     const ASN1_TYPE *const oid = sk_ASN1_TYPE_value(top, 0);
     ASN1_TYPE *const body = sk_ASN1_TYPE_value(top, 1);
@@ -237,7 +251,7 @@ sgs_certset_split(sgs_certset_cache *c, const uint8_t *buf, size_t len, size_t *
         goto out;
     const unsigned char *const sd_start = q;
     sd = d2i_ASN1_SEQUENCE_ANY(NULL, &q, clen);
-    if (sd == NULL || q != sd_start + clen)
+    if (sd == NULL || q != sd_start + clen || !encodes_as(sd, sd_start, clen))
         goto out;
     int at = -1;
     for (int i = 0; i < sk_ASN1_TYPE_num(sd); i++) {

@@ -23,7 +23,7 @@ sgs_enforce_load_journal(sgs_engine *e, const char *journal)
     sgs_journal_entry *ents = NULL;
     size_t n = 0;
     char why[256];
-    if (sgs_journal_read(journal, &ents, &n, why, sizeof(why)) != 0)
+    if (sgs_journal_read(&e->alloc, journal, &ents, &n, why, sizeof(why)) != 0)
         return;
     e->quarantined_ids = n > 0 ? sgs_calloc(&e->alloc, n, sizeof(*e->quarantined_ids)) : NULL;
     for (size_t i = 0; e->quarantined_ids != NULL && i < n; i++) {
@@ -34,7 +34,7 @@ sgs_enforce_load_journal(sgs_engine *e, const char *journal)
             e->quarantined_ids[e->nquarantined_ids++][3] = ents[i].mtime_ns;
         }
     }
-    sgs_journal_entries_free(ents, n);
+    sgs_journal_entries_free(&e->alloc, ents, n);
     if (e->quarantined_ids != NULL && e->nquarantined_ids > 1)
         qsort(e->quarantined_ids, e->nquarantined_ids, sizeof(*e->quarantined_ids), by_id);
 }

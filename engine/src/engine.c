@@ -389,8 +389,14 @@ worker_run(void *opaque, void *state, void *job_ptr)
     int held = 0;
     if (atomic_load_explicit(&e->cancelled, memory_order_relaxed)) { /* dropped: no record */
     } else if (w == NULL || !w->ok) {
+        rec.agent = j->agent != NULL ? j->agent : ""; /* the record still names its agent */
         rec.verdict = SGS_V_IO_ERROR;
         rec.reason = "out of memory: worker could not start";
+        if (j->entry == PACKAGE_WALK) { /* the extra-file walk has no path of its own */
+            rec.path = e->pkg_root;
+            rec.reason = "out of memory: worker could not start (files the manifest does not "
+                         "list were not looked for)";
+        }
         sgs_engine_deliver(e, j->seq, &rec);
     } else {
         w->reason[0] = '\0';
@@ -541,6 +547,50 @@ is_excluded(const sgs_engine *e, const sgs_scan_entry *ent)
     return 0;
 }
 
+static int on_scanned(void *opaque, const sgs_scan_entry *ent);
+
+/* F is not judged in this run (the run's own report, or sigsweep's own quarantine), so the
+   signature files the walk left to F (or that were given for F) are not consumed: each is an
+   input of its own (issue 12). A directory of such a name was walked already. 0, or 1 to stop
+   the walk. */
+static int
+queue_unconsumed_signatures(sgs_engine *e, const sgs_scan_entry *ent)
+{
+    if (e->cfg.op != SGS_OP_VERIFY && e->cfg.op != SGS_OP_DIAGNOSE)
+        return 0;
+    const char *const sfx[2] = {e->suffix, strcmp(e->suffix, ".p7s") != 0 ? ".p7s" : NULL};
+    const size_t plen = strlen(ent->path), at = (size_t)(ent->name - ent->path);
+    const int dfd = ent->dir != NULL ? sgs_scan_dir_fd(ent->dir) : -1;
+    int rc = 0;
+    for (unsigned s = 0; s < 2 && rc == 0; s++) {
+        if (sfx[s] == NULL ||
+            (ent->present != SGS_SCAN_PRESENT_UNKNOWN && (ent->present & (1u << s)) == 0))
+            continue;
+        const size_t slen = strlen(sfx[s]);
+        char *const sig = sgs_malloc(&e->alloc, plen + slen + 1);
+        if (sig == NULL)
+            return 1;
+        memcpy(sig, ent->path, plen);
+        memcpy(sig + plen, sfx[s], slen + 1);
+        struct stat st;
+        const int there = dfd >= 0 ? fstatat(dfd, sig + at, &st, AT_SYMLINK_NOFOLLOW) == 0
+                                   : lstat(sig, &st) == 0;
+        if (there && !S_ISDIR(st.st_mode)) {
+            sgs_scan_entry own = *ent;
+            own.path = sig;
+            own.name = sig + at;
+            own.kind = S_ISREG(st.st_mode)   ? SGS_SCAN_FILE
+                       : S_ISLNK(st.st_mode) ? SGS_SCAN_SYMLINK
+                                             : SGS_SCAN_SPECIAL;
+            own.errno_value = 0;
+            own.present = SGS_SCAN_PRESENT_UNKNOWN;
+            rc = on_scanned(e, &own);
+        }
+        sgs_free(&e->alloc, sig);
+    }
+    return rc;
+}
+
 static int
 on_scanned(void *opaque, const sgs_scan_entry *ent)
 {
@@ -549,9 +599,9 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
         return 1; /* stop the walk */
     if (e->nexcluded > 0 && is_excluded(e, ent))
-        return 0; /* the run's own report */
+        return queue_unconsumed_signatures(e, ent); /* the run's own report */
     if (sgs_enforce_own_quarantine(e, path))
-        return 0; /* enforcing: sigsweep's own quarantine (enforce.c) */
+        return queue_unconsumed_signatures(e, ent); /* enforcing: sigsweep's own quarantine */
     static const char p7s[] = ".p7s";
     const size_t plen = strlen(path), slen = strlen(e->suffix);
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);

@@ -290,6 +290,7 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
         job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + 1);
         if (j == NULL) {
             snprintf(e->err, sizeof(e->err), "out of memory while queueing");
+            sgs_engine_flush(e); /* what is queued runs (and is freed), as submit does */
             return SGS_ERR_NOMEM;
         }
         memset(j, 0, sizeof(*j));

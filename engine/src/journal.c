@@ -282,19 +282,22 @@ nibble(char c)
 
 /* The journal is input (a forged one is an attack): its fields are read strictly, as written:
    lowercase hex without sign or space; decimals of digits only, without overflow. */
+/* The path a record's hex names, or NULL: malformed, or (*oom set) out of memory. */
 static char *
-unhex_path(const char *hex)
+unhex_path(const sgs_allocator *a, const char *hex, int *oom)
 {
     const size_t n = strlen(hex);
     if (n == 0 || n % 2 != 0)
         return NULL;
-    char *const out = sgs_malloc(NULL, n / 2 + 1);
-    if (out == NULL)
+    char *const out = sgs_malloc(a, n / 2 + 1);
+    if (out == NULL) {
+        *oom = 1;
         return NULL;
+    }
     for (size_t i = 0; i < n / 2; i++) {
         const int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
         if (hi < 0 || lo < 0 || (hi | lo) == 0) {
-            sgs_free(NULL, out);
+            sgs_free(a, out);
             return NULL;
         }
         out[i] = (char)(hi << 4 | lo);
@@ -309,8 +312,8 @@ take_u64(const char **p, char end, uint64_t *out)
 {
     const char *d = *p;
     uint64_t v = 0;
-    if (*d < '0' || *d > '9')
-        return -1;
+    if (*d < '0' || *d > '9' || (d[0] == '0' && d[1] >= '0' && d[1] <= '9'))
+        return -1; /* no sign, no space, no leading zero: as the writer writes */
     for (; *d >= '0' && *d <= '9'; d++) {
         if (v > (UINT64_MAX - (uint64_t)(*d - '0')) / 10)
             return -1;
@@ -337,18 +340,18 @@ take_word(const char **p, char end, char *out)
 }
 
 void
-sgs_journal_entries_free(sgs_journal_entry *e, size_t n)
+sgs_journal_entries_free(const sgs_allocator *a, sgs_journal_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        sgs_free(NULL, e[i].orig);
-        sgs_free(NULL, e[i].quarantined);
+        sgs_free(a, e[i].orig);
+        sgs_free(a, e[i].quarantined);
     }
-    sgs_free(NULL, e);
+    sgs_free(a, e);
 }
 
 int
-sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char *err,
-                 size_t errlen)
+sgs_journal_read(const sgs_allocator *a, const char *path, sgs_journal_entry **out, size_t *count,
+                 char *err, size_t errlen)
 {
     *out = NULL;
     *count = 0;
@@ -392,31 +395,35 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
         char *ohex = NULL, *nhex = NULL;
         const char *p = line + 2; /* "Q <seq> <dev> <ino> <size> <mtime> <hex> <hex>" */
         if (line[0] == 'Q') {
-            ohex = sgs_malloc(NULL, (size_t)len + 1);
-            nhex = sgs_malloc(NULL, (size_t)len + 1);
-            if (ohex == NULL || nhex == NULL || line[1] != ' ' || take_u64(&p, ' ', &seq) != 0 ||
+            ohex = sgs_malloc(a, (size_t)len + 1);
+            nhex = sgs_malloc(a, (size_t)len + 1);
+            const int nomem = ohex == NULL || nhex == NULL;
+            if (nomem || line[1] != ' ' || take_u64(&p, ' ', &seq) != 0 ||
                 take_u64(&p, ' ', &dev) != 0 || take_u64(&p, ' ', &ino) != 0 ||
                 take_u64(&p, ' ', &size) != 0 || take_u64(&p, ' ', &mt) != 0 ||
                 take_word(&p, ' ', ohex) != 0 || take_word(&p, '\0', nhex) != 0) {
-                sgs_free(NULL, ohex);
-                sgs_free(NULL, nhex);
-                snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
-                rc = -1;
+                if (nomem)
+                    snprintf(err, errlen, "%s: out of memory", path);
+                else
+                    snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
+                sgs_free(a, ohex);
+                sgs_free(a, nhex);
+                rc = nomem ? -2 : -1;
                 break;
             }
             if (n == cap) {
                 cap = cap ? 2 * cap : 64;
-                sgs_journal_entry *const g = sgs_calloc(NULL, cap, sizeof(*g));
+                sgs_journal_entry *const g = sgs_calloc(a, cap, sizeof(*g));
                 if (g == NULL) {
-                    sgs_free(NULL, ohex);
-                    sgs_free(NULL, nhex);
-                    rc = -1;
-                    snprintf(err, errlen, "out of memory");
+                    sgs_free(a, ohex);
+                    sgs_free(a, nhex);
+                    rc = -2;
+                    snprintf(err, errlen, "%s: out of memory", path);
                     break;
                 }
                 if (n > 0)
                     memcpy(g, e, n * sizeof(*g));
-                sgs_free(NULL, e);
+                sgs_free(a, e);
                 e = g;
             }
             sgs_journal_entry *const q = &e[n];
@@ -426,15 +433,20 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
             q->ino = ino;
             q->size = size;
             q->mtime_ns = mt;
-            q->orig = unhex_path(ohex);
-            q->quarantined = unhex_path(nhex);
-            sgs_free(NULL, ohex);
-            sgs_free(NULL, nhex);
+            int oom = 0;
+            q->orig = unhex_path(a, ohex, &oom);
+            q->quarantined = unhex_path(a, nhex, &oom);
+            sgs_free(a, ohex);
+            sgs_free(a, nhex);
             if (q->orig == NULL || q->quarantined == NULL) {
-                sgs_free(NULL, q->orig);
-                sgs_free(NULL, q->quarantined);
-                snprintf(err, errlen, "%s:%lu: malformed path in journal record", path, lineno);
-                rc = -1;
+                sgs_free(a, q->orig);
+                sgs_free(a, q->quarantined);
+                if (oom)
+                    snprintf(err, errlen, "%s: out of memory", path);
+                else
+                    snprintf(err, errlen, "%s:%lu: malformed path in journal record", path,
+                             lineno);
+                rc = oom ? -2 : -1;
                 break;
             }
             n++;
@@ -469,8 +481,8 @@ sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *count, char 
     free(line);
     fclose(fp);
     if (rc != 0) {
-        sgs_journal_entries_free(e, n);
-        return -1;
+        sgs_journal_entries_free(a, e, n);
+        return rc;
     }
     *out = e;
     *count = n;

@@ -58,10 +58,13 @@ typedef struct sgs_journal_entry {
     int done, restored;
 } sgs_journal_entry;
 
-/* Reads a whole journal (the caller holds the lock, or accepts a snapshot). On success *out (free with sgs_journal_entries_free) and *n. A file
-   without the header, or with a malformed line, is refused (-1 with err, naming the line). */
-int sgs_journal_read(const char *path, sgs_journal_entry **out, size_t *n, char *err,
-                     size_t errlen);
-void sgs_journal_entries_free(sgs_journal_entry *e, size_t n);
+/* Reads a whole journal (the caller holds the lock, or accepts a snapshot), allocating with a
+   (NULL: malloc). On success *out (free with sgs_journal_entries_free and the same a) and *n.
+   A file without the header, or with a malformed line, is refused (-1 with err, naming the
+   line); -2 with err when an allocation failed. */
+struct sgs_allocator;
+int sgs_journal_read(const struct sgs_allocator *a, const char *path, sgs_journal_entry **out,
+                     size_t *n, char *err, size_t errlen);
+void sgs_journal_entries_free(const struct sgs_allocator *a, sgs_journal_entry *e, size_t n);
 
 #endif

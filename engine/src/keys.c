@@ -105,8 +105,9 @@ read_file(const sgs_allocator *a, const char *path, size_t max, int follow, uint
     *len = size;
     buf = NULL;
 out:
-    if (st == SGS_ERR_IO && err[0] == '\0')
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (st != SGS_OK && err[0] == '\0') /* every failure says why, out of memory too */
+        snprintf(err, errlen, "%s: %s", path,
+                 st == SGS_ERR_NOMEM ? "out of memory" : strerror(errno));
     if (buf != NULL) {
         OPENSSL_cleanse(buf, (size_t)sb.st_size + 1);
         sgs_free(a, buf);

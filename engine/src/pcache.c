@@ -26,11 +26,14 @@
  * changing mtime/ctime), and only while younger than max_age (sgs_pcache_set_max_age).
  *
  * Import: an export is a text file anyone can write and it is not signed (yet), so it cannot
- * be allowed to make anything VALID. Import refuses a file holding any VALID line (nothing is
- * imported) and takes only negative verdicts (BAD_SIGNATURE, content-keyed: they can never say
- * VALID). Identity -> digest entries are never exported or imported: mapping an identity to the
- * digest of a genuinely signed file would be a false VALID. Signed exports (exporter's key,
- * import with the matching public key) are the way to carry VALID verdicts; not done yet.
+ * be allowed to decide any file. A VALID line would make a forged signature VALID; a
+ * BAD_SIGNATURE line is as bad the other way: a content key is computed from public things
+ * (the key set, the file's digest, the signature), so a forged line fails a good file (and
+ * quarantines it under enforcement) without the judge ever verifying. Import therefore refuses
+ * a file holding any verdict line (nothing is imported). Identity -> digest entries are never
+ * exported or imported either: mapping an identity to the digest of a genuinely signed file
+ * would be a false VALID. Signed exports (exporter's key, import with the matching public key)
+ * are the way to carry verdicts; not done yet.
  *
  * Full disk (issue 18): no MDB_WRITEMAP (its sparse map raises SIGBUS on a full file system);
  * MDB_MAP_FULL/ENOSPC on commit stop the writes for the rest of the run with one warning

@@ -9,9 +9,10 @@
  *     sigsweep-cache-export 1
  *     V <64 hex: content key> <verdict token> <signer fingerprint or -> <algorithm or ->
  *
- * Only the verdicts table travels (content keys are portable; file identities are not), and
- * an unsigned export never carries, and an import never accepts, a VALID verdict (see "Import"
- * in pcache.c). An import file is checked whole before anything of it is stored.
+ * Only the verdicts table travels (content keys are portable; file identities are not); an
+ * unsigned export never carries a VALID verdict, and an import accepts no verdict line at all
+ * (see "Import" in pcache.c): until exports are signed, import takes only an export with no
+ * records. An import file is checked whole before anything of it is stored.
  */
 #include "pcache_impl.h"
 
@@ -271,23 +272,12 @@ sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, 
                 st = SGS_ERR_FORMAT;
                 break;
             }
-            if (verdict == SGS_V_VALID) { /* see "Import" in the design comment */
-                snprintf(err, errlen, "%s:%lu: a VALID verdict from an unauthenticated export "
-                         "is refused (nothing imported)", file, lineno);
-                st = SGS_ERR_FORMAT;
-                break;
-            }
-            if (pass == 1) {
-                sgs_pcache_verdict pv;
-                memset(&pv, 0, sizeof(pv));
-                pv.verdict = (uint8_t)verdict;
-                if (strcmp(signer, "-") != 0)
-                    memcpy(pv.signer, signer, 64);
-                if (strcmp(alg, "-") != 0)
-                    memcpy(pv.alg, alg, strlen(alg) + 1); /* < 48 bytes: checked above */
-                sgs_pcache_put_verdict(a.c, key, &pv);
-            }
-            (*count)++;
+            /* see "Import" in pcache.c: an unauthenticated line may not decide any file */
+            snprintf(err, errlen, "%s:%lu: a %s verdict from an unauthenticated export is "
+                     "refused (nothing imported): an unsigned export cannot carry verdicts",
+                     file, lineno, sgs_verdict_name(verdict));
+            st = SGS_ERR_FORMAT;
+            break;
         }
         if (st == SGS_OK && lineno == 0) {
             snprintf(err, errlen, "%s: empty file", file);

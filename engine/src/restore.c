@@ -214,6 +214,7 @@ typedef struct names {
     noted_name *v;
     size_t n, cap;
     int dry_run;
+    const sgs_allocator *alloc; /* the run's allocations */
 } names;
 
 static noted_name *
@@ -246,16 +247,16 @@ note(names *nm, const struct stat *dir, const char *base, int there, const struc
     if (n == NULL) {
         if (nm->n == nm->cap) {
             const size_t cap = nm->cap ? 2 * nm->cap : 16;
-            noted_name *const grown = sgs_calloc(NULL, cap, sizeof(*grown));
+            noted_name *const grown = sgs_calloc(nm->alloc, cap, sizeof(*grown));
             if (grown == NULL)
                 return -1;
             if (nm->n > 0)
                 memcpy(grown, nm->v, nm->n * sizeof(*grown));
-            sgs_free(NULL, nm->v);
+            sgs_free(nm->alloc, nm->v);
             nm->v = grown;
             nm->cap = cap;
         }
-        char *const copy = sgs_malloc(NULL, strlen(base) + 1);
+        char *const copy = sgs_malloc(nm->alloc, strlen(base) + 1);
         if (copy == NULL)
             return -1;
         memcpy(copy, base, strlen(base) + 1);
@@ -273,8 +274,8 @@ static void
 names_free(names *nm)
 {
     for (size_t i = 0; i < nm->n; i++)
-        sgs_free(NULL, nm->v[i].base);
-    sgs_free(NULL, nm->v);
+        sgs_free(nm->alloc, nm->v[i].base);
+    sgs_free(nm->alloc, nm->v);
 }
 
 /* The one rename back, qbase -> obase in the confined directory (RENAME_NOREPLACE); a dry
@@ -317,9 +318,10 @@ report(reporter *rp, const char *orig, const char *q, int journalled, sgs_restor
     rp->fn(rp->opaque, &r);
 }
 
-/* The name a stray quarantined file had: strip "_invalid" or "_invalid.N". NULL if none. */
+/* The name a stray quarantined file had: strip "_invalid" or "_invalid.N". NULL if none, or
+   (*oom set) out of memory. */
 static char *
-original_of(const char *path)
+original_of(const sgs_allocator *a, const char *path, int *oom)
 {
     const char *const mark = strstr(path, "_invalid");
     if (mark == NULL)
@@ -338,11 +340,12 @@ original_of(const char *path)
     if (*tail != '\0' || last == path || last[-1] == '/')
         return NULL;
     const size_t n = (size_t)(last - path);
-    char *const out = sgs_malloc(NULL, n + 1);
+    char *const out = sgs_malloc(a, n + 1);
     if (out != NULL) {
         memcpy(out, path, n);
         out[n] = '\0';
     }
+    *oom = out == NULL;
     return out;
 }
 
@@ -378,11 +381,15 @@ on_stray(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     (void)errno_value;
     if (kind != SGS_SCAN_FILE)
         return 0;
-    char *const orig = original_of(path);
-    if (orig == NULL)
+    int oom = 0;
+    char *const orig = original_of(c->names->alloc, path, &oom);
+    if (orig == NULL) {
+        if (oom) /* a stray left where it is is said, never skipped quietly */
+            report(c->rp, path, path, 0, SGS_RESTORE_REFUSED, "out of memory");
         return 0;
+    }
     if (journals(c, path)) { /* the journal's own entries are handled there */
-        sgs_free(NULL, orig);
+        sgs_free(c->names->alloc, orig);
         return 0;
     }
     struct stat st, at_q;
@@ -404,7 +411,7 @@ on_stray(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
     }
     if (cf.dfd >= 0)
         close(cf.dfd);
-    sgs_free(NULL, orig);
+    sgs_free(c->names->alloc, orig);
     return 0;
 }
 
@@ -464,7 +471,7 @@ static given *
 resolve_givens(const sgs_restore_opts *o)
 {
     const size_t n = o->npaths + o->nscan;
-    given *const g = sgs_calloc(NULL, n > 0 ? n : 1, sizeof(*g));
+    given *const g = sgs_calloc(&o->alloc, n > 0 ? n : 1, sizeof(*g));
     for (size_t i = 0; g != NULL && i < n; i++) {
         const char *const p = i < o->npaths ? o->paths[i] : o->scan[i - o->npaths];
         g[i].shown = p;
@@ -476,11 +483,11 @@ resolve_givens(const sgs_restore_opts *o)
 }
 
 static void
-givens_free(given *g, size_t n)
+givens_free(const sgs_allocator *a, given *g, size_t n)
 {
     for (size_t i = 0; g != NULL && i < n; i++)
-        free(g[i].abs);
-    sgs_free(NULL, g);
+        free(g[i].abs); /* realpath's */
+    sgs_free(a, g);
 }
 
 sgs_status
@@ -511,14 +518,22 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
             close(fd);
         return fd >= 0 && !S_ISREG(jst.st_mode) ? SGS_ERR_FORMAT : SGS_ERR_IO;
     }
-    if (have_journal && sgs_journal_read(o->journal, &e, &n, err, errlen) != 0) {
+    /* the same trust as a quarantining run's journal open: its entries decide what is renamed
+       back, so one another user owns or others can write is refused (in a dry run too) */
+    if (have_journal && !sgs_journal_trusted(&jst, o->journal, err, errlen)) {
+        sgs_journal_unlock(fd);
         close(fd);
-        return SGS_ERR_FORMAT;
+        return SGS_ERR_IO;
+    }
+    const int rd = have_journal ? sgs_journal_read(&o->alloc, o->journal, &e, &n, err, errlen) : 0;
+    if (rd != 0) {
+        close(fd);
+        return rd == -2 ? SGS_ERR_NOMEM : SGS_ERR_FORMAT;
     }
     sgs_status st = SGS_ERR_NOMEM;
     given *const g = resolve_givens(o);
-    unsigned char *const handled = sgs_calloc(NULL, n > 0 ? n : 1, 1);
-    names nm = {NULL, 0, 0, o->dry_run};
+    unsigned char *const handled = sgs_calloc(&o->alloc, n > 0 ? n : 1, 1);
+    names nm = {NULL, 0, 0, o->dry_run, &o->alloc};
     reporter rp = {fn, opaque, g, o->npaths + o->nscan, 0};
     if (g == NULL || handled == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -535,9 +550,9 @@ out:
         close(fd);
     }
     names_free(&nm);
-    sgs_free(NULL, handled);
-    givens_free(g, o->npaths + o->nscan);
-    sgs_journal_entries_free(e, n);
+    sgs_free(&o->alloc, handled);
+    givens_free(&o->alloc, g, o->npaths + o->nscan);
+    sgs_journal_entries_free(&o->alloc, e, n);
     return st;
 }
 

@@ -54,6 +54,26 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   set +e; "$B" verify -q --key k.pub --quarantine --force --journal gw.j gw >/dev/null 2>errgw; rc=$?; set -e
   check "a journal another user owns: exit 2, not trusted" "[ $rc = 2 ] && grep -q 'owned by uid' errgw && [ -e gw/u1 ]"
 fi
+# 3c. the same for restore, which opens the journal itself: a real journal, made untrusted
+mkdir -p rq && printf 'unsigned\n' > rq/u1
+"$B" verify -q --key k.pub --quarantine --force --journal rq.j rq >/dev/null 2>&1 || true
+for variant in 666 620 nobody; do
+  if [ "$variant" = nobody ]; then
+    { [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; } || continue
+    chmod 600 rq.j && chown nobody rq.j
+  else
+    chmod "$variant" rq.j
+  fi
+  for dry in "" --dry-run; do
+    set +e; "$B" restore $dry --journal rq.j >/dev/null 2>errrq; rc=$?; set -e
+    check "restore $dry with an untrusted journal ($variant): exit 2, one line naming it, nothing renamed" \
+      "[ $rc = 2 ] && [ \$(wc -l < errrq) = 1 ] && grep -q 'rq.j: .*not trusted' errrq && [ -e rq/u1_invalid ] && [ ! -e rq/u1 ]"
+  done
+  chown "$(id -u)" rq.j 2>/dev/null || true
+done
+chmod 600 rq.j
+set +e; "$B" restore --journal rq.j >/dev/null 2>&1; rc=$?; set -e
+check "restore with the journal trusted again: exit 0, restored" "[ $rc = 0 ] && [ -e rq/u1 ]"
 
 # 4. forged journals: restore into another directory (as /etc) or another name is refused
 mkdir -p victim target

@@ -21,4 +21,23 @@ cp /bin/true s/f1.sig.sig; cp /bin/true s/f1.sig.p7s; cp /bin/true s/f2.sig.sig.
 run --key k.pub s
 check "F.sig.sig, F.sig.p7s, F.sig.sig.sig each get a record" \
   "grep -q 's/f1.sig.sig: NO_SIGNATURE' vout && grep -q 's/f1.sig.p7s: NO_SIGNATURE' vout && grep -q 's/f2.sig.sig.sig: ' vout"
+# A signature is consumed only when its F is judged in this run. F skipped as sigsweep's own
+# quarantine (by the journal), or F the run's --output report: F.sig and F.p7s get records.
+mkdir q; printf 'unsigned\n' > q/x; cp s/f1 q/good; cp s/f1.sig q/good.sig
+run --key k.pub --quarantine --force --journal q.j q
+check "set-up: q/x quarantined" "[ -e q/x_invalid ]"
+cp /bin/true q/x_invalid.sig; cp /bin/true q/x_invalid.p7s
+run --key k.pub --quarantine --force --journal q.j q
+check "walked: the signatures of a journal-skipped x_invalid get records (exit 1)" \
+  "[ $rc = 1 ] && grep -q 'q/x_invalid.sig: NO_SIGNATURE' vout && grep -q 'q/x_invalid.p7s: NO_SIGNATURE' vout && ! grep -q 'q/x_invalid:' vout"
+rm -f q/x_invalid.p7s_invalid q/x_invalid.sig_invalid; cp /bin/true q/x_invalid.sig
+run --key k.pub --quarantine --force --journal q.j q/x_invalid.sig
+check "given: x_invalid.sig of a journal-skipped x_invalid gets a record (exit 1)" \
+  "[ $rc = 1 ] && grep -q 'q/x_invalid.sig: NO_SIGNATURE' vout"
+mkdir o; cp s/f1 o/good; cp s/f1.sig o/good.sig
+run --key k.pub --output o/report o
+cp /bin/true o/report.sig
+run --key k.pub --output o/report o
+check "the signature beside the excluded --output report gets a record (exit 1)" \
+  "[ $rc = 1 ] && grep -q 'o/report.sig: NO_SIGNATURE' o/report && ! grep -q 'o/report:' o/report"
 finish

@@ -21,7 +21,7 @@ package, ~40 small variants, DIR/variants.tsv and DIR/expected.tsv), then, in DI
     with FIFOs and symlinks (not listed, no hang), --hash sha384/sha512; a manifest inside DIR
     is not listed; an existing MANIFEST is replaced by rename (new inode), no temp file left;
   - sign: the raw .sig is byte-identical to `openssl dgst -sha256 -sign` and verifies with
-    openssl; --hash sha512 --pss verifies with openssl (PSS); --cms writes a .p7s that
+    openssl; --hash sha512 --pss verifies with openssl (PSS); --cert writes a .p7s that
     `openssl cms -verify` accepts; each of them verifies with `package verify`;
   - usage errors exit 2.
 --reuse skips package.sh when DIR/expected.tsv exists. Exit status 0 when everything holds,
@@ -407,7 +407,7 @@ def main():
         verify_valid(m, "--key", "keys/signer.pub", "--hash", "sha512", "--pss")
     for sub, extra in (("cms", []), ("cms-certfile", ["--certfile", "keys/ca.crt"])):
         m = "work/e2e/%s/pkg.sha256" % sub
-        rc, so, se, text = run.status(0, "package", "sign", "--cms", "--cert", "keys/leaf.crt",
+        rc, so, se, text = run.status(0, "package", "sign", "--cert", "keys/leaf.crt",
                                       "--key", "keys/leaf.key", *extra, m)
         if ck.check(os.path.exists(os.path.join(out, m + ".p7s")), "%s: no %s.p7s" % (text, m)):
             ok, msg = openssl_ok("cms", "-verify", "-binary", "-inform", "DER", "-in",
@@ -433,6 +433,11 @@ def main():
     run.status(2, "package", "create", "pkg")
     run.status(2, "package", "create", "pkg", "--out", "work/e2e/x.sha256", "--hash", "md5")
     run.status(2, "package", "sign", "work/e2e/raw/pkg.sha256")
+    # --cms is gone (issue 12): --cert is what makes a CMS signature; no option does nothing
+    rc, so, se, text = run.status(2, "package", "sign", "--cms", "--cert", "keys/leaf.crt",
+                                  "--key", "keys/leaf.key", "work/e2e/raw/pkg.sha256")
+    ck.check(b"--cms" in se, "%s: the diagnostic does not name --cms: %r" % (text, se))
+    run.status(2, "verify", "--cms", "--key", "keys/signer.pub", "pkg")
     run.status(2, "package", "frobnicate")
 
     n_rec = sum(len(r) for _, r in results.values())
