@@ -19,6 +19,25 @@ typedef struct out_sink {
     int agents;            /* records are agents (CSV gets an agent column) */
 } out_sink;
 
+/* What a JSONL report's run record says about the run (verify, agents, package verify). */
+typedef struct out_run {
+    const char *command;     /* "verify", "agents", "package verify" */
+    const char *const *args; /* the command line after the command's words */
+    int nargs;
+    unsigned shard_index, shard_count; /* 0/0: not sharded ("1/1") */
+    sgs_fingerprints fp;
+    long long start;         /* seconds since the epoch */
+} out_run;
+
+/* The run record: {"type":"run","format":1,...}. With st, the whole record (end, counts,
+   files, interrupted), for a report that is rewritten at the end (a file); without, the
+   opening of a stream, closed by out_run_end(). */
+void out_run_record(FILE *fp, const out_run *r, const sgs_stats *st);
+/* {"type":"run_end","end":...,"counts":{...},"files":N,"interrupted":false}: a stream's last. */
+void out_run_end(FILE *fp, const sgs_stats *st);
+/* "2026-12-05T09:00:00Z" for t (UTC). */
+void out_utc(long long t, char buf[32]);
+
 /* Parses "text", "jsonl", "csv". 0 on success, -1 if unknown. */
 int out_format_parse(const char *s, out_format *out);
 

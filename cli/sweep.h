@@ -65,6 +65,7 @@ extern const cli_opt sweep_opts_cms[];
 extern const cli_opt sweep_opts_force[]; /* sign --force */
 extern const cli_opt sweep_opts_agents[];  /* --server-cert ... --command-sig */
 extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
+extern const cli_opt sweep_opts_shard[];   /* --shard K/N */
 
 /* What using a fragment's options with a command that does not take them says. */
 #define SWEEP_FOR_SIGN "--cert and --certfile are for sign"
@@ -75,6 +76,7 @@ extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
     "--quarantine, --journal, --mode, --policy and the cache options are for verify"
 #define SWEEP_FOR_VERIFY_PE "--uefi, --require-all and --lenient are for verify"
 #define SWEEP_FOR_VERIFY_TRUST "trust options are for verify"
+#define SWEEP_FOR_SHARD "--shard is for verify, agents and package verify"
 #define SWEEP_FOR_SIGN_FORCE "--force is for sign (replace existing signature files)"
 
 /* A command's part of the run. check returns CLI_GO_ON or an exit status (after the
