@@ -22,7 +22,7 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_verify,  &cli_cmd_sign,  &cli_cmd_agents,  &cli_cmd_keygen, &cli_cmd_export_agent_key,
-    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  NULL,
+    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  &cli_cmd_report, NULL,
 };
 
 const char cli_overview[] =
@@ -44,6 +44,8 @@ const char cli_overview[] =
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
+    "       sigsweep report merge REPORT... --out FILE [--allow-mixed]\n"
+    "       sigsweep report summary REPORT...\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
