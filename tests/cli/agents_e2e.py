@@ -122,6 +122,8 @@ def parse_jsonl(text, stdout, ck):
         except ValueError as e:
             ck.check(False, "%s: stdout line %d is not JSON (%s): %r" % (text, n, e, line[:200]))
             continue
+        if isinstance(r, dict) and "type" in r:
+            continue  # the run record and run_end: not an agent's record
         if not ck.check(isinstance(r, dict) and all(k in r for k in REQUIRED),
                         "%s: record lacks keys %s: %r"
                         % (text, [k for k in REQUIRED if k not in r], line[:300])):

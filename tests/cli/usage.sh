@@ -220,8 +220,10 @@ t "verify --format jsonl" 0 "$bin" verify --key "$d/rsa.pub" --format jsonl "$d/
 python3 - "$out" "$d/good.bin" <<'EOF' || fail "jsonl record is not as expected"
 import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-assert len(lines) == 1, lines
-r = json.loads(lines[0])
+assert len(lines) == 3, lines  # the run record, the record, run_end
+run, r, end = (json.loads(l) for l in lines)
+assert run["type"] == "run" and run["command"] == "verify" and end["type"] == "run_end", lines
+assert end["counts"] == {"VALID": 1} and end["files"] == 1, end
 for k in ("path", "verdict", "reason", "alg", "signer", "digest", "size"):
     assert k in r, k
 assert r["path"] == sys.argv[2] and r["verdict"] == "VALID" and r["size"] == 100000, r
@@ -348,6 +350,7 @@ import csv, json, sys
 rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
 header, body = rows[0], rows[1:]
 recs = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+recs = [r for r in recs if "type" not in r]  # the run record and run_end
 assert len(body) == len(recs) > 0, (len(body), len(recs))
 for r in recs:
     assert [k for k in header if k in r] == list(r), ("order or missing column", header, list(r))
@@ -381,7 +384,7 @@ cp -- "$out" "$tmp/agents.csv"
 t "agents jsonl: the fingerprint once, as key_fp" 0 "$bin" agents --server-cert \
     "$tmp/kg/a/b/server.crt" --format jsonl "$tmp/fleet/"
 stdout_has "\"path\":\"$tmp/fleet/agent1/OfcNTCer.dat\""
-python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline())
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readlines()[1])
 assert len(r["key_fp"]) == 64 and "signer" not in r, r' "$out" ||
     fail "agents jsonl: want key_fp, and no signer repeating it"
 csv_like_jsonl "$tmp/agents.csv" "$out" || fail "agents csv and jsonl disagree (see above)"
