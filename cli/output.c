@@ -471,6 +471,11 @@ out_record(void *opaque, const sgs_record *rec)
     out_sink *const s = opaque;
     FILE *const fp = s->fp;
     const char *const verdict = sgs_verdict_name(rec->verdict);
+    if (s->silent || (s->hide_valid && rec->verdict == SGS_V_VALID)) {
+        if (s->progress)
+            progress(s);
+        return;
+    }
     switch (s->format) {
     case OUT_TEXT:
         text_escaped(fp, rec->agent[0] != '\0' ? rec->agent : rec->path);
@@ -503,12 +508,19 @@ out_record(void *opaque, const sgs_record *rec)
         progress(s);
 }
 
+int
+out_quiet_summary(const sgs_stats *st, int quiet)
+{
+    const int all_valid = st->files > 0 && st->verdicts[SGS_V_VALID] == st->files;
+    return quiet >= OUT_QUIET_STATUS || (quiet == OUT_QUIET_VALID && all_valid);
+}
+
 void
 out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
 {
     if (s->progress)
         fputs("\r\033[K", stderr);
-    if (quiet)
+    if (out_quiet_summary(st, quiet))
         return;
     const double secs = out_now() - s->start;
     fprintf(stderr, "sigsweep: %llu files %s:", (unsigned long long)st->files, what);
@@ -536,7 +548,7 @@ out_agents_summary(out_sink *s, const sgs_stats *st, int quiet)
 {
     if (s->progress)
         fputs("\r\033[K", stderr);
-    if (quiet)
+    if (out_quiet_summary(st, quiet))
         return;
     const double secs = out_now() - s->start;
     fprintf(stderr, "sigsweep: %llu agents in %.2f s\n", (unsigned long long)st->files, secs);
@@ -553,7 +565,7 @@ void
 out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
 {
     out_summary(s, st, quiet, "checked");
-    if (quiet)
+    if (out_quiet_summary(st, quiet))
         return;
     const uint64_t bad = st->files - st->verdicts[SGS_V_VALID];
     if (bad == 0 && st->files > 0) {

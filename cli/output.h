@@ -17,6 +17,8 @@ typedef struct out_sink {
     int write_error;       /* an fprintf/fwrite to fp failed */
     int show_chain;        /* text: print the chain under each record (trust diagnose) */
     int agents;            /* records are agents (CSV gets an agent column) */
+    int hide_valid;        /* --quiet, text: no line for a VALID record */
+    int silent;            /* --status to stdout: no record at all */
 } out_sink;
 
 /* What a JSONL report's run record says about the run (verify, agents, package verify). */
@@ -47,7 +49,16 @@ void out_begin(out_sink *s);
 /* sgs_record_fn: writes one record and, now and then, the progress line. */
 void out_record(void *opaque, const sgs_record *rec);
 
-/* Clears the progress line and prints the summary to stderr (unless quiet). */
+/* How much a run says, as sha256sum -c: */
+#define OUT_QUIET_NO 0     /* every record, the summary */
+#define OUT_QUIET_VALID 1  /* --quiet: text has no line for a VALID record; the summary only
+                              when a record is not VALID (JSONL and CSV stay whole reports) */
+#define OUT_QUIET_STATUS 2 /* --status: nothing on stdout, no summary: the exit status says */
+
+/* Whether the summary is left out at this quiet level (OUT_QUIET_*). */
+int out_quiet_summary(const sgs_stats *st, int quiet);
+
+/* Clears the progress line and prints the summary to stderr (see out_quiet_summary). */
 void out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what);
 
 /* agents: "N of M agents do not have a valid server certificate", then counts. */

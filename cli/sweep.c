@@ -319,7 +319,13 @@ const cli_opt sweep_opts_run[] = {
     {"format", 0, "F", cli_set_format, SWEEP_FIELD(format), 0, "text (default), jsonl, csv"},
     {"output", 0, "FILE", cli_set_string, SWEEP_FIELD(output), 0,
      "write the report to FILE (atomically) instead of stdout"},
-    {"quiet", 'q', NULL, cli_set_flag, SWEEP_FIELD(quiet), 0, "no progress line, no summary"},
+    {"quiet", 'q', NULL, cli_set_flag, SWEEP_FIELD(quiet), 0,
+     "as sha256sum -c: text has no line for a VALID file, no progress\n"
+     "line; the summary only when a file is not VALID (a JSONL or CSV\n"
+     "report stays whole)"},
+    {"status", 0, NULL, cli_set_flag, SWEEP_FIELD(status), 0,
+     "print nothing (no record on stdout, no summary): the exit status\n"
+     "says (--output FILE is still written whole)"},
     {"max-file-size", 0, "SIZE", set_max_file_size, 0, 0,
      "files larger than SIZE (bytes, or with K, M, G, T) are not read:\n"
      "SKIPPED, never VALID (default 64G; 0: no limit)"},
@@ -723,7 +729,9 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
             return CLI_EXIT_USAGE;
         }
     }
-    sink.progress = !o->quiet && isatty(STDERR_FILENO);
+    sink.progress = o->quiet == OUT_QUIET_NO && isatty(STDERR_FILENO);
+    sink.hide_valid = o->quiet != OUT_QUIET_NO && o->format == OUT_TEXT;
+    sink.silent = o->quiet == OUT_QUIET_STATUS && o->output == NULL;
     sink.show_chain = o->cfg.op == SGS_OP_DIAGNOSE;
     sink.agents = o->cfg.op == SGS_OP_AGENTS;
     o->cfg.on_record = out_record;
@@ -804,9 +812,9 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
             goto out;
         }
     }
-    if (stats.files == 0 && !o->quiet)
+    if (stats.files == 0 && o->quiet != OUT_QUIET_STATUS)
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
-    if (!o->quiet && o->cfg.op == SGS_OP_VERIFY && stats.verdicts[SGS_V_VALID] == 0 &&
+    if (o->quiet == OUT_QUIET_NO && o->cfg.op == SGS_OP_VERIFY && stats.verdicts[SGS_V_VALID] == 0 &&
         stats.verdicts[SGS_V_BAD_SIGNATURE] > 1)
         fprintf(stderr,
                 "sigsweep %s: no signature in this run verified (%zu key(s)%s): the likely cause "
@@ -864,6 +872,8 @@ sweep_main(const cli_command *cmd, int argc, char **argv, const sweep_hooks *h)
     if (rc != CLI_GO_ON)
         return rc;
     const int n = argc - p.operand;
+    if (o.status)
+        o.quiet = OUT_QUIET_STATUS;
     if ((rc = h->check(cmd->name, &o, n)) != CLI_GO_ON)
         return rc;
     /* verify, agents and package verify make reports: a JSONL one starts with a run record */

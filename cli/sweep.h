@@ -43,7 +43,8 @@ typedef struct sweep_opts {
     const char *ignore[64];
     size_t nignore;
     int cms;
-    int quiet;
+    int quiet;  /* OUT_QUIET_* (output.h): --quiet, --status */
+    int status; /* --status, before it is folded into quiet */
     unsigned time_limit; /* --time-limit: seconds; 0 none */
     char journal_buf[4096]; /* room for default paths (sgs_default_journal, ...cache_dir) */
     char cache_buf[4096];

@@ -179,9 +179,29 @@ printf 'x' >>"$d/bad.bin" # signed, then changed
 t "verify one good file" 0 "$bin" verify --key "$d/rsa.pub" "$d/good.bin"
 stdout_lines 1
 [[ $(head -n1 -- "$out") == "$d/good.bin: VALID"* ]] || fail "want '$d/good.bin: VALID ...'"
-t "verify --quiet" 0 "$bin" verify --quiet --key "$d/rsa.pub" "$d/good.bin"
-stdout_has "VALID"
+t "verify --quiet, all VALID: silent (as sha256sum -c --quiet)" 0 "$bin" verify --quiet \
+    --key "$d/rsa.pub" "$d/good.bin"
+stdout_empty
 [[ ! -s $err ]] || fail "--quiet wrote to stderr"
+t "verify --quiet, one not VALID: only its line, and the summary" 1 "$bin" verify --quiet \
+    --key "$d/rsa.pub" "$d/good.bin" "$d/bad.bin" "$d/good2.bin"
+stdout_lines 1
+stdout_has "$d/bad.bin: BAD_SIGNATURE"
+stderr_has "3 files checked: 2 VALID 1 BAD_SIGNATURE"
+t "verify --quiet --format jsonl: the report stays whole" 1 "$bin" verify --quiet \
+    --key "$d/rsa.pub" --format jsonl "$d/good.bin" "$d/bad.bin"
+stdout_lines 4
+stdout_has '"verdict":"VALID"'
+t "verify --status: nothing at all, the exit status" 1 "$bin" verify --status \
+    --key "$d/rsa.pub" "$d/good.bin" "$d/bad.bin"
+stdout_empty
+[[ ! -s $err ]] || fail "--status wrote to stderr"
+t "verify --status, all VALID" 0 "$bin" verify --status --key "$d/rsa.pub" "$d/good.bin"
+stdout_empty
+t "verify --status --output: the report is written whole" 1 "$bin" verify --status \
+    --key "$d/rsa.pub" --format jsonl --output "$tmp/status.jsonl" "$d/good.bin" "$d/bad.bin"
+stdout_empty
+[[ $(wc -l <"$tmp/status.jsonl") == 3 ]] || fail "--status --output: want the run record and 2"
 t "verify key dir, three key types" 0 "$bin" verify --key "$d/pub" "$d/good.bin" "$d/ed.bin" \
     "$d/ec.bin"
 stdout_lines 3
