@@ -581,7 +581,13 @@ out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
             sep = ", ";
         }
     }
-    fputs(st->files == 0 ? "nothing checked)\n" : ")\n", stderr);
+    const char *reason = "";
+    const sgs_verdict mv = s->engine != NULL ? sgs_engine_manifest_verdict(s->engine, &reason)
+                                             : SGS_V_VALID;
+    if (st->files == 0 && mv != SGS_V_VALID && mv != SGS_V_UNJUDGED) /* another shard has it */
+        fprintf(stderr, "the manifest: %s)\n", sgs_verdict_name(mv));
+    else
+        fputs(st->files == 0 ? "nothing checked)\n" : ")\n", stderr);
 }
 
 void
