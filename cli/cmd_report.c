@@ -164,6 +164,8 @@ sorter_finish(sorter *s, dups *d)
     ent prev;
     int has_prev = 0, prev_flagged = 0, rc = 0;
     if (s->nruns == 0) { /* everything fit: one sort in memory */
+        if (s->n == 0)
+            return 0;
         qsort(s->buf, s->n, sizeof(ent), cmp_ent);
         for (size_t i = 0; i < s->n && rc == 0; i++)
             rc = scan_sorted(d, &prev, &has_prev, &prev_flagged, &s->buf[i]);
@@ -373,14 +375,18 @@ check_input(merge *m, size_t file, const merge_opts *o)
                          m->files[f->file], f->line, f->host);
                 rc = -1;
             }
-        } else if (l.kind == REP_RUN_END) {
-            run->end_line = l.lineno;
-            if (set_run_text(run, rep_run(r)) != 0) {
+        } else if (l.kind == REP_NOTE) {
+            if (add_note(m, file, &l) != 0) {
                 snprintf(err, sizeof(err), "%s:%lu: out of memory", path, l.lineno);
                 rc = -1;
             }
-        } else if (l.kind == REP_NOTE) {
-            if (add_note(m, file, &l) != 0) {
+        } else if (run == NULL) { /* not reached: rep_next has a run before these */
+            snprintf(err, sizeof(err), "%s:%lu: no run record before this line", path,
+                     l.lineno);
+            rc = -1;
+        } else if (l.kind == REP_RUN_END) {
+            run->end_line = l.lineno;
+            if (set_run_text(run, rep_run(r)) != 0) {
                 snprintf(err, sizeof(err), "%s:%lu: out of memory", path, l.lineno);
                 rc = -1;
             }
