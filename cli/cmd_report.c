@@ -222,6 +222,9 @@ typedef struct run_info {
     unsigned long line, end_line; /* the run record's line; its run_end's (0: none) */
     char *text;                   /* the whole run record, compact JSON */
     char *host, *command, *shard;
+    char *job;              /* the command line without what differs between the shards of one
+                               job (--shard, --output, -j, --quiet, --status): its identity */
+    unsigned shard_k, shard_n;
     char fp[3][SGS_FP_HEX_LEN];
     size_t first; /* the run of the same command whose fingerprints it is compared with */
     int mixed;
@@ -274,6 +277,47 @@ dup_str(const char *s)
     return d;
 }
 
+/* The run's job identity: its argv without the options that differ between the shards of one
+   job array. A malloc'd string (words NUL-separated, the last followed by two NULs). */
+static char *
+job_of(const json_t *argv)
+{
+    static const char *const with_value[] = {"--shard", "--output", "-j", "--jobs"};
+    static const char *const alone[] = {"-q", "--quiet", "--status"};
+    size_t len = 2;
+    char *out = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t at = 0;
+        for (size_t i = 0; i < json_array_size(argv); i++) {
+            const char *const w = json_string_value(json_array_get(argv, i));
+            int skip = w == NULL;
+            for (size_t k = 0; !skip && k < sizeof(with_value) / sizeof(with_value[0]); k++) {
+                const size_t n = strlen(with_value[k]);
+                if (strcmp(w, with_value[k]) == 0)
+                    skip = 2; /* and its value */
+                else if (strncmp(w, with_value[k], n) == 0 && (w[n] == '=' || n == 2))
+                    skip = 1; /* --shard=K/N, -j4 */
+            }
+            for (size_t k = 0; !skip && k < sizeof(alone) / sizeof(alone[0]); k++)
+                skip = strcmp(w, alone[k]) == 0;
+            if (skip == 2)
+                i++;
+            if (skip)
+                continue;
+            const size_t n = strlen(w) + 1;
+            if (pass == 1)
+                memcpy(out + at, w, n);
+            at += n;
+        }
+        if (pass == 0) {
+            len += at;
+            if ((out = calloc(1, len)) == NULL)
+                return NULL;
+        }
+    }
+    return out;
+}
+
 static int
 add_run(merge *m, size_t file, const rep_line *l)
 {
@@ -288,6 +332,10 @@ add_run(merge *m, size_t file, const rep_line *l)
     r->host = dup_str(rep_str(l->obj, "host"));
     r->command = dup_str(rep_str(l->obj, "command"));
     r->shard = dup_str(rep_str(l->obj, "shard"));
+    r->job = job_of(json_object_get(l->obj, "argv"));
+    if (sscanf(rep_str(l->obj, "shard"), "%u/%u", &r->shard_k, &r->shard_n) != 2 ||
+        r->shard_k < 1 || r->shard_k > r->shard_n)
+        r->shard_k = r->shard_n = 1;
     const json_t *const fp = json_object_get(l->obj, "fingerprints");
     snprintf(r->fp[0], SGS_FP_HEX_LEN, "%s", rep_str(fp, "keys"));
     snprintf(r->fp[1], SGS_FP_HEX_LEN, "%s", rep_str(fp, "trust"));
@@ -300,7 +348,7 @@ add_run(merge *m, size_t file, const rep_line *l)
             break;
         }
     }
-    return r->host != NULL && r->command != NULL && r->shard != NULL ? 0 : -1;
+    return r->host != NULL && r->command != NULL && r->shard != NULL && r->job != NULL ? 0 : -1;
 }
 
 /* The run's whole record as text, once it is whole (at its run record, or its run_end). */
@@ -431,9 +479,12 @@ cmp_flagged(const void *a, const void *b)
     return x->line < y->line ? -1 : x->line > y->line;
 }
 
+static unsigned long notes_written; /* this process's merge: the warnings it wrote */
+
 static void
 write_note(FILE *fp, const char *text)
 {
+    notes_written++;
     json_t *const n = json_pack("{s:s,s:s,s:s}", "type", "note", "level", "warning", "text",
                                 text);
     if (n != NULL)
@@ -573,6 +624,73 @@ mixed_notes(const merge *m, FILE *fp)
     }
 }
 
+/* The job's command line for a note: its words with spaces. */
+static void
+job_text(const char *job, char *out, size_t n)
+{
+    size_t at = 0;
+    for (const char *w = job; *w != '\0' && at + 1 < n; w += strlen(w) + 1)
+        at += (size_t)snprintf(out + at, n - at, "%s%s", at ? " " : "", w);
+}
+
+/* The shards of each job (runs of one command line but --shard, N > 1): a shard merged twice,
+   shards missing (their files are in no report), shards of another N (they overlap). */
+static void
+shard_notes(const merge *m, FILE *fp)
+{
+    char text[2048], line[1024];
+    unsigned char *done = calloc(m->nruns + 1, 1);
+    for (size_t i = 0; done != NULL && i < m->nruns; i++) {
+        const run_info *const r = &m->runs[i];
+        if (done[i] || r->shard_n <= 1)
+            continue;
+        uint32_t *const seen = calloc(r->shard_n + 1, sizeof(*seen));
+        if (seen == NULL)
+            break;
+        int other_n = 0;
+        for (size_t j = i; j < m->nruns; j++) {
+            const run_info *const o = &m->runs[j];
+            if (done[j] || o->shard_n <= 1 || strcmp(o->command, r->command) != 0 ||
+                strcmp(o->job, r->job) != 0)
+                continue;
+            if (o->shard_n != r->shard_n) {
+                other_n = 1;
+                continue; /* its own group, later */
+            }
+            done[j] = 1;
+            if (++seen[o->shard_k] == 2) {
+                job_text(r->job, line, sizeof(line));
+                snprintf(text, sizeof(text),
+                         "shard %u/%u of `%s` is in the merge more than once (%s:%lu, host %s): "
+                         "its files are counted twice",
+                         o->shard_k, o->shard_n, line, m->files[o->file], o->line, o->host);
+                write_note(fp, text);
+            }
+        }
+        unsigned missing = 0, first = 0;
+        for (unsigned k = 1; k <= r->shard_n; k++)
+            if (seen[k] == 0 && missing++ == 0)
+                first = k;
+        job_text(r->job, line, sizeof(line));
+        if (missing > 0) {
+            snprintf(text, sizeof(text),
+                     "%u of the %u shards of `%s` are not in the merge (the first: %u/%u): "
+                     "their files are in no report",
+                     missing, r->shard_n, line, first, r->shard_n);
+            write_note(fp, text);
+        }
+        if (other_n) {
+            snprintf(text, sizeof(text),
+                     "`%s` was sharded in %u and in other numbers of shards: shards of different "
+                     "N overlap, their files are counted more than once",
+                     line, r->shard_n);
+            write_note(fp, text);
+        }
+        free(seen);
+    }
+    free(done);
+}
+
 static int
 write_merged(merge *m, const merge_opts *o)
 {
@@ -599,6 +717,7 @@ write_merged(merge *m, const merge_opts *o)
         for (size_t i = 0; i < m->nnotes; i++)
             fprintf(fp, "%s\n", m->notes[i]);
         mixed_notes(m, fp);
+        shard_notes(m, fp);
         dup_notes(m, fp, keys, flag_at);
     }
     for (size_t i = 0; keys != NULL && i < m->dup.n; i++)
@@ -671,9 +790,12 @@ merge_main(const cli_command *cmd, int argc, char **argv)
     if (rc == 0)
         rc = write_merged(&m, &o);
     if (rc == 0)
-        fprintf(stderr, "sigsweep %s: %zu runs, %llu records from %zu reports into %s%s\n", m.cmd,
-                m.nruns, (unsigned long long)m.records, m.nfiles, o.out,
-                m.dup.count > 0 ? " (duplicates flagged: see its notes)" : "");
+        fprintf(stderr, "sigsweep %s: %zu runs, %llu records from %zu reports into %s", m.cmd,
+                m.nruns, (unsigned long long)m.records, m.nfiles, o.out);
+    if (rc == 0 && notes_written > 0)
+        fprintf(stderr, " (%lu warnings: the notes at its end)", notes_written);
+    if (rc == 0)
+        fputc('\n', stderr);
     sorter_free(&m.sort);
     free(m.dup.flagged);
     for (size_t i = 0; i < m.nruns; i++) {
@@ -681,6 +803,7 @@ merge_main(const cli_command *cmd, int argc, char **argv)
         free(m.runs[i].host);
         free(m.runs[i].command);
         free(m.runs[i].shard);
+        free(m.runs[i].job);
     }
     free(m.runs);
     for (size_t i = 0; i < m.nnotes; i++)

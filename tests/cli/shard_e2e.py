@@ -308,6 +308,15 @@ def main():
         first = [json.loads(l) for l in f][1]
     ck.check(notes and any(("duplicate path %s " % first["path"]) in t for t in notes),
              "duplicates: notes %r do not name %r" % (notes[:3], first["path"]))
+    ck.check(any(t.startswith("shard 1/2 of `sigsweep package verify ") and "more than once" in t
+                 for t in notes), "a shard given twice: notes %r" % notes[:3])
+    ck.check(not any("not in the merge" in t for t in notes), "no shard missing: %r" % notes[:3])
+    # a shard missing: its files are in no report
+    run("report", "merge", s1, "--out", "half.jsonl", want=0)
+    with open(os.path.join(work, "half.jsonl")) as f:
+        notes = [json.loads(l)["text"] for l in f if l.startswith('{"type":"note"')]
+    ck.check(len(notes) == 1 and "1 of the 2 shards" in notes[0] and "2/2" in notes[0],
+             "a shard missing: notes %r" % notes)
 
     def variant(name, text):
         path = os.path.join(work, name)
