@@ -31,6 +31,7 @@ static const cli_optset agents_opts[] = {
     CLI_IGNORE(sweep_opts_files_from),
     CLI_IGNORE(sweep_opts_cert),
     CLI_IGNORE(sweep_opts_certfile),
+    CLI_TAKE(sweep_opts_shard),
     CLI_OPTSET_END,
 };
 

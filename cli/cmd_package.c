@@ -83,6 +83,7 @@ static const cli_optset verify_opts[] = {
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
+    CLI_TAKE(sweep_opts_shard),
     CLI_OPTSET_END,
 };
 

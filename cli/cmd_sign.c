@@ -23,6 +23,7 @@ static const cli_optset sign_opts[] = {
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
     CLI_REFUSE(sweep_opts_package, SWEEP_FOR_PACKAGE_VERIFY),
+    CLI_REFUSE(sweep_opts_shard, SWEEP_FOR_SHARD),
     CLI_OPTSET_END,
 };
 

@@ -25,6 +25,7 @@ static const cli_optset verify_opts[] = {
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
     CLI_REFUSE(sweep_opts_package, SWEEP_FOR_PACKAGE_VERIFY),
+    CLI_TAKE(sweep_opts_shard),
     CLI_OPTSET_END,
 };
 

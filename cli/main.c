@@ -22,7 +22,7 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_verify,  &cli_cmd_sign,  &cli_cmd_agents,  &cli_cmd_keygen, &cli_cmd_export_agent_key,
-    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  NULL,
+    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  &cli_cmd_report, NULL,
 };
 
 const char cli_overview[] =
@@ -44,6 +44,8 @@ const char cli_overview[] =
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
+    "       sigsweep report merge REPORT... --out FILE [--allow-mixed]\n"
+    "       sigsweep report summary REPORT...\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
@@ -69,6 +71,8 @@ const char cli_overview[] =
     "key id). trust add: copy CA certificates into DIR with OpenSSL subject-hash links; refuses\n"
     "non-CA certificates unless --force; never overwrites. trust diagnose: for each signed file\n"
     "(or certificate file), the chain it builds, what is missing and what would fix it.\n"
+    "report merge: many runs' JSONL reports made one (runs with other fingerprints refused,\n"
+    "paths one host judged twice flagged); report summary: a report for a terminal or a mail.\n"
     "\n"
     "options:\n"
     "  --key FILE|DIR       verify: public key or certificate (PEM/DER), or a directory of\n"
@@ -118,7 +122,11 @@ const char cli_overview[] =
     "                       hash (sbsign, pesign) is accepted, naming the bytes it leaves out\n"
     "  --lenient            data after the signature, bytes stuffed in the certificate table\n"
     "                       or a directory size that disagrees are warnings, not MALFORMED\n"
-    "  -q, --quiet          no progress line, no summary\n"
+    "  -q, --quiet          as sha256sum -c: no line for a VALID file (text), no progress\n"
+    "                       line, the summary only when a file is not VALID\n"
+    "  --status             print nothing: the exit status says (--output is still written)\n"
+    "  --shard K/N          verify, agents, package verify: only shard K of N (1 <= K <= N),\n"
+    "                       by XXH64 of each path relative to PATH (agents: the agent id)\n"
     "  -h, --help           this help\n"
     "\n"
     "exit status: 0 all valid, 1 some file not valid (or no file found), 2 usage or fatal error\n";

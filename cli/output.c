@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 double
 out_now(void)
@@ -472,6 +473,11 @@ out_record(void *opaque, const sgs_record *rec)
     out_sink *const s = opaque;
     FILE *const fp = s->fp;
     const char *const verdict = sgs_verdict_name(rec->verdict);
+    if (s->silent || (s->hide_valid && rec->verdict == SGS_V_VALID)) {
+        if (s->progress)
+            progress(s);
+        return;
+    }
     switch (s->format) {
     case OUT_TEXT:
         text_escaped(fp, rec->agent[0] != '\0' ? rec->agent : rec->path);
@@ -504,12 +510,19 @@ out_record(void *opaque, const sgs_record *rec)
         progress(s);
 }
 
+int
+out_quiet_summary(const sgs_stats *st, int quiet)
+{
+    const int all_valid = st->files > 0 && st->verdicts[SGS_V_VALID] == st->files;
+    return quiet >= OUT_QUIET_STATUS || (quiet == OUT_QUIET_VALID && all_valid);
+}
+
 void
 out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what)
 {
     if (s->progress)
         fputs("\r\033[K", stderr);
-    if (quiet)
+    if (out_quiet_summary(st, quiet))
         return;
     const double secs = out_now() - s->start;
     fprintf(stderr, "sigsweep: %llu files %s:", (unsigned long long)st->files, what);
@@ -537,7 +550,7 @@ out_agents_summary(out_sink *s, const sgs_stats *st, int quiet)
 {
     if (s->progress)
         fputs("\r\033[K", stderr);
-    if (quiet)
+    if (out_quiet_summary(st, quiet))
         return;
     const double secs = out_now() - s->start;
     fprintf(stderr, "sigsweep: %llu agents in %.2f s\n", (unsigned long long)st->files, secs);
@@ -554,7 +567,7 @@ void
 out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
 {
     out_summary(s, st, quiet, "checked");
-    if (quiet)
+    if (out_quiet_summary(st, quiet))
         return;
     const uint64_t bad = st->files - st->verdicts[SGS_V_VALID];
     if (bad == 0 && st->files > 0) {
@@ -570,7 +583,13 @@ out_package_summary(out_sink *s, const sgs_stats *st, int quiet)
             sep = ", ";
         }
     }
-    fputs(st->files == 0 ? "nothing checked)\n" : ")\n", stderr);
+    const char *reason = "";
+    const sgs_verdict mv = s->engine != NULL ? sgs_engine_manifest_verdict(s->engine, &reason)
+                                             : SGS_V_VALID;
+    if (st->files == 0 && mv != SGS_V_VALID && mv != SGS_V_UNJUDGED) /* another shard has it */
+        fprintf(stderr, "the manifest: %s)\n", sgs_verdict_name(mv));
+    else
+        fputs(st->files == 0 ? "nothing checked)\n" : ")\n", stderr);
 }
 
 void
@@ -600,4 +619,78 @@ out_restore(FILE *fp, out_format f, const char *action, const char *original,
         putc(')', fp);
     }
     putc('\n', fp);
+}
+
+void
+out_utc(long long t, char buf[32])
+{
+    struct tm tm;
+    const time_t tt = (time_t)t;
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(buf, 32, "1970-01-01T00:00:00Z");
+}
+
+/* "counts", "files", "interrupted": what is known only at the end. */
+static void
+run_counts(FILE *fp, const sgs_stats *st)
+{
+    fputs("\"counts\":{", fp);
+    const char *sep = "";
+    for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++) {
+        if (st->verdicts[v] > 0) {
+            fprintf(fp, "%s\"%s\":%llu", sep, sgs_verdict_name((sgs_verdict)v),
+                    (unsigned long long)st->verdicts[v]);
+            sep = ",";
+        }
+    }
+    fprintf(fp, "},\"files\":%llu,\"interrupted\":%s", (unsigned long long)st->files,
+            st->interrupted ? "true" : "false");
+}
+
+void
+out_run_record(FILE *fp, const out_run *r, const sgs_stats *st)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        host[0] = '\0';
+    char start[32], end[32];
+    out_utc(r->start, start);
+    fputs("{\"type\":\"run\",\"format\":1,\"host\":", fp);
+    out_json_string(fp, host, NULL);
+    fprintf(fp, ",\"start\":\"%s\",", start);
+    if (st != NULL) {
+        out_utc((long long)time(NULL), end);
+        fprintf(fp, "\"end\":\"%s\",", end);
+    }
+    fprintf(fp, "\"version\":\"%s\",\"command\":\"%s\",\"argv\":[\"sigsweep\"",
+            sgs_version_string(), r->command);
+    const char *w = r->command; /* "package verify": two words */
+    while (*w != '\0') {
+        const size_t len = strcspn(w, " ");
+        fprintf(fp, ",\"%.*s\"", (int)len, w);
+        w += len + (w[len] == ' ');
+    }
+    for (int i = 0; i < r->nargs; i++) {
+        putc(',', fp);
+        out_json_string(fp, r->args[i], NULL);
+    }
+    fprintf(fp, "],\"shard\":\"%u/%u\",", r->shard_count > 1 ? r->shard_index : 1,
+            r->shard_count > 1 ? r->shard_count : 1);
+    fprintf(fp, "\"fingerprints\":{\"keys\":\"%s\",\"trust\":\"%s\",\"options\":\"%s\"}",
+            r->fp.keys, r->fp.trust, r->fp.options);
+    if (st != NULL) {
+        putc(',', fp);
+        run_counts(fp, st);
+    }
+    fputs("}\n", fp);
+}
+
+void
+out_run_end(FILE *fp, const sgs_stats *st)
+{
+    char end[32];
+    out_utc((long long)time(NULL), end);
+    fprintf(fp, "{\"type\":\"run_end\",\"end\":\"%s\",", end);
+    run_counts(fp, st);
+    fputs("}\n", fp);
 }

@@ -17,7 +17,28 @@ typedef struct out_sink {
     int write_error;       /* an fprintf/fwrite to fp failed */
     int show_chain;        /* text: print the chain under each record (trust diagnose) */
     int agents;            /* records are agents (CSV gets an agent column) */
+    int hide_valid;        /* --quiet, text: no line for a VALID record */
+    int silent;            /* --status to stdout: no record at all */
 } out_sink;
+
+/* What a JSONL report's run record says about the run (verify, agents, package verify). */
+typedef struct out_run {
+    const char *command;     /* "verify", "agents", "package verify" */
+    const char *const *args; /* the command line after the command's words */
+    int nargs;
+    unsigned shard_index, shard_count; /* 0/0: not sharded ("1/1") */
+    sgs_fingerprints fp;
+    long long start;         /* seconds since the epoch */
+} out_run;
+
+/* The run record: {"type":"run","format":1,...}. With st, the whole record (end, counts,
+   files, interrupted), for a report that is rewritten at the end (a file); without, the
+   opening of a stream, closed by out_run_end(). */
+void out_run_record(FILE *fp, const out_run *r, const sgs_stats *st);
+/* {"type":"run_end","end":...,"counts":{...},"files":N,"interrupted":false}: a stream's last. */
+void out_run_end(FILE *fp, const sgs_stats *st);
+/* "2026-12-05T09:00:00Z" for t (UTC). */
+void out_utc(long long t, char buf[32]);
 
 /* Parses "text", "jsonl", "csv". 0 on success, -1 if unknown. */
 int out_format_parse(const char *s, out_format *out);
@@ -28,7 +49,16 @@ void out_begin(out_sink *s);
 /* sgs_record_fn: writes one record and, now and then, the progress line. */
 void out_record(void *opaque, const sgs_record *rec);
 
-/* Clears the progress line and prints the summary to stderr (unless quiet). */
+/* How much a run says, as sha256sum -c: */
+#define OUT_QUIET_NO 0     /* every record, the summary */
+#define OUT_QUIET_VALID 1  /* --quiet: text has no line for a VALID record; the summary only
+                              when a record is not VALID (JSONL and CSV stay whole reports) */
+#define OUT_QUIET_STATUS 2 /* --status: nothing on stdout, no summary: the exit status says */
+
+/* Whether the summary is left out at this quiet level (OUT_QUIET_*). */
+int out_quiet_summary(const sgs_stats *st, int quiet);
+
+/* Clears the progress line and prints the summary to stderr (see out_quiet_summary). */
 void out_summary(out_sink *s, const sgs_stats *st, int quiet, const char *what);
 
 /* agents: "N of M agents do not have a valid server certificate", then counts. */

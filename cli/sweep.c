@@ -284,13 +284,49 @@ set_at(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* --shard K/N: as coreutils `split -n K/N`, K from 1 to N. */
+static int
+set_shard(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    (void)opt;
+    long long k, n;
+    const char *const slash = strchr(arg, '/');
+    char num[32];
+    const size_t klen = slash != NULL ? (size_t)(slash - arg) : 0;
+    if (slash == NULL || klen == 0 || klen >= sizeof(num) ||
+        (memcpy(num, arg, klen), num[klen] = '\0', parse_in_range(num, 1, 1000000, &k) != 0) ||
+        parse_in_range(slash + 1, 1, 1000000, &n) != 0 || k > n)
+        return cli_fail_usage(p->cmd->name,
+                              "--shard wants K/N with 1 <= K <= N <= 1000000 (as split -n K/N: "
+                              "a 0-based index i is $((i+1))/N), not '%s'",
+                              arg);
+    sweep_opts *const o = target(p);
+    o->cfg.shard_index = (unsigned)k;
+    o->cfg.shard_count = (unsigned)n;
+    return CLI_GO_ON;
+}
+
+const cli_opt sweep_opts_shard[] = {
+    {"shard", 0, "K/N", set_shard, 0, 0,
+     "judge only shard K of N (1 <= K <= N): by a hash of each file's path\n"
+     "relative to the PATH given (agents: the agent id; package: the\n"
+     "manifest path), so N runs cover the inputs exactly once"},
+    SWEEP_END,
+};
+
 const cli_opt sweep_opts_run[] = {
     {"jobs", 'j', "N", cli_set_jobs, SWEEP_FIELD(cfg.threads), 0,
      "worker threads (default: online CPUs)"},
     {"format", 0, "F", cli_set_format, SWEEP_FIELD(format), 0, "text (default), jsonl, csv"},
     {"output", 0, "FILE", cli_set_string, SWEEP_FIELD(output), 0,
      "write the report to FILE (atomically) instead of stdout"},
-    {"quiet", 'q', NULL, cli_set_flag, SWEEP_FIELD(quiet), 0, "no progress line, no summary"},
+    {"quiet", 'q', NULL, cli_set_flag, SWEEP_FIELD(quiet), 0,
+     "as sha256sum -c: text has no line for a VALID file, no progress\n"
+     "line; the summary only when a file is not VALID (a JSONL or CSV\n"
+     "report stays whole)"},
+    {"status", 0, NULL, cli_set_flag, SWEEP_FIELD(status), 0,
+     "print nothing (no record on stdout, no summary): the exit status\n"
+     "says (--output FILE is still written whole)"},
     {"max-file-size", 0, "SIZE", set_max_file_size, 0, 0,
      "files larger than SIZE (bytes, or with K, M, G, T) are not read:\n"
      "SKIPPED, never VALID (default 64G; 0: no limit)"},
@@ -629,9 +665,27 @@ catch_stop_signals(int on, int restart)
     (void)sigaction(SIGALRM, &sa, NULL); /* --time-limit */
 }
 
+/* The whole run record, put before the records already written. 0, or -1 with why. */
+static int
+put_run_record(sgs_wfile *report, const out_run *rr, const sgs_stats *st, char *why, size_t n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *const mem = open_memstream(&buf, &len);
+    if (mem == NULL)
+        return -1;
+    out_run_record(mem, rr, st);
+    int rc = fclose(mem) == 0 && buf != NULL ? 0 : -1;
+    if (rc == 0 && sgs_wfile_prepend(report, buf, len, why, n) != SGS_OK)
+        rc = -1;
+    free(buf);
+    return rc;
+}
+
 /* The run itself, once the options are checked. */
 static int
-run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_hooks *h)
+run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_hooks *h,
+    out_run *rr)
 {
     out_sink sink;
     memset(&sink, 0, sizeof(sink));
@@ -656,7 +710,9 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
             return CLI_EXIT_USAGE;
         }
     }
-    sink.progress = !o->quiet && isatty(STDERR_FILENO);
+    sink.progress = o->quiet == OUT_QUIET_NO && isatty(STDERR_FILENO);
+    sink.hide_valid = o->quiet != OUT_QUIET_NO && o->format == OUT_TEXT;
+    sink.silent = o->quiet == OUT_QUIET_STATUS && o->output == NULL;
     sink.show_chain = o->cfg.op == SGS_OP_DIAGNOSE;
     sink.agents = o->cfg.op == SGS_OP_AGENTS;
     o->cfg.on_record = out_record;
@@ -682,7 +738,18 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         goto out;
     if (h->prepare != NULL && h->prepare(cmd, e, o, operands) != 0)
         goto out;
+    /* the run record: a report that is rewritten at the end (a file) gets it first, whole,
+       at the end; a stream gets its opening now and a run_end record last */
+    const int run_record = rr != NULL && o->format == OUT_JSONL;
+    const int run_rewritten = run_record && report != NULL && sgs_wfile_is_replacing(report);
+    if (run_record && sgs_engine_fingerprints(e, &rr->fp) != SGS_OK) {
+        fprintf(stderr, "sigsweep %s: cannot fingerprint the run's keys and trust material\n",
+                cmd);
+        goto out;
+    }
     out_begin(&sink);
+    if (run_record && !run_rewritten)
+        out_run_record(sink.fp, rr, NULL);
     if (submit_paths(cmd, e, o, h, operands, noperands) != 0)
         goto out;
     catch_stop_signals(1, 1);
@@ -701,6 +768,8 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
         fprintf(stderr, "sigsweep %s: interrupted by signal %d: the run is incomplete (%llu "
                         "records written)\n",
                 cmd, (int)stop_signal, (unsigned long long)stats.files);
+    if (run_record && !run_rewritten)
+        out_run_end(sink.fp, &stats);
     if (fflush(sink.fp) != 0 || sink.write_error) {
         fprintf(stderr, "sigsweep %s: writing the report failed: %s\n", cmd, strerror(errno));
         goto out;
@@ -713,6 +782,10 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
             fprintf(stderr, "sigsweep %s: cannot write %s: %s\n", cmd, o->output, strerror(errno));
             goto out;
         }
+        if (run_rewritten && put_run_record(report, rr, &stats, why, sizeof(why)) != 0) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, why[0] ? why : strerror(ENOMEM));
+            goto out;
+        }
         sgs_wfile *const done = report;
         report = NULL;
         if (sgs_wfile_commit(done, why, sizeof(why)) != SGS_OK) {
@@ -720,9 +793,9 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
             goto out;
         }
     }
-    if (stats.files == 0 && !o->quiet)
+    if (stats.files == 0 && o->quiet != OUT_QUIET_STATUS)
         fprintf(stderr, "sigsweep %s: no input files found\n", cmd);
-    if (!o->quiet && o->cfg.op == SGS_OP_VERIFY && stats.verdicts[SGS_V_VALID] == 0 &&
+    if (o->quiet == OUT_QUIET_NO && o->cfg.op == SGS_OP_VERIFY && stats.verdicts[SGS_V_VALID] == 0 &&
         stats.verdicts[SGS_V_BAD_SIGNATURE] > 1)
         fprintf(stderr,
                 "sigsweep %s: no signature in this run verified (%zu key(s)%s): the likely cause "
@@ -780,7 +853,19 @@ sweep_main(const cli_command *cmd, int argc, char **argv, const sweep_hooks *h)
     if (rc != CLI_GO_ON)
         return rc;
     const int n = argc - p.operand;
+    if (o.status)
+        o.quiet = OUT_QUIET_STATUS;
     if ((rc = h->check(cmd->name, &o, n)) != CLI_GO_ON)
         return rc;
-    return run(cmd->name, &o, argv + p.operand, n, h);
+    /* verify, agents and package verify make reports: a JSONL one starts with a run record */
+    out_run rr;
+    memset(&rr, 0, sizeof(rr));
+    rr.command = cmd->name;
+    rr.args = (const char *const *)(argv + 1);
+    rr.nargs = argc - 1;
+    rr.shard_index = o.cfg.shard_index;
+    rr.shard_count = o.cfg.shard_count;
+    rr.start = (long long)time(NULL);
+    const int report = h->op == SGS_OP_VERIFY || h->op == SGS_OP_AGENTS || h->op == SGS_OP_PACKAGE;
+    return run(cmd->name, &o, argv + p.operand, n, h, report ? &rr : NULL);
 }

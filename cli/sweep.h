@@ -42,7 +42,8 @@ typedef struct sweep_opts {
     const char *policy;
     const char *ignore[64];
     size_t nignore;
-    int quiet;
+    int quiet;  /* OUT_QUIET_* (output.h): --quiet, --status */
+    int status; /* --status, before it is folded into quiet */
     unsigned time_limit; /* --time-limit: seconds; 0 none */
     char journal_buf[4096]; /* room for default paths (sgs_default_journal, ...cache_dir) */
     char cache_buf[4096];
@@ -63,6 +64,7 @@ extern const cli_opt sweep_opts_certfile[];
 extern const cli_opt sweep_opts_force[]; /* sign --force */
 extern const cli_opt sweep_opts_agents[];  /* --server-cert ... --command-sig */
 extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
+extern const cli_opt sweep_opts_shard[];   /* --shard K/N */
 
 /* What using a fragment's options with a command that does not take them says. */
 #define SWEEP_FOR_SIGN "--cert and --certfile are for sign"
@@ -72,6 +74,7 @@ extern const cli_opt sweep_opts_package[]; /* --manifest, --ignore */
     "--quarantine, --journal, --mode, --policy and the cache options are for verify"
 #define SWEEP_FOR_VERIFY_PE "--uefi, --require-all and --lenient are for verify"
 #define SWEEP_FOR_VERIFY_TRUST "trust options are for verify"
+#define SWEEP_FOR_SHARD "--shard is for verify, agents and package verify"
 #define SWEEP_FOR_SIGN_FORCE "--force is for sign (replace existing signature files)"
 
 /* A command's part of the run. check returns CLI_GO_ON or an exit status (after the

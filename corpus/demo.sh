@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # corpus/demo.sh - the main job on the bundled corpus, from a clean checkout: install what is
 # missing (as root), build, generate the deterministic corpus into build/corpus-data, run
-# `sigsweep verify` over it and print the report, then check every verdict against the
+# `sigsweep verify --quiet` over it (the files that are not VALID, the summary), write the whole
+# JSONL report and its `report summary`, then check every verdict against the
 # generator's expected.tsv. Exit 0 when the report is exactly what the corpus expects.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,13 +12,15 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$jobs" >/dev/null
 cmake --build build --target corpus >/dev/null
 data=build/corpus-data
-echo "== sigsweep verify --key $data/keys $data/tree =="
+echo "== sigsweep verify --quiet --key $data/keys $data/tree (the files not VALID) =="
 set +e
-build/cli/sigsweep verify --key "$data/keys" --output "$data/report.txt" "$data/tree"
+build/cli/sigsweep verify --quiet --key "$data/keys" --format jsonl --output "$data/report.jsonl" \
+  "$data/tree" 2>/dev/null
+build/cli/sigsweep verify --quiet --key "$data/keys" "$data/tree"
 rc=$?
 set -e
-cat "$data/report.txt"
-echo "== exit status $rc (1: the corpus holds known-bad files on purpose); report: $data/report.txt =="
+echo "== exit status $rc (1: the corpus holds known-bad files on purpose); the whole report: $data/report.jsonl =="
+build/cli/sigsweep report summary "$data/report.jsonl" || true
 [ "$rc" -le 1 ] || exit "$rc"
 echo "== checking every verdict against $data/expected.tsv =="
 python3 tests/cli/e2e_corpus.py --sigsweep build/cli/sigsweep --corpus "$data"

@@ -261,6 +261,15 @@ typedef struct sgs_config {
                                   say why (stats.quarantine_refused). Default 10 and 5 %. */
     unsigned max_quarantine_percent; /* 0..100 */
     int force_quarantine;      /* the breaker does not stop the renames */
+    unsigned shard_index;      /* --shard K/N: judge only the inputs of shard K (1..N) of N; */
+    unsigned shard_count;      /* 0 (default) or 1: every input. An input's shard is
+                                  sgs_shard_of() of its path relative to the path submitted
+                                  (verify: a path submitted that is not a directory is its own
+                                  relative path, as given), of the agent id (agents), of the
+                                  manifest-relative path (package verify, listed and extra
+                                  files; the manifest's own failure record: of its path as
+                                  given). An input of another shard gets no record and is never
+                                  opened; a signature goes with the file it signs. */
     sgs_record_fn on_record;   /* required */
     void *opaque;              /* passed to on_record */
     sgs_allocator alloc;
@@ -295,7 +304,8 @@ SGS_API void sgs_config_init(sgs_config *cfg);
 /*
  * Validates cfg and creates an engine. Worker threads start at the first submit.
  * Returns SGS_OK, SGS_ERR_INVALID_ARG (on_record NULL, bad hash/op, empty suffix or one with
- * '/', threads > 1024, cache_entries > 2^26, max_whole_file 0, half an allocator),
+ * '/', threads > 1024, cache_entries > 2^26, max_whole_file 0, half an allocator, a shard_index
+ * not in 1..shard_count),
  * SGS_ERR_NOMEM. On success *out is owned by the caller; release with sgs_engine_free().
  * THREAD SAFETY: an engine is driven by one controlling thread (add_key, submit, finish,
  * free); records arrive on worker threads.
@@ -366,6 +376,37 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *pa
  * length (F is path's first bytes), or 0. THREAD SAFETY: no shared state.
  */
 SGS_API size_t sgs_signature_subject(const char *path, const char *sig_suffix, int p7s);
+
+/*
+ * The shard (1..count) of an input whose relative path (or agent id) is (rel, len): XXH64 of
+ * those bytes with seed 0, as an unsigned 64-bit number, modulo count, plus 1. The same on
+ * every host and architecture (XXH64 is defined on bytes, its result is a number), so N jobs
+ * given --shard 1/N .. N/N cover a tree exactly once. count 0 or 1: 1. THREAD SAFETY: pure.
+ */
+SGS_API unsigned sgs_shard_of(const char *rel, size_t len, unsigned count);
+
+/* What a run's verdicts depend on besides the files, each as SHA-256 hex (see
+   sgs_engine_fingerprints). */
+typedef struct sgs_fingerprints {
+    char keys[SGS_FP_HEX_LEN];    /* over the sorted SPKI fingerprints (hex, one a line) of the
+                                     keys loaded; agents: the server key and the known keys */
+    char trust[SGS_FP_HEX_LEN];   /* over the sorted lines "KIND SHA256-OF-DER" of every
+                                     certificate (trust, untrusted, search, tsa) and CRL loaded,
+                                     and "system" with --trust-system */
+    char options[SGS_FP_HEX_LEN]; /* over one canonical text of the options that change
+                                     verdicts: op, hash, pss, suffix, purpose, strict, at,
+                                     partial chain, time check, min security, PE policy,
+                                     max file size, max whole file */
+} sgs_fingerprints;
+
+/*
+ * Fills *out for the keys, certificates and configuration added so far: call it once they are
+ * all added (before or after submit). Equal fingerprints mean two runs judged with the same
+ * material and options, whatever the host, the order of the options or the architecture.
+ * Returns SGS_OK, SGS_ERR_NOMEM, SGS_ERR_CRYPTO. THREAD SAFETY: controlling thread.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_fingerprints(const sgs_engine *e,
+                                                         sgs_fingerprints *out);
 
 /* ---- SGS_OP_AGENTS: the fleet key audit ------------------------------------------------------ */
 
@@ -706,6 +747,17 @@ SGS_API int sgs_wfile_is_replacing(const sgs_wfile *w);
  * temporary file is removed and the destination is as it was. SGS_OK or SGS_ERR_IO.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_wfile_commit(sgs_wfile *w, char *err, size_t errlen);
+
+/*
+ * Puts (buf, len) before the bytes written so far (a report's first record, known only at the
+ * end): a new temporary file gets buf, then the old one's bytes (copied in the kernel where it
+ * can), with the same mode and owner, and replaces the old one; the caller must have flushed
+ * what it wrote through its own buffers. Only where the bytes go to a temporary file
+ * (sgs_wfile_is_replacing): SGS_ERR_INVALID_ARG otherwise. On failure the handle is as it was.
+ * Returns SGS_OK, SGS_ERR_IO (err says why), SGS_ERR_INVALID_ARG.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_wfile_prepend(sgs_wfile *w, const void *buf, size_t len,
+                                                   char *err, size_t errlen);
 
 /* Abandons: removes the temporary file, leaves the destination as it was, frees w. NULL-safe. */
 SGS_API void sgs_wfile_abort(sgs_wfile *w);

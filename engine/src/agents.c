@@ -123,6 +123,17 @@ sgs_agents_set_time(sgs_agents *g, int64_t at)
     g->at = at;
 }
 
+size_t
+sgs_agents_key_fps(const sgs_agents *g, const uint8_t **fps, size_t max)
+{
+    size_t n = 0;
+    if (g->has_server && n < max)
+        fps[n++] = g->server_fp;
+    for (size_t i = 0; i < g->nknown && n < max; i++)
+        fps[n++] = g->known[i].fp;
+    return n;
+}
+
 int
 sgs_agents_ready(const sgs_agents *g)
 {

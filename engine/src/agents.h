@@ -35,6 +35,9 @@ SGS_NODISCARD sgs_status sgs_agents_set_command(sgs_agents *g, const char *messa
 /* Validity checks of certificate copies happen at this time (seconds since the epoch). */
 void sgs_agents_set_time(sgs_agents *g, int64_t at);
 int sgs_agents_ready(const sgs_agents *g);
+/* The SPKI fingerprints of the server key (first, when set) and the known keys: up to max
+   pointers into g, valid while g lives. Returns how many. */
+size_t sgs_agents_key_fps(const sgs_agents *g, const uint8_t **fps, size_t max);
 
 /*
  * Judges a key file's content (buf, len). Identical contents are judged once per run (a

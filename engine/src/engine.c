@@ -35,7 +35,9 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         cfg->sig_suffix[0] == '\0' || strchr(cfg->sig_suffix, '/') != NULL ||
         cfg->threads > 1024 || cfg->cache_entries > SGS_CACHE_MAX_ENTRIES ||
         cfg->max_whole_file == 0 || cfg->trust.min_security_bits < 0 ||
-        cfg->trust.min_security_bits > 256 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL))
+        cfg->trust.min_security_bits > 256 || (cfg->alloc.malloc_fn == NULL) != (cfg->alloc.free_fn == NULL) ||
+        (cfg->shard_count > 1 && (cfg->shard_index < 1 || cfg->shard_index > cfg->shard_count)) ||
+        (cfg->shard_count <= 1 && cfg->shard_index > 1))
         return SGS_ERR_INVALID_ARG;
     sgs_engine *const e = sgs_calloc(&cfg->alloc, 1, sizeof(*e));
     if (e == NULL)
@@ -598,6 +600,8 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     const char *const path = ent->path;
     if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
         return 1; /* stop the walk */
+    if (!sgs_engine_in_shard(e, sgs_engine_shard_rel(e, path)))
+        return 0; /* another shard's: no job, nothing opened (fleet.c) */
     if (e->nexcluded > 0 && is_excluded(e, ent))
         return queue_unconsumed_signatures(e, ent); /* the run's own report */
     if (sgs_enforce_own_quarantine(e, path))
@@ -684,7 +688,9 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     /* Signatures are not inputs, except when hashing a package (its .sig files are content). */
     const char *const skip[2] = {e->suffix,
                                  e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};
+    e->walk_root = path;
     const int rc = sgs_scan_inputs(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2, on_scanned, e);
+    e->walk_root = NULL;
     sgs_engine_flush(e); /* records flow before submit returns */
     if (rc != 0 && !atomic_load_explicit(&e->cancelled, memory_order_relaxed)) {
         snprintf(e->err, sizeof(e->err), "%s: out of memory while queueing", path);

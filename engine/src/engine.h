@@ -155,6 +155,7 @@ struct sgs_engine {
         uint64_t dev, ino;
     } excluded[8]; /* sgs_engine_exclude: the run's own report */
     size_t nexcluded;
+    const char *walk_root; /* the path being submitted (sgs_engine_submit), for shards */
     char start_err[512]; /* why the journal or a required cache cannot be used (start() says) */
     int start_refused;   /* the journal could not be opened: start() refuses to run */
     _Atomic uint64_t verdicts[SGS_VERDICT_COUNT];
@@ -204,6 +205,11 @@ void sgs_vstore_put_record(sgs_engine *e, worker *w, const struct stat *sb, cons
                 const sgs_check_window *win, sgs_verdict v, const sgs_record *rec);
 /* A record as delivered: an unjudged or out-of-range verdict becomes an internal error. */
 const sgs_record *sgs_record_checked(const sgs_record *rec, sgs_record *fixed);
+/* fleet.c: whether an input whose relative path (or agent id) is rel is in the run's shard */
+int sgs_engine_in_shard(const sgs_engine *e, const char *rel);
+/* fleet.c: a walked path relative to the path being submitted (walk_root); the path given
+   itself (or a file a signature given names) is its own relative path */
+const char *sgs_engine_shard_rel(const sgs_engine *e, const char *path);
 /* enforce.c: the journal's quarantined identities (at create); 1 when path is one of them */
 void sgs_enforce_load_journal(sgs_engine *e, const char *journal);
 int sgs_enforce_own_quarantine(const sgs_engine *e, const char *path);

@@ -362,3 +362,86 @@ sgs_wfile_open_append(const char *path, mode_t mode, const void *initial, size_t
         return -1;
     return open_regular_as(path, O_RDWR | O_APPEND, 0, err, errlen); /* ours, or one that was */
 }
+
+/* Copies every byte of in (from its start) to out, in the kernel where it can. 0 or -1. */
+static int
+copy_all(int in, int out)
+{
+    off_t off = 0;
+    for (;;) {
+        const ssize_t n = copy_file_range(in, &off, out, NULL, 1u << 30, 0);
+        if (n == 0)
+            return 0;
+        if (n > 0)
+            continue;
+        if (errno == EINTR)
+            continue;
+        if (errno != EXDEV && errno != ENOSYS && errno != EINVAL && errno != EOPNOTSUPP)
+            return -1;
+        break; /* another file system or kernel: copy through a buffer */
+    }
+    char buf[64 * 1024];
+    for (;;) {
+        const ssize_t n = pread(in, buf, sizeof(buf), off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n == 0 ? 0 : -1;
+        for (ssize_t done = 0; done < n;) {
+            const ssize_t w = write(out, buf + done, (size_t)(n - done));
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return -1;
+            done += w;
+        }
+        off += n;
+    }
+}
+
+sgs_status
+sgs_wfile_prepend(sgs_wfile *w, const void *buf, size_t len, char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    if (!w->replacing) {
+        snprintf(err, errlen, "%s: written straight into, nothing to put before", w->shown);
+        return SGS_ERR_INVALID_ARG;
+    }
+    struct stat was, in_st;
+    const int in = openat(w->dirfd, w->tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (in < 0 || fstat(w->fd, &was) != 0 || fstat(in, &in_st) != 0 ||
+        was.st_dev != in_st.st_dev || was.st_ino != in_st.st_ino) {
+        snprintf(err, errlen, "%s: cannot read back its temporary file %s: %s", w->shown, w->tmp,
+                 in < 0 ? strerror(errno) : "replaced meanwhile");
+        if (in >= 0)
+            close(in);
+        return SGS_ERR_IO;
+    }
+    char old[sizeof(w->tmp)];
+    memcpy(old, w->tmp, sizeof(old));
+    const int oldfd = w->fd;
+    w->fd = -1;
+    /* the same mode and owner as the bytes so far: the new file is what the old one was */
+    sgs_status st = open_temporary(w, was.st_mode & 07777, &was, err, errlen);
+    if (st == SGS_OK)
+        st = sgs_wfile_write(w, buf, len, err, errlen);
+    if (st == SGS_OK && copy_all(in, w->fd) != 0) {
+        snprintf(err, errlen, "%s: %s", w->shown, strerror(errno));
+        st = SGS_ERR_IO;
+    }
+    if (st != SGS_OK && w->fd >= 0) {
+        close(w->fd);
+        (void)unlinkat(w->dirfd, w->tmp, 0);
+    }
+    close(in);
+    if (st != SGS_OK) { /* as it was: the old temporary file, to be committed or aborted */
+        w->fd = oldfd;
+        memcpy(w->tmp, old, sizeof(old));
+        w->replacing = 1;
+        return st;
+    }
+    close(oldfd);
+    (void)unlinkat(w->dirfd, old, 0);
+    return SGS_OK;
+}

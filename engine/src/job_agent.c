@@ -137,6 +137,8 @@ static sgs_status
 queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind kind,
             size_t name_at)
 {
+    if (!sgs_engine_in_shard(e, agent))
+        return SGS_OK; /* another shard's agent (fleet.c) */
     const size_t alen = strlen(agent), plen = strlen(path);
     job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + alen + 2);
     if (j == NULL) {

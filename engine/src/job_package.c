@@ -209,6 +209,8 @@ on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_v
     const char *const rel = strncmp(path, e->pkg_root, rlen) == 0 && path[rlen] == '/'
                                 ? path + rlen + 1
                                 : path;
+    if (!sgs_engine_in_shard(e, rel))
+        return 0; /* another shard's (fleet.c) */
     if (kind == SGS_SCAN_FILE || kind == SGS_SCAN_SYMLINK || kind == SGS_SCAN_SPECIAL) {
         if (sgs_manifest_find(&e->manifest, rel) >= 0 || is_ignored(x, rel))
             return 0;
@@ -255,6 +257,8 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
     if (!e->pkg_checked)
         check_manifest(e);
     if (e->pkg_verdict != SGS_V_VALID) {
+        if (!sgs_engine_in_shard(e, e->pkg_manifest))
+            return SGS_OK; /* the manifest's record is one shard's; the verdict is every one's */
         sgs_record rec;
         memset(&rec, 0, sizeof(rec));
         rec.path = e->pkg_manifest;
@@ -286,6 +290,8 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
     sgs_engine_queue(e, walk);
     for (size_t i = 0; i < e->manifest.count; i++) {
         const char *const rel = e->manifest.entries[i].path;
+        if (!sgs_engine_in_shard(e, rel))
+            continue; /* another shard's (fleet.c) */
         const size_t plen = strlen(rel);
         job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + 1);
         if (j == NULL) {

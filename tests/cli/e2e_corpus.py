@@ -99,6 +99,8 @@ def run_verify(ck, binary, corpus, extra, label):
             continue
         if not ck.check(isinstance(rec, dict), f"{label}: line {n} is not an object"):
             continue
+        if "type" in rec:
+            continue  # the run record and run_end: not a file's record
         missing = [k for k in REQUIRED if k not in rec]
         if not ck.check(not missing, f"{label}: line {n} lacks {missing}: {line[:200]!r}"):
             continue

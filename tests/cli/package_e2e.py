@@ -89,6 +89,8 @@ def parse_jsonl(text, stdout, ck):
         except ValueError as e:
             ck.check(False, "%s: stdout line %d is not JSON (%s): %r" % (text, n, e, line[:200]))
             continue
+        if isinstance(r, dict) and "type" in r:
+            continue  # the run record and run_end: not a file's record
         if not ck.check(isinstance(r, dict) and all(isinstance(r.get(k), str)
                                                     for k in ("path", "verdict", "reason")),
                         "%s: record without path/verdict/reason strings: %r" % (text, line[:300])):

@@ -239,6 +239,8 @@ def parse_jsonl(text, out):
         except ValueError as e:
             ck.check(False, "%s: stdout line %d is not JSON (%s): %r" % (text, n, e, line[:200]))
             continue
+        if isinstance(r, dict) and "type" in r:
+            continue  # the run record and run_end: not a file's record
         if ck.check(isinstance(r, dict) and isinstance(r.get("verdict"), str)
                     and isinstance(r.get("reason"), str),
                     "%s: record without verdict/reason: %r" % (text, line[:300])):

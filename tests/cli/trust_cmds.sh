@@ -479,7 +479,7 @@ MISSING="chain incomplete: no certificate for issuer \"$INT\" (authority key id 
 
 t "diagnose, intermediate not embedded: UNTRUSTED and the fix" 1 \
     "$S" trust diagnose -q --trust "$dt" --search search files/noint-rsa.bin
-stderr_empty
+stderr_has "1 UNTRUSTED" # -q: the summary stays when a file is not VALID (sha256sum -c)
 stdout_lines 2
 stdout_has "UNTRUSTED"
 stdout_has "would be VALID after importing \"$INT\" from search/intermediate.pem"
@@ -488,7 +488,7 @@ line_is 2 "  chain: $LEAF"
 
 t "diagnose jsonl: chain is an array of DNs from the leaf" 1 \
     "$S" trust diagnose -q --trust "$dt" --search search --format jsonl files/noint-rsa.bin
-stderr_empty
+stderr_has "1 UNTRUSTED"
 jcheck '
 assert len(recs) == 1, "%d records" % len(recs)
 r = recs[0]
@@ -512,7 +512,7 @@ stdout_lacks "would be VALID"
 
 t "diagnose a certificate file: judged as that certificate" 1 \
     "$S" trust diagnose -q --trust "$dt" --search search certs/leaf-rsa.pem
-stderr_empty
+stderr_has "1 UNTRUSTED"
 stdout_lines 2
 line_is 1 "certs/leaf-rsa.pem: UNTRUSTED ($MISSING)"
 line_is 2 "  chain: $LEAF"
@@ -529,16 +529,19 @@ assert r["chain"] == [A[0]], r["chain"]
 t "add the intermediate named as the fix" 0 "$S" trust add "$dt" search/intermediate.pem
 check "no ADDED line for the intermediate" grep -q "^ADDED $INT" "$out"
 
-t "diagnose after the import: VALID, the whole chain" 0 \
+t "diagnose after the import, -q: no line for a VALID file" 0 \
     "$S" trust diagnose -q --trust "$dt" --search search files/noint-rsa.bin
 stderr_empty
+[[ ! -s $out ]] || fail "stdout not empty"
+t "diagnose after the import: VALID, the whole chain" 0 \
+    "$S" trust diagnose --trust "$dt" --search search files/noint-rsa.bin
+stderr_has "1 VALID"
 stdout_is "files/noint-rsa.bin: VALID (signed by \"$LEAF\", chain to \"$ROOT\")
   chain: $LEAF
       <- $INT
       <- $ROOT"
 t "diagnose the certificate after the import: VALID" 0 \
-    "$S" trust diagnose -q --trust "$dt" --search search certs/leaf-rsa.pem
-stderr_empty
+    "$S" trust diagnose --trust "$dt" --search search certs/leaf-rsa.pem
 stdout_is "certs/leaf-rsa.pem: VALID (chain to \"$ROOT\")
   chain: $LEAF
       <- $INT
@@ -553,7 +556,7 @@ for r in recs:
 ' "$LEAF" "$INT" "$ROOT"
 
 t "diagnose a mix: exit 1 when one is not VALID" 1 \
-    "$S" trust diagnose -q --trust "$dt" files/noint-rsa.bin bad/nosig.bin
+    "$S" trust diagnose --trust "$dt" files/noint-rsa.bin bad/nosig.bin
 check "files/noint-rsa.bin is not VALID" grep -q "^files/noint-rsa.bin: VALID" "$out"
 check "bad/nosig.bin is not NO_SIGNATURE" grep -q "^bad/nosig.bin: NO_SIGNATURE" "$out"
 

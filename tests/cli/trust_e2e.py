@@ -110,6 +110,8 @@ def parse_records(cmd_text, stdout, ck):
         except ValueError:
             ck.fail("%s: stdout line %d is not JSON: %r" % (cmd_text, n, line[:200]))
             return None
+        if isinstance(r, dict) and "type" in r:
+            continue  # the run record and run_end: not a file's record
         if not ck.check(isinstance(r, dict) and all(k in r for k in REQUIRED),
                         "%s: line %d lacks keys %s: %r" % (cmd_text, n, REQUIRED, line[:200])):
             continue

@@ -179,9 +179,29 @@ printf 'x' >>"$d/bad.bin" # signed, then changed
 t "verify one good file" 0 "$bin" verify --key "$d/rsa.pub" "$d/good.bin"
 stdout_lines 1
 [[ $(head -n1 -- "$out") == "$d/good.bin: VALID"* ]] || fail "want '$d/good.bin: VALID ...'"
-t "verify --quiet" 0 "$bin" verify --quiet --key "$d/rsa.pub" "$d/good.bin"
-stdout_has "VALID"
+t "verify --quiet, all VALID: silent (as sha256sum -c --quiet)" 0 "$bin" verify --quiet \
+    --key "$d/rsa.pub" "$d/good.bin"
+stdout_empty
 [[ ! -s $err ]] || fail "--quiet wrote to stderr"
+t "verify --quiet, one not VALID: only its line, and the summary" 1 "$bin" verify --quiet \
+    --key "$d/rsa.pub" "$d/good.bin" "$d/bad.bin" "$d/good2.bin"
+stdout_lines 1
+stdout_has "$d/bad.bin: BAD_SIGNATURE"
+stderr_has "3 files checked: 2 VALID 1 BAD_SIGNATURE"
+t "verify --quiet --format jsonl: the report stays whole" 1 "$bin" verify --quiet \
+    --key "$d/rsa.pub" --format jsonl "$d/good.bin" "$d/bad.bin"
+stdout_lines 4
+stdout_has '"verdict":"VALID"'
+t "verify --status: nothing at all, the exit status" 1 "$bin" verify --status \
+    --key "$d/rsa.pub" "$d/good.bin" "$d/bad.bin"
+stdout_empty
+[[ ! -s $err ]] || fail "--status wrote to stderr"
+t "verify --status, all VALID" 0 "$bin" verify --status --key "$d/rsa.pub" "$d/good.bin"
+stdout_empty
+t "verify --status --output: the report is written whole" 1 "$bin" verify --status \
+    --key "$d/rsa.pub" --format jsonl --output "$tmp/status.jsonl" "$d/good.bin" "$d/bad.bin"
+stdout_empty
+[[ $(wc -l <"$tmp/status.jsonl") == 3 ]] || fail "--status --output: want the run record and 2"
 t "verify key dir, three key types" 0 "$bin" verify --key "$d/pub" "$d/good.bin" "$d/ed.bin" \
     "$d/ec.bin"
 stdout_lines 3
@@ -220,8 +240,10 @@ t "verify --format jsonl" 0 "$bin" verify --key "$d/rsa.pub" --format jsonl "$d/
 python3 - "$out" "$d/good.bin" <<'EOF' || fail "jsonl record is not as expected"
 import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
-assert len(lines) == 1, lines
-r = json.loads(lines[0])
+assert len(lines) == 3, lines  # the run record, the record, run_end
+run, r, end = (json.loads(l) for l in lines)
+assert run["type"] == "run" and run["command"] == "verify" and end["type"] == "run_end", lines
+assert end["counts"] == {"VALID": 1} and end["files"] == 1, end
 for k in ("path", "verdict", "reason", "alg", "signer", "digest", "size"):
     assert k in r, k
 assert r["path"] == sys.argv[2] and r["verdict"] == "VALID" and r["size"] == 100000, r
@@ -348,6 +370,7 @@ import csv, json, sys
 rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8")))
 header, body = rows[0], rows[1:]
 recs = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
+recs = [r for r in recs if "type" not in r]  # the run record and run_end
 assert len(body) == len(recs) > 0, (len(body), len(recs))
 for r in recs:
     assert [k for k in header if k in r] == list(r), ("order or missing column", header, list(r))
@@ -381,7 +404,7 @@ cp -- "$out" "$tmp/agents.csv"
 t "agents jsonl: the fingerprint once, as key_fp" 0 "$bin" agents --server-cert \
     "$tmp/kg/a/b/server.crt" --format jsonl "$tmp/fleet/"
 stdout_has "\"path\":\"$tmp/fleet/agent1/OfcNTCer.dat\""
-python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline())
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).readlines()[1])
 assert len(r["key_fp"]) == 64 and "signer" not in r, r' "$out" ||
     fail "agents jsonl: want key_fp, and no signer repeating it"
 csv_like_jsonl "$tmp/agents.csv" "$out" || fail "agents csv and jsonl disagree (see above)"

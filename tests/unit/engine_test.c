@@ -957,7 +957,16 @@ test_config(void)
     BAD("op out of range", c_.op = (sgs_op)7);
     BAD("malloc without free", c_.alloc.malloc_fn = sgs_test_alloc_malloc);
     BAD("free without malloc", c_.alloc.free_fn = sgs_test_alloc_free);
+    BAD("shard 0 of 3", (c_.shard_index = 0, c_.shard_count = 3));
+    BAD("shard 4 of 3", (c_.shard_index = 4, c_.shard_count = 3));
+    BAD("shard 2 without a count", (c_.shard_index = 2, c_.shard_count = 0));
 #undef BAD
+    /* the shard formula: XXH64 (seed 0) of the bytes, mod N, plus 1; XXH64("") is
+       0xef46db3751d8e999 and XXH64("a") 0xd24ec4f1a98c6e5b (the xxHash test vectors) */
+    CHECK_EQ_INT(sgs_shard_of("", 0, 7), (int)(0xef46db3751d8e999ull % 7 + 1));
+    CHECK_EQ_INT(sgs_shard_of("a", 1, 1000), (int)(0xd24ec4f1a98c6e5bull % 1000 + 1));
+    CHECK_EQ_INT(sgs_shard_of("anything", 8, 1), 1);
+    CHECK_EQ_INT(sgs_shard_of("anything", 8, 0), 1);
     sgs_config ok = cfg;
     ok.threads = 1024;
     CHECK_EQ_INT(sgs_engine_create(&ok, &e), SGS_OK);

@@ -317,6 +317,35 @@ cleanup(void)
     (void)rmdir(dir);
 }
 
+/* sgs_wfile_prepend: the run record goes first, the mode stays, one temporary file at a time;
+   refused for a FIFO or device, which is written straight into. */
+static void
+test_prepend(void)
+{
+    struct stat sb;
+    CHECK_EQ_INT(put("pre", 0, 0640, "old\n"), SGS_OK);
+    sgs_wfile *w = NULL;
+    REQUIRE(sgs_wfile_open(at("pre"), 0, 0644, &w, err, sizeof(err)) == SGS_OK);
+    CHECK_EQ_INT(sgs_wfile_write(w, "b\nc\n", 4, err, sizeof(err)), SGS_OK);
+    CHECK_EQ_INT(sgs_wfile_prepend(w, "a\n", 2, err, sizeof(err)), SGS_OK);
+    CHECK_EQ_INT(hidden_entries(), 1); /* the first temporary file is gone */
+    CHECK(content_is(at("pre"), "old\n"));
+    CHECK_EQ_INT(sgs_wfile_write(w, "d\n", 2, err, sizeof(err)), SGS_OK);
+    CHECK_EQ_INT(sgs_wfile_commit(w, err, sizeof(err)), SGS_OK);
+    CHECK(content_is(at("pre"), "a\nb\nc\nd\n"));
+    CHECK(stat(at("pre"), &sb) == 0 && (sb.st_mode & 07777) == 0640);
+    CHECK_EQ_INT(hidden_entries(), 0);
+    /* nothing written yet: the prepended bytes are the file */
+    REQUIRE(sgs_wfile_open(at("pre"), 0, 0644, &w, err, sizeof(err)) == SGS_OK);
+    CHECK_EQ_INT(sgs_wfile_prepend(w, "only\n", 5, err, sizeof(err)), SGS_OK);
+    sgs_wfile_abort(w);
+    CHECK(content_is(at("pre"), "a\nb\nc\nd\n"));
+    CHECK_EQ_INT(hidden_entries(), 0);
+    REQUIRE(sgs_wfile_open("/dev/null", 0, 0644, &w, err, sizeof(err)) == SGS_OK);
+    CHECK_EQ_INT(sgs_wfile_prepend(w, "x", 1, err, sizeof(err)), SGS_ERR_INVALID_ARG);
+    CHECK_EQ_INT(sgs_wfile_commit(w, err, sizeof(err)), SGS_OK);
+}
+
 int
 main(void)
 {
@@ -327,6 +356,7 @@ main(void)
     test_device_and_dir();
     test_append();
     test_inputs();
+    test_prepend();
     cleanup();
     return sgs_test_done("fileio_test");
 }
