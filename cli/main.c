@@ -22,7 +22,8 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_verify,  &cli_cmd_sign,  &cli_cmd_agents,  &cli_cmd_keygen, &cli_cmd_export_agent_key,
-    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  NULL,
+    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  &cli_cmd_report_html,
+    NULL,
 };
 
 const char cli_overview[] =
@@ -44,6 +45,7 @@ const char cli_overview[] =
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
+    "       sigsweep report-html REPORT... --out FILE\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
