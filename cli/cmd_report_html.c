@@ -5,16 +5,37 @@
 #include "cmds.h"
 #include "report_html.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 typedef struct report_html_opts {
     const char *out;
+    report_html_limits lim;
 } report_html_opts;
+
+/* A limit: a count from 0 to 10,000,000, stored as size_t at opt->offset. */
+static int
+set_limit(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    char *end;
+    errno = 0;
+    const unsigned long long n = strtoull(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || arg[0] == '-' || n > 10000000ull)
+        return cli_fail_usage(p->cmd->name, "--%s: not a count from 0 to 10000000: %s", opt->name,
+                              arg);
+    *(size_t *)(void *)((char *)p->target + opt->offset) = (size_t)n;
+    return CLI_GO_ON;
+}
 
 static const cli_opt report_html_opt_table[] = {
     {"out", 'o', "FILE", cli_set_string, offsetof(report_html_opts, out), 0,
      "the page to write (atomically; - for stdout)"},
+    {"rows-per-host", 0, "N", set_limit, offsetof(report_html_opts, lim.rows_per_host), 0,
+     "embed at most N records not VALID per host (default 100)"},
+    {"rows", 0, "N", set_limit, offsetof(report_html_opts, lim.rows), 0,
+     "... and N in all (default 20000); the counts are always complete"},
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
@@ -28,6 +49,7 @@ static int
 report_html_main(const cli_command *cmd, int argc, char **argv)
 {
     report_html_opts o = {NULL};
+    report_html_limits_init(&o.lim);
     cli_parser p = {0};
     const int rc = cli_parse(&p, cmd, &o, argc, argv);
     if (rc != CLI_GO_ON)
@@ -37,7 +59,7 @@ report_html_main(const cli_command *cmd, int argc, char **argv)
     if (p.operand >= argc)
         return cli_fail_usage(cmd->name, "%s", "no report given");
     return report_html((const char *const *)(argv + p.operand), (size_t)(argc - p.operand), o.out,
-                       NULL, stderr) == 0
+                       &o.lim, stderr) == 0
                ? CLI_EXIT_ALL_VALID
                : CLI_EXIT_USAGE;
 }
@@ -46,7 +68,7 @@ const cli_command cli_cmd_report_html = {
     "report-html",
     report_html_main,
     "the fleet report: JSON Lines run reports to one HTML page",
-    "usage: sigsweep report-html REPORT... --out FILE\n"
+    "usage: sigsweep report-html REPORT... --out FILE [--rows-per-host N] [--rows N]\n"
     "\n"
     "Read the JSON Lines reports of verify, agents and package verify runs (one host's or many\n"
     "merged; - is stdin) and write one self-contained HTML page (no network needed): the fleet\n"

@@ -1019,8 +1019,9 @@ write_chart(rh_buf *b, const rh_ctx *c)
         const size_t y = g * ROW;
         rh_buf_printf(b, "<g class=\"bar\"><text x=\"%d\" y=\"%zu\" text-anchor=\"end\">",
                       LABEL - 8, y + 17);
-        rh_html(b, c->groups.keys[g], c->groups.klens[g]);
-        rh_buf_str(b, "</text>");
+        const size_t shown = cut_utf8(c->groups.keys[g], c->groups.klens[g], 20);
+        rh_html(b, c->groups.keys[g], shown);
+        rh_buf_str(b, shown < c->groups.klens[g] ? "\xe2\x80\xa6</text>" : "</text>");
         double x = LABEL;
         for (int v = SGS_V_VALID; v < SGS_VERDICT_COUNT && files > 0; v++) {
             if (gc[g][v] == 0)
@@ -1151,8 +1152,11 @@ write_page(rh_buf *b, rh_ctx *c, size_t ninputs)
         rh_buf_str(b, " agents do not have a valid server certificate.</p><ul class=\"byv\">");
         for (int v = SGS_V_VALID; v < SGS_VERDICT_COUNT; v++)
             if (c->agent_counts[v] > 0)
-                rh_buf_printf(b, "<li><a class=\"v\" href=\"#verdict=%s\">%s</a> %llu</li>",
-                              sgs_verdict_name((sgs_verdict)v), sgs_verdict_name((sgs_verdict)v),
+                rh_buf_printf(b,
+                              "<li><a class=\"v\" style=\"border-color:%s\" href=\"#verdict=%s\">"
+                              "%s</a> %llu</li>",
+                              verdict_colors[v], sgs_verdict_name((sgs_verdict)v),
+                              sgs_verdict_name((sgs_verdict)v),
                               (unsigned long long)c->agent_counts[v]);
         rh_buf_str(b, "</ul><div class=\"tbl\" id=\"t-agents\"></div></section>\n");
     }
