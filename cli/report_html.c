@@ -282,7 +282,7 @@ map_get(rh_map *m, const char *key, size_t len, size_t limit, int *added)
         m->nslots = ns;
     }
     size_t s = (size_t)hash_bytes(key, len) & (m->nslots - 1);
-    for (; m->slots[s] != 0; s = (s + 1) & (m->nslots - 1)) {
+    for (; m->n > 0 && m->slots[s] != 0; s = (s + 1) & (m->nslots - 1)) {
         const size_t k = m->slots[s] - 1;
         if (m->klens[k] == len && memcmp(m->keys[k], key, len) == 0)
             return (long)k;
@@ -517,7 +517,16 @@ on_run(rh_ctx *c, json_object *o)
         host->group = (size_t)g;
     }
     host->runs++;
-    host->interrupted |= json_object_get_boolean(json_object_object_get(o, "interrupted"));
+    json_object *stop;
+    if (json_object_object_get_ex(o, "interrupted", &stop) &&
+        json_object_is_type(stop, json_type_boolean) && json_object_get_boolean(stop)) {
+        host->interrupted = 1;
+        char text[600];
+        snprintf(text, sizeof(text), "%s:%llu (host %.*s): the run was interrupted: not every file "
+                 "was judged", c->file, (unsigned long long)c->line,
+                 (int)cut_utf8(hname, hlen, 200), hname);
+        add_note(c, "warning", text, strlen(text));
+    }
     c->cur = (size_t)h;
     c->runs++;
     c->have_run = 1;
@@ -844,11 +853,15 @@ cmp_u64_desc(uint64_t a, uint64_t b)
     return a < b ? 1 : a > b ? -1 : 0;
 }
 
+typedef struct finding_ref {
+    const rh_finding *f;
+} finding_ref;
+
 static int
 cmp_finding(const void *pa, const void *pb)
 {
-    const rh_finding *const a = *(const rh_finding *const *)pa;
-    const rh_finding *const b = *(const rh_finding *const *)pb;
+    const rh_finding *const a = ((const finding_ref *)pa)->f;
+    const rh_finding *const b = ((const finding_ref *)pb)->f;
     const int sa = severity(a->verdict), sb = severity(b->verdict);
     if (sa != sb)
         return sa < sb ? -1 : 1;
@@ -938,17 +951,17 @@ write_data(rh_buf *b, rh_ctx *c)
                   (unsigned long long)c->agent_rows_left_out);
     rh_buf_add(b, c->agent_rows.p != NULL ? c->agent_rows.p : "", c->agent_rows.len);
     rh_buf_str(b, "],\"findings\":[");
-    const rh_finding **const sorted = malloc((c->findings.n + 1) * sizeof(*sorted));
+    finding_ref *const sorted = malloc((c->findings.n + 1) * sizeof(*sorted));
     size_t shown = 0;
     if (sorted == NULL) {
         b->failed = 1;
     } else {
         for (size_t k = 0; k < c->findings.n; k++)
-            sorted[k] = &c->finding[k];
+            sorted[k].f = &c->finding[k];
         qsort(sorted, c->findings.n, sizeof(*sorted), cmp_finding);
         shown = c->findings.n < c->lim.groups_shown ? c->findings.n : c->lim.groups_shown;
         for (size_t k = 0; k < shown; k++) {
-            const rh_finding *const f = sorted[k];
+            const rh_finding *const f = sorted[k].f;
             rh_buf_printf(b, "%s[%d,", k ? "," : "", (int)f->verdict);
             rh_json(b, f->path, strlen(f->path), RH_MAX_FIELD);
             rh_buf_str(b, ",");

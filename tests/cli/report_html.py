@@ -93,7 +93,8 @@ def hostile_reports():
     ]
     host = "evil\"><script>document.body.setAttribute('data-pwned','3')</script>"
     # the run record says one VALID file more than follows: flagged
-    out = run_record(host, "verify", recs + [{"verdict": "MALFORMED"}, {"verdict": "VALID"}]).encode() + b"\n"
+    out = run_record(host, "verify", recs + [{"verdict": "MALFORMED"}, {"verdict": "VALID"}],
+                     interrupted=True).encode() + b"\n"
     out += b"".join(json.dumps(r).encode() + b"\n" for r in recs)
     # raw bytes that are not UTF-8 inside a JSON string (json-c takes them; the page must not)
     out += b'{"path":"/opt/bad\xff\xfe\xc0\xafname","verdict":"MALFORMED","reason":"r\xed\xa0\x80","digest":""}\n'
@@ -189,6 +190,9 @@ def check_static(ck, sgs, gen, out):
         ck.check("<i>shards overlap</i>" in notes, "the report's note: %s" % notes)
         ck.check(any("the run record's counts differ" in t for t in notes),
                  "the hostile run's wrong counts are flagged: %s" % notes)
+        ck.check(any("the run was interrupted" in t for t in notes),
+                 "the interrupted run is flagged: %s" % notes)
+        ck.check([h[5] for h in data["hosts"]].count(1) == 1, "one host's run was interrupted")
         fnd = [f for f in data["findings"] if f[3] == "9f" * 32]
         tampered_hosts = sum(1 for r in gen_recs if r.get("digest") == "9f" * 32)
         ck.check(len(fnd) == 1 and fnd[0][4] == tampered_hosts and fnd[0][5] == tampered_hosts,
