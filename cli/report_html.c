@@ -777,6 +777,37 @@ out:
     return rc;
 }
 
+/* The next line of fp (with its '\n', if it has one; NUL bytes kept) into *buf, growing it up
+   to RH_MAX_LINE bytes and no further, so a line without end cannot take the memory. 1: a line
+   of *len bytes; 0: end of file (or a read error: ferror); -1: too long, or no memory (*buf
+   NULL). */
+static int
+read_line(FILE *fp, char **buf, size_t *cap, size_t *len)
+{
+    *len = 0;
+    for (;;) {
+        const int ch = getc_unlocked(fp);
+        if (ch == EOF)
+            return *len > 0 ? 1 : 0;
+        if (*len == *cap) {
+            if (*cap >= RH_MAX_LINE)
+                return -1;
+            const size_t ncap = *cap ? *cap * 2 : 65536;
+            char *const p = realloc(*buf, ncap);
+            if (p == NULL) {
+                free(*buf);
+                *buf = NULL;
+                return -1;
+            }
+            *buf = p;
+            *cap = ncap;
+        }
+        (*buf)[(*len)++] = (char)ch;
+        if (ch == '\n')
+            return 1;
+    }
+}
+
 static int
 read_input(rh_ctx *c, const char *path)
 {
@@ -799,17 +830,16 @@ read_input(rh_ctx *c, const char *path)
     }
     json_tokener *const tok = json_tokener_new_ex(64);
     char *line = NULL;
-    size_t cap = 0;
-    int rc = tok != NULL ? 0 : oom(c);
-    ssize_t got;
+    size_t cap = 0, len;
+    int rc = tok != NULL ? 0 : oom(c), got;
     errno = 0;
-    while (rc == 0 && (got = getline(&line, &cap, fp)) >= 0) {
+    while (rc == 0 && (got = read_line(fp, &line, &cap, &len)) != 0) {
         c->line++;
-        if ((size_t)got > RH_MAX_LINE) {
-            rc = fail(c, "a line longer than 16 MiB", "");
+        if (got < 0) {
+            rc = line == NULL ? oom(c) : fail(c, "a line longer than 16 MiB", "");
             break;
         }
-        rc = on_line(c, tok, line, (size_t)got, line[got - 1] != '\n');
+        rc = on_line(c, tok, line, len, line[len - 1] != '\n');
     }
     if (rc == 0 && ferror(fp)) {
         c->line = 0;

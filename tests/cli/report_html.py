@@ -251,6 +251,9 @@ def check_bad_input(ck, sgs, out):
         ("empty", "", r"empty\.jsonl: no run record"),
         ("verdict", good + '{"path":"/a","verdict":"FINE"}\n', r"verdict\.jsonl:3: a record without a known verdict"),
         ("array", good + "[1,2]\n", r"array\.jsonl:3: not a JSON object"),
+        ("nul", good + '{"path":"/a\0","verdict":"VALID"}\n', r"nul\.jsonl:3: not JSON"),
+        ("long", good + '{"path":"' + "a" * (16 << 20) + '","verdict":"VALID"}\n',
+         r"long\.jsonl:3: a line longer than 16 MiB"),
     ]
     dest = os.path.join(out, "bad-dest.html")
     for name, text, want in cases:
