@@ -20,7 +20,8 @@
  * no '<', '>', '&', U+2028/9), both of which write bytes that are not UTF-8 as U+FFFD; the
  * page's script puts data in the DOM with textContent only. The page is built in memory
  * (bounded, as above) and written with sgs_wfile_* (temporary file, rename), so a bad input
- * leaves no half-written page. The fixed markup, style and script: cli/assets/ (report_html_page.h).
+ * leaves no half-written page. The fixed markup, style and script: cli/assets/
+ * (report_html_page.h).
  */
 #include "report_html.h"
 #include "report_html_page.h"
@@ -29,8 +30,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <json-c/json.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,12 +39,12 @@
 #include <unistd.h>
 
 enum {
-    RH_FORMAT = 1,                /* the run record's "format" this reader knows */
-    RH_MAX_LINE = 16 << 20,       /* a longer line is refused, not buffered */
-    RH_MAX_FIELD = 1024,          /* bytes of a path or reason kept in a finding or row */
+    RH_FORMAT = 1,          /* the run record's "format" this reader knows */
+    RH_MAX_LINE = 16 << 20, /* a longer line is refused, not buffered */
+    RH_MAX_FIELD = 1024,    /* bytes of a path or reason kept in a finding or row */
     RH_MAX_NOTES = 200,
-    RH_MAX_GROUPS = 24,           /* host groups charted; the rest are "other" */
-    RH_MAX_CAS = 1000,            /* distinct missing CAs tracked */
+    RH_MAX_GROUPS = 24, /* host groups charted; the rest are "other" */
+    RH_MAX_CAS = 1000,  /* distinct missing CAs tracked */
     RH_MAX_VERSIONS = 8,
     RH_MAX_FPRINTS = 16,
 };
@@ -97,8 +98,7 @@ rh_buf_str(rh_buf *b, const char *s)
     return rh_buf_add(b, s, strlen(s));
 }
 
-static int __attribute__((format(printf, 2, 3)))
-rh_buf_printf(rh_buf *b, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) rh_buf_printf(rh_buf *b, const char *fmt, ...)
 {
     char tmp[512];
     va_list ap;
@@ -113,7 +113,7 @@ rh_buf_printf(rh_buf *b, const char *fmt, ...)
 }
 
 /* The code point of the UTF-8 sequence at s (at most n bytes) and its length in *len; -1 and
-   *len = 1 for a byte that does not start a well-formed sequence (overlong, surrogate, cut). */
+ *len = 1 for a byte that does not start a well-formed sequence (overlong, surrogate, cut). */
 static long
 utf8_decode(const unsigned char *s, size_t n, size_t *len)
 {
@@ -169,11 +169,21 @@ rh_html(rh_buf *b, const char *str, size_t n)
         const long cp = utf8_decode(s + i, n - i, &len);
         const char *rep = NULL;
         switch (cp) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
         default:
             if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f)
                 rep = "\xef\xbf\xbd"; /* U+FFFD */
@@ -202,8 +212,8 @@ rh_json(rh_buf *b, const char *str, size_t n, size_t max)
             rh_buf_printf(b, "\\%c", (int)cp);
         } else if (cp < 0) {
             rh_buf_str(b, "\\ufffd");
-        } else if (cp < 0x20 || cp == 0x7f || cp == '<' || cp == '>' || cp == '&' ||
-                   cp == 0x2028 || cp == 0x2029) {
+        } else if (cp < 0x20 || cp == 0x7f || cp == '<' || cp == '>' || cp == '&' || cp == 0x2028 ||
+                   cp == 0x2029) {
             rh_buf_printf(b, "\\u%04lx", (unsigned long)cp);
         } else {
             rh_buf_add(b, s + i, len);
@@ -347,6 +357,10 @@ typedef struct rh_host {
     int interrupted;
 } rh_host;
 
+/* A finding's (and a missing CA's) hosts are counted as changes of host between its records:
+   a run's records follow its run record, so this is the number of hosts unless the runs of one
+   host are interleaved with others' (then a host may count twice); exact would need a set per
+   finding, memory that grows with the records. */
 typedef struct rh_finding {
     sgs_verdict verdict;
     char *path, *reason, *digest, *agent;
@@ -366,8 +380,8 @@ typedef struct rh_ctx {
     /* where we are */
     const char *file;
     uint64_t line;
-    int have_run;    /* a run record was read in this file */
-    size_t cur;      /* the current run's host */
+    int have_run; /* a run record was read in this file */
+    size_t cur;   /* the current run's host */
     uint64_t run_counts[SGS_VERDICT_COUNT], run_files;
     json_object *run_declared; /* the current run's "counts" (a reference), to check */
     int64_t run_declared_files;
@@ -467,10 +481,10 @@ check_run(rh_ctx *c)
     if (c->run_declared != NULL) {
         for (int v = 0; v < SGS_VERDICT_COUNT; v++) {
             json_object *n;
-            const int64_t want = json_object_object_get_ex(c->run_declared,
-                                                           sgs_verdict_name((sgs_verdict)v), &n)
-                                     ? json_object_get_int64(n)
-                                     : 0;
+            const int64_t want =
+                json_object_object_get_ex(c->run_declared, sgs_verdict_name((sgs_verdict)v), &n)
+                    ? json_object_get_int64(n)
+                    : 0;
             differs |= v != SGS_V_UNJUDGED && (uint64_t)want != c->run_counts[v];
         }
     }
@@ -486,7 +500,6 @@ check_run(rh_ctx *c)
     c->run_declared = NULL;
     c->run_declared_files = -1;
 }
-
 
 static int
 on_run(rh_ctx *c, json_object *o)
@@ -522,9 +535,10 @@ on_run(rh_ctx *c, json_object *o)
         json_object_is_type(stop, json_type_boolean) && json_object_get_boolean(stop)) {
         host->interrupted = 1;
         char text[600];
-        snprintf(text, sizeof(text), "%s:%llu (host %.*s): the run was interrupted: not every file "
-                 "was judged", c->file, (unsigned long long)c->line,
-                 (int)cut_utf8(hname, hlen, 200), hname);
+        snprintf(text, sizeof(text),
+                 "%s:%llu (host %.*s): the run was interrupted: not every file "
+                 "was judged",
+                 c->file, (unsigned long long)c->line, (int)cut_utf8(hname, hlen, 200), hname);
         add_note(c, "warning", text, strlen(text));
     }
     c->cur = (size_t)h;
@@ -556,7 +570,8 @@ on_run(rh_ctx *c, json_object *o)
     if (json_object_object_get_ex(o, "fingerprints", &fp) && strcmp(s, "verify") == 0) {
         char all[600];
         size_t klen, tlen, olen;
-        const char *const k = field_str(fp, "keys", &klen), *const t = field_str(fp, "trust", &tlen);
+        const char *const k = field_str(fp, "keys", &klen), *const t =
+                                                                field_str(fp, "trust", &tlen);
         const char *const opt = field_str(fp, "options", &olen);
         const int w = snprintf(all, sizeof(all), "%.180s|%.180s|%.180s", k, t, opt);
         remember(&c->fprints, all, w > 0 ? strlen(all) : 0, RH_MAX_FPRINTS);
@@ -608,8 +623,8 @@ on_missing_ca(rh_ctx *c, const char *reason, size_t len)
 
 /* Same digest (or, without one, same path and reason) and verdict: one finding. */
 static int
-on_finding(rh_ctx *c, sgs_verdict v, const char *path, size_t plen, const char *reason,
-           size_t rlen, const char *digest, size_t dlen, const char *agent, size_t alen)
+on_finding(rh_ctx *c, sgs_verdict v, const char *path, size_t plen, const char *reason, size_t rlen,
+           const char *digest, size_t dlen, const char *agent, size_t alen)
 {
     char key[2 * RH_MAX_FIELD + 8];
     size_t n = 0;
@@ -938,14 +953,22 @@ html_keys(rh_buf *b, const rh_map *m)
 }
 
 static const char *const verdict_colors[SGS_VERDICT_COUNT] = {
-    [SGS_V_VALID] = "#2e7d32",         [SGS_V_BAD_SIGNATURE] = "#c62828",
-    [SGS_V_DIGEST_MISMATCH] = "#ad1457", [SGS_V_NO_SIGNATURE] = "#ef6c00",
-    [SGS_V_MISSING_FILE] = "#6d4c41",  [SGS_V_EXTRA_FILE] = "#8e24aa",
-    [SGS_V_UNTRUSTED] = "#f9a825",     [SGS_V_EXPIRED] = "#fbc02d",
-    [SGS_V_NOT_YET_VALID] = "#9e9d24", [SGS_V_REVOKED] = "#4a148c",
-    [SGS_V_KEY_MISMATCH] = "#d84315",  [SGS_V_MALFORMED] = "#5d4037",
-    [SGS_V_UNSUPPORTED] = "#607d8b",   [SGS_V_IO_ERROR] = "#455a64",
-    [SGS_V_CHANGED] = "#b71c1c",       [SGS_V_SKIPPED] = "#90a4ae",
+    [SGS_V_VALID] = "#2e7d32",
+    [SGS_V_BAD_SIGNATURE] = "#c62828",
+    [SGS_V_DIGEST_MISMATCH] = "#ad1457",
+    [SGS_V_NO_SIGNATURE] = "#ef6c00",
+    [SGS_V_MISSING_FILE] = "#6d4c41",
+    [SGS_V_EXTRA_FILE] = "#8e24aa",
+    [SGS_V_UNTRUSTED] = "#f9a825",
+    [SGS_V_EXPIRED] = "#fbc02d",
+    [SGS_V_NOT_YET_VALID] = "#9e9d24",
+    [SGS_V_REVOKED] = "#4a148c",
+    [SGS_V_KEY_MISMATCH] = "#d84315",
+    [SGS_V_MALFORMED] = "#5d4037",
+    [SGS_V_UNSUPPORTED] = "#607d8b",
+    [SGS_V_IO_ERROR] = "#455a64",
+    [SGS_V_CHANGED] = "#b71c1c",
+    [SGS_V_SKIPPED] = "#90a4ae",
     [SGS_V_PRIVATE_KEY_EXPOSED] = "#000000",
 };
 
@@ -966,11 +989,10 @@ write_data(rh_buf *b, rh_ctx *c)
         const rh_host *const host = &c->host[h];
         rh_buf_str(b, h ? ",[" : "[");
         rh_json(b, c->hosts.keys[h], c->hosts.klens[h], RH_MAX_FIELD);
-        rh_buf_printf(b, ",%zu,%llu,%llu,%llu,%d,%llu,[", host->group,
-                      (unsigned long long)host->files,
-                      (unsigned long long)(host->files - host->counts[SGS_V_VALID]),
-                      (unsigned long long)host->runs, host->interrupted,
-                      (unsigned long long)host->rows);
+        rh_buf_printf(
+            b, ",%zu,%llu,%llu,%llu,%d,%llu,[", host->group, (unsigned long long)host->files,
+            (unsigned long long)(host->files - host->counts[SGS_V_VALID]),
+            (unsigned long long)host->runs, host->interrupted, (unsigned long long)host->rows);
         for (int v = 0; v < SGS_VERDICT_COUNT; v++)
             rh_buf_printf(b, "%s%llu", v ? "," : "", (unsigned long long)host->counts[v]);
         rh_buf_str(b, "]]");
@@ -1031,7 +1053,6 @@ write_data(rh_buf *b, rh_ctx *c)
     rh_buf_str(b, "]}");
 }
 
-
 /* Verdicts per host group: one bar per group, each verdict's share of its files (a verdict
    that is there gets at least 2 pixels, so one bad file among a million still shows). */
 static void
@@ -1086,9 +1107,8 @@ write_chart(rh_buf *b, const rh_ctx *c)
         rh_buf_printf(b,
                       "<text x=\"%d\" y=\"%zu\">%llu of %llu files not VALID, %llu hosts</text>"
                       "</g>",
-                      LABEL + BAR + 8, y + 17,
-                      (unsigned long long)(files - gc[g][SGS_V_VALID]), (unsigned long long)files,
-                      (unsigned long long)ghosts[g]);
+                      LABEL + BAR + 8, y + 17, (unsigned long long)(files - gc[g][SGS_V_VALID]),
+                      (unsigned long long)files, (unsigned long long)ghosts[g]);
     }
     /* the legend: the verdicts present */
     size_t lx = LABEL;
@@ -1139,8 +1159,9 @@ write_page(rh_buf *b, rh_ctx *c, size_t ninputs)
     html_keys(b, &c->commands);
     rh_buf_str(b, "; sigsweep ");
     html_keys(b, &c->versions);
-    rh_buf_printf(b, "; page made %s. The full detail of every record stays in the JSON Lines "
-                     "reports.</p>\n",
+    rh_buf_printf(b,
+                  "; page made %s. The full detail of every record stays in the JSON Lines "
+                  "reports.</p>\n",
                   now);
     rh_buf_str(b, "<div id=\"notes\">");
     if (c->fprints.n > 1)
@@ -1149,8 +1170,9 @@ write_page(rh_buf *b, rh_ctx *c, size_t ninputs)
                       "keys, trust material or options: their counts are not of one audit.</p>",
                       c->fprints.n);
     if (c->unknown_types > 0) {
-        rh_buf_printf(b, "<p class=\"note notice\">%llu line(s) of an unknown type ignored, the "
-                         "first at ",
+        rh_buf_printf(b,
+                      "<p class=\"note notice\">%llu line(s) of an unknown type ignored, the "
+                      "first at ",
                       (unsigned long long)c->unknown_types);
         rh_html(b, c->first_unknown, strlen(c->first_unknown));
         rh_buf_str(b, ".</p>");

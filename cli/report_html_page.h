@@ -4,9 +4,9 @@
 #ifndef SGS_CLI_REPORT_HTML_PAGE_H
 #define SGS_CLI_REPORT_HTML_PAGE_H
 
-extern const char rh_page_head[];   /* <!DOCTYPE html> ... the heading (style inline) */
+extern const char rh_page_head[];    /* <!DOCTYPE html> ... the heading (style inline) */
 extern const char rh_page_filters[]; /* the filter bar: verdict, host, path */
-extern const char rh_page_body[];   /* the sections the script fills */
-extern const char rh_page_script[]; /* reads #sgs-data, fills and filters the tables */
+extern const char rh_page_body[];    /* the sections the script fills */
+extern const char rh_page_script[];  /* reads #sgs-data, fills and filters the tables */
 
 #endif
