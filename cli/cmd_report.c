@@ -1110,18 +1110,21 @@ static const cli_command report_summary = {
 static const cli_command *const report_cmds[] = {
     &report_merge,
     &report_summary,
+    &cli_report_html, /* cmd_report_html.c */
     NULL,
 };
 
 const cli_command cli_cmd_report = {
     "report",
     NULL,
-    "merge and summarize JSONL reports (fleets, shards)",
+    "merge, summarize and show JSONL reports (fleets, shards)",
     "usage: sigsweep report merge REPORT... --out FILE [--allow-mixed]\n"
     "       sigsweep report summary REPORT...\n"
+    "       sigsweep report html REPORT... --out FILE [--rows-per-host N] [--rows N]\n"
     "\n"
     "report: merge makes many runs' JSONL reports one (each run's record, then its records;\n"
-    "mixed fingerprints refused, duplicate paths flagged); summary prints it for a terminal.\n",
+    "mixed fingerprints refused, duplicate paths flagged); summary prints it for a terminal;\n"
+    "html makes one self-contained page of it for a browser.\n",
     NULL,
     report_cmds,
 };

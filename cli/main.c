@@ -46,6 +46,7 @@ const char cli_overview[] =
     "       sigsweep trust diagnose --trust DIR [CMS options] [--format F] FILE...\n"
     "       sigsweep report merge REPORT... --out FILE [--allow-mixed]\n"
     "       sigsweep report summary REPORT...\n"
+    "       sigsweep report html REPORT... --out FILE [--rows-per-host N] [--rows N]\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
