@@ -29,6 +29,14 @@ for p in libc6 libssl3 liblmdb0 libxxhash0; do
   grep -qE "(^|, )$p( |,|$)" <<<"$depends" || fail "Depends lacks $p: $depends"
 done
 dpkg-deb -I "$deb" >/dev/null || fail "dpkg-deb -I"
+# ldconfig runs as a trigger in the root installed to, never as a maintainer script command
+# (which `dpkg --root` would run on this machine).
+dpkg-deb --ctrl-tarfile "$deb" | tar -xO ./triggers 2>/dev/null | grep -qx 'activate-noawait ldconfig' ||
+  fail "no 'activate-noawait ldconfig' trigger"
+dpkg-deb -e "$deb" "$tmp/ctl"
+for f in "$tmp"/ctl/preinst "$tmp"/ctl/postinst "$tmp"/ctl/prerm "$tmp"/ctl/postrm; do
+  [ ! -e "$f" ] || ! grep -qE '^[^#]*ldconfig' "$f" || fail "$(basename "$f") runs ldconfig"
+done
 
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/sigsweep ./usr/include/sigsweep.h ./usr/share/man/man1/sigsweep.1 \
@@ -59,8 +67,8 @@ for lib in $needed; do
 done
 
 # Install into a throwaway root with its own empty dpkg database; the dependencies are those of
-# this machine, which dpkg --root cannot see (--force-depends), and maintainer scripts and
-# triggers would run chrooted into a root with no shell (--force-script-chrootless).
+# this machine, which dpkg --root cannot see (--force-depends), and the (empty) maintainer
+# scripts would run chrooted into a root with no shell (--force-script-chrootless).
 r=$tmp/root
 mkdir -p "$r/var/lib/dpkg/info" "$r/var/lib/dpkg/updates" "$r/var/log"
 : >"$r/var/lib/dpkg/status"; : >"$r/var/lib/dpkg/available"
