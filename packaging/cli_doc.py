@@ -23,7 +23,8 @@ DIR_ARGS = {"DIR"}
 def run_help(sigsweep, words):
     res = subprocess.run([sigsweep] + words + ["--help"], capture_output=True, text=True)
     if res.returncode != 0:
-        sys.exit(f"cli_doc: `sigsweep {' '.join(words)} --help` exited {res.returncode}")
+        sys.exit(f"cli_doc: `sigsweep {' '.join(words)} --help` exited {res.returncode}: "
+                 f"{res.stderr.strip()}")
     return res.stdout
 
 
@@ -62,10 +63,10 @@ def parse_options(text):
             if rest.startswith(" ") and not rest.startswith("  "):  # "--key FILE|DIR  help"
                 arg, _, rest = rest[1:].partition(" ")
             opts.append(Option(short, long, arg, [rest.strip()]))
-        elif line.startswith("   ") and opts:
+        elif line.startswith("   ") and opts and opts[-1].long:
             opts[-1].help.append(line.strip())
-        else:
-            sys.exit(f"cli_doc: cannot read this option line: {line!r}")
+        else:  # a heading within the options ("CMS signatures:"): kept for the man page
+            opts.append(Option(None, None, None, [line.strip()]))
     return opts
 
 
@@ -128,6 +129,8 @@ def roff(text):
 
 
 def man_option(o):
+    if o.long is None:  # a heading
+        return ".PP\n" + roff(" ".join(o.help)) + "\n"
     tag = "\\fB" + roff(o.long) + "\\fR"
     if o.short:
         tag = "\\fB" + roff(o.short) + "\\fR, " + tag
@@ -240,7 +243,7 @@ def completion(commands):
         flat += c.subs if c.subs else [c]
     for c in flat:
         for o in c.options:
-            if o.arg is None:
+            if o.arg is None or o.long is None:
                 continue
             names = "|".join(f"'{c.name}:{n}'" for n in (o.long, o.short) if n)
             vals = o.values()
@@ -269,7 +272,7 @@ def completion(commands):
     for c in flat:
         opts = []
         for o in c.options:
-            opts += [n for n in (o.long, o.short) if n]
+            opts += [n for n in (o.long, o.short) if n]  # (a heading has neither)
         words = []
         m = re.match(r"sigsweep " + re.escape(c.name) + r" ((?:[a-z]+(?: [A-Z]+)?\|)+[a-z]+)",
                      c.usage[0])
