@@ -24,7 +24,16 @@ bin=$build/cli/sigsweep
 T=$(mktemp -d /tmp/sgs-deploy.XXXXXX)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # Ansible's SSH masters (ControlPersist) first: their sessions on the sshd side end with them.
+  # (Every command here may fail without stopping the clean-up: this runs under set -e.)
+  for s in "$T"/cp/*; do
+    [ ! -S "$s" ] || ssh -o ControlPath="$s" -O exit sgs-deploy-host >/dev/null 2>&1 || true
+  done
+  # Then each sshd's own children (its connections), then the sshd.
+  for p in "${pids[@]}"; do
+    pkill -TERM -P "$p" 2>/dev/null || true
+    kill "$p" 2>/dev/null || true
+  done
   for p in "${pids[@]}"; do
     for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
@@ -73,7 +82,7 @@ Subsystem sftp internal-sftp
 CONF
   unshare --mount --propagation private sh -c \
     'mount -t tmpfs -o mode=0755 sgs-deploy /run && mkdir -m 0755 /run/sshd &&
-     /usr/sbin/sshd -t -f "$1" && exec /usr/sbin/sshd -D -e -f "$1"' _ "$T/sshd_$h.conf" 2>"$T/sshd_$h.log" &
+     /usr/sbin/sshd -t -f "$1" && exec /usr/sbin/sshd -D -e -f "$1"' _ "$T/sshd_$h.conf" >"$T/sshd_$h.log" 2>&1 </dev/null &
   pids+=($!)
 done
 for i in 2 3 4; do
@@ -93,6 +102,10 @@ for i in 2 3 4; do
     head -c $((1000 * i + 17)) /dev/urandom >"$d/programs/$f"
   done
   "$bin" sign --key "$d/keys/server.key" -q "$d/programs" >/dev/null
+  if [ $i != 2 ]; then  # CMS (not Ed25519): VALID only with the host's trust store
+    head -c 3000 /dev/urandom >"$d/programs/lib/libcms.so"
+    "$bin" sign --key "$d/keys/server.key" --cert "$d/keys/server.crt" -q "$d/programs/lib/libcms.so" >/dev/null
+  fi
   printf 'tampered' >>"$d/programs/lib/libnet.so"              # BAD_SIGNATURE
   head -c 100 /dev/urandom >"$d/programs/bin/helper-$h"          # NO_SIGNATURE
   for a in 1 2 3 4; do mkdir -p "$d/agents/agent$a"; done
@@ -109,6 +122,7 @@ if "$bin" verify --help | grep -q -- '--shard'; then shard_vars="sigsweep_shard=
     echo "$h ansible_host=127.0.0.$i sigsweep_install_root=$d/root" \
          "sigsweep_work_dir=$d/work sigsweep_roots='[\"$d/programs\"]'" \
          "sigsweep_keys='[\"$d/keys/server.crt\"]' sigsweep_policy=$d/policy.ini" \
+         "$([ $i != 2 ] && echo "sigsweep_trust='[\"$d/keys/server.crt\"]'")" \
          "sigsweep_cache_dir=$d/cache sigsweep_agents_server_cert=$d/keys/server.crt" \
          "sigsweep_agents_dirs='[\"$d/agents\"]' $([ $i = 4 ] && echo "$shard_vars")"
   done
@@ -175,11 +189,15 @@ for i in (2, 3, 4):
                     ("bin/agent", "bin/updater", "lib/libcore.so", "lib/libui.so")}
             want["programs/lib/libnet.so"] = "BAD_SIGNATURE"
             want[f"programs/bin/helper-{h}"] = "NO_SIGNATURE"
+            if i != 2:  # sigsweep_trust reached the command
+                want["programs/lib/libcms.so"] = "VALID"
         else:
             want = {f"agents/agent{a}/OfcNTCer.dat": "VALID" for a in (1, 2, 3)}
             want["agents/agent4/OfcNTCer.dat"] = "MISSING_FILE"
         if got != want:
             errors.append(f"{h} {cmd}: got {sorted(got.items())}, want {sorted(want.items())}")
+    if not os.listdir(f"{d}/cache"):  # sigsweep_cache_dir reached the command
+        errors.append(f"{h}: nothing in its cache directory {d}/cache")
     for f in ("lib/libnet.so", f"bin/helper-{h}"):  # audit mode: nothing quarantined
         if not os.path.exists(f"{d}/programs/{f}"):
             errors.append(f"{h}: {f} was renamed (quarantined) by an audit")
