@@ -51,6 +51,18 @@ set_key(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
+/* --minisign-key, --signify-key: opt->value is the sgs_edkey_kind */
+static int
+set_edkey(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    sweep_opts *const o = target(p);
+    if (o->nedkeys == sizeof(o->edkeys) / sizeof(o->edkeys[0]))
+        return cli_fail_usage(p->cmd->name, "more than %zu --%s options", o->nedkeys, opt->name);
+    o->edkinds[o->nedkeys] = (sgs_edkey_kind)opt->value;
+    o->edkeys[o->nedkeys++] = arg;
+    return CLI_GO_ON;
+}
+
 static int
 add_cert(cli_parser *p, sgs_material kind, int embed, const char *arg)
 {
@@ -303,6 +315,12 @@ const cli_opt sweep_opts_public_key[] = {
     {"key", 0, "FILE|DIR", set_key, 0, 0,
      "public key or certificate (PEM/DER), or a directory of\n"
      "them (links followed; what is no key is named and skipped);\nrepeatable"},
+    {"minisign-key", 0, "KEY", set_edkey, 0, SGS_EDKEY_MINISIGN,
+     "minisign public key: a .pub file or the base64 string of\n"
+     "minisign -P, for F.minisig; repeatable"},
+    {"signify-key", 0, "KEY.pub", set_edkey, 0, SGS_EDKEY_SIGNIFY,
+     "OpenBSD signify public key, for F.sig in signify's format and\n"
+     "signify-signed checksum lists (package verify); repeatable"},
     {"min-security", 0, "BITS", set_min_security, 0, 0,
      "refuse keys (and signers, chains, TSAs) below BITS of security\n"
      "(default 112: RSA-2048, P-256, Ed25519; lower it with a warning)"},
@@ -464,10 +482,10 @@ has_trust(const sweep_opts *o)
 int
 sweep_check_keys(const char *cmd, const sweep_opts *o)
 {
-    if (o->nkeys == 0 && !o->cfg.trust.system && !has_trust(o))
+    if (o->nkeys == 0 && !o->cfg.trust.system && !has_trust(o) && o->nedkeys == 0)
         return cli_fail_usage(cmd, "%s",
-                              "give --key (raw signatures) or --trust/"
-                              "--trust-system (CMS signatures)");
+                              "give --key (raw signatures), --trust/"
+                              "--trust-system (CMS signatures), --minisign-key or --signify-key");
     return CLI_GO_ON;
 }
 
@@ -587,6 +605,12 @@ add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
         say_lines(cmd, sgs_engine_error(e));
         if (st != SGS_OK)
             return -1;
+    }
+    for (size_t i = 0; i < o->nedkeys; i++) {
+        if (sgs_engine_add_edkey(e, o->edkinds[i], o->edkeys[i]) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            return -1;
+        }
     }
     if (o->sign_cert != NULL && sgs_engine_set_signing_cert(e, o->sign_cert) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));

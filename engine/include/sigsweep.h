@@ -323,6 +323,23 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_exclude(sgs_engine *e, const char *n
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_add_key(sgs_engine *e, const char *path);
 
+/* The two kinds of Ed25519 keys with a key number: minisign's and OpenBSD signify's. */
+typedef enum sgs_edkey_kind {
+    SGS_EDKEY_MINISIGN = 0, /* F.minisig */
+    SGS_EDKEY_SIGNIFY = 1   /* F<suffix> in signify's format; signed checksum lists (package) */
+} sgs_edkey_kind;
+
+/*
+ * Adds a minisign or signify public key for SGS_OP_VERIFY and SGS_OP_PACKAGE: `key` is a
+ * public key file as `minisign -G` / `signify -G` write it, or (minisign) the base64 string
+ * `minisign -P` takes, when no file of that name exists. Keys of small order or not canonically
+ * encoded are refused, as for --key. Must be called before the first submit. Returns SGS_OK,
+ * SGS_ERR_IO, SGS_ERR_KEY, SGS_ERR_STATE, SGS_ERR_NOMEM, SGS_ERR_INVALID_ARG;
+ * sgs_engine_error() says which key and why. THREAD SAFETY: the controlling thread.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_add_edkey(sgs_engine *e, sgs_edkey_kind kind,
+                                                      const char *key);
+
 /*
  * Adds certificates (or CRLs) for CMS signatures: `path` is a PEM bundle, a DER file, or a
  * directory (plain or hashed) of them; see sgs_material. Must be called before the first submit.
