@@ -17,6 +17,7 @@
 #include "sweep.h"
 
 #include "inputs.h"
+#include "timearg.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -253,44 +254,15 @@ set_purpose(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
-/* Parses @EPOCH or an ISO 8601 UTC time: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z]. */
-static int
-parse_time(const char *s, int64_t *out)
-{
-    char *end = NULL;
-    if (s[0] == '@') {
-        errno = 0;
-        const long long v = strtoll(s + 1, &end, 10);
-        if (errno != 0 || end == s + 1 || *end != '\0')
-            return -1;
-        *out = v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(s, "%Y-%m-%d", &tm);
-    if (end != NULL && (*end == 'T' || *end == ' ')) {
-        char *const t = strptime(end + 1, "%H:%M", &tm);
-        end = t;
-        if (end != NULL && *end == ':')
-            end = strptime(end + 1, "%S", &tm);
-    }
-    if (end != NULL && *end == 'Z')
-        end++;
-    if (end == NULL || *end != '\0')
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 static int
 set_at(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     sweep_opts *const o = target(p);
-    if (parse_time(arg, &o->cfg.trust.at_time) != 0)
+    if (cli_parse_time(arg, &o->cfg.trust.at_time) != 0)
         return cli_fail_usage(p->cmd->name,
-                              "--at wants YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH, not '%s'", arg);
+                              "--at wants an RFC 3339 time (YYYY-MM-DD[THH:MM[:SS[.frac]]]"
+                              "[Z|+HH:MM|-HH:MM]) or @EPOCH, not '%s'", arg);
     o->cfg.trust.has_at_time = 1;
     return CLI_GO_ON;
 }
@@ -372,7 +344,9 @@ const cli_opt sweep_opts_trust[] = {
 };
 
 const cli_opt sweep_opts_chain_time[] = {
-    {"at", 0, "TIME", set_at, 0, 0, "validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH"},
+    {"at", 0, "TIME", set_at, 0, 0,
+     "validate chains at TIME: RFC 3339 (2026-01-31T12:00:00Z,\n"
+     "2026-01-31T07:00:00.5-05:00, 2026-01-31) or @EPOCH"},
     {"partial-chain", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.partial_chain), 0,
      "a trusted intermediate is enough (as UEFI firmware treats its db)"},
     {"no-time-check", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.no_time_check), 0,
