@@ -519,8 +519,8 @@ sgs_engine_start(sgs_engine *e)
                                    e->pe_policy.lenient, e->md_nid};
         e->trust_cacheable = !e->trust.opts.system && c != NULL &&
                           EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-                          EVP_DigestUpdate(c, "sigsweep-records-3 " SGS_VERSION_STRING,
-                                           strlen("sigsweep-records-3 " SGS_VERSION_STRING)) == 1 &&
+                          EVP_DigestUpdate(c, "sigsweep-records-4 " SGS_VERSION_STRING,
+                                           strlen("sigsweep-records-4 " SGS_VERSION_STRING)) == 1 &&
                           EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
                           EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
                           sgs_trust_fingerprint(&e->trust, c) &&
