@@ -156,8 +156,11 @@ signature_head(const uint8_t *buf, size_t len, size_t *at, uint8_t sig[74], int 
 {
     const uint8_t *line = NULL;
     size_t n = 0;
-    if (!next_line(buf, len, at, &line, &n, lf) ||
-        !comment_line(line, n, untrusted_prefix, PREFIX_LEN(untrusted_prefix),
+    if (!next_line(buf, len, at, &line, &n, lf)) {
+        snprintf(why, wn, "it is empty");
+        return 0;
+    }
+    if (!comment_line(line, n, untrusted_prefix, PREFIX_LEN(untrusted_prefix),
                       SGS_EDSIG_COMMENT_MAX, 1, why, wn))
         return 0;
     if (!next_line(buf, len, at, &line, &n, lf)) {
