@@ -182,8 +182,7 @@ sgs_engine_add_edkey(sgs_engine *e, sgs_edkey_kind kind, const char *key)
     size_t len = 0;
     sgs_status st;
     /* minisign -P's base64 string (56 characters), else a key file */
-    if (kind == SGS_EDKEY_MINISIGN && strlen(key) == 56 && strchr(key, '/') == NULL &&
-        access(key, F_OK) != 0) {
+    if (kind == SGS_EDKEY_MINISIGN && strlen(key) == 56 && access(key, F_OK) != 0) {
         st = sgs_edkeys_add(ks, (const uint8_t *)key, 56, e->cfg.trust.min_security_bits, why,
                             sizeof(why));
     } else {
