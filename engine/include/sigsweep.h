@@ -366,11 +366,12 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, cons
 
 /*
  * Queues `path` (a file, or a directory walked recursively without following symbolic
- * links; files ending in the signature suffix or ".p7s" beside a regular file are signatures,
+ * links; files ending in the signature suffix, ".p7s" or ".minisig" beside a regular file are
+ * signatures,
  * not inputs, and such a path given names that file: sgs_signature_subject). Blocks
  * while the queue is full. Every file yields exactly one record, possibly before this returns.
- * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
- * signature, or CMS detected by content).
+ * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F.minisig
+ * (minisign), else F<suffix> (a raw signature, or CMS or signify detected by content).
  * Returns SGS_OK, SGS_ERR_STATE (no keys and no trust / after finish), SGS_ERR_NOMEM,
  * SGS_ERR_THREAD.
  */
@@ -378,7 +379,8 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *pa
 
 /*
  * Whether `path` (there, not a directory) names the detached signature of a regular file F
- * beside it: F<sig_suffix>, or F.p7s when p7s (verify, diagnose and CMS signing read F.p7s), F
+ * beside it: F<sig_suffix>, or F.p7s and F.minisig when p7s (verify, diagnose and CMS signing
+ * read them), F
  * not itself such a signature. sgs_engine_submit(path) judges F for such a path. Returns F's
  * length (F is path's first bytes), or 0. THREAD SAFETY: no shared state.
  */
