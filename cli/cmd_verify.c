@@ -104,13 +104,15 @@ const cli_command cli_cmd_verify = {
     "judge files against their signatures",
     "usage: sigsweep verify --key FILE|DIR [--key ...] [options] PATH...\n"
     "       sigsweep verify --trust FILE|DIR [--trust ...] [options] PATH...\n"
+    "       sigsweep verify --minisign-key KEY | --signify-key KEY.pub [options] PATH...\n"
     "\n"
     "Judge every file F (directories are walked, symlinks not followed) against its detached\n"
     "signature: F.p7s (CMS, as `openssl cms -sign -binary` makes it), else F.sig, as\n"
     "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
     "-rawin` (Ed25519) make it, or CMS. Windows PE files (.exe .dll .sys .efi; no .sig needed):\n"
     "their embedded Authenticode signatures, with the trust options (codeSigning always\n"
-    "required).\n"
+    "required). F.minisig (before F.sig): minisign, with --minisign-key; an F.sig in\n"
+    "signify's format: with --signify-key.\n"
     "\n"
     "exit status: 0 all valid, 1 some file not valid (or no file found), 2 usage or fatal error\n",
     verify_opts,

@@ -52,7 +52,7 @@ const char cli_overview[] =
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
     "detached signature: F.p7s (CMS, as `openssl cms -sign -binary` makes it), else F.sig, as\n"
     "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
-    "-rawin` (Ed25519) make it, or CMS.\n"
+    "-rawin` (Ed25519) make it, or CMS; F.minisig (minisign), F.sig in signify's format.\n"
     "sign: write F.sig for every file, in the same formats; with --cert, a detached CMS\n"
     "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed). An\n"
     "existing signature file is kept and its file not signed (exit 2) unless --force; F itself\n"

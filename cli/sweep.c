@@ -18,6 +18,7 @@
 
 #include "inputs.h"
 #include "lines.h"
+#include "timearg.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -49,6 +50,18 @@ set_key(cli_parser *p, const cli_opt *opt, const char *arg)
     if (o->nkeys == sizeof(o->keys) / sizeof(o->keys[0]))
         return cli_fail_usage(p->cmd->name, "too many --key options (%s)", "use a directory");
     o->keys[o->nkeys++] = arg;
+    return CLI_GO_ON;
+}
+
+/* --minisign-key, --signify-key: opt->value is the sgs_edkey_kind */
+static int
+set_edkey(cli_parser *p, const cli_opt *opt, const char *arg)
+{
+    sweep_opts *const o = target(p);
+    if (o->nedkeys == sizeof(o->edkeys) / sizeof(o->edkeys[0]))
+        return cli_fail_usage(p->cmd->name, "more than %zu --%s options", o->nedkeys, opt->name);
+    o->edkinds[o->nedkeys] = (sgs_edkey_kind)opt->value;
+    o->edkeys[o->nedkeys++] = arg;
     return CLI_GO_ON;
 }
 
@@ -242,44 +255,15 @@ set_purpose(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
-/* Parses @EPOCH or an ISO 8601 UTC time: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z]. */
-static int
-parse_time(const char *s, int64_t *out)
-{
-    char *end = NULL;
-    if (s[0] == '@') {
-        errno = 0;
-        const long long v = strtoll(s + 1, &end, 10);
-        if (errno != 0 || end == s + 1 || *end != '\0')
-            return -1;
-        *out = v;
-        return 0;
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    end = strptime(s, "%Y-%m-%d", &tm);
-    if (end != NULL && (*end == 'T' || *end == ' ')) {
-        char *const t = strptime(end + 1, "%H:%M", &tm);
-        end = t;
-        if (end != NULL && *end == ':')
-            end = strptime(end + 1, "%S", &tm);
-    }
-    if (end != NULL && *end == 'Z')
-        end++;
-    if (end == NULL || *end != '\0')
-        return -1;
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 static int
 set_at(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     sweep_opts *const o = target(p);
-    if (parse_time(arg, &o->cfg.trust.at_time) != 0)
+    if (cli_parse_time(arg, &o->cfg.trust.at_time) != 0)
         return cli_fail_usage(p->cmd->name,
-                              "--at wants YYYY-MM-DD[THH:MM:SS[Z]] or @EPOCH, not '%s'", arg);
+                              "--at wants an RFC 3339 time (YYYY-MM-DD[THH:MM[:SS[.frac]]]"
+                              "[Z|+HH:MM|-HH:MM]) or @EPOCH, not '%s'", arg);
     o->cfg.trust.has_at_time = 1;
     return CLI_GO_ON;
 }
@@ -340,6 +324,12 @@ const cli_opt sweep_opts_public_key[] = {
     {"key", 0, "FILE|DIR", set_key, 0, 0,
      "public key or certificate (PEM/DER), or a directory of\n"
      "them (links followed; what is no key is named and skipped);\nrepeatable"},
+    {"minisign-key", 0, "KEY", set_edkey, 0, SGS_EDKEY_MINISIGN,
+     "minisign public key: a .pub file or the base64 string of\n"
+     "minisign -P, for F.minisig; repeatable"},
+    {"signify-key", 0, "KEY.pub", set_edkey, 0, SGS_EDKEY_SIGNIFY,
+     "OpenBSD signify public key, for F.sig in signify's format and\n"
+     "signify-signed checksum lists (package verify); repeatable"},
     {"min-security", 0, "BITS", set_min_security, 0, 0,
      "refuse keys (and signers, chains, TSAs) below BITS of security\n"
      "(default 112: RSA-2048, P-256, Ed25519; lower it with a warning)"},
@@ -391,7 +381,9 @@ const cli_opt sweep_opts_trust[] = {
 };
 
 const cli_opt sweep_opts_chain_time[] = {
-    {"at", 0, "TIME", set_at, 0, 0, "validate chains at TIME: 2026-01-31T12:00:00Z or @EPOCH"},
+    {"at", 0, "TIME", set_at, 0, 0,
+     "validate chains at TIME: RFC 3339 (2026-01-31T12:00:00Z,\n"
+     "2026-01-31T07:00:00.5-05:00, 2026-01-31) or @EPOCH"},
     {"partial-chain", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.partial_chain), 0,
      "a trusted intermediate is enough (as UEFI firmware treats its db)"},
     {"no-time-check", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.trust.no_time_check), 0,
@@ -495,10 +487,10 @@ has_trust(const sweep_opts *o)
 int
 sweep_check_keys(const char *cmd, const sweep_opts *o)
 {
-    if (o->nkeys == 0 && !o->cfg.trust.system && !has_trust(o))
+    if (o->nkeys == 0 && !o->cfg.trust.system && !has_trust(o) && o->nedkeys == 0)
         return cli_fail_usage(cmd, "%s",
-                              "give --key (raw signatures) or --trust/"
-                              "--trust-system (CMS signatures)");
+                              "give --key (raw signatures), --trust/"
+                              "--trust-system (CMS signatures), --minisign-key or --signify-key");
     return CLI_GO_ON;
 }
 
@@ -604,6 +596,12 @@ add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
         say_lines(cmd, sgs_engine_error(e));
         if (st != SGS_OK)
             return -1;
+    }
+    for (size_t i = 0; i < o->nedkeys; i++) {
+        if (sgs_engine_add_edkey(e, o->edkinds[i], o->edkeys[i]) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));
+            return -1;
+        }
     }
     if (o->sign_cert != NULL && sgs_engine_set_signing_cert(e, o->sign_cert) != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_error(e));

@@ -18,6 +18,9 @@ typedef struct sweep_opts {
     sgs_config cfg;
     const char *keys[256];
     size_t nkeys;
+    const char *edkeys[64]; /* --minisign-key, --signify-key, in order */
+    sgs_edkey_kind edkinds[64];
+    size_t nedkeys;
     sweep_cert certs[256];
     size_t ncerts;
     out_format format;

@@ -333,6 +333,23 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_exclude(sgs_engine *e, const char *n
  */
 SGS_API SGS_NODISCARD sgs_status sgs_engine_add_key(sgs_engine *e, const char *path);
 
+/* The two kinds of Ed25519 keys with a key number: minisign's and OpenBSD signify's. */
+typedef enum sgs_edkey_kind {
+    SGS_EDKEY_MINISIGN = 0, /* F.minisig */
+    SGS_EDKEY_SIGNIFY = 1   /* F<suffix> in signify's format; signed checksum lists (package) */
+} sgs_edkey_kind;
+
+/*
+ * Adds a minisign or signify public key for SGS_OP_VERIFY and SGS_OP_PACKAGE: `key` is a
+ * public key file as `minisign -G` / `signify -G` write it, or (minisign) the base64 string
+ * `minisign -P` takes, when no file of that name exists. Keys of small order or not canonically
+ * encoded are refused, as for --key. Must be called before the first submit. Returns SGS_OK,
+ * SGS_ERR_IO, SGS_ERR_KEY, SGS_ERR_STATE, SGS_ERR_NOMEM, SGS_ERR_INVALID_ARG;
+ * sgs_engine_error() says which key and why. THREAD SAFETY: the controlling thread.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_engine_add_edkey(sgs_engine *e, sgs_edkey_kind kind,
+                                                      const char *key);
+
 /*
  * Adds certificates (or CRLs) for CMS signatures: `path` is a PEM bundle, a DER file, or a
  * directory (plain or hashed) of them; see sgs_material. Must be called before the first submit.
@@ -359,11 +376,12 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_set_signing_cert(sgs_engine *e, cons
 
 /*
  * Queues `path` (a file, or a directory walked recursively without following symbolic
- * links; files ending in the signature suffix or ".p7s" beside a regular file are signatures,
+ * links; files ending in the signature suffix, ".p7s" or ".minisig" beside a regular file are
+ * signatures,
  * not inputs, and such a path given names that file: sgs_signature_subject). Blocks
  * while the queue is full. Every file yields exactly one record, possibly before this returns.
- * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F<suffix> (a raw
- * signature, or CMS detected by content).
+ * In SGS_OP_VERIFY a file F is judged against F.p7s when it exists (CMS), else F.minisig
+ * (minisign), else F<suffix> (a raw signature, or CMS or signify detected by content).
  * Returns SGS_OK, SGS_ERR_STATE (no keys and no trust / after finish), SGS_ERR_NOMEM,
  * SGS_ERR_THREAD.
  */
@@ -371,7 +389,8 @@ SGS_API SGS_NODISCARD sgs_status sgs_engine_submit(sgs_engine *e, const char *pa
 
 /*
  * Whether `path` (there, not a directory) names the detached signature of a regular file F
- * beside it: F<sig_suffix>, or F.p7s when p7s (verify, diagnose and CMS signing read F.p7s), F
+ * beside it: F<sig_suffix>, or F.p7s and F.minisig when p7s (verify, diagnose and CMS signing
+ * read them), F
  * not itself such a signature. sgs_engine_submit(path) judges F for such a path. Returns F's
  * length (F is path's first bytes), or 0. THREAD SAFETY: no shared state.
  */

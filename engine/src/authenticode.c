@@ -44,8 +44,22 @@ typedef struct oid {
 } oid;
 static const oid OID_SPC_INDIRECT = {"1.3.6.1.4.1.311.2.1.4",
                                      {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x04}};
-static const oid OID_SPC_PE_IMAGE = {"1.3.6.1.4.1.311.2.1.15",
-                                     {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0f}};
+/* The data types real signers write in SpcIndirectDataContent for a PE image hash. UEFI
+   firmware (EDK2's AuthenticodeVerify, so shim) checks only the content type and the digest
+   at the end of the content, never this type; Windows writes SPC_PE_IMAGE_DATA. Debian's
+   signed fwupd EFI binaries name SPC_INDIVIDUAL_SP_KEY_PURPOSE (2.1.21, the statement-type
+   value) instead. The digest is still the PE image hash this file is checked against; any
+   other type (CAB 2.1.25, SIP info 2.1.30: hashes of other formats) stays UNSUPPORTED. */
+static const struct pe_data_type {
+    oid id;
+    const char *note; /* said in the reason; NULL for the standard type */
+} pe_data_types[] = {
+    {{"1.3.6.1.4.1.311.2.1.15", {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x0f}},
+     NULL},
+    {{"1.3.6.1.4.1.311.2.1.21", {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x01, 0x15}},
+     "data type 1.3.6.1.4.1.311.2.1.21 (SPC_INDIVIDUAL_SP_KEY_PURPOSE, as UEFI firmware "
+     "accepts it)"},
+};
 static const oid OID_SPC_NESTED = {"1.3.6.1.4.1.311.2.4.1",
                                    {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x04, 0x01}};
 static const oid OID_RFC3161 = {"1.3.6.1.4.1.311.3.3.1",
@@ -63,6 +77,7 @@ typedef struct parsed {
     unsigned md_index; /* into f->mds */
     uint8_t want[64];  /* the signed image hash */
     size_t want_len;
+    const char *data_type_note; /* a PE data type other than SPC_PE_IMAGE_DATA, or NULL */
 } parsed;
 
 struct sgs_ac_file {
@@ -224,13 +239,18 @@ parse_idc(const sgs_ac_file *f, parsed *s, const unsigned char *der, long len)
         set_pre(s, SGS_V_MALFORMED, "SpcIndirectDataContent has no data type");
         goto out;
     }
-    if (!oid_is(sk_ASN1_TYPE_value(data, 0)->value.object, &OID_SPC_PE_IMAGE)) {
+    size_t type = 0;
+    while (type < sizeof(pe_data_types) / sizeof(pe_data_types[0]) &&
+           !oid_is(sk_ASN1_TYPE_value(data, 0)->value.object, &pe_data_types[type].id))
+        type++;
+    if (type == sizeof(pe_data_types) / sizeof(pe_data_types[0])) {
         char t[80] = "?";
         OBJ_obj2txt(t, sizeof(t), sk_ASN1_TYPE_value(data, 0)->value.object, 1);
-        set_pre(s, SGS_V_UNSUPPORTED, "the signed data is of type %s, not a PE image (%s)", t,
-                OID_SPC_PE_IMAGE.dotted);
+        set_pre(s, SGS_V_UNSUPPORTED, "the signed data is of type %s, not a PE image (%s or %s)",
+                t, pe_data_types[0].id.dotted, pe_data_types[1].id.dotted);
         goto out;
     }
+    s->data_type_note = pe_data_types[type].note;
     const ASN1_STRING *const d1 = sk_ASN1_TYPE_value(seq, 1)->value.sequence;
     q = d1->data;
     di = d2i_X509_SIG(NULL, &q, d1->length);
@@ -753,10 +773,12 @@ judge_one(sgs_ac_file *f, parsed *s, sgs_ac_sig *o, const sgs_pe_info *info, uin
     sgs_check_window_narrow(&f->win, &w);
     o->verdict = v;
     const int legacy = v == SGS_V_VALID && s->md_nid == NID_sha1;
-    reason_setf(o->reason, sizeof(o->reason), "%s image hash (%s) signed by \"%s\"%s%s: %s%s%s",
+    reason_setf(o->reason, sizeof(o->reason), "%s image hash (%s) signed by \"%s\"%s%s: %s%s%s%s%s",
                 o->hash_alg, o->layout, o->signer, dated ? ", timestamped " : "",
                 dated ? o->signing_time : "", why, note,
-                legacy ? "; SHA-1 image hash (legacy)" : "");
+                legacy ? "; SHA-1 image hash (legacy)" : "",
+                s->data_type_note != NULL ? "; " : "",
+                s->data_type_note != NULL ? s->data_type_note : "");
 }
 
 /* Layout problems: not VALID unless --lenient. Bytes in the certificate table that no

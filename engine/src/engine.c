@@ -54,6 +54,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
     e->md_nid = EVP_MD_get_type(e->md) * 2 + (cfg->pss ? 1 : 0);
     sgs_keyset_init(&e->keys, &e->alloc);
     e->keys.min_bits = cfg->trust.min_security_bits;
+    sgs_edkeys_init(&e->minisign_keys, &e->alloc);
+    sgs_edkeys_init(&e->signify_keys, &e->alloc);
     sgs_trust_init(&e->trust, &e->alloc);
     sgs_trust_set_opts(&e->trust, &cfg->trust);
     sgs_trust_init(&e->tsa, &e->alloc); /* timestamp authorities: the run's time and floor only */
@@ -163,6 +165,36 @@ sgs_engine_add_key(sgs_engine *e, const char *path)
                                        : sgs_keyset_add_file(&e->keys, path, e->err,
                                                              sizeof(e->err));
     sgs_keyset_finalize(&e->keys);
+    return st;
+}
+
+sgs_status
+sgs_engine_add_edkey(sgs_engine *e, sgs_edkey_kind kind, const char *key)
+{
+    e->err[0] = '\0';
+    if (e->started) {
+        snprintf(e->err, sizeof(e->err), "keys must be added before the first submit");
+        return SGS_ERR_STATE;
+    }
+    if ((unsigned)kind > SGS_EDKEY_SIGNIFY || key == NULL)
+        return SGS_ERR_INVALID_ARG;
+    sgs_edkeys *const ks = kind == SGS_EDKEY_MINISIGN ? &e->minisign_keys : &e->signify_keys;
+    char why[384];
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    sgs_status st;
+    /* minisign -P's base64 string (56 characters), else a key file */
+    if (kind == SGS_EDKEY_MINISIGN && strlen(key) == 56 && access(key, F_OK) != 0) {
+        st = sgs_edkeys_add(ks, (const uint8_t *)key, 56, e->cfg.trust.min_security_bits, why,
+                            sizeof(why));
+    } else {
+        st = sgs_read_small_file(&e->alloc, key, 64u * 1024u, &buf, &len, why, sizeof(why));
+        if (st == SGS_OK)
+            st = sgs_edkeys_add(ks, buf, len, e->cfg.trust.min_security_bits, why, sizeof(why));
+        sgs_free(&e->alloc, buf);
+    }
+    if (st != SGS_OK)
+        snprintf(e->err, sizeof(e->err), "%.200s: %.300s", key, why);
     return st;
 }
 
@@ -317,8 +349,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     struct stat sb;
     if (e->pcache != NULL && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
         sgs_vstore_warm(e, w, j, rec, &sb)) {
-        struct stat p7s;
-        sgs_job_note_precedence(j, w, j->p7s_path != NULL && sgs_job_lstat(j, j->p7s_path, &p7s) == 0);
+        sgs_job_note_precedence(j, w, sgs_job_first_signature(j));
         return sgs_enforce_hold(e, w, j, rec, &sb);
     }
     const int fd = sgs_job_open_input(j, w, rec, &sb);
@@ -328,7 +359,7 @@ verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
     if (sgs_job_find_signature(j, w, rec, &in))
         rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
-    sgs_job_note_precedence(j, w, in.sig_file == SGS_SIGFILE_P7S);
+    sgs_job_note_precedence(j, w, in.sig_path);
     return sgs_enforce_hold(e, w, j, rec, &sb);
 }
 
@@ -455,7 +486,8 @@ sgs_engine_start(sgs_engine *e)
     }
     if (e->cfg.op == SGS_OP_VERIFY || e->cfg.op == SGS_OP_DIAGNOSE ||
         e->cfg.op == SGS_OP_PACKAGE) {
-        if (e->keys.count == 0 && !e->trust_material) {
+        if (e->keys.count == 0 && !e->trust_material && e->minisign_keys.count == 0 &&
+            e->signify_keys.count == 0) {
             snprintf(e->err, sizeof(e->err), "no public key and no trust store: add at least one");
             return SGS_ERR_STATE;
         }
@@ -494,8 +526,8 @@ sgs_engine_start(sgs_engine *e)
                                    e->pe_policy.lenient, e->md_nid};
         e->trust_cacheable = !e->trust.opts.system && c != NULL &&
                           EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-                          EVP_DigestUpdate(c, "sigsweep-records-3 " SGS_VERSION_STRING,
-                                           strlen("sigsweep-records-3 " SGS_VERSION_STRING)) == 1 &&
+                          EVP_DigestUpdate(c, "sigsweep-records-4 " SGS_VERSION_STRING,
+                                           strlen("sigsweep-records-4 " SGS_VERSION_STRING)) == 1 &&
                           EVP_DigestUpdate(c, policy, sizeof(policy)) == 1 &&
                           EVP_DigestUpdate(c, e->keys.id, sizeof(e->keys.id)) == 1 &&
                           sgs_trust_fingerprint(&e->trust, c) &&
@@ -560,11 +592,13 @@ queue_unconsumed_signatures(sgs_engine *e, const sgs_scan_entry *ent)
 {
     if (e->cfg.op != SGS_OP_VERIFY && e->cfg.op != SGS_OP_DIAGNOSE)
         return 0;
-    const char *const sfx[2] = {e->suffix, strcmp(e->suffix, ".p7s") != 0 ? ".p7s" : NULL};
+    /* as sgs_engine_submit's skip list: bit s of ent->present is sfx[s] */
+    const char *const sfx[3] = {e->suffix, strcmp(e->suffix, ".p7s") != 0 ? ".p7s" : NULL,
+                                strcmp(e->suffix, ".minisig") != 0 ? ".minisig" : NULL};
     const size_t plen = strlen(ent->path), at = (size_t)(ent->name - ent->path);
     const int dfd = ent->dir != NULL ? sgs_scan_dir_fd(ent->dir) : -1;
     int rc = 0;
-    for (unsigned s = 0; s < 2 && rc == 0; s++) {
+    for (unsigned s = 0; s < 3 && rc == 0; s++) {
         if (sfx[s] == NULL ||
             (ent->present != SGS_SCAN_PRESENT_UNKNOWN && (ent->present & (1u << s)) == 0))
             continue;
@@ -606,9 +640,10 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
         return queue_unconsumed_signatures(e, ent); /* the run's own report */
     if (sgs_enforce_own_quarantine(e, path))
         return queue_unconsumed_signatures(e, ent); /* enforcing: sigsweep's own quarantine */
-    static const char p7s[] = ".p7s";
+    static const char p7s[] = ".p7s", minisig[] = ".minisig";
     const size_t plen = strlen(path), slen = strlen(e->suffix);
-    job *const j = sgs_malloc(&e->alloc, sizeof(job) + 3 * plen + slen + sizeof(p7s) + 2);
+    job *const j = sgs_malloc(&e->alloc, sizeof(job) + 4 * plen + slen + sizeof(p7s) +
+                                             sizeof(minisig) + 2);
     if (j == NULL)
         return 1;
     j->kind = ent->kind;
@@ -629,6 +664,16 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
         j->p7s_path = j->sig_path + plen + slen + 1;
         memcpy(j->p7s_path, path, plen);
         memcpy(j->p7s_path + plen, p7s, sizeof(p7s));
+    }
+    j->minisig_path = NULL; /* minisign: judge_edsig.c */
+    if (e->cfg.op == SGS_OP_VERIFY || e->cfg.op == SGS_OP_DIAGNOSE) {
+        if (strcmp(e->suffix, minisig) == 0) {
+            j->minisig_path = j->sig_path;
+        } else {
+            j->minisig_path = j->sig_path + plen + slen + 1 + plen + sizeof(p7s);
+            memcpy(j->minisig_path, path, plen);
+            memcpy(j->minisig_path + plen, minisig, sizeof(minisig));
+        }
     }
     sgs_engine_queue(e, j);
     return 0;
@@ -686,10 +731,11 @@ sgs_engine_submit(sgs_engine *e, const char *path)
     }
     SGS_TRY(sgs_engine_ready(e));
     /* Signatures are not inputs, except when hashing a package (its .sig files are content). */
-    const char *const skip[2] = {e->suffix,
-                                 e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL};
+    const char *const skip[3] = {e->suffix,
+                                 e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".p7s" : NULL,
+                                 e->cfg.op != SGS_OP_SIGN || e->sign_cert ? ".minisig" : NULL};
     e->walk_root = path;
-    const int rc = sgs_scan_inputs(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 2, on_scanned, e);
+    const int rc = sgs_scan_inputs(path, skip, e->cfg.op == SGS_OP_HASH ? 0 : 3, on_scanned, e);
     e->walk_root = NULL;
     sgs_engine_flush(e); /* records flow before submit returns */
     if (rc != 0 && !atomic_load_explicit(&e->cancelled, memory_order_relaxed)) {
@@ -762,6 +808,8 @@ sgs_engine_free(sgs_engine *e)
     sgs_pcache_close(e->pcache);
     sgs_cache_free(e->cache);
     sgs_keyset_reset(&e->keys);
+    sgs_edkeys_reset(&e->minisign_keys);
+    sgs_edkeys_reset(&e->signify_keys);
     sgs_trust_reset(&e->trust);
     sgs_trust_reset(&e->tsa);
     for (unsigned i = 0; i < SGS_HASH_COUNT; i++)

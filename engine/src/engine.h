@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "cms.h"
 #include "digest.h"
+#include "edsig.h"
 #include "err.h"
 #include "keys.h"
 #include "manifest.h"
@@ -61,7 +62,10 @@ typedef struct job {
     long entry;        /* SGS_OP_PACKAGE: index of the manifest entry; else -1 */
     char *sig_path; /* F<suffix>; points into path's allocation */
     char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
-    unsigned present; /* the walk saw F<suffix> (bit 0), F.p7s (bit 1) beside F; or
+    char *minisig_path; /* F.minisig (verify runs), or NULL; sig_path itself when the suffix is
+                           ".minisig" */
+    unsigned present; /* the walk saw F<suffix> (bit 0), F.p7s (bit 1), F.minisig (bit 2)
+                         beside F; or
                          SGS_SCAN_PRESENT_UNKNOWN */
     dev_t dir_dev;    /* the directory the walk listed F in (0, 0: a path given) */
     ino_t dir_ino;
@@ -105,6 +109,8 @@ struct sgs_engine {
                                         with its locks, at every EVP_DigestInit_ex */
     int md_nid; /* hash nid and padding, as one cache tag */
     sgs_keyset keys;
+    sgs_edkeys minisign_keys; /* --minisign-key (judge_edsig.c) */
+    sgs_edkeys signify_keys;  /* --signify-key (judge_edsig.c, signed checksum lists) */
     sgs_trust trust;
     sgs_trust tsa;      /* --tsa-trust: timestamp authorities */
     sgs_ac_policy pe_policy;
@@ -167,7 +173,11 @@ extern const sgs_check_window sgs_vstore_for_good;
 
 void sgs_say(worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 const char *sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record *rec, worker *w);
-size_t sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], int *listed);
+#define SGS_JOB_SIGFILES_MAX 3
+size_t sgs_job_signature_files(const job *j, const char *paths[SGS_JOB_SIGFILES_MAX],
+                               unsigned kinds[SGS_JOB_SIGFILES_MAX], int *listed);
+/* The first of F's signature files that exists (the one that decides), or NULL. */
+const char *sgs_job_first_signature(const job *j);
 int sgs_job_lstat(const job *j, const char *full, struct stat *sb);
 int sgs_job_open(const job *j, const char *full);
 /* The role of a file that could not be opened, for sgs_job_open_failure(). */
@@ -179,8 +189,9 @@ typedef enum sgs_file_role {
 } sgs_file_role;
 /* The one errno -> verdict map: sets w->reason, returns the verdict. */
 sgs_verdict sgs_job_open_failure(worker *w, sgs_file_role role, int err, const char *path);
-/* When F.p7s and F<suffix> both exist, F.p7s decides: the reason says so (w->reason). */
-void sgs_job_note_precedence(const job *j, worker *w, int judged_p7s);
+/* When F has several signature files, the first decides (F.p7s, F.minisig, F<suffix>): the
+   reason names the others that exist (w->reason). `judged`: the one read, or NULL (none). */
+void sgs_job_note_precedence(const job *j, worker *w, const char *judged);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);

@@ -265,11 +265,13 @@ out:
     return got;
 }
 
-/* F's signature files, in the order they are tried: F.p7s (always CMS), then F<suffix> (raw,
-   or CMS by content). When the walk listed F's directory, only those it saw beside F; else
-   both, looked up. The one place that says which file is F's signature. Returns how many. */
+/* F's signature files, in the order they are tried: F.p7s (always CMS), F.minisig (minisign),
+   then F<suffix> (raw, signify or CMS by content): the files whose name says their format
+   before the generic suffix. When the walk listed F's directory, only those it saw beside F;
+   else all, looked up. The one place that says which file is F's signature. Returns how many. */
 size_t
-sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], int *listed)
+sgs_job_signature_files(const job *j, const char *paths[SGS_JOB_SIGFILES_MAX],
+                        unsigned kinds[SGS_JOB_SIGFILES_MAX], int *listed)
 {
     size_t n = 0;
     *listed = j->present != SGS_SCAN_PRESENT_UNKNOWN;
@@ -277,30 +279,54 @@ sgs_job_signature_files(const job *j, const char *paths[2], unsigned kinds[2], i
         paths[n] = j->p7s_path;
         kinds[n++] = SGS_SIGFILE_P7S;
     }
-    if (!*listed || (j->present & 1u)) {
+    if (j->minisig_path != NULL && (!*listed || (j->present & 4u))) {
+        paths[n] = j->minisig_path;
+        kinds[n++] = SGS_SIGFILE_MINISIG;
+    }
+    if ((!*listed || (j->present & 1u)) && j->sig_path != j->minisig_path) {
         paths[n] = j->sig_path;
         kinds[n++] = SGS_SIGFILE_SUFFIX;
     }
     return n;
 }
 
-void
-sgs_job_note_precedence(const job *j, worker *w, int judged_p7s)
+const char *
+sgs_job_first_signature(const job *j)
 {
-    if (!judged_p7s)
-        return;
-    const char *paths[2];
-    unsigned kinds[2];
+    const char *paths[SGS_JOB_SIGFILES_MAX];
+    unsigned kinds[SGS_JOB_SIGFILES_MAX];
     int listed;
-    if (sgs_job_signature_files(j, paths, kinds, &listed) != 2)
-        return;
+    const size_t n = sgs_job_signature_files(j, paths, kinds, &listed);
     struct stat st;
-    if (!listed && (sgs_job_lstat(j, paths[0], &st) != 0 || sgs_job_lstat(j, paths[1], &st) != 0))
+    for (size_t i = 0; i < n; i++)
+        if (sgs_job_lstat(j, paths[i], &st) == 0)
+            return paths[i];
+    return NULL;
+}
+
+void
+sgs_job_note_precedence(const job *j, worker *w, const char *judged)
+{
+    if (judged == NULL)
         return;
-    const size_t used = strlen(w->reason);
-    snprintf(w->reason + used, sizeof(w->reason) - used,
-             "; %s is there too and was not judged: when both exist, %s decides",
-             paths[1] + j->name_at, paths[0] + j->name_at);
+    const char *paths[SGS_JOB_SIGFILES_MAX];
+    unsigned kinds[SGS_JOB_SIGFILES_MAX];
+    int listed;
+    const size_t n = sgs_job_signature_files(j, paths, kinds, &listed);
+    int after = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (paths[i] == judged) {
+            after = 1;
+            continue;
+        }
+        if (!after || (!listed && sgs_job_lstat(j, paths[i], &st) != 0))
+            continue;
+        const size_t used = strlen(w->reason);
+        snprintf(w->reason + used, sizeof(w->reason) - used,
+                 "; %s is there too and was not judged: when both exist, %s decides",
+                 paths[i] + j->name_at, judged + j->name_at);
+    }
 }
 
 /* Reads F's signature into w->sig and names it in `in` (none: SGS_SIGFILE_NONE). Returns 1
@@ -308,8 +334,8 @@ sgs_job_note_precedence(const job *j, worker *w, int judged_p7s)
 int
 sgs_job_find_signature(const job *j, worker *w, sgs_record *rec, sgs_judge_input *in)
 {
-    const char *paths[2];
-    unsigned kinds[2];
+    const char *paths[SGS_JOB_SIGFILES_MAX];
+    unsigned kinds[SGS_JOB_SIGFILES_MAX];
     int listed;
     const size_t n = sgs_job_signature_files(j, paths, kinds, &listed);
     in->sig_path = NULL;

@@ -150,6 +150,7 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen; /* unused: "" */
     j->p7s_path = NULL;
+    j->minisig_path = NULL;
     j->present = SGS_SCAN_PRESENT_UNKNOWN;
     j->dir_dev = 0;
     j->dir_ino = 0;

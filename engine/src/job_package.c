@@ -66,10 +66,51 @@ sgs_engine_manifest_verdict(const sgs_engine *e, const char **reason)
     return e->pkg_verdict;
 }
 
-/* The manifest's signature over the bytes read in set_package. 1 when it verified; else 0
-   with *objection (and the reason) set. */
+/* A signify signature (signify -S): over msg (detached, `sig` its file's bytes), or over the
+   message embedded after it (signify -S -e: `sig` is the manifest itself, msg NULL; *msg_at
+   says where the message begins). 1 when a --signify-key verified it; else 0 with *v. */
 static int
-manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection)
+signify_signed(const sgs_engine *e, const uint8_t *sig, size_t siglen, const uint8_t *msg,
+               size_t msglen, const char *sig_path, size_t *msg_at, char *reason, size_t n,
+               sgs_verdict *v)
+{
+    sgs_signify_sig ss;
+    char why[256], id[17];
+    if (!sgs_signify_parse(sig, siglen, msg == NULL, &ss, why, sizeof(why))) {
+        snprintf(reason, n, "signify signature %.512s: %s", sig_path, why);
+        *v = SGS_V_MALFORMED;
+        return 0;
+    }
+    sgs_edsig_id_hex(ss.keynum, id);
+    const sgs_edkey *const key = sgs_edkeys_find(&e->signify_keys, ss.keynum);
+    if (e->signify_keys.count == 0 || key == NULL) {
+        snprintf(reason, n, "%.512s is signed by signify key id %s, but %s", sig_path, id,
+                 e->signify_keys.count == 0 ? "no signify key was given (--signify-key)"
+                                            : "no --signify-key has that key id");
+        *v = e->signify_keys.count == 0 ? SGS_V_UNTRUSTED : SGS_V_KEY_MISMATCH;
+        return 0;
+    }
+    if (msg == NULL) {
+        msg = ss.msg;
+        msglen = ss.msglen;
+        *msg_at = (size_t)(ss.msg - sig);
+    }
+    if (!sgs_edsig_verify(key, ss.sig, msg, msglen)) {
+        snprintf(reason, n, "the manifest's signify signature %.512s does not verify with key id "
+                            "%s", sig_path, id);
+        *v = SGS_V_BAD_SIGNATURE;
+        return 0;
+    }
+    snprintf(reason, n, "manifest signature verified (signify-ed25519, key id %s, signer %s)", id,
+             key->fp_hex);
+    return 1;
+}
+
+/* The manifest's signature over the bytes read in set_package (or, for a signify-signed list,
+   inside them: *msg_at is where the list begins). 1 when it verified; else 0 with *objection
+   (and the reason) set. */
+static int
+manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection, size_t *msg_at)
 {
     int verified = 0;
     char why[512] = "", sig_path[4096];
@@ -77,6 +118,10 @@ manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection)
     size_t siglen = 0;
     sgs_verdict v = SGS_V_NO_SIGNATURE;
     int is_p7s = 1;
+    *msg_at = 0;
+    if (sgs_edsig_looks_like(e->pkg_bytes, e->pkg_len)) /* signify -S -e: the list is inside */
+        return signify_signed(e, e->pkg_bytes, e->pkg_len, NULL, 0, e->pkg_manifest, msg_at,
+                              reason, n, objection);
     snprintf(sig_path, sizeof(sig_path), "%s.p7s", e->pkg_manifest);
     sgs_status st = sgs_read_small_file(&e->alloc, sig_path, SIG_FILE_MAX, &sig, &siglen, why,
                                         sizeof(why));
@@ -109,6 +154,10 @@ manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection)
             sgs_cms_job_reset(&cj);
             verified = v == SGS_V_VALID;
         }
+    } else if (sgs_edsig_looks_like(sig, siglen)) {
+        size_t unused = 0;
+        verified = signify_signed(e, sig, siglen, e->pkg_bytes, e->pkg_len, sig_path, &unused,
+                                  reason, n, &v);
     } else if (e->keys.count == 0) {
         snprintf(reason, n, "%.512s is a raw signature, but no public key was given (--key)",
                  sig_path);
@@ -156,10 +205,11 @@ judge_manifest(sgs_engine *e)
 {
     char why[768];
     sgs_verdict objection = SGS_V_MALFORMED;
-    if (!manifest_signed(e, e->pkg_reason, sizeof(e->pkg_reason), &objection))
+    size_t at = 0;
+    if (!manifest_signed(e, e->pkg_reason, sizeof(e->pkg_reason), &objection, &at))
         return objection;
-    const sgs_status st = sgs_manifest_parse(&e->manifest, e->pkg_bytes, e->pkg_len, why,
-                                             sizeof(why));
+    const sgs_status st = sgs_manifest_parse(&e->manifest, e->pkg_bytes + at, e->pkg_len - at,
+                                             why, sizeof(why));
     if (st != SGS_OK) {
         snprintf(e->pkg_reason, sizeof(e->pkg_reason), "manifest %s: %s", e->pkg_manifest,
                  st == SGS_ERR_NOMEM ? "out of memory" : why);

@@ -32,8 +32,10 @@ unsigned_judge(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *
 const sgs_judge sgs_judge_unsigned = {"unsigned", SGS_SIGFILE_NONE, SGS_JUDGE_CACHE_RECORD,
                                       unsigned_detect, unsigned_judge};
 
-const sgs_judge *const sgs_judges[] = {&sgs_judge_cert, &sgs_judge_pe, &sgs_judge_unsigned,
-                                       &sgs_judge_cms,  &sgs_judge_raw, NULL};
+const sgs_judge *const sgs_judges[] = {&sgs_judge_cert,     &sgs_judge_pe,
+                                       &sgs_judge_unsigned, &sgs_judge_minisign,
+                                       &sgs_judge_signify,  &sgs_judge_cms,
+                                       &sgs_judge_raw,      NULL};
 
 const sgs_judge *
 sgs_judge_for(const sgs_engine *e, const worker *w, const sgs_judge_input *in)

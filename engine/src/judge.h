@@ -20,7 +20,8 @@
 enum {
     SGS_SIGFILE_NONE = 1u << 0,   /* no detached signature: F itself, or nothing */
     SGS_SIGFILE_P7S = 1u << 1,    /* F.p7s (always CMS) */
-    SGS_SIGFILE_SUFFIX = 1u << 2  /* F<suffix> (raw, or CMS by content) */
+    SGS_SIGFILE_SUFFIX = 1u << 2, /* F<suffix> (raw, or CMS or signify by content) */
+    SGS_SIGFILE_MINISIG = 1u << 3 /* F.minisig (minisign) */
 };
 
 /* What the persistent cache keys a judgement on (vstore.c). */
@@ -55,6 +56,8 @@ extern const sgs_judge sgs_judge_pe;       /* judge_pe.c: Authenticode */
 extern const sgs_judge sgs_judge_unsigned; /* judge.c: no signature at all */
 extern const sgs_judge sgs_judge_cms;      /* judge_cms.c: detached CMS */
 extern const sgs_judge sgs_judge_raw;      /* judge_raw.c: raw detached signature */
+extern const sgs_judge sgs_judge_minisign; /* judge_edsig.c: F.minisig */
+extern const sgs_judge sgs_judge_signify;  /* judge_edsig.c: F<suffix> in signify's format */
 
 /* The table, in the order detect() is asked; ends with NULL. */
 extern const sgs_judge *const sgs_judges[];

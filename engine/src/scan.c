@@ -220,11 +220,12 @@ signs_a_path(const char *path, const char *const *skip, size_t nskip)
 size_t
 sgs_signature_subject(const char *path, const char *sig_suffix, int p7s)
 {
-    const char *const skip[2] = {sig_suffix != NULL ? sig_suffix : ".sig", p7s ? ".p7s" : NULL};
+    const char *const skip[3] = {sig_suffix != NULL ? sig_suffix : ".sig", p7s ? ".p7s" : NULL,
+                                 p7s ? ".minisig" : NULL};
     struct stat st; /* as sgs_scan_inputs: what is not there is missing, a directory walked */
     char *const tidy = tidy_path(path);
     const size_t n = tidy != NULL && lstat(tidy, &st) == 0 && !S_ISDIR(st.st_mode)
-                         ? signs_a_path(tidy, skip, 2)
+                         ? signs_a_path(tidy, skip, 3)
                          : 0;
     /* F's length in path as given: tidying only removed repeated slashes before F's end */
     size_t at = 0;

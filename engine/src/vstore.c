@@ -202,8 +202,8 @@ int
 sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
 {
     struct stat sig;
-    const char *paths[2];
-    unsigned kinds[2];
+    const char *paths[SGS_JOB_SIGFILES_MAX];
+    unsigned kinds[SGS_JOB_SIGFILES_MAX];
     int listed;
     const char *sig_file = NULL;
     unsigned kind = SGS_SIGFILE_NONE;

@@ -27,6 +27,8 @@ The README's convention, which this test enforces:
                 intermediate.pem, tsa-root.pem. When corpus/pe.sh cannot run here (no mingw-w64
                 or osslsigncode), commands naming windows/ are reported SKIP with the reason;
                 without sbsign the same for windows/boot/.
+Commands naming minisign or signify are reported SKIP when the minisign or signify-openbsd
+command is missing.
 A command fails the test when its exit status is not the expected one, when bash says
 "command not found", or when a sanitizer reports on its stderr; the output of failing commands
 is printed. The README's links must stay inside the repository and resolve (README.md and
@@ -52,6 +54,8 @@ EXIT_RE = re.compile(r"#.*\bexit\s+(\d+)\b")
 SKIP_RE = re.compile(r"#\s*skip:\s*(.+)$")
 # Fixture folders: commands naming them need the fixture (name -> key in `made`).
 FIXTURE_PATHS = (("windows/boot/", "uefi"), ("windows/", "pe"))
+# Commands of a section that needs another signer's tool: skipped (said) when it is missing.
+OPTIONAL_TOOLS = (("minisign", "minisign"), ("signify", "signify-openbsd"))
 
 
 class Command:
@@ -309,6 +313,12 @@ def main():
             if missing is not None:
                 print("SKIP  README.md:%d: %s  (no %s here: %s)"
                       % (c.line, c.text.split(" #")[0], missing, why))
+                continue
+            tool = next((t for w, t in OPTIONAL_TOOLS if w in c.text and shutil.which(t) is None),
+                        None)
+            if tool is not None:
+                print("SKIP  README.md:%d: %s  (no %s here: apt-get install %s)"
+                      % (c.line, c.text.split(" #")[0], tool, tool))
                 continue
             runnable.append((i, c))
         outdir = os.path.join(tmp, "out")
