@@ -22,6 +22,7 @@
 #include "sigsweep.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -318,6 +319,25 @@ job_of(const json_t *argv)
     return out;
 }
 
+/* A run record's "K/N" (digits only, 1 <= K <= N); anything else: 1/1. */
+static void
+shard_of(const char *s, unsigned *k, unsigned *n)
+{
+    *k = *n = 1;
+    if (s[0] < '0' || s[0] > '9')
+        return;
+    char *end;
+    errno = 0;
+    const unsigned long a = strtoul(s, &end, 10);
+    if (errno != 0 || *end != '/' || end[1] < '0' || end[1] > '9')
+        return;
+    const unsigned long b = strtoul(end + 1, &end, 10);
+    if (errno != 0 || *end != '\0' || a < 1 || a > b || b > UINT_MAX)
+        return;
+    *k = (unsigned)a;
+    *n = (unsigned)b;
+}
+
 static int
 add_run(merge *m, size_t file, const rep_line *l)
 {
@@ -333,9 +353,7 @@ add_run(merge *m, size_t file, const rep_line *l)
     r->command = dup_str(rep_str(l->obj, "command"));
     r->shard = dup_str(rep_str(l->obj, "shard"));
     r->job = job_of(json_object_get(l->obj, "argv"));
-    if (sscanf(rep_str(l->obj, "shard"), "%u/%u", &r->shard_k, &r->shard_n) != 2 ||
-        r->shard_k < 1 || r->shard_k > r->shard_n)
-        r->shard_k = r->shard_n = 1;
+    shard_of(rep_str(l->obj, "shard"), &r->shard_k, &r->shard_n);
     const json_t *const fp = json_object_get(l->obj, "fingerprints");
     snprintf(r->fp[0], SGS_FP_HEX_LEN, "%s", rep_str(fp, "keys"));
     snprintf(r->fp[1], SGS_FP_HEX_LEN, "%s", rep_str(fp, "trust"));

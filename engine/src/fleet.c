@@ -60,7 +60,7 @@ sgs_engine_shard_rel(const sgs_engine *e, const char *path)
 
 typedef struct lines {
     const sgs_allocator *alloc;
-    char (*v)[LINE_MAX_LEN];
+    char *v; /* n lines of LINE_MAX_LEN bytes each */
     size_t n, cap;
     int failed;
 } lines;
@@ -72,18 +72,18 @@ add_line(lines *l, const char *kind, const uint8_t *md, size_t mdlen)
         return;
     if (l->n == l->cap) {
         const size_t cap = l->cap ? 2 * l->cap : 16;
-        char(*const v)[LINE_MAX_LEN] = sgs_calloc(l->alloc, cap, LINE_MAX_LEN);
-        if (v == NULL) {
+        char *const grown = sgs_calloc(l->alloc, cap, LINE_MAX_LEN);
+        if (grown == NULL) {
             l->failed = 1;
             return;
         }
         if (l->n > 0)
-            memcpy(v, l->v, l->n * LINE_MAX_LEN);
+            memcpy(grown, l->v, l->n * LINE_MAX_LEN);
         sgs_free(l->alloc, l->v);
-        l->v = v;
+        l->v = grown;
         l->cap = cap;
     }
-    char *const s = l->v[l->n++];
+    char *const s = l->v + LINE_MAX_LEN * l->n++;
     size_t at = (size_t)snprintf(s, LINE_MAX_LEN, "%s ", kind);
     for (size_t i = 0; i < mdlen && at + 2 < LINE_MAX_LEN; i++)
         at += (size_t)snprintf(s + at, LINE_MAX_LEN - at, "%02x", md[i]);
@@ -108,7 +108,7 @@ hash_lines(lines *l, char hex[SGS_FP_HEX_LEN])
     unsigned int len = 0;
     int ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
     for (size_t i = 0; ok && i < l->n; i++)
-        ok = EVP_DigestUpdate(c, l->v[i], strlen(l->v[i])) == 1 &&
+        ok = EVP_DigestUpdate(c, l->v + LINE_MAX_LEN * i, strlen(l->v + LINE_MAX_LEN * i)) == 1 &&
              EVP_DigestUpdate(c, "\n", 1) == 1;
     ok = ok && EVP_DigestFinal_ex(c, md, &len) == 1 && len == sizeof(md);
     EVP_MD_CTX_free(c);

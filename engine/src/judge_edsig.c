@@ -22,7 +22,7 @@ printable(const uint8_t *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
     for (size_t i = 0; i < n && o + 4 < cap && i < 96; i++)
-        out[o++] = s[i] == '\t' ? ' ' : s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+        out[o++] = (char)(s[i] == '\t' ? ' ' : s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?');
     if (n > 96 && o + 4 < cap)
         o += (size_t)snprintf(out + o, cap - o, "...");
     out[o] = '\0';
