@@ -43,14 +43,15 @@ sgs_engine_set_command(sgs_engine *e, const char *message, const char *signature
 /*
  * Opens an agent's key file. A fleet job (name_at > 0: path = FLEET/AGENT/KEY) goes beneath
  * the fleet directory and the agent directory without following a link at either step, so an
- * agent directory swapped for a link after the listing cannot lend another directory's key.
+ * agent directory swapped for a link after the listing cannot lend another directory's key. A
+ * listed one (--list: the path as given) follows no link in any component of its path either.
  */
 static int
 open_key_file(const job *j)
 {
     const int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
     if (j->name_at == 0)
-        return open(j->path, flags);
+        return sgs_open_nofollow(AT_FDCWD, j->path, flags);
     char *const fleet = strndup(j->path, j->name_at - 1);
     const char *const agent = j->path + j->name_at;
     const char *const key = strrchr(agent, '/');
@@ -88,6 +89,14 @@ sgs_agent_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
         return;
     }
     const int fd = open_key_file(j);
+    struct stat ls;
+    if (fd < 0 && errno == ELOOP && j->name_at == 0 && lstat(j->path, &ls) == 0 &&
+        !S_ISLNK(ls.st_mode)) { /* (lstat only words the reason: the open decided) */
+        rec->verdict = SGS_V_SKIPPED;
+        sgs_say(w, "a directory of the key file's path %s is a symbolic link (not followed): "
+                   "list the path without links (e.g. as realpath prints it)", j->path);
+        return;
+    }
     if (fd < 0) {
         rec->verdict = sgs_job_open_failure(w, SGS_ROLE_AGENT_KEY, errno, j->path);
         return;

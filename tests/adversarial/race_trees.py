@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""race_trees.py - an unprivileged attacker races `agents` and `package verify` (issue 18).
+
+A process running as `nobody`, who owns the audited tree, swaps one of its directories between
+the real directory and a symbolic link to root's directory outside the tree, as fast as it can,
+while root audits the tree a bounded number of times (alternating -j1 and -j2).
+
+agents: fleet/pc-bad has no key file; outside/good (root's) holds the server's key. Given as
+FLEET_DIR and through --list. Invariants after every run:
+  - pc-bad is never VALID (a VALID means its key file was read through the link);
+  - every listed agent has exactly one record, every walked name at most one (a directory read
+    during a rename may show the agent under both names); the run exits 1, never 0;
+  - pc-ok (a real copy of the key) is VALID in every run (the race does not disturb others).
+
+package verify: the manifest lists sub/x with the digest of root's outside/sub/x, while the
+package's own sub/x was modified; outside/sub also holds `only-outside`. Invariants:
+  - sub/x is never VALID and `only-outside` is never named (a link was followed, or the hash
+    and the search for extra files saw two trees);
+  - every manifest entry has exactly one record; the package is never VALID, exit never 0;
+  - `good` (untouched) is VALID in every run.
+
+Nothing outside the tree is ever changed. Bounded by run count, not time; skipped (with a
+message) when not root."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+import sgs_cli  # noqa: E402
+
+NOBODY = 65534
+RUNS = 30
+
+SWAPPER = r"""
+import os, sys
+d, out = sys.argv[1], sys.argv[2]
+real = d + ".real"
+n = 0
+while True:
+    n += 1
+    try:  # each state held for a varying number of system calls
+        os.rename(d, real)
+        os.symlink(out, d)
+        for _ in range(n % 64):
+            os.lstat(d)
+        os.unlink(d)
+        os.rename(real, d)
+        for _ in range(n % 61):
+            os.lstat(d)
+    except OSError:
+        pass
+"""
+
+
+def snapshot(top):
+    """Names, inodes, sizes and times of everything under top: any change shows."""
+    out = []
+    for r, ds, fs in os.walk(top):
+        for n in ds + fs:
+            st = os.lstat(os.path.join(r, n))
+            out.append((os.path.relpath(os.path.join(r, n), top), st.st_ino, st.st_size,
+                        st.st_mtime_ns))
+    return sorted(out)
+
+
+def own_by_nobody(top):
+    for r, ds, fs in os.walk(top):
+        for n in [r] + [os.path.join(r, m) for m in ds + fs]:
+            os.chown(n, NOBODY, NOBODY)
+
+
+def drop():
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def records(out, names):
+    """{name: [verdict...]} for the text lines `NAME: VERDICT (reason)` of the given names."""
+    got = {n: [] for n in names}
+    for line in out.splitlines():
+        head, sep, rest = line.partition(": ")
+        if sep and head in got:
+            got[head].append(rest.split(" ", 1)[0])
+    return got
+
+
+def race(ck, py, target, link_to, runs, audit):
+    """Runs audit(i) -> (exit, stdout) `runs` times against a swapper of target <-> link_to."""
+    swapper = subprocess.Popen([py, "-c", SWAPPER, target, link_to], preexec_fn=drop)
+    try:
+        for i in range(runs):
+            audit(i)
+    finally:
+        swapper.kill()
+        swapper.wait()
+    # the tree as it was: the real directory back in place
+    if os.path.islink(target):
+        os.unlink(target)
+    if os.path.isdir(target + ".real"):
+        os.rename(target + ".real", target)
+
+
+def agents_race(ck, sgs, py, work):
+    rel = os.path.join(work, "release")
+    subprocess.run([sgs, "keygen", "--type", "ec-p256", "--out", rel], check=True,
+                   stdout=subprocess.DEVNULL)
+    key = open(os.path.join(rel, "OfcNTCer.dat"), "rb").read()
+    outside = os.path.join(work, "outside", "good")
+    os.makedirs(outside)
+    write(os.path.join(outside, "OfcNTCer.dat"), key)
+    fleet = os.path.join(work, "fleet")
+    for a in ("pc-ok", "pc-bad"):
+        os.makedirs(os.path.join(fleet, a))
+    write(os.path.join(fleet, "pc-ok", "OfcNTCer.dat"), key)
+    own_by_nobody(fleet)
+    before = snapshot(os.path.join(work, "outside"))
+    write(os.path.join(work, "agents.tsv"),
+          b"pc-ok\tfleet/pc-ok/OfcNTCer.dat\npc-bad\tfleet/pc-bad/OfcNTCer.dat\n")
+    bad = [0]
+
+    def audit(i):
+        src = ["fleet"] if i % 2 == 0 else ["--list", "agents.tsv"]
+        p = subprocess.run([sgs, "agents", "-j", str(1 + i % 2), "--server-cert",
+                            os.path.join(rel, "server.crt")] + src, cwd=work,
+                           capture_output=True, timeout=120)
+        out = p.stdout.decode(errors="replace")
+        got = records(out, ["pc-ok", "pc-bad", "pc-bad.real"])
+        if "VALID" in got["pc-bad"] + got["pc-bad.real"]:
+            bad[0] += 1
+            ck.fail("agents run %d: an agent without a key file is VALID\n%s" % (i, out))
+        ck.check(got["pc-ok"] == ["VALID"], "agents run %d: pc-ok %s\n%s" % (i, got["pc-ok"], out))
+        if src[0] != "fleet":  # listed: exactly these two, whatever the directory is now
+            ck.check(len(got["pc-bad"]) == 1, "agents run %d: one record for pc-bad\n%s" % (i, out))
+        else:  # walked: a directory read while an entry is renamed may show it under both
+            # names (POSIX readdir), each name judged once as what it was when opened
+            ck.check(len(got["pc-bad"]) <= 1 and len(got["pc-bad.real"]) <= 1,
+                     "agents run %d: one record for pc-bad\n%s" % (i, out))
+        ck.check(p.returncode == 1, "agents run %d: exit %d\n%s%s"
+                 % (i, p.returncode, out, p.stderr.decode(errors="replace")))
+
+    race(ck, py, os.path.join(fleet, "pc-bad"), outside, RUNS, audit)
+    ck.check(snapshot(os.path.join(work, "outside")) == before, "agents: outside/ changed")
+    return bad[0]
+
+
+def package_race(ck, sgs, py, work):
+    rel = os.path.join(work, "release")  # made by agents_race
+    outside = os.path.join(work, "outside", "sub")
+    os.makedirs(outside)
+    write(os.path.join(outside, "x"), b"root's program\n")
+    write(os.path.join(outside, "only-outside"), b"root's other file\n")
+    pkg = os.path.join(work, "pkg")
+    os.makedirs(os.path.join(pkg, "sub"))
+    write(os.path.join(pkg, "good"), b"an untouched file\n")
+    write(os.path.join(pkg, "sub", "x"), b"root's program\n")
+    manifest = os.path.join(work, "pkg.sha256")
+    subprocess.run([sgs, "package", "create", pkg, "--out", manifest], check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([sgs, "package", "sign", "--key", os.path.join(rel, "server.key"), "--quiet",
+                    manifest], check=True, stdout=subprocess.DEVNULL)
+    write(os.path.join(pkg, "sub", "x"), b"the attacker's program\n")  # modified after signing
+    own_by_nobody(pkg)
+    before = snapshot(os.path.join(work, "outside"))
+    bad = [0]
+
+    def audit(i):
+        p = subprocess.run([sgs, "package", "verify", "-j", str(1 + i % 2), "pkg", "--manifest",
+                            manifest, "--key", os.path.join(rel, "server.crt")], cwd=work,
+                           capture_output=True, timeout=120)
+        out = p.stdout.decode(errors="replace")
+        got = records(out, ["good", "sub/x", "sub.real/x", "sub/only-outside",
+                            "sub.real/only-outside"])
+        if "VALID" in got["sub/x"] + got["sub.real/x"]:
+            bad[0] += 1
+            ck.fail("package run %d: the modified sub/x is VALID\n%s" % (i, out))
+        if "only-outside" in out:
+            bad[0] += 1
+            ck.fail("package run %d: a file outside the package is named\n%s" % (i, out))
+        ck.check(got["good"] == ["VALID"], "package run %d: good %s\n%s" % (i, got["good"], out))
+        ck.check(len(got["sub/x"]) == 1, "package run %d: one record for sub/x\n%s" % (i, out))
+        ck.check("package VALID" not in out.splitlines(), "package run %d: VALID\n%s" % (i, out))
+        ck.check(p.returncode == 1, "package run %d: exit %d\n%s%s"
+                 % (i, p.returncode, out, p.stderr.decode(errors="replace")))
+
+    race(ck, py, os.path.join(pkg, "sub"), outside, RUNS, audit)
+    ck.check(snapshot(os.path.join(work, "outside")) == before, "package: outside/ changed")
+    return bad[0]
+
+
+def main():
+    if os.geteuid() != 0:
+        print("race_trees: SKIPPED: needs root (the attacker runs as nobody)")
+        return 0
+    sgs = os.path.abspath(sys.argv[1])
+    ck = sgs_cli.Checker()
+    work = tempfile.mkdtemp(prefix="sgs-race-trees-")
+    os.chmod(work, 0o755)
+    # the system's python (one nobody can run: not a per-user install under /root)
+    py = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    try:
+        a = agents_race(ck, sgs, py, work)
+        p = package_race(ck, sgs, py, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ck.check(a == 0, "agents: %d false VALIDs" % a)
+    ck.check(p == 0, "package: %d runs mixed trees or said VALID" % p)
+    return ck.finish("race_trees", "%d agents and %d package verify runs against a swapper "
+                     "running as nobody" % (RUNS, RUNS))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
