@@ -19,6 +19,13 @@ package's own sub/x was modified; outside/sub also holds `only-outside`. Invaria
   - every manifest entry has exactly one record; the package is never VALID, exit never 0;
   - `good` (untouched) is VALID in every run.
 
+quarantine: tree/x (signed, its good bytes) is exchanged with spare/x (the attacker's bytes,
+which x.sig does not verify) by renameat2(RENAME_EXCHANGE), while root runs `verify --quarantine
+--force tree` (--force: the circuit breaker would hold back a run with no VALID file) and
+`restore` after it. Invariants: x_invalid, when there is one, always holds the bytes
+judged bad (never the good inode: a swap between the judgement and the rename is renamed back);
+x is never VALID for the bad bytes; `restore` exits 0 and leaves nothing quarantined.
+
 Nothing outside the tree is ever changed. Bounded by run count, not time; skipped (with a
 message) when not root."""
 import os
@@ -51,6 +58,20 @@ while True:
             os.lstat(d)
     except OSError:
         pass
+"""
+
+
+SWAP_FILES = r"""
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = os.fsencode(sys.argv[1]), os.fsencode(sys.argv[2])
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+n = 0
+while True:
+    n += 1
+    libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE)
+    for _ in range(n % 67):
+        os.getpid()
 """
 
 
@@ -91,9 +112,9 @@ def records(out, names):
     return got
 
 
-def race(ck, py, target, link_to, runs, audit):
-    """Runs audit(i) -> (exit, stdout) `runs` times against a swapper of target <-> link_to."""
-    swapper = subprocess.Popen([py, "-c", SWAPPER, target, link_to], preexec_fn=drop)
+def race(ck, py, target, link_to, runs, audit, code=SWAPPER):
+    """Runs audit(i) `runs` times against a swapper of target <-> link_to."""
+    swapper = subprocess.Popen([py, "-c", code, target, link_to], preexec_fn=drop)
     try:
         for i in range(runs):
             audit(i)
@@ -194,6 +215,53 @@ def package_race(ck, sgs, py, work):
     return bad[0]
 
 
+def quarantine_race(ck, sgs, py, work):
+    rel = os.path.join(work, "release")  # made by agents_race
+    tree, spare = os.path.join(work, "qtree"), os.path.join(work, "qspare")
+    os.makedirs(tree)
+    os.makedirs(spare)
+    good, bad = b"the signed program\n", b"the attacker's program\n"
+    write(os.path.join(tree, "x"), good)
+    subprocess.run([sgs, "sign", "-q", "--key", os.path.join(rel, "server.key"),
+                    os.path.join(tree, "x")], check=True, stdout=subprocess.DEVNULL)
+    write(os.path.join(spare, "x"), bad)
+    own_by_nobody(tree)
+    own_by_nobody(spare)
+    wrong = [0]
+    counts = {"quarantined": 0, "valid": 0}
+
+    def audit(i):
+        journal = os.path.join(work, "QJ%d" % i)
+        p = subprocess.run([sgs, "verify", "-j", str(1 + i % 2), "--key",
+                            os.path.join(rel, "server.crt"), "--quarantine", "--force",
+                            "--journal", journal, "qtree"], cwd=work, capture_output=True, timeout=120)
+        out = p.stdout.decode(errors="replace")
+        q = os.path.join(tree, "x_invalid")
+        if os.path.exists(q):
+            counts["quarantined"] += 1
+            with open(q, "rb") as f:
+                held = f.read()
+            if held != bad:
+                wrong[0] += 1
+                ck.fail("quarantine run %d: x_invalid holds %r, not the bytes judged bad\n%s"
+                        % (i, held, out))
+        if "qtree/x: VALID" in out:
+            counts["valid"] += 1
+        r = subprocess.run([sgs, "restore", "--journal", journal], cwd=work, capture_output=True,
+                           timeout=120)
+        ck.check(r.returncode == 0 and not os.path.exists(q),
+                 "quarantine run %d: restore exit %d, x_invalid left: %s\n%s%s"
+                 % (i, r.returncode, os.path.exists(q), r.stdout.decode(errors="replace"),
+                    r.stderr.decode(errors="replace")))
+
+    race(ck, py, os.path.join(tree, "x"), os.path.join(spare, "x"), RUNS, audit,
+         code=SWAP_FILES)
+    # both inodes are still there, one under each name, with their bytes
+    held = sorted(open(os.path.join(d, "x"), "rb").read() for d in (tree, spare))
+    ck.check(held == sorted([good, bad]), "quarantine: the two files after the race: %r" % held)
+    return wrong[0], counts
+
+
 def main():
     if os.geteuid() != 0:
         print("race_trees: SKIPPED: needs root (the attacker runs as nobody)")
@@ -207,12 +275,15 @@ def main():
     try:
         a = agents_race(ck, sgs, py, work)
         p = package_race(ck, sgs, py, work)
+        q, counts = quarantine_race(ck, sgs, py, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ck.check(a == 0, "agents: %d false VALIDs" % a)
     ck.check(p == 0, "package: %d runs mixed trees or said VALID" % p)
-    return ck.finish("race_trees", "%d agents and %d package verify runs against a swapper "
-                     "running as nobody" % (RUNS, RUNS))
+    ck.check(q == 0, "quarantine: the wrong inode quarantined %d times" % q)
+    return ck.finish("race_trees", "%d runs each of agents, package verify and verify "
+                     "--quarantine (%d quarantined, %d VALID) against a swapper running as nobody"
+                     % (RUNS, counts["quarantined"], counts["valid"]))
 
 
 if __name__ == "__main__":
