@@ -23,7 +23,8 @@ sgs_enforce_load_journal(sgs_engine *e, const char *journal)
     sgs_journal_entry *ents = NULL;
     size_t n = 0;
     char why[256];
-    if (sgs_journal_read(&e->alloc, journal, &ents, &n, why, sizeof(why)) != 0)
+    if (sgs_journal_read_fd(&e->alloc, sgs_journal_fd(e->journal), journal, &ents, &n, why,
+                            sizeof(why)) != 0)
         return;
     e->quarantined_ids = n > 0 ? sgs_calloc(&e->alloc, n, sizeof(*e->quarantined_ids)) : NULL;
     for (size_t i = 0; e->quarantined_ids != NULL && i < n; i++) {

@@ -356,10 +356,27 @@ sgs_journal_read(const sgs_allocator *a, const char *path, sgs_journal_entry **o
     *out = NULL;
     *count = 0;
     const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    const int rc = sgs_journal_read_fd(a, fd, path, out, count, err, errlen);
+    close(fd);
+    return rc;
+}
+
+int
+sgs_journal_read_fd(const sgs_allocator *a, int jfd, const char *path, sgs_journal_entry **out,
+                    size_t *count, char *err, size_t errlen)
+{
+    *out = NULL;
+    *count = 0;
+    /* a descriptor of its own, read from the start (appends go to the end whatever its offset) */
+    const int fd = fcntl(jfd, F_DUPFD_CLOEXEC, 0);
     struct stat sb;
     const int regular = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
     const int saved = errno;
-    FILE *const fp = regular ? fdopen(fd, "r") : NULL;
+    FILE *const fp = regular && lseek(fd, 0, SEEK_SET) == 0 ? fdopen(fd, "r") : NULL;
     if (fp == NULL) {
         snprintf(err, errlen, "%s: %s", path,
                  fd >= 0 && !regular ? "not a regular file, not a journal" : strerror(saved));

@@ -65,6 +65,11 @@ typedef struct sgs_journal_entry {
 struct sgs_allocator;
 int sgs_journal_read(const struct sgs_allocator *a, const char *path, sgs_journal_entry **out,
                      size_t *n, char *err, size_t errlen);
+/* The same through an open descriptor (readable; its offset is left alone): the journal whose
+   ownership was checked and whose lock is held, not whatever `path` names meanwhile (path only
+   words the errors). */
+int sgs_journal_read_fd(const struct sgs_allocator *a, int fd, const char *path,
+                        sgs_journal_entry **out, size_t *n, char *err, size_t errlen);
 void sgs_journal_entries_free(const struct sgs_allocator *a, sgs_journal_entry *e, size_t n);
 
 #endif

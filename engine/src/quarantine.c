@@ -79,6 +79,12 @@ sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t err
     return j;
 }
 
+int
+sgs_journal_fd(const sgs_journal *j)
+{
+    return j->fd;
+}
+
 void
 sgs_journal_close(sgs_journal *j)
 {

@@ -17,6 +17,8 @@ typedef struct sgs_journal sgs_journal;
  */
 sgs_journal *sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t errlen);
 void sgs_journal_close(sgs_journal *j);
+/* The open journal's descriptor (read and append; owned by j). */
+int sgs_journal_fd(const sgs_journal *j);
 
 /* Never quarantine this file (the engine's own: journal, cache). Call before judging. */
 void sgs_journal_protect(sgs_journal *j, const char *path);

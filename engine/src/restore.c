@@ -506,7 +506,7 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
     /* The journal lock is held for the whole restore: a concurrent `verify --quarantine`
        finishes the rename in flight first, and starts none until restore is done, so every
        record is seen with its final state. Not a FIFO or device (non-blocking, regular). */
-    const int fd = have_journal ? open(o->journal, (o->dry_run ? O_RDONLY : O_WRONLY | O_APPEND) |
+    const int fd = have_journal ? open(o->journal, (o->dry_run ? O_RDONLY : O_RDWR | O_APPEND) |
                                                        O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                                 : -1;
     if (have_journal && (fd < 0 || fstat(fd, &jst) != 0 || !S_ISREG(jst.st_mode) ||
@@ -525,7 +525,8 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
         close(fd);
         return SGS_ERR_IO;
     }
-    const int rd = have_journal ? sgs_journal_read(&o->alloc, o->journal, &e, &n, err, errlen) : 0;
+    const int rd =
+        have_journal ? sgs_journal_read_fd(&o->alloc, fd, o->journal, &e, &n, err, errlen) : 0;
     if (rd != 0) {
         close(fd);
         return rd == -2 ? SGS_ERR_NOMEM : SGS_ERR_FORMAT;
