@@ -1,5 +1,5 @@
 /*
- * cmd_cache.c - `sigsweep cache stats|clear|export FILE|import FILE`: the persistent cache
+ * cmd_cache.c - `sigsweep cache stats|clear|export FILE`: the persistent cache
  * verify --cache keeps (file identity -> digest, content -> verdict).
  *
  * DESIGN: one command whose first operand names the action; the engine owns the cache's
@@ -57,12 +57,8 @@ cache_main(const cli_command *cmd, int argc, char **argv)
         st = sgs_cache_export(dir, file, &count, err, sizeof(err));
         if (st == SGS_OK)
             printf("exported %llu verdicts to %s\n", (unsigned long long)count, file);
-    } else if (strcmp(sub, "import") == 0 && n == 2) {
-        st = sgs_cache_import(dir, file, &count, err, sizeof(err));
-        if (st == SGS_OK)
-            printf("imported %llu verdicts from %s\n", (unsigned long long)count, file);
     } else {
-        return cli_fail_usage(cmd->name, "%s", "use: cache stats|clear|export FILE|import FILE");
+        return cli_fail_usage(cmd->name, "%s", "use: cache stats|clear|export FILE");
     }
     if (st != SGS_OK) {
         fprintf(stderr, "sigsweep %s: %s\n", cmd->name, err);
@@ -74,12 +70,12 @@ cache_main(const cli_command *cmd, int argc, char **argv)
 const cli_command cli_cmd_cache = {
     "cache",
     cache_main,
-    "show, clear, export or import the persistent cache",
-    "usage: sigsweep cache stats|clear|export FILE|import FILE [--cache-dir DIR]\n"
+    "show, clear or export the persistent cache",
+    "usage: sigsweep cache stats|clear|export FILE [--cache-dir DIR]\n"
     "\n"
     "The persistent cache of verify --cache: stats counts its entries, clear empties it,\n"
-    "export writes its verdicts to FILE (never a VALID one); import refuses any verdict line\n"
-    "(exports are not signed: a forged line could pass a bad file or fail a good one).\n",
+    "export lists its verdicts in FILE (never a VALID one). There is no import: an unsigned\n"
+    "file could pass a bad file or fail a good one; each machine's cache learns its own.\n",
     cache_opts,
     NULL,
 };

@@ -39,7 +39,7 @@ const char cli_overview[] =
     "                MANIFEST\n"
     "       sigsweep package verify DIR --manifest MANIFEST (--key K | --trust T ...)\n"
     "                [--ignore GLOB]... [options]\n"
-    "       sigsweep cache stats|clear|export FILE|import FILE [--cache-dir DIR]\n"
+    "       sigsweep cache stats|clear|export FILE [--cache-dir DIR]\n"
     "       sigsweep restore [--journal FILE] [--dry-run] [--scan DIR]... [PATH...]\n"
     "       sigsweep trust list [--format text|jsonl] FILE|DIR...\n"
     "       sigsweep trust add [--force] [--format text|jsonl] DIR CERT...\n"

@@ -276,7 +276,7 @@ def completion(commands):
         words = []
         m = re.match(r"sigsweep " + re.escape(c.name) + r" ((?:[a-z]+(?: [A-Z]+)?\|)+[a-z]+)",
                      c.usage[0])
-        if m:  # cache stats|clear|export FILE|import FILE
+        if m:  # cache stats|clear|export FILE
             words = re.findall(r"\b[a-z]+\b", m.group(1))
         lines.append(f"    '{c.name}')\n"
                      f"        if [[ $cur == -* ]]; then\n"

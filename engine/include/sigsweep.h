@@ -5,7 +5,7 @@
  *   1. Run a check: fill an sgs_config, create an engine, add keys and certificates, submit
  *      paths (or agents, or a package), finish. Every input yields one sgs_record.
  *   2. Administer, without an engine: the trust store (list, add), the persistent cache
- *      (stats, clear, export, import), the quarantine journal (restore), the policy file,
+ *      (stats, clear, export), the quarantine journal (restore), the policy file,
  *      server keys (keygen, export), package manifests (create).
  *   3. Low-level helpers: names and parsers of the enums, the one file writer and the one way
  *      to open a named input, the self-test.
@@ -596,7 +596,7 @@ typedef struct sgs_cache_info {
 } sgs_cache_info;
 
 /*
- * `sigsweep cache stats|clear|export|import` on the cache in dir. Nothing is printed: err says
+ * `sigsweep cache stats|clear|export` on the cache in dir. Nothing is printed: err says
  * why a call failed ("" on success, except as clear says).
  * stats and export read an existing, usable cache and change nothing: SGS_ERR_IO with "no
  * cache at DIR: ..." when dir, or its data.mdb, does not exist (nothing is created), "cache DIR
@@ -605,18 +605,15 @@ typedef struct sgs_cache_info {
  * (data.mdb.broken-TIME) and a new, empty one made, and err then says so with SGS_OK. A missing
  * dir or data.mdb is SGS_ERR_IO ("no cache at DIR").
  * export writes the verdicts (content-keyed, portable; file identities are machine-local) in a
- * versioned text format, atomically; import reads exactly that format into the cache, making
- * dir and the cache when missing (a corrupt one is SGS_ERR_IO, as for stats).
- * Returns SGS_OK, SGS_ERR_IO, SGS_ERR_FORMAT (an import file that is not an export: it is
- * checked whole first, and nothing of it is imported). THREAD SAFETY: no shared state; other
- * processes may use the cache meanwhile.
+ * versioned text format, atomically, never a VALID one (a listing: there is no import, since
+ * an unsigned file cannot be trusted to decide a verdict).
+ * Returns SGS_OK or SGS_ERR_IO. THREAD SAFETY: no shared state; other processes may use the
+ * cache meanwhile.
  */
 SGS_API SGS_NODISCARD sgs_status sgs_cache_stats(const char *dir, sgs_cache_info *out, char *err,
                                                  size_t errlen);
 SGS_API SGS_NODISCARD sgs_status sgs_cache_clear(const char *dir, char *err, size_t errlen);
 SGS_API SGS_NODISCARD sgs_status sgs_cache_export(const char *dir, const char *file,
-                                                  uint64_t *count, char *err, size_t errlen);
-SGS_API SGS_NODISCARD sgs_status sgs_cache_import(const char *dir, const char *file,
                                                   uint64_t *count, char *err, size_t errlen);
 
 /* ---- the quarantine journal: restore --------------------------------------------------------- */

@@ -25,15 +25,13 @@
  * the invoking user can write (a writer with a shared writable mapping changes bytes without
  * changing mtime/ctime), and only while younger than max_age (sgs_pcache_set_max_age).
  *
- * Import: an export is a text file anyone can write and it is not signed (yet), so it cannot
- * be allowed to decide any file. A VALID line would make a forged signature VALID; a
- * BAD_SIGNATURE line is as bad the other way: a content key is computed from public things
- * (the key set, the file's digest, the signature), so a forged line fails a good file (and
- * quarantines it under enforcement) without the judge ever verifying. Import therefore refuses
- * a file holding any verdict line (nothing is imported). Identity -> digest entries are never
- * exported or imported either: mapping an identity to the digest of a genuinely signed file
- * would be a false VALID. Signed exports (exporter's key, import with the matching public key)
- * are the way to carry verdicts; not done yet.
+ * Export: a text listing of the verdicts for people and scripts to read, never read back. An
+ * export is a file anyone can write and it is not signed, so no verdict of it may decide a file:
+ * a VALID line would make a forged signature VALID, and a BAD_SIGNATURE line is as bad the other
+ * way (a content key is computed from public things: the key set, the file's digest, the
+ * signature), failing and quarantining a good file without the judge ever verifying. So there
+ * is no import: each machine's cache learns its own verdicts. Identity -> digest entries are
+ * never exported (file identities are machine-local).
  *
  * Full disk (issue 18): no MDB_WRITEMAP (its sparse map raises SIGBUS on a full file system);
  * MDB_MAP_FULL/ENOSPC on commit stop the writes for the rest of the run with one warning

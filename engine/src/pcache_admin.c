@@ -1,18 +1,16 @@
 /*
- * pcache_admin.c - `sigsweep cache stats|clear|export|import`: the persistent cache (pcache.c)
+ * pcache_admin.c - `sigsweep cache stats|clear|export`: the persistent cache (pcache.c)
  * seen from outside a run.
  *
  * DESIGN: each call opens the cache, does one thing in one LMDB transaction (or one read of
- * the verdicts table) and closes it. Export and import speak one versioned text format, a
- * header line and one line per content-keyed verdict:
+ * the verdicts table) and closes it. Export writes one versioned text format, a header line and
+ * one line per content-keyed verdict:
  *
  *     sigsweep-cache-export 1
  *     V <64 hex: content key> <verdict token> <signer fingerprint or -> <algorithm or ->
  *
- * Only the verdicts table travels (content keys are portable; file identities are not); an
- * unsigned export never carries a VALID verdict, and an import accepts no verdict line at all
- * (see "Import" in pcache.c): until exports are signed, import takes only an export with no
- * records. An import file is checked whole before anything of it is stored.
+ * Only the verdicts table is listed (content keys are portable; file identities are not), and
+ * never a VALID verdict. There is no import: see "Export" in pcache.c.
  */
 #include "pcache_impl.h"
 
@@ -118,26 +116,6 @@ sgs_cache_clear(const char *dir, char *err, size_t errlen)
 
 #define EXPORT_HEADER "sigsweep-cache-export 1"
 
-/* 64 hex digits (checked by the caller: [0-9a-f] only) into 32 bytes, as four strtoull's of 16
-   digits each, every one consumed exactly. 1, or 0 if any is not. */
-static int
-key_from_hex(const char *hex, uint8_t key[32])
-{
-    for (size_t w = 0; w < 4; w++) {
-        char part[17];
-        memcpy(part, hex + 16 * w, 16);
-        part[16] = '\0';
-        char *end = NULL;
-        errno = 0;
-        const unsigned long long v = strtoull(part, &end, 16);
-        if (end != part + 16 || errno != 0)
-            return 0;
-        for (size_t i = 0; i < 8; i++)
-            key[8 * w + i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-    return 1;
-}
-
 sgs_status
 sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
 {
@@ -171,7 +149,7 @@ sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, 
             break;
         if (k.mv_size != 32 || v.mv_size != 1 + 64 + 48 ||
             ((const uint8_t *)v.mv_data)[0] == SGS_V_VALID)
-            continue; /* an unsigned export carries no VALID verdict: import would refuse it */
+            continue; /* an unsigned export carries no VALID verdict */
         const uint8_t *const val = v.mv_data;
         char khex[65], signer[65], alg[49];
         for (size_t i = 0; i < 32; i++)
@@ -203,90 +181,4 @@ sgs_cache_export(const char *dir, const char *file, uint64_t *count, char *err, 
     }
     sgs_pcache_close(a.c);
     return SGS_OK;
-}
-
-sgs_status
-sgs_cache_import(const char *dir, const char *file, uint64_t *count, char *err, size_t errlen)
-{
-    *count = 0;
-    /* O_NONBLOCK: a FIFO or device named as the export must not hang the import */
-    const int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        snprintf(err, errlen, "%s: %s", file, fd < 0 || errno != 0 ? strerror(errno)
-                                                                   : "not a regular file");
-        if (fd >= 0)
-            close(fd);
-        return fd < 0 ? SGS_ERR_IO : SGS_ERR_FORMAT;
-    }
-    FILE *const fp = fdopen(fd, "r");
-    if (fp == NULL) {
-        snprintf(err, errlen, "%s: %s", file, strerror(errno));
-        close(fd);
-        return SGS_ERR_IO;
-    }
-    admin a;
-    if (admin_open(&a, dir, SGS_PCACHE_CREATE, err, errlen) != 0) {
-        fclose(fp);
-        return SGS_ERR_IO;
-    }
-    char line[512];
-    unsigned long lineno = 0;
-    sgs_status st = SGS_OK;
-    /* two passes: the whole file is checked before anything is imported */
-    for (int pass = 0; pass < 2 && st == SGS_OK; pass++) {
-        rewind(fp);
-        lineno = 0;
-        *count = 0;
-        while (fgets(line, sizeof(line), fp) != NULL) {
-            lineno++;
-            const size_t n = strlen(line);
-            if (n == 0 || line[n - 1] != '\n') {
-                snprintf(err, errlen, "%s:%lu: truncated or over-long line", file, lineno);
-                st = SGS_ERR_FORMAT;
-                break;
-            }
-            line[n - 1] = '\0';
-            if (lineno == 1) {
-                if (strcmp(line, EXPORT_HEADER) != 0) {
-                    snprintf(err, errlen, "%s: not a sigsweep cache export (no \"%s\" header)",
-                             file, EXPORT_HEADER);
-                    st = SGS_ERR_FORMAT;
-                    break;
-                }
-                continue;
-            }
-            char khex[80], vname[40], signer[80], alg[80];
-            sgs_verdict verdict;
-            uint8_t key[32];
-            int ok = sscanf(line, "V %79s %39s %79s %79s", khex, vname, signer, alg) == 4 &&
-                     strlen(khex) == 64 && strspn(khex, "0123456789abcdef") == 64 &&
-                     sgs_verdict_from_name(vname, &verdict) == 0 &&
-                     (verdict == SGS_V_VALID || verdict == SGS_V_BAD_SIGNATURE) &&
-                     (strcmp(signer, "-") == 0 ||
-                      (strlen(signer) == 64 && strspn(signer, "0123456789abcdef") == 64)) &&
-                     strlen(alg) < 48 && (verdict != SGS_V_VALID || strcmp(signer, "-") != 0);
-            ok = ok && key_from_hex(khex, key);
-            if (!ok) {
-                snprintf(err, errlen, "%s:%lu: malformed record", file, lineno);
-                st = SGS_ERR_FORMAT;
-                break;
-            }
-            /* see "Import" in pcache.c: an unauthenticated line may not decide any file */
-            snprintf(err, errlen, "%s:%lu: a %s verdict from an unauthenticated export is "
-                     "refused (nothing imported): an unsigned export cannot carry verdicts",
-                     file, lineno, sgs_verdict_name(verdict));
-            st = SGS_ERR_FORMAT;
-            break;
-        }
-        if (st == SGS_OK && lineno == 0) {
-            snprintf(err, errlen, "%s: empty file", file);
-            st = SGS_ERR_FORMAT;
-        }
-    }
-    fclose(fp);
-    if (st == SGS_OK && sgs_pcache_commit(a.c, err, errlen) != 0)
-        st = SGS_ERR_IO; /* nothing, or not all, of it was stored */
-    sgs_pcache_close(a.c);
-    return st;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # cache_attacks.sh SIGSWEEP - the persistent cache trusts only itself (issue 12) and survives a
 # full disk (issue 18): a world/group-writable or foreign cache is not used and not touched; a
-# hand-written export cannot make a file VALID; a full file system neither kills the run nor
+# hand-written export cannot make a file VALID (there is no import); a full file system neither kills the run nor
 # the cache for later runs.
 . "$(dirname "$0")/lib.sh"
 small_tree tree
@@ -30,33 +30,12 @@ if [ "$(id -u)" = 0 ]; then
   check "foreign cache: untouched" "[ \$(stat -c %u c1/data.mdb) = 4242 ] && ! ls c1 | grep -q broken"
   chown 0 c1 c1/data.mdb
 fi
-# 4. a hand-written export line making a random signature VALID: refused, nothing imported
+# 4. a hand-written export line making a random signature VALID: there is no import to take it
+# (an unsigned file may not decide a verdict): a usage error, no cache made
 key=$(printf '%064d' 7)
 printf 'sigsweep-cache-export 1\nV %s VALID %s ed25519\n' "$key" "$(printf '%064d' 1)" > forged.txt
 set +e; "$B" cache --cache-dir c4 import forged.txt >/dev/null 2>err4; rc=$?; set -e
-check "forged VALID import exits 2" "[ $rc = 2 ] && grep -q 'VALID' err4"
-check "forged VALID import: nothing imported" "\"$B\" cache --cache-dir c4 stats 2>/dev/null | grep -q '^verdicts: 0 '"
-# 4b. a hand-written BAD_SIGNATURE line for the content of a file that verifies (its key, the
-# file's digest and the signature are all public): importing it would fail a good file (and
-# quarantine it under enforcement). Refused whole, nothing imported; f1 stays VALID.
-python3 - k.pub tree/f1 tree/f1.sig > forged_bad.txt <<'EOP'
-import hashlib, struct, subprocess, sys
-spki = subprocess.run(["openssl", "pkey", "-pubin", "-in", sys.argv[1], "-outform", "DER"],
-                      check=True, capture_output=True).stdout
-keyset_id = hashlib.sha256(hashlib.sha256(spki).digest()).digest()
-tag = struct.pack("<i", 672 * 2)  # NID_sha256, no PSS
-digest = hashlib.sha256(open(sys.argv[2], "rb").read()).digest()
-sighash = hashlib.sha256(open(sys.argv[3], "rb").read()).digest()
-key = hashlib.sha256(b"sigsweep-raw-3" + keyset_id + tag + digest + sighash).hexdigest()
-print("sigsweep-cache-export 1\nV %s BAD_SIGNATURE - -" % key)
-EOP
-set +e; "$B" cache --cache-dir c5 import forged_bad.txt >/dev/null 2>err4b; rc=$?; set -e
-check "forged BAD_SIGNATURE import exits 2, naming the file" "[ $rc = 2 ] && grep -q forged_bad.txt err4b"
-"$B" verify --key k.pub --cache-dir c5 tree/f1 >out4b 2>/dev/null || true
-check "forged BAD_SIGNATURE import: the good file stays VALID" "grep -q 'f1: VALID' out4b"
-mkfifo fifo.txt
-set +e; guard "$B" cache --cache-dir c4 import fifo.txt >/dev/null 2>err5; rc=$?; set -e
-check "import of a FIFO: exit 2, no hang, file named" "[ $rc = 2 ] && grep -q fifo.txt err5"
+check "no cache import: exit 2, no cache made" "[ $rc = 2 ] && [ ! -e c4 ]"
 
 # 5. full file system (private mount namespace, own tmpfs of 1 MiB)
 if unshare --mount true 2>/dev/null; then

@@ -94,7 +94,7 @@ expect "--policy file names" verify --policy p -- policy.ini
 expect "--cache-dir directories" verify --cache-dir k -- keys.d
 reject "--cache-dir directories" verify --cache-dir "" -- server.crt
 expect "operands" verify --key server.crt "" -- server.crt policy.ini keys.d
-expect "cache words" cache "" -- stats clear export import
+expect "cache words" cache "" -- stats clear export
 reject "no option values after a flag" verify --pss "" -- text
 
 echo "completion: $checks candidates checked, $fails failures"

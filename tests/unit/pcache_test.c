@@ -2,8 +2,7 @@
  * pcache_test.c - the persistent cache trusts only itself (issue 12) and survives a full disk
  * (issue 18): a cache directory or file not owned by the user or writable by others is refused
  * and left untouched; the identity fast path serves only files nobody but root or the user can
- * write, and only entries younger than the max age; an import cannot create any verdict and
- * does not hang on a FIFO.
+ * write, and only entries younger than the max age.
  */
 #include "pcache.h"
 
@@ -176,54 +175,12 @@ test_fast_path(void)
     sgs_pcache_close(c);
 }
 
-static void
-test_import(void)
-{
-    char dir[PATH_MAX], ex[PATH_MAX + 16], err[512];
-    snprintf(dir, sizeof(dir), "%s/c3", root);
-    snprintf(ex, sizeof(ex), "%s/ex.txt", root);
-    uint64_t n = 0;
-    /* a hand-written VALID line (after a BAD_SIGNATURE one): refused, nothing imported */
-    static const char valid[] =
-        "sigsweep-cache-export 1\n"
-        "V 00000000000000000000000000000000000000000000000000000000000000aa BAD_SIGNATURE - -\n"
-        "V 00000000000000000000000000000000000000000000000000000000000000bb VALID "
-        "0000000000000000000000000000000000000000000000000000000000000001 rsa\n";
-    sgs_test_write(ex, valid, sizeof(valid) - 1);
-    CHECK_EQ_INT(sgs_cache_import(dir, ex, &n, err, sizeof(err)), SGS_ERR_FORMAT);
-    CHECK(strstr(err, ":2:") != NULL && strstr(err, "refused") != NULL);
-    sgs_cache_info info;
-    CHECK_EQ_INT(sgs_cache_stats(dir, &info, err, sizeof(err)), SGS_OK);
-    CHECK(info.verdicts == 0);
-    /* a BAD_SIGNATURE line too (its content key may be a good file's): refused, nothing
-       imported */
-    const char *const third = strstr(strchr(valid, '\n') + 1, "\n") + 1;
-    sgs_test_write(ex, valid, (size_t)(third - valid));
-    CHECK_EQ_INT(sgs_cache_import(dir, ex, &n, err, sizeof(err)), SGS_ERR_FORMAT);
-    CHECK(strstr(err, ":2:") != NULL && strstr(err, "BAD_SIGNATURE") != NULL);
-    CHECK_EQ_INT(sgs_cache_stats(dir, &info, err, sizeof(err)), SGS_OK);
-    CHECK(info.verdicts == 0);
-    /* the header alone: nothing to import, not an error */
-    sgs_test_write(ex, valid, (size_t)(strchr(valid, '\n') + 1 - valid));
-    CHECK_EQ_INT(sgs_cache_import(dir, ex, &n, err, sizeof(err)), SGS_OK);
-    CHECK(n == 0);
-    /* a FIFO: an error naming it, no hang */
-    char fifo[PATH_MAX + 16];
-    snprintf(fifo, sizeof(fifo), "%s/fifo", root);
-    REQUIRE(mkfifo(fifo, 0600) == 0);
-    CHECK(sgs_cache_import(dir, fifo, &n, err, sizeof(err)) != SGS_OK);
-    CHECK(strstr(err, fifo) != NULL);
-    /* a directory: same */
-    CHECK(sgs_cache_import(dir, root, &n, err, sizeof(err)) != SGS_OK);
-}
-
 int
 main(void)
 {
     sgs_test_tmpdir(root, sizeof(root), "pcache");
     test_strict_modes();
     test_fast_path();
-    test_import();
     sgs_test_rm_rf(root);
     return sgs_test_done("pcache_test");
 }
