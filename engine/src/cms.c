@@ -610,6 +610,20 @@ fail:;
 }
 
 int
+sgs_cms_sign_probe(X509 *cert, EVP_PKEY *pkey, STACK_OF(X509) *extra, const EVP_MD *md, int pss,
+                   char *err, size_t n)
+{
+    sgs_cms_job job;
+    unsigned char *der = NULL;
+    size_t len = 0;
+    const int ok = sgs_cms_sign_start(cert, pkey, extra, md, pss, &job, err, n) &&
+                   sgs_cms_sign_finish(&job, &der, &len, err, n);
+    OPENSSL_free(der);
+    sgs_cms_job_reset(&job);
+    return ok;
+}
+
+int
 sgs_cms_sign_finish(sgs_cms_job *job, unsigned char **out, size_t *outlen, char *err, size_t n)
 {
     char why[160];

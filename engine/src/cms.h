@@ -84,6 +84,11 @@ int sgs_cms_sign_start(X509 *cert, EVP_PKEY *pkey, STACK_OF(X509) *extra, const 
 
 /* Computes the signature and encodes the ContentInfo as DER into a new buffer (*out, release
    with OPENSSL_free). Returns 1, or 0 with err. The job still needs sgs_cms_job_reset(). */
+/* Signs empty content once and throws the signature away: 1 when this key, certificate, hash
+   and padding can make a CMS signature here, else 0 with err (OpenSSL 3.0 cannot sign CMS with
+   an Ed25519 or Ed448 key, for one). */
+int sgs_cms_sign_probe(X509 *cert, EVP_PKEY *pkey, STACK_OF(X509) *extra, const EVP_MD *md,
+                       int pss, char *err, size_t n);
 int sgs_cms_sign_finish(sgs_cms_job *job, unsigned char **out, size_t *outlen, char *err,
                         size_t n);
 

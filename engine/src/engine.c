@@ -11,6 +11,8 @@
  */
 #include "judge.h"
 
+#include <openssl/crypto.h>
+
 void
 sgs_config_init(sgs_config *cfg)
 {
@@ -509,6 +511,16 @@ sgs_engine_start(sgs_engine *e)
         const sgs_status tst = sgs_trust_finalize(&e->trust, e->err, sizeof(e->err));
         if (tst != SGS_OK)
             return tst;
+        char why[200];
+        if (e->sign_key != NULL && !sgs_cms_sign_probe(e->sign_cert, e->sign_key,
+                                                       e->trust.untrusted_sk, e->md, e->cfg.pss,
+                                                       why, sizeof(why))) {
+            /* found before any file is read, not once per file */
+            snprintf(e->err, sizeof(e->err), "%s cannot make a CMS signature with this key: %s "
+                     "(sign without a certificate for a raw signature file)",
+                     OpenSSL_version(OPENSSL_VERSION), why);
+            return SGS_ERR_KEY;
+        }
     }
     if (e->cfg.op == SGS_OP_SIGN && e->sign_key == NULL) {
         snprintf(e->err, sizeof(e->err), "no signing key");

@@ -302,6 +302,17 @@ if openssl req -x509 -new -key "$d/rsa.key" -subj "/CN=usage signer" -days 2 \
         --cert "$d/signer.crt" "$d/keep.bin"
     openssl cms -cmsout -inform DER -in "$d/keep.bin.p7s" -noout 2>/dev/null ||
         fail "keep.bin.p7s written by --force is not CMS"
+    # a key this OpenSSL cannot make CMS with (3.0: Ed25519): refused before any file, exit 2
+    if openssl req -x509 -newkey ed25519 -nodes -keyout "$d/ed.key" -subj "/CN=ed" -days 2 \
+        -out "$d/ed.crt" >/dev/null 2>&1 &&
+        ! openssl cms -sign -binary -md sha512 -in "$d/keep.bin" -signer "$d/ed.crt" \
+            -inkey "$d/ed.key" -outform DER -out "$d/ed.probe" >/dev/null 2>&1; then
+        printf 'unsigned' >"$d/ed.bin"
+        t "sign --cert with a key CMS cannot use: exit 2" 2 "$bin" sign --key "$d/ed.key" \
+            --cert "$d/ed.crt" "$d/ed.bin"
+        stderr_has "cannot make a CMS signature with this key"
+        [[ ! -e $d/ed.bin.p7s ]] || fail "ed.bin.p7s written"
+    fi
 else
     fail "openssl req could not make a signing certificate"
 fi
