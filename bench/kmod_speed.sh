@@ -8,7 +8,7 @@
 # Data (build/bench-data/kmod/, made once and reused while complete; setup is not timed):
 #   k.key, k.pem  an RSA-4096 module-signing key and certificate, as the kernel's
 #                 certs/default_x509.genkey makes them
-#   plain/        N (default 4,000) modules: an ELF header and deterministic filler, sizes
+#   plain/        N (default 2,000) modules: an ELF header and deterministic filler, sizes
 #                 log-normal around 32 KiB (4 KiB .. 2 MiB, seed 15: a distribution kernel's
 #                 /lib/modules has ~4,000-6,000 modules averaging 50-100 KiB), each signed
 #                 `sign-file sha256 k.key k.pem` (linux-kbuild-6.1), else with `openssl cms
@@ -18,9 +18,10 @@
 # Timings (warm page cache: every file is read once before timing), R runs each, alternating
 # tools, medians reported:
 #   plain: `sigsweep verify -q --trust k.pem plain` vs the peer: per module, the trailer's
-#          sig_len read with od, the module bytes and the PKCS#7 cut out with head/tail, and
-#          `openssl cms -verify -binary -inform DER -content BODY -certfile k.pem -nointern
-#          -noverify`; 32 modules per sh via `xargs -P$(nproc)`.
+#          sig_len read with od, the module bytes and the PKCS#7 cut out with head/tail (stat,
+#          od, head, tail, head: five processes), and `openssl cms -verify -binary -inform DER
+#          -content BODY -certfile k.pem -nointern -noverify`; 32 modules per sh via
+#          `xargs -P$(nproc)`.
 #   zst:   the same on the .ko.zst tree; the peer decompresses each with `zstd -dc` first.
 # Correctness (before timing): sigsweep --format jsonl reports N VALID records per tree; the
 # peer exits 0 (every openssl verify succeeded) in every timed run. Anything else: exit 1.
@@ -30,7 +31,7 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname -- "$here")
 . "$here/common.sh"
 runs=3
-nmods=4000
+nmods=2000
 sigsweep=$root/build/cli/sigsweep
 sign_file=/usr/lib/linux-kbuild-6.1/scripts/sign-file
 usage() { echo "usage: bench/kmod_speed.sh [--runs R] [--sigsweep PATH] [--modules N]" >&2; exit 2; }
@@ -133,20 +134,21 @@ check_jsonl zst
 # ---------------------------------------------------------------------------------------------
 # Timing
 sgs() { "$sigsweep" verify -q --trust k.pem "$1"; }
-# peer LIST UNPACK: per module (decompressed by UNPACK, "cat" for none), the signature cut out
-# and checked by openssl cms -verify; a failing module makes xargs exit non-zero
+# peer LIST UNPACK: per module (decompressed by UNPACK first, unless it is "cat"), the
+# trailer's sig_len read with od, the module bytes and the PKCS#7 cut out with head/tail, and
+# openssl cms -verify; 32 modules per sh; a failing module makes xargs exit non-zero
 peer() {
-  xargs -P "$cores" -n 32 sh -c 'unpack=$0; for f; do
-      t=$(mktemp -d) || exit 255
-      $unpack "$f" > "$t/m"
-      size=$(stat -c %s "$t/m")
-      siglen=$(tail -c 32 "$t/m" | head -c 4 | od -An -tu1 | awk "{print \$1*16777216+\$2*65536+\$3*256+\$4}")
-      body=$((size - 40 - siglen))
-      head -c "$body" "$t/m" > "$t/body"
-      tail -c $((siglen + 40)) "$t/m" | head -c "$siglen" > "$t/sig"
+  xargs -P "$cores" -n 32 sh -c 'unpack=$0; t=$(mktemp -d) || exit 255; trap "rm -rf $t" EXIT
+    for f; do
+      m=$f
+      if [ "$unpack" != cat ]; then $unpack "$f" > "$t/m" || exit 255; m=$t/m; fi
+      size=$(stat -c %s "$m")
+      set -- $(od -An -j $((size - 32)) -N 4 -tu1 "$m")
+      siglen=$(( ($1 << 24) | ($2 << 16) | ($3 << 8) | $4 ))
+      head -c $((size - 40 - siglen)) "$m" > "$t/body"
+      tail -c $((siglen + 40)) "$m" | head -c "$siglen" > "$t/sig"
       openssl cms -verify -binary -inform DER -in "$t/sig" -content "$t/body" -certfile k.pem \
-        -nointern -noverify -out /dev/null 2>/dev/null || { rm -rf "$t"; exit 255; }
-      rm -rf "$t"
+        -nointern -noverify -out /dev/null 2>/dev/null || exit 255
     done' "$2" < "$1"
 }
 for n in sgs_plain peer_plain sgs_zst peer_zst; do : > "t.$n"; done

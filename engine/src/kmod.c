@@ -23,6 +23,7 @@
 #include <lz4.h>
 #include <lzma.h>
 #include <openssl/cms.h>
+#include <ctype.h>
 #include <openssl/err.h>
 #include <stdio.h>
 #include <string.h>
@@ -447,21 +448,32 @@ signer_id(CMS_SignerInfo *si, char *out, size_t n)
     snprintf(out, n, "the signer issued by \"%s\" with serial %s", dn, serial);
 }
 
+/* "sha256", as the other records name hashes. */
+static const char *
+md_name(const EVP_MD *md, char buf[16])
+{
+    const char *const sn = OBJ_nid2sn(EVP_MD_get_type(md));
+    size_t i = 0;
+    for (; sn[i] != '\0' && i < 15; i++)
+        buf[i] = (char)tolower((unsigned char)sn[i]);
+    buf[i] = '\0';
+    return buf;
+}
+
 static void
 name_alg(EVP_PKEY *pkey, const EVP_MD *md, char *alg, size_t n)
 {
     sgs_key k;
-    char name[48];
+    char name[48], mdn[16];
     sgs_key_describe_type(pkey, &k);
-    snprintf(alg, n, "kmod-%s",
-             sgs_key_alg_name(&k, OBJ_nid2sn(EVP_MD_get_type(md)), 0, name, sizeof(name)));
+    snprintf(alg, n, "kmod-%s", sgs_key_alg_name(&k, md_name(md, mdn), 0, name, sizeof(name)));
 }
 
 void
 sgs_kmod_sig_verify(sgs_kmod_sig *s, const uint8_t *md, size_t mdlen, sgs_trust *trust,
                     const sgs_keyset *keys, sgs_kmod_outcome *o)
 {
-    char who[384], weak[160];
+    char who[384], weak[160], mdn[16];
     o->verdict = SGS_V_UNTRUSTED;
     o->alg[0] = o->signer[0] = '\0';
     const ASN1_OCTET_STRING *const sigv = CMS_SignerInfo_get0_signature(s->si);
@@ -497,7 +509,7 @@ sgs_kmod_sig_verify(sgs_kmod_sig *s, const uint8_t *md, size_t mdlen, sgs_trust 
         name_alg(pkey, s->md, o->alg, sizeof(o->alg));
         memcpy(o->signer, facts.spki_fp, sizeof(o->signer));
         snprintf(o->reason, sizeof(o->reason), "module signed by \"%s\" (%s)", facts.subject,
-                 OBJ_nid2sn(EVP_MD_get_type(s->md)));
+                 md_name(s->md, mdn));
         o->verdict = SGS_V_VALID;
         return;
     }
@@ -543,6 +555,6 @@ sgs_kmod_sig_verify(sgs_kmod_sig *s, const uint8_t *md, size_t mdlen, sgs_trust 
     name_alg(key->pkey, s->md, o->alg, sizeof(o->alg));
     memcpy(o->signer, key->fp_hex, sizeof(o->signer));
     snprintf(o->reason, sizeof(o->reason), "module signed by the --key key %.16s... (%s)",
-             key->fp_hex, OBJ_nid2sn(EVP_MD_get_type(s->md)));
+             key->fp_hex, md_name(s->md, mdn));
     o->verdict = SGS_V_VALID;
 }

@@ -105,9 +105,9 @@ def main():
     os.makedirs(os.path.join(work, "mods"))
     mods = {}  # name -> (bytes, expected verdict with --trust k.pem, reason regex part)
     body = module_body(1, 40000)
-    mods["ossl_sha256.ko"] = (openssl_sign(work, body, "k.key", "k.pem"), "VALID", "SHA256")
+    mods["ossl_sha256.ko"] = (openssl_sign(work, body, "k.key", "k.pem"), "VALID", "sha256")
     mods["ossl_sha512.ko"] = (openssl_sign(work, module_body(2, 3000), "k.key", "k.pem",
-                                           "sha512"), "VALID", "SHA512")
+                                           "sha512"), "VALID", "sha512")
     signed = mods["ossl_sha256.ko"][0]
     mods["changed_body.ko"] = (signed[:100] + b"X" + signed[101:], "BAD_SIGNATURE",
                                "does not verify")
@@ -140,7 +140,7 @@ def main():
         for md in ("sha256", "sha512"):
             write(work, "sf.ko", module_body(3, 20000))
             sh(work, SIGN_FILE, md, "k.key", "k.der", "sf.ko")
-            mods["signfile_%s.ko" % md] = (read(work, "sf.ko"), "VALID", md.upper())
+            mods["signfile_%s.ko" % md] = (read(work, "sf.ko"), "VALID", md)
     else:
         c.notes.append("no %s (apt-get install linux-kbuild-6.1): openssl-made modules only"
                        % SIGN_FILE)
