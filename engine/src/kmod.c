@@ -454,7 +454,7 @@ md_name(const EVP_MD *md, char buf[16])
 {
     const char *const sn = OBJ_nid2sn(EVP_MD_get_type(md));
     size_t i = 0;
-    for (; sn[i] != '\0' && i < 15; i++)
+    for (; i < 15 && sn[i] != '\0'; i++)
         buf[i] = (char)tolower((unsigned char)sn[i]);
     buf[i] = '\0';
     return buf;
