@@ -136,14 +136,6 @@ check_jsonl large "$nlarge"
 
 # ---------------------------------------------------------------------------------------------
 # Timing
-# secs NAME command...: append wall seconds to t.NAME; a failing command stops the script
-secs() {
-  local name=$1 t0 t1 rc=0
-  shift
-  t0=$EPOCHREALTIME; "$@" > /dev/null 2> "t.$name.err" || rc=$?; t1=$EPOCHREALTIME
-  [ "$rc" -eq 0 ] || { tail -n 5 "t.$name.err" >&2; die "$name: $* exited $rc"; }
-  echo "$t1 - $t0" | bc -l >> "t.$name"
-}
 sgs() { "$sigsweep" verify -q --trust root.pem "$1"; }
 base() { "$baseline" verify -q --trust root.pem "$1"; }
 # peer LIST: osslsigncode verify once per file; xargs exits non-zero if any one fails

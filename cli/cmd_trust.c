@@ -63,13 +63,6 @@ static const cli_optset add_opts[] = {
 };
 
 static void
-print_cert(void *opaque, const sgs_cert_info *c)
-{
-    const out_format *const f = opaque;
-    out_cert(stdout, *f, c);
-}
-
-static void
 ignore_cert(void *opaque, const sgs_cert_info *c)
 {
     (void)opaque;
@@ -102,7 +95,7 @@ list_main(const cli_command *cmd, int argc, char **argv)
     char err[512];
     int skipped = 0;
     for (int i = p.operand; i < argc; i++) {
-        if (sgs_certs_list(argv[i], print_cert, &o.format, err, sizeof(err)) != SGS_OK) {
+        if (sgs_certs_list(argv[i], out_cert_stdout, &o.format, err, sizeof(err)) != SGS_OK) {
             fprintf(stderr, "sigsweep %s: %s\n", cmd->name, err);
             return CLI_EXIT_USAGE;
         }

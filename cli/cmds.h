@@ -13,6 +13,7 @@ extern const cli_command cli_cmd_package;          /* cmd_package.c: create, sig
 extern const cli_command cli_cmd_cache;            /* cmd_cache.c */
 extern const cli_command cli_cmd_restore;          /* cmd_restore.c */
 extern const cli_command cli_cmd_trust;            /* cmd_trust.c: list, add, diagnose */
+extern const cli_command cli_cmd_kernel_keys;      /* cmd_kernel_keys.c */
 extern const cli_command cli_cmd_report;           /* cmd_report.c: merge, summary, html */
 extern const cli_command cli_report_html;          /* cmd_report_html.c: `report html` */
 

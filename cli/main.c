@@ -22,7 +22,8 @@
 
 static const cli_command *const commands[] = {
     &cli_cmd_verify,  &cli_cmd_sign,  &cli_cmd_agents,  &cli_cmd_keygen, &cli_cmd_export_agent_key,
-    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  &cli_cmd_report, NULL,
+    &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  &cli_cmd_report,
+    &cli_cmd_kernel_keys, NULL,
 };
 
 const char cli_overview[] =
@@ -47,12 +48,16 @@ const char cli_overview[] =
     "       sigsweep report merge REPORT... --out FILE [--allow-mixed]\n"
     "       sigsweep report summary REPORT...\n"
     "       sigsweep report html REPORT... --out FILE [--rows-per-host N] [--rows N]\n"
+    "       sigsweep kernel-keys KERNEL --out FILE [--format text|jsonl]\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
     "detached signature: F.p7s (CMS, as `openssl cms -sign -binary` makes it), else F.sig, as\n"
     "`openssl dgst -sha256 -sign` (RSA PKCS#1 v1.5, RSA-PSS, ECDSA) or `openssl pkeyutl -sign\n"
     "-rawin` (Ed25519) make it, or CMS; F.minisig (minisign), F.sig in signify's format.\n"
+    "Linux kernel modules (.ko, .ko.xz, .ko.zst, .ko.gz; by content) carry their own signature:\n"
+    "judged against --trust certificates (by issuer and serial, as the kernel does) or --key\n"
+    "keys; SHA-1 refused. kernel-keys: the certificates built into a kernel image, for --trust.\n"
     "sign: write F.sig for every file, in the same formats; with --cert, a detached CMS\n"
     "signature F.p7s instead (signed attributes; --certfile adds intermediates to embed). An\n"
     "existing signature file is kept and its file not signed (exit 2) unless --force; F itself\n"

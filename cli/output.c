@@ -218,6 +218,13 @@ out_cert(FILE *fp, out_format f, const sgs_cert_info *c)
 }
 
 void
+out_cert_stdout(void *opaque, const sgs_cert_info *c)
+{
+    const out_format *const f = opaque;
+    out_cert(stdout, *f, c);
+}
+
+void
 out_import(FILE *fp, out_format f, const sgs_import_record *r)
 {
     static const char *const actions[] = {"ADDED", "PRESENT", "REFUSED"};

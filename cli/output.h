@@ -73,6 +73,8 @@ void out_restore(FILE *fp, out_format f, const char *action, const char *origina
 
 /* `trust list` / `trust add` lines. */
 void out_cert(FILE *fp, out_format f, const sgs_cert_info *c);
+/* An sgs_cert_fn: out_cert to stdout; opaque points to the out_format. */
+void out_cert_stdout(void *opaque, const sgs_cert_info *c);
 void out_import(FILE *fp, out_format f, const sgs_import_record *r);
 
 /* JSON string (with quotes) for raw bytes; sets *lossy when bytes were not valid UTF-8. */

@@ -584,6 +584,25 @@ SGS_API SGS_NODISCARD sgs_status sgs_trust_store_add(const char *dir, const char
                                                      int force, sgs_import_fn fn, void *opaque,
                                                      char *err, size_t errlen);
 
+/* ---- kernel images: the certificates their modules are checked against (kernel-keys) --------- */
+
+/*
+ * Writes the X.509 certificates built into a kernel image to `out` (PEM, one block per
+ * certificate, in image order; never overwriting: an existing `out` is SGS_ERR_IO) and calls
+ * fn (may be NULL) for each, described as `trust list` does (info->path: the image). The
+ * image: an x86 bzImage (also one signed for EFI) with a gzip, xz, zstd or lz4 payload, an
+ * EFI zboot image, a kernel that is one gzip/xz/zstd/lz4 stream (Image.gz), or an
+ * uncompressed vmlinux or Image; the payload is decompressed in memory, at most 512 MiB.
+ * Every certificate found is written: the module-signing key's, and any other the kernel was
+ * built with (CONFIG_SYSTEM_TRUSTED_KEYS, a wireless regulatory database's). `what` (whatlen
+ * bytes, may be 0) says what the image was. Returns SGS_OK, SGS_ERR_IO (the image cannot be
+ * read, `out` cannot be written), SGS_ERR_KEY (a payload that does not decompress, no
+ * certificate found), SGS_ERR_NOMEM; err says why. THREAD SAFETY: no shared state.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_kernel_keys(const char *image, const char *out,
+                                                 sgs_cert_fn fn, void *opaque, char *what,
+                                                 size_t whatlen, char *err, size_t errlen);
+
 /* ---- the persistent cache (verify --cache-dir) ----------------------------------------------- */
 
 /* $XDG_CACHE_HOME/sigsweep, else ~/.cache/sigsweep */

@@ -404,6 +404,8 @@ worker_fini(void *opaque, void *state)
     sgs_ac_file_free(w->ac);
     sgs_free(&e->alloc, w->pe_head);
     sgs_free(&e->alloc, w->pe_table);
+    sgs_free(&e->alloc, w->kmod_in);
+    sgs_free(&e->alloc, w->kmod_out);
     sgs_free(&e->alloc, w->rec_buf);
     sgs_free(&e->alloc, w);
 }

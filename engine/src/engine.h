@@ -95,6 +95,9 @@ typedef struct worker {
     size_t pe_head_cap, pe_table_cap;
     sgs_sig_line lines[SGS_AC_MAX_SIGS];
     char image_hash[32];
+    /* compressed kernel modules (judge_kmod.c): the file as read, its payload */
+    uint8_t *kmod_in, *kmod_out;
+    size_t kmod_in_cap, kmod_out_cap;
     uint8_t *rec_buf; /* --cache: a record, as stored (SGS_PCACHE_RECORD_MAX bytes) */
     uint64_t max_file_size; /* cfg.max_file_size */
     int ok; /* init succeeded */
@@ -192,6 +195,10 @@ sgs_verdict sgs_job_open_failure(worker *w, sgs_file_role role, int err, const c
 /* When F has several signature files, the first decides (F.p7s, F.minisig, F<suffix>): the
    reason names the others that exist (w->reason). `judged`: the one read, or NULL (none). */
 void sgs_job_note_precedence(const job *j, worker *w, const char *judged);
+/* pread until n bytes, EOF or an error (EINTR retried); the bytes read. */
+size_t sgs_pread_full(int fd, uint8_t *buf, size_t n, uint64_t off);
+/* Grows a worker buffer to at least `need` bytes (contents not kept). 1 on success. */
+int sgs_worker_grow(sgs_engine *e, uint8_t **buf, size_t *cap, size_t need);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);

@@ -387,3 +387,29 @@ sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d, sgs_record 
     return w->reason;
 }
 
+
+size_t
+sgs_pread_full(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        const ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
+int
+sgs_worker_grow(sgs_engine *e, uint8_t **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 1;
+    sgs_free(&e->alloc, *buf);
+    *buf = sgs_malloc(&e->alloc, need);
+    *cap = *buf != NULL ? need : 0;
+    return *buf != NULL;
+}

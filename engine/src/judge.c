@@ -1,8 +1,9 @@
 /*
  * judge.c - the judge table the pipeline walks, and the judge of a file with no signature.
  *
- * Order matters: the judges that look into F itself (a certificate under trust diagnose, a PE
- * image) come before the one that says "no signature"; CMS comes before raw, whose detect
+ * Order matters: the judges that look into F itself (a certificate under trust diagnose, a
+ * kernel module, a PE image) come before the one that says "no signature"; the module judge
+ * before PE, whose detect takes any file of 64 bytes; CMS comes before raw, whose detect
  * accepts any signature file. So every job has exactly one judge.
  */
 #include "judge.h"
@@ -32,10 +33,11 @@ unsigned_judge(sgs_engine *e, worker *w, const sgs_judge_input *in, sgs_record *
 const sgs_judge sgs_judge_unsigned = {"unsigned", SGS_SIGFILE_NONE, SGS_JUDGE_CACHE_RECORD,
                                       unsigned_detect, unsigned_judge};
 
-const sgs_judge *const sgs_judges[] = {&sgs_judge_cert,     &sgs_judge_pe,
-                                       &sgs_judge_unsigned, &sgs_judge_minisign,
-                                       &sgs_judge_signify,  &sgs_judge_cms,
-                                       &sgs_judge_raw,      NULL};
+const sgs_judge *const sgs_judges[] = {&sgs_judge_cert,     &sgs_judge_kmod,
+                                       &sgs_judge_pe,       &sgs_judge_unsigned,
+                                       &sgs_judge_minisign, &sgs_judge_signify,
+                                       &sgs_judge_cms,      &sgs_judge_raw,
+                                       NULL};
 
 const sgs_judge *
 sgs_judge_for(const sgs_engine *e, const worker *w, const sgs_judge_input *in)

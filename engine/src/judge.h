@@ -52,6 +52,7 @@ typedef struct sgs_judge {
 } sgs_judge;
 
 extern const sgs_judge sgs_judge_cert;     /* judge_cms.c: trust diagnose of a certificate */
+extern const sgs_judge sgs_judge_kmod;     /* judge_kmod.c: Linux kernel modules */
 extern const sgs_judge sgs_judge_pe;       /* judge_pe.c: Authenticode */
 extern const sgs_judge sgs_judge_unsigned; /* judge.c: no signature at all */
 extern const sgs_judge sgs_judge_cms;      /* judge_cms.c: detached CMS */

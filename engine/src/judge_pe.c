@@ -3,34 +3,6 @@
  */
 #include "judge.h"
 
-/* Grows a worker buffer to at least `need` bytes (contents not kept). 1 on success. */
-static int
-grow(sgs_engine *e, uint8_t **buf, size_t *cap, size_t need)
-{
-    if (*cap >= need)
-        return 1;
-    sgs_free(&e->alloc, *buf);
-    *buf = sgs_malloc(&e->alloc, need);
-    *cap = *buf != NULL ? need : 0;
-    return *buf != NULL;
-}
-
-/* pread until n bytes or EOF/error; returns the bytes read. */
-static size_t
-pread_full(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        const ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    return got;
-}
-
 /* The Authenticode record fields from the signatures judged. */
 static void
 pe_record(worker *w, sgs_record *rec)
@@ -78,13 +50,13 @@ pe_image(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *re
     const uint64_t size = (uint64_t)sb->st_size;
     if ((w->pe == NULL && (w->pe = sgs_pe_hasher_new_alloc(&e->alloc)) == NULL) ||
         (w->ac == NULL && (w->ac = sgs_ac_file_new(&e->alloc, e->certsets)) == NULL) ||
-        !grow(e, &w->pe_head, &w->pe_head_cap, READ_BUF_SIZE)) {
+        !sgs_worker_grow(e, &w->pe_head, &w->pe_head_cap, READ_BUF_SIZE)) {
         *outcome = SGS_V_IO_ERROR;
         sgs_say(w, "out of memory");
         return 1;
     }
     size_t have =
-        pread_full(fd, w->pe_head, size < READ_BUF_SIZE ? (size_t)size : READ_BUF_SIZE, 0);
+        sgs_pread_full(fd, w->pe_head, size < READ_BUF_SIZE ? (size_t)size : READ_BUF_SIZE, 0);
     if (have < 2 || w->pe_head[0] != 'M' || w->pe_head[1] != 'Z')
         return 0;
     sgs_pe_info info;
@@ -113,7 +85,7 @@ pe_image(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *re
         sgs_free(&e->alloc, w->pe_head);
         w->pe_head = keep;
         w->pe_head_cap = need;
-        have += pread_full(fd, w->pe_head + have, need - have, have);
+        have += sgs_pread_full(fd, w->pe_head + have, need - have, have);
         if (have < need) {
             sgs_pe_info_free(&info);
             *outcome = SGS_V_CHANGED;
@@ -137,13 +109,13 @@ pe_image(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *re
             info.pe32plus ? "PE32+" : "PE32");
         done = 1;
     } else if (info.cert_size > SGS_PE_MAX_TABLE ||
-               !grow(e, &w->pe_table, &w->pe_table_cap, info.cert_size)) {
+               !sgs_worker_grow(e, &w->pe_table, &w->pe_table_cap, info.cert_size)) {
         *outcome = SGS_V_UNSUPPORTED;
         sgs_say(w, "certificate table of %u bytes: too large", info.cert_size);
         done = 1;
     } else if ((uint64_t)info.cert_off + info.cert_size <= have) { /* read with the headers */
         memcpy(w->pe_table, w->pe_head + info.cert_off, info.cert_size);
-    } else if (pread_full(fd, w->pe_table, info.cert_size, info.cert_off) != info.cert_size) {
+    } else if (sgs_pread_full(fd, w->pe_table, info.cert_size, info.cert_off) != info.cert_size) {
         *outcome = SGS_V_CHANGED;
         sgs_say(w, "the file shrank while being read");
         done = 1;
@@ -169,7 +141,7 @@ pe_image(sgs_engine *e, worker *w, int fd, const struct stat *sb, sgs_record *re
         uint64_t off = have;
         while (!done && bad == NULL && off < size) {
             const size_t want = size - off < READ_BUF_SIZE ? (size_t)(size - off) : READ_BUF_SIZE;
-            const size_t got = pread_full(fd, w->sig, want, off);
+            const size_t got = sgs_pread_full(fd, w->sig, want, off);
             if (got == 0) {
                 bad = "the file shrank while being read";
                 break;

@@ -142,6 +142,12 @@ SGS_NODISCARD sgs_status sgs_pki_parse_file(const sgs_allocator *a, const char *
                                             sgs_pki_fn fn, void *opaque, char *err,
                                             size_t errlen);
 
+/* A certificate as `trust list` shows it (truststore.c): info's strings point into t. */
+typedef struct sgs_cert_text {
+    char subject[512], issuer[512], nb[32], na[32], fp[65], kid[129];
+} sgs_cert_text;
+void sgs_cert_describe(X509 *x, const char *path, sgs_cert_text *t, sgs_cert_info *info);
+
 /* Writes a DN as RFC 2253 text (UTF-8 kept) into buf. */
 const char *sgs_dn(const X509_NAME *name, char *buf, size_t n);
 

@@ -27,9 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct cert_text {
-    char subject[512], issuer[512], nb[32], na[32], fp[65], kid[129];
-} cert_text;
 
 static void
 iso_time(const ASN1_TIME *t, char *buf, size_t n)
@@ -41,8 +38,8 @@ iso_time(const ASN1_TIME *t, char *buf, size_t n)
         strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void
-describe(X509 *x, const char *path, cert_text *t, sgs_cert_info *info)
+void
+sgs_cert_describe(X509 *x, const char *path, sgs_cert_text *t, sgs_cert_info *info)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -124,9 +121,9 @@ list_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, size
         return SGS_ERR_NOMEM;
     }
     if (fresh) {
-        cert_text t;
+        sgs_cert_text t;
         sgs_cert_info info;
-        describe(x, path, &t, &info);
+        sgs_cert_describe(x, path, &t, &info);
         c->fn(c->opaque, &info);
     }
     X509_free(x);
@@ -333,11 +330,11 @@ import_one(void *opaque, X509 *x, X509_CRL *crl, const char *path, char *err, si
     if (x == NULL)
         return SGS_OK;
     c->imported++;
-    cert_text t;
+    sgs_cert_text t;
     sgs_import_record r;
     char detail[4608], name[64], stored[4096] = "", link_name[32] = "";
     memset(&r, 0, sizeof(r));
-    describe(x, "", &t, &r.cert);
+    sgs_cert_describe(x, "", &t, &r.cert);
     r.source = c->source;
     r.link = "";
     r.detail = detail;

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 
-from sgs_cli import Checker
+from sgs_cli import Checker, text_records
 
 TOOLS = ("minisign", "signify-openbsd")
 
@@ -27,20 +27,6 @@ def sh(work, *args, ok=True):
     if ok and p.returncode != 0:
         raise SystemExit("%s: %s" % (" ".join(args), p.stderr))
     return p.returncode
-
-
-def records(sigsweep, work, *args):
-    """{path: (verdict, reason)} of a text report, and the exit status."""
-    p = subprocess.run([sigsweep, *args], cwd=work, capture_output=True, text=True, timeout=60)
-    for mark in ("Sanitizer", "runtime error:"):
-        if mark in p.stderr:
-            raise SystemExit("sanitizer report: %s" % p.stderr[-2000:])
-    out = {}
-    for line in p.stdout.splitlines():
-        path, _, rest = line.partition(": ")
-        verdict, _, reason = rest.partition(" (")
-        out[path] = (verdict, reason.rstrip(")"))
-    return out, p.returncode, p.stderr
 
 
 def write(work, name, data):
@@ -139,7 +125,7 @@ def main():
     write(m, "orphan.minisig", read(m, "prehashed.minisig"))
     want["orphan.minisig"] = ("NO_SIGNATURE", "")
 
-    recs, rc, err = records(sigsweep, work, "verify", "--minisign-key", "m.pub", "m")
+    recs, rc, err = text_records(sigsweep, work, "verify", "--minisign-key", "m.pub", "m")
     ck.check(rc == 1, "minisign run: exit %d (%s)" % (rc, err.strip()[-300:]))
     for name, (verdict, frag) in sorted(want.items()):
         got = recs.get("m/" + name)
@@ -158,13 +144,13 @@ def main():
              % (len(recs), len(want), sorted(set(recs) - {"m/" + n for n in want})))
 
     # the key as minisign -P's string; no minisign key at all; a key file that is not one
-    recs, rc, _ = records(sigsweep, work, "verify", "--minisign-key", pstring, "m/prehashed")
+    recs, rc, _ = text_records(sigsweep, work, "verify", "--minisign-key", pstring, "m/prehashed")
     ck.check(rc == 0 and recs.get("m/prehashed", ("",))[0] == "VALID", "-P string: %r" % recs)
-    recs, rc, _ = records(sigsweep, work, "verify", "--signify-key", "s.pub", "m/prehashed")
+    recs, rc, _ = text_records(sigsweep, work, "verify", "--signify-key", "s.pub", "m/prehashed")
     ck.check(recs.get("m/prehashed", ("",))[0] == "UNTRUSTED" and
              "--minisign-key" in recs["m/prehashed"][1], "no minisign key: %r" % recs)
     for bad in ("m/prehashed.minisig", "RWQ" + "A" * 53, "s.sec"):
-        _, rc, err = records(sigsweep, work, "verify", "--minisign-key", bad, "m/prehashed")
+        _, rc, err = text_records(sigsweep, work, "verify", "--minisign-key", bad, "m/prehashed")
         ck.check(rc == 2 and bad in err, "--minisign-key %s: exit %d %r" % (bad, rc, err))
 
     # ---- signify: F.sig by content
@@ -193,7 +179,7 @@ def main():
     sh(work, "minisign", "-S", "-W", "-s", "m.key", "-m", "s/minisign_in_sig",
        "-x", "s/minisign_in_sig.sig")
     swant["minisign_in_sig"] = ("MALFORMED", "minisign")
-    recs, rc, err = records(sigsweep, work, "verify", "--signify-key", "s.pub", "s")
+    recs, rc, err = text_records(sigsweep, work, "verify", "--signify-key", "s.pub", "s")
     for name, (verdict, frag) in sorted(swant.items()):
         got = recs.get("s/" + name, ("(none)", ""))
         ck.check(got[0] == verdict and frag in got[1],
@@ -207,7 +193,7 @@ def main():
     # a signify F.sig with only --key: said, never judged as raw
     sh(work, "openssl", "genpkey", "-algorithm", "ed25519", "-out", "ed.key")
     sh(work, "openssl", "pkey", "-in", "ed.key", "-pubout", "-out", "ed.pub")
-    recs, rc, _ = records(sigsweep, work, "verify", "--key", "ed.pub", "s/good")
+    recs, rc, _ = text_records(sigsweep, work, "verify", "--key", "ed.pub", "s/good")
     ck.check(recs.get("s/good", ("",))[0] == "UNTRUSTED" and "--signify-key" in
              recs["s/good"][1], "signify without --signify-key: %r" % recs)
 
@@ -220,7 +206,7 @@ def main():
     sh(pkg, "signify-openbsd", "-S", "-e", "-s", "../s.sec", "-m", "SHA256", "-x", "SHA256.sig")
     os.remove(os.path.join(pkg, "SHA256"))
     pv = ["package", "verify", "pkg", "--manifest", "pkg/SHA256.sig", "--signify-key", "s.pub"]
-    recs, rc, err = records(sigsweep, work, *pv)
+    recs, rc, err = text_records(sigsweep, work, *pv)
     ck.check(rc == 0 and all(recs.get(n, ("",))[0] == "VALID" for n in ("one", "sub/two", "three"))
              and len(recs) == 3, "signed list: exit %d %r %s" % (rc, recs, err[-300:]))
     ck.check(sh(pkg, "signify-openbsd", "-C", "-q", "-p", "../s.pub", "-x", "SHA256.sig",
@@ -229,7 +215,7 @@ def main():
         f.write(b"x")
     os.remove(os.path.join(pkg, "sub/two"))
     write(pkg, "extra", "not listed")
-    recs, rc, _ = records(sigsweep, work, *pv)
+    recs, rc, _ = text_records(sigsweep, work, *pv)
     ck.check(rc == 1 and recs.get("one", ("",))[0] == "DIGEST_MISMATCH" and
              recs.get("sub/two", ("",))[0] == "MISSING_FILE" and
              recs.get("extra", ("",))[0] == "EXTRA_FILE" and recs.get("three", ("",))[0] == "VALID",
@@ -238,12 +224,12 @@ def main():
                 ok=False) != 0, "signify -C accepts a changed package")
     listing = read(pkg, "SHA256.sig")
     write(pkg, "SHA256.sig", listing.replace(b"SHA256 (one)", b"SHA256 (One)"))
-    recs, rc, _ = records(sigsweep, work, *pv)
+    recs, rc, _ = text_records(sigsweep, work, *pv)
     ck.check(recs.get("pkg/SHA256.sig", ("",))[0] == "BAD_SIGNATURE", "changed list: %r" % recs)
     write(pkg, "SHA256.sig", listing)
     for args, verdict in ((["--signify-key", "s2.pub"], "KEY_MISMATCH"),
                           (["--key", "ed.pub"], "UNTRUSTED")):
-        recs, rc, _ = records(sigsweep, work, "package", "verify", "pkg", "--manifest",
+        recs, rc, _ = text_records(sigsweep, work, "package", "verify", "pkg", "--manifest",
                               "pkg/SHA256.sig", *args)
         ck.check(recs.get("pkg/SHA256.sig", ("",))[0] == verdict,
                  "list with %s: want %s, got %r" % (args, verdict, recs))

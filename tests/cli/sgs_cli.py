@@ -135,3 +135,19 @@ def status_checked(ck, want, result):
     ck.check(rc == want, "%s: exit %d, want %d; stderr: %s"
              % (text, rc, want, err.decode(errors="replace")[-600:]))
     return result
+
+
+def text_records(sigsweep, work, *args):
+    """Runs sigsweep in work: {path: (verdict, reason)} of its text report, the exit status and
+    stderr; a sanitizer report ends the test."""
+    p = subprocess.run([sigsweep, *args], cwd=work, capture_output=True, text=True,
+                       timeout=RUN_TIMEOUT)
+    for mark in ("Sanitizer", "runtime error:"):
+        if mark in p.stderr:
+            raise SystemExit("sanitizer report: %s" % p.stderr[-2000:])
+    out = {}
+    for line in p.stdout.splitlines():
+        path, _, rest = line.partition(": ")
+        verdict, _, reason = rest.partition(" (")
+        out[path] = (verdict, reason.rstrip(")"))
+    return out, p.returncode, p.stderr

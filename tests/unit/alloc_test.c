@@ -6,6 +6,7 @@
  *   raw      verify: RSA-2048, ECDSA P-256 and Ed25519 signatures (good, bad, unsigned)
  *   cms      verify: detached CMS (F.p7s) against a trust anchor
  *   pe       verify: Authenticode (the PE seeds of tests/fuzz/seeds/pe)
+ *   kmod     verify: kernel modules (signed, changed, unsigned; plain and gzip-compressed)
  *   agents   agents: copies of the server key, a private key, a signed command
  *   package  package verify: a signed manifest, a changed file, an extra file
  *   journal  verify while enforcing: the journal read (skips sigsweep's own quarantine)
@@ -28,9 +29,12 @@
 #include "sgs_test_util.h"
 
 #include <limits.h>
+#include <openssl/cms.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static char root[PATH_MAX];
 static const char *pe_seeds;
@@ -169,6 +173,52 @@ copy_file(const char *from, const char *rel)
     free(b);
 }
 
+/* A kernel module signed as sign-file signs it, by rsa/server.key: the body, the PKCS#7
+   (detached, no certificates, no signed attributes), struct module_signature, the magic. */
+static void
+write_module(const char *rel, const char *body, int gzip)
+{
+    char p[PATH_MAX];
+    FILE *const kf = fopen(at("rsa/server.key", p, sizeof(p)), "r");
+    FILE *const cf = fopen(at("rsa/server.crt", p, sizeof(p)), "r");
+    REQUIRE(kf != NULL && cf != NULL);
+    EVP_PKEY *const key = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+    X509 *const cert = PEM_read_X509(cf, NULL, NULL, NULL);
+    fclose(kf);
+    fclose(cf);
+    static const char elf[18] = "\177ELF\2\1\1\0\0\0\0\0\0\0\0\0\1\0";
+    unsigned char mod[4096];
+    const size_t blen = strlen(body);
+    REQUIRE(key != NULL && cert != NULL && sizeof(elf) + blen + 1024 < sizeof(mod));
+    memcpy(mod, elf, sizeof(elf));
+    memcpy(mod + sizeof(elf), body, blen);
+    BIO *const in = BIO_new_mem_buf(mod, (int)(sizeof(elf) + blen));
+    CMS_ContentInfo *const cms = CMS_sign(cert, key, NULL, in, CMS_NOCERTS | CMS_BINARY |
+                                          CMS_NOATTR | CMS_DETACHED | CMS_NOSMIMECAP);
+    unsigned char *der = NULL;
+    const int dlen = cms != NULL ? i2d_CMS_ContentInfo(cms, &der) : -1;
+    REQUIRE(dlen > 0 && sizeof(elf) + blen + (size_t)dlen + 40 < sizeof(mod));
+    size_t len = sizeof(elf) + blen;
+    memcpy(mod + len, der, (size_t)dlen);
+    len += (size_t)dlen;
+    const unsigned char ms[12] = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, (unsigned char)(dlen >> 8),
+                                  (unsigned char)dlen};
+    memcpy(mod + len, ms, sizeof(ms));
+    memcpy(mod + len + sizeof(ms), "~Module signature appended~\n", 28);
+    len += sizeof(ms) + 28;
+    if (gzip) {
+        gzFile g = gzopen(at(rel, p, sizeof(p)), "wb");
+        REQUIRE(g != NULL && gzwrite(g, mod, (unsigned)len) == (int)len && gzclose(g) == Z_OK);
+    } else {
+        sgs_test_write(at(rel, p, sizeof(p)), mod, len);
+    }
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
 static void
 setup(void)
 {
@@ -197,6 +247,23 @@ setup(void)
     write_rel("cms/bad", "signed with CMS, then changed\n");
     sign_tree("rsa", 1, "cms");
     write_rel("cms/bad", "signed with CMS, then CHANGED\n");
+
+    mkdir_rel("kmod");
+    write_module("kmod/good.ko", "a signed module", 0);
+    write_module("kmod/good.ko.gz", "a signed module, compressed", 1);
+    write_module("kmod/changed.ko", "a module changed after signing", 0);
+    {
+        size_t len = 0;
+        unsigned char *const b = sgs_test_read(at("kmod/changed.ko", p, sizeof(p)), &len);
+        REQUIRE(b != NULL && len > 30);
+        b[20] ^= 1;
+        sgs_test_write(p, b, len);
+        free(b);
+    }
+    {
+        static const char unsigned_ko[] = "\177ELF\2\1\1\0\0\0\0\0\0\0\0\0\1\0 unsigned";
+        sgs_test_write(at("kmod/unsigned.ko", p, sizeof(p)), unsigned_ko, sizeof(unsigned_ko) - 1);
+    }
 
     mkdir_rel("pe");
     static const char *const pes[] = {"pe32_signed", "pe32plus_signed", "unsigned_odd"};
@@ -326,6 +393,12 @@ static int
 run_cms(const run_ctx *r)
 {
     return run_cms_or_pe(r, "cms");
+}
+
+static int
+run_kmod(const run_ctx *r)
+{
+    return run_cms_or_pe(r, "kmod");
 }
 
 static int
@@ -544,6 +617,7 @@ main(int argc, char **argv)
         {"raw", run_raw, SGS_V_VALID, NULL},
         {"cms", run_cms, SGS_V_VALID, NULL},
         {"pe", run_pe, SGS_V_VALID, NULL},
+        {"kmod", run_kmod, SGS_V_VALID, NULL},
         {"agents", run_agents, SGS_V_VALID, NULL},
         {"package", run_package, SGS_V_VALID, "/pkg.sha256"},
         {"journal", run_journal, SGS_V_VALID, NULL},
