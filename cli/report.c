@@ -7,23 +7,31 @@
  * line is parsed by jansson (no JSON parsing of our own: only the line splitting) and dropped
  * before the next, so memory does not grow with the records. What makes a report unusable is
  * said with FILE:LINE and stops the reader: a line that is not a JSON object or has no '\n'
- * (truncated), a run of another format, a record before any run record, a run whose records do
- * not add up to its counts (truncated or edited).
+ * (truncated), a line longer than REP_MAX_LINE (never buffered whole: a line without end
+ * cannot take the memory), a run of another format, a record before any run record, a record
+ * of a type format 1 does not have, a run whose records do not add up to its counts (truncated
+ * or edited). The one reader of reports: merge, summary and the HTML page.
  */
 #include "report.h"
 
 #include "sigsweep.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#define REP_READ_BUF (64u * 1024u)
+
 struct rep_reader {
-    FILE *fp;
+    int fd; /* 0 (stdin, not closed) or the file's */
     const char *path;
-    char *line;
+    char buf[REP_READ_BUF]; /* read, not yet split into lines: buf[at, have) */
+    size_t at, have;
+    int eof;
+    char *line; /* the line last read, with its '\n' when it has one */
     size_t cap;
     unsigned long lineno;
     json_t *obj;            /* the line last returned */
@@ -53,25 +61,17 @@ rep_record_key(const char *command, const json_t *rec)
 rep_reader *
 rep_open(const char *path, char *err, size_t errlen)
 {
-    FILE *fp = stdin;
-    if (strcmp(path, "-") != 0) {
-        const int fd = sgs_open_regular(path, 1, err, errlen);
-        if (fd < 0)
-            return NULL;
-        if ((fp = fdopen(fd, "r")) == NULL) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            close(fd);
-            return NULL;
-        }
-    }
+    int fd = STDIN_FILENO;
+    if (strcmp(path, "-") != 0 && (fd = sgs_open_regular(path, 1, err, errlen)) < 0)
+        return NULL;
     rep_reader *const r = calloc(1, sizeof(*r));
     if (r == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
-        if (fp != stdin)
-            fclose(fp);
+        if (fd != STDIN_FILENO)
+            close(fd);
         return NULL;
     }
-    r->fp = fp;
+    r->fd = fd;
     r->path = path;
     return r;
 }
@@ -83,10 +83,54 @@ rep_close(rep_reader *r)
         return;
     json_decref(r->obj);
     json_decref(r->run);
-    if (r->fp != stdin)
-        fclose(r->fp);
+    if (r->fd != STDIN_FILENO)
+        close(r->fd);
     free(r->line);
     free(r);
+}
+
+/* The next line into r->line (NUL bytes kept; its '\n' when it has one), growing the buffer up
+   to REP_MAX_LINE bytes and no further. 1: a line of *len bytes; 0: the end; -1: a read error
+   (errno), -2: longer than REP_MAX_LINE, -3: out of memory. */
+static int
+read_line(rep_reader *r, size_t *len)
+{
+    *len = 0;
+    for (;;) {
+        if (r->at == r->have) {
+            if (r->eof)
+                return *len > 0;
+            const ssize_t n = read(r->fd, r->buf, sizeof(r->buf));
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                return -1;
+            r->at = 0;
+            r->have = (size_t)n;
+            r->eof = n == 0;
+            continue;
+        }
+        const char *const from = r->buf + r->at;
+        const char *const nl = memchr(from, '\n', r->have - r->at);
+        const size_t take = nl != NULL ? (size_t)(nl - from) + 1 : r->have - r->at;
+        if (*len + take > REP_MAX_LINE)
+            return -2;
+        if (*len + take + 1 > r->cap) {
+            size_t ncap = r->cap ? 2 * r->cap : 65536;
+            while (ncap < *len + take + 1)
+                ncap *= 2;
+            char *const grown = realloc(r->line, ncap);
+            if (grown == NULL)
+                return -3;
+            r->line = grown;
+            r->cap = ncap;
+        }
+        memcpy(r->line + *len, from, take);
+        *len += take;
+        r->at += take;
+        if (nl != NULL)
+            return 1;
+    }
 }
 
 const json_t *
@@ -277,14 +321,16 @@ rep_next(rep_reader *r, rep_line *out, char *err, size_t errlen)
 {
     json_decref(r->obj);
     r->obj = NULL;
-    errno = 0;
-    const ssize_t n = getline(&r->line, &r->cap, r->fp);
-    if (n < 0) {
-        if (ferror(r->fp)) {
-            snprintf(err, errlen, "%s:%lu: %s", r->path, r->lineno + 1,
-                     errno != 0 ? strerror(errno) : "read error");
-            return -1;
-        }
+    size_t n = 0;
+    const int got = read_line(r, &n);
+    if (got < 0) {
+        snprintf(err, errlen, "%s:%lu: %s", r->path, r->lineno + 1,
+                 got == -1   ? strerror(errno)
+                 : got == -2 ? "a line longer than 16 MiB"
+                             : "out of memory");
+        return -1;
+    }
+    if (got == 0) {
         if (r->run == NULL && r->lineno == 0) {
             snprintf(err, errlen, "%s: empty: no run record", r->path);
             return -1;
@@ -298,7 +344,7 @@ rep_next(rep_reader *r, rep_line *out, char *err, size_t errlen)
         return -1;
     }
     json_error_t je;
-    json_t *const o = json_loadb(r->line, (size_t)n - 1, JSON_REJECT_DUPLICATES, &je);
+    json_t *const o = json_loadb(r->line, n - 1, JSON_REJECT_DUPLICATES, &je);
     if (o == NULL || !json_is_object(o)) {
         snprintf(err, errlen, "%s:%lu: not a JSON object%s%s", r->path, r->lineno,
                  o == NULL ? ": " : "", o == NULL ? je.text : "");
@@ -308,7 +354,7 @@ rep_next(rep_reader *r, rep_line *out, char *err, size_t errlen)
     r->obj = o;
     out->obj = o;
     out->text = r->line;
-    out->len = (size_t)n - 1;
+    out->len = n - 1;
     out->lineno = r->lineno;
     const json_t *const type = json_object_get(o, "type");
     const char *const t = json_string_value(type);

@@ -1,5 +1,5 @@
 /* report.h - reading JSONL reports line by line, checked: run records, records, run_end
-   records and notes (report merge, report summary). */
+   records and notes (report merge, report summary, report html). */
 #ifndef SGS_CLI_REPORT_H
 #define SGS_CLI_REPORT_H
 
@@ -9,6 +9,8 @@
 
 /* The one report format this sigsweep writes and reads ("format" of the run record). */
 #define REPORT_FORMAT 1
+/* A longer line is refused ("a line longer than 16 MiB"), never buffered whole. */
+#define REP_MAX_LINE (16u << 20)
 
 typedef enum rep_kind {
     REP_RUN = 0, /* {"type":"run",...}: a run starts */
@@ -32,9 +34,9 @@ typedef struct rep_reader rep_reader;
 rep_reader *rep_open(const char *path, char *err, size_t errlen);
 
 /*
- * The next line, checked: valid JSON object, ending in '\n' (else truncated); a record or a
- * run_end only inside a run; a run record of REPORT_FORMAT with host, command, shard and
- * fingerprints; every run complete (a streamed run closed by its run_end) and holding as many
+ * The next line, checked: at most REP_MAX_LINE bytes, a valid JSON object, ending in '\n'
+ * (else truncated); a record or a run_end only inside a run; a run record of REPORT_FORMAT
+ * with host, command, shard and fingerprints; no type format 1 does not have; every run complete (a streamed run closed by its run_end) and holding as many
  * records of each verdict as its counts say. Returns 1 with *out, 0 at the end, -1 with err
  * ("FILE:LINE: why").
  */

@@ -2,13 +2,18 @@
  * report_html.c - the fleet report: reads JSON Lines run reports (verify, agents, package
  * verify; one host's or many merged) and writes one self-contained HTML page.
  *
- * DESIGN: one pass over the input, one line at a time, each line parsed by jansson and
- * released before the next. What the page shows is aggregated on the way, in structures
- * bounded by the number of hosts and by report_html_limits, never by the number of records:
+ * DESIGN: one pass over the input, one line at a time, read and checked by report.c's
+ * rep_reader (the reader of report merge and summary: a report that is truncated, of another
+ * format, without a run record, with a type format 1 does not have, or whose runs do not add
+ * up to their counts is refused with FILE:LINE, exit 2, as merge refuses it: a page is not
+ * made of numbers its own report contradicts). What the page shows is aggregated on the way,
+ * in structures bounded by the number of hosts and by report_html_limits, never by the number
+ * of records:
  *
- *   line ─► jansson ─► "type":"run"  ─► the current run (host, its group; counts to check)
- *                  ─► "type":"note" ─► notes (capped)      other "type" ─► counted, ignored
- *                  ─► a file record ─► host and fleet counts per verdict
+ *   rep_next ─► run record ─► the current run (host, its group, interrupted?)
+ *            ─► run_end ───► a streamed run's end (interrupted?)
+ *            ─► note ──────► notes (capped)
+ *            ─► a record ──► host and fleet counts per verdict
  *                                    ─► not VALID: findings (same digest, or same path and
  *                                       reason: one row with its count of hosts), the missing
  *                                       CA of an UNTRUSTED reason and its --search fix, the
@@ -23,6 +28,7 @@
  * leaves no half-written page. The fixed markup, style and script: cli/assets/
  * (report_html_page.h).
  */
+#include "report.h"
 #include "report_html.h"
 #include "report_html_page.h"
 
@@ -39,8 +45,6 @@
 #include <unistd.h>
 
 enum {
-    RH_FORMAT = 1,          /* the run record's "format" this reader knows */
-    RH_MAX_LINE = 16 << 20, /* a longer line is refused, not buffered */
     RH_MAX_FIELD = 1024,    /* bytes of a path or reason kept in a finding or row */
     RH_MAX_NOTES = 200,
     RH_MAX_GROUPS = 24, /* host groups charted; the rest are "other" */
@@ -228,9 +232,9 @@ rh_json(rh_buf *b, const char *str, size_t n, size_t max)
 /* A string field of a JSON object: its bytes and length, or ("", 0) when absent or not a
    string. */
 static const char *
-field_str(json_t *o, const char *key, size_t *len)
+field_str(const json_t *o, const char *key, size_t *len)
 {
-    json_t *v;
+    const json_t *v;
     if ((v = json_object_get(o, key)) == NULL || !json_is_string(v)) {
         *len = 0;
         return "";
@@ -380,12 +384,7 @@ typedef struct rh_ctx {
     /* where we are */
     const char *file;
     uint64_t line;
-    int have_run; /* a run record was read in this file */
     size_t cur;   /* the current run's host */
-    uint64_t run_counts[SGS_VERDICT_COUNT], run_files;
-    json_t *run_declared; /* the current run's "counts" (a reference), to check */
-    int64_t run_declared_files;
-    char run_where[600];
     /* the fleet */
     rh_map hosts;
     rh_host *host;
@@ -403,8 +402,6 @@ typedef struct rh_ctx {
     uint64_t nrows, nagent_rows, rows_left_out, agent_rows_left_out;
     rh_buf notes; /* JSON array elements: ["level","text"] */
     uint64_t nnotes, notes_left_out;
-    uint64_t unknown_types;
-    char first_unknown[600];
     char first_start[40], last_end[40];
     rh_map versions, commands, fprints;
 } rh_ctx;
@@ -471,49 +468,26 @@ remember(rh_map *m, const char *s, size_t len, size_t limit)
         (void)map_get(m, s, len, limit, &added);
 }
 
-/* The end of a run: what it holds against what its run record (or run_end) declares. */
+/* A run record, or a streamed run's run_end, that says the run was interrupted. */
 static void
-check_run(rh_ctx *c)
+on_interrupted(rh_ctx *c, const json_t *o, const char *hname, size_t hlen)
 {
-    if (c->run_declared == NULL && c->run_declared_files < 0)
+    const json_t *const stop = json_object_get(o, "interrupted");
+    /* (rep_next: a run_end only inside a run, so a host) */
+    if (stop == NULL || !json_is_true(stop) || c->host == NULL || c->host[c->cur].interrupted)
         return;
-    int differs = c->run_declared_files >= 0 && (uint64_t)c->run_declared_files != c->run_files;
-    if (c->run_declared != NULL) {
-        for (int v = 0; v < SGS_VERDICT_COUNT; v++) {
-            json_t *n;
-            const int64_t want =
-                (n = json_object_get(c->run_declared, sgs_verdict_name((sgs_verdict)v))) != NULL
-                    ? json_integer_value(n)
-                    : 0;
-            differs |= v != SGS_V_UNJUDGED && (uint64_t)want != c->run_counts[v];
-        }
-    }
-    if (differs) {
-        char text[800];
-        const int w = snprintf(text, sizeof(text),
-                               "%s: the run record's counts differ from the %llu file records "
-                               "that follow it (an interrupted or edited report?)",
-                               c->run_where, (unsigned long long)c->run_files);
-        add_note(c, "warning", text, w > 0 ? strlen(text) : 0);
-    }
-    json_decref(c->run_declared);
-    c->run_declared = NULL;
-    c->run_declared_files = -1;
+    c->host[c->cur].interrupted = 1;
+    char text[600];
+    snprintf(text, sizeof(text),
+             "%s:%llu (host %.*s): the run was interrupted: not every file was judged", c->file,
+             (unsigned long long)c->line, (int)cut_utf8(hname, hlen, 200), hname);
+    add_note(c, "warning", text, strlen(text));
 }
 
+/* A run record (its format, host, command, shard and fingerprints checked by rep_next). */
 static int
 on_run(rh_ctx *c, json_t *o)
 {
-    json_t *fmt;
-    if ((fmt = json_object_get(o, "format")) == NULL || !json_is_integer(fmt))
-        return fail(c, "a run record without a format number", "");
-    if (json_integer_value(fmt) != RH_FORMAT) {
-        char d[80];
-        snprintf(d, sizeof(d), "%lld (this sigsweep reads format %d)",
-                 (long long)json_integer_value(fmt), RH_FORMAT);
-        return fail(c, "a report of another format version: ", d);
-    }
-    check_run(c);
     size_t hlen;
     const char *const hname = field_str(o, "host", &hlen);
     if (hlen == 0)
@@ -530,30 +504,9 @@ on_run(rh_ctx *c, json_t *o)
         host->group = (size_t)g;
     }
     host->runs++;
-    json_t *stop;
-    if ((stop = json_object_get(o, "interrupted")) != NULL &&
-        json_is_boolean(stop) && json_is_true(stop)) {
-        host->interrupted = 1;
-        char text[600];
-        snprintf(text, sizeof(text),
-                 "%s:%llu (host %.*s): the run was interrupted: not every file "
-                 "was judged",
-                 c->file, (unsigned long long)c->line, (int)cut_utf8(hname, hlen, 200), hname);
-        add_note(c, "warning", text, strlen(text));
-    }
     c->cur = (size_t)h;
     c->runs++;
-    c->have_run = 1;
-    memset(c->run_counts, 0, sizeof(c->run_counts));
-    c->run_files = 0;
-    json_t *counts, *files;
-    if ((counts = json_object_get(o, "counts")) != NULL &&
-        json_is_object(counts))
-        c->run_declared = json_incref(counts);
-    if ((files = json_object_get(o, "files")) != NULL && json_is_integer(files))
-        c->run_declared_files = json_integer_value(files);
-    snprintf(c->run_where, sizeof(c->run_where), "%s:%llu (host %.*s)", c->file,
-             (unsigned long long)c->line, (int)cut_utf8(hname, hlen, 200), hname);
+    on_interrupted(c, o, hname, hlen);
     size_t len;
     const char *s = field_str(o, "start", &len);
     if (len > 0 && len < sizeof(c->first_start) &&
@@ -668,30 +621,27 @@ on_finding(rh_ctx *c, sgs_verdict v, const char *path, size_t plen, const char *
     return 0;
 }
 
+/* A record (inside a run, of a known verdict: rep_next). */
 static int
 on_record(rh_ctx *c, json_t *o)
 {
-    if (!c->have_run)
-        return fail(c, "a file record before any run record",
-                    " (not a sigsweep run report, or one cut at its start)");
     size_t vlen, plen, rlen, dlen, alen;
     const char *const vname = field_str(o, "verdict", &vlen);
     sgs_verdict v;
-    if (vlen == 0 || strlen(vname) != vlen || sgs_verdict_from_name(vname, &v) != 0 ||
-        v == SGS_V_UNJUDGED)
+    if (sgs_verdict_from_name(vname, &v) != 0)
         return fail(c, "a record without a known verdict", "");
     const char *const path = field_str(o, "path", &plen);
     const char *const reason = field_str(o, "reason", &rlen);
     const char *const digest = field_str(o, "digest", &dlen);
     const char *const agent = field_str(o, "agent", &alen);
     const int is_agent = json_object_get(o, "agent") != NULL;
+    if (c->host == NULL) /* rep_next: a record only inside a run, so never */
+        return fail(c, "a record before any run record", "");
     rh_host *const h = &c->host[c->cur];
     h->counts[v]++;
     h->files++;
     c->totals[v]++;
     c->files++;
-    c->run_counts[v]++;
-    c->run_files++;
     if (is_agent) {
         c->agents++;
         c->agent_counts[v]++;
@@ -731,137 +681,41 @@ on_record(rh_ctx *c, json_t *o)
     return 0;
 }
 
-/* One line of a report. */
-static int
-on_line(rh_ctx *c, const char *line, size_t len, int cut)
-{
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        len--;
-    if (len == 0)
-        return 0;
-    /* jansson: one value and nothing after it but white space; a NUL byte is refused */
-    json_error_t je;
-    json_t *const o = json_loadb(line, len, 0, &je);
-    if (o == NULL && cut)
-        return fail(c, "truncated JSON", " (the file ends inside a line)");
-    if (o == NULL)
-        return fail(c, "not JSON: ", je.text);
-    int rc = 0;
-    if (!json_is_object(o)) {
-        rc = fail(c, "not a JSON object", "");
-        goto out;
-    }
-    json_t *type;
-    if ((type = json_object_get(o, "type")) == NULL) {
-        rc = on_record(c, o);
-    } else if (!json_is_string(type)) {
-        rc = fail(c, "a \"type\" that is not a string", "");
-    } else if (strcmp(json_string_value(type), "run") == 0) {
-        rc = on_run(c, o);
-    } else if (strcmp(json_string_value(type), "run_end") == 0) {
-        if (!c->have_run) {
-            rc = fail(c, "a run_end record before any run record", "");
-            goto out;
-        }
-        json_t *counts, *files;
-        if ((counts = json_object_get(o, "counts")) != NULL &&
-            json_is_object(counts)) {
-            json_decref(c->run_declared);
-            c->run_declared = json_incref(counts);
-        }
-        if ((files = json_object_get(o, "files")) != NULL &&
-            json_is_integer(files))
-            c->run_declared_files = json_integer_value(files);
-    } else if (strcmp(json_string_value(type), "note") == 0) {
-        size_t llen, tlen;
-        const char *const level = field_str(o, "level", &llen);
-        const char *const text = field_str(o, "text", &tlen);
-        add_note(c, llen > 0 ? level : "note", text, tlen);
-    } else if (c->unknown_types++ == 0) {
-        snprintf(c->first_unknown, sizeof(c->first_unknown), "%s:%llu (type \"%.40s\")", c->file,
-                 (unsigned long long)c->line, json_string_value(type));
-    }
-out:
-    json_decref(o);
-    return rc;
-}
-
-/* The next line of fp (with its '\n', if it has one; NUL bytes kept) into *buf, growing it up
-   to RH_MAX_LINE bytes and no further, so a line without end cannot take the memory. 1: a line
-   of *len bytes; 0: end of file (or a read error: ferror); -1: too long, or no memory (*buf
-   NULL). */
-static int
-read_line(FILE *fp, char **buf, size_t *cap, size_t *len)
-{
-    *len = 0;
-    for (;;) {
-        const int ch = getc_unlocked(fp);
-        if (ch == EOF)
-            return *len > 0 ? 1 : 0;
-        if (*len == *cap) {
-            if (*cap >= RH_MAX_LINE)
-                return -1;
-            const size_t ncap = *cap ? *cap * 2 : 65536;
-            char *const p = realloc(*buf, ncap);
-            if (p == NULL) {
-                free(*buf);
-                *buf = NULL;
-                return -1;
-            }
-            *buf = p;
-            *cap = ncap;
-        }
-        (*buf)[(*len)++] = (char)ch;
-        if (ch == '\n')
-            return 1;
-    }
-}
-
 static int
 read_input(rh_ctx *c, const char *path)
 {
-    c->file = strcmp(path, "-") == 0 ? "(stdin)" : path;
+    char err[1024];
+    c->file = path;
     c->line = 0;
-    c->have_run = 0;
-    FILE *fp = stdin;
-    if (strcmp(path, "-") != 0) {
-        char err[512];
-        const int fd = sgs_open_regular(path, 1, err, sizeof(err));
-        if (fd < 0) {
-            fprintf(c->err, "sigsweep report html: %s\n", err);
-            return -1;
+    rep_reader *const r = rep_open(path, err, sizeof(err));
+    if (r == NULL) {
+        fprintf(c->err, "sigsweep report html: %s\n", err);
+        return -1;
+    }
+    rep_line l;
+    int got, rc = 0;
+    while (rc == 0 && (got = rep_next(r, &l, err, sizeof(err))) == 1) {
+        c->line = l.lineno;
+        if (l.kind == REP_RUN) {
+            rc = on_run(c, l.obj);
+        } else if (l.kind == REP_RUN_END) {
+            size_t hlen;
+            const char *const hname = field_str(rep_run(r), "host", &hlen);
+            on_interrupted(c, l.obj, hname, hlen);
+        } else if (l.kind == REP_NOTE) {
+            size_t llen, tlen;
+            const char *const level = field_str(l.obj, "level", &llen);
+            const char *const text = field_str(l.obj, "text", &tlen);
+            add_note(c, llen > 0 ? level : "note", text, tlen);
+        } else {
+            rc = on_record(c, l.obj);
         }
-        fp = fdopen(fd, "r");
-        if (fp == NULL) {
-            close(fd);
-            return oom(c);
-        }
     }
-    char *line = NULL;
-    size_t cap = 0, len;
-    int rc = 0, got;
-    errno = 0;
-    while (rc == 0 && (got = read_line(fp, &line, &cap, &len)) != 0) {
-        c->line++;
-        if (got < 0) {
-            rc = line == NULL ? oom(c) : fail(c, "a line longer than 16 MiB", "");
-            break;
-        }
-        rc = on_line(c, line, len, line[len - 1] != '\n');
+    if (rc == 0 && got < 0) {
+        fprintf(c->err, "sigsweep report html: %s\n", err);
+        rc = -1;
     }
-    if (rc == 0 && ferror(fp)) {
-        c->line = 0;
-        rc = fail(c, "read error: ", strerror(errno));
-    }
-    if (rc == 0 && !c->have_run) {
-        c->line = 0;
-        rc = fail(c, "no run record", " (not a sigsweep run report: format 1 starts with one)");
-    }
-    if (rc == 0)
-        check_run(c);
-    free(line);
-    if (fp != stdin)
-        fclose(fp);
+    rep_close(r);
     return rc;
 }
 
@@ -1161,14 +1015,6 @@ write_page(rh_buf *b, rh_ctx *c, size_t ninputs)
                       "<p class=\"note warning\">These verify runs used %zu different sets of "
                       "keys, trust material or options: their counts are not of one audit.</p>",
                       c->fprints.n);
-    if (c->unknown_types > 0) {
-        rh_buf_printf(b,
-                      "<p class=\"note notice\">%llu line(s) of an unknown type ignored, the "
-                      "first at ",
-                      (unsigned long long)c->unknown_types);
-        rh_html(b, c->first_unknown, strlen(c->first_unknown));
-        rh_buf_str(b, ".</p>");
-    }
     if (c->notes_left_out > 0)
         rh_buf_printf(b, "<p class=\"note notice\">%llu more notes are in the reports.</p>",
                       (unsigned long long)c->notes_left_out);
@@ -1255,7 +1101,6 @@ write_out(const rh_buf *b, const char *path, FILE *err)
 static void
 ctx_free(rh_ctx *c)
 {
-    json_decref(c->run_declared);
     for (size_t k = 0; k < c->findings.n; k++) {
         free(c->finding[k].path);
         free(c->finding[k].reason);
@@ -1295,7 +1140,6 @@ report_html(const char *const *inputs, size_t n, const char *out_path,
     else
         report_html_limits_init(&c->lim);
     c->err = err;
-    c->run_declared_files = -1;
     for (size_t i = 0; i < n; i++)
         if (read_input(c, inputs[i]) != 0)
             goto out;

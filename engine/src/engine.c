@@ -116,8 +116,8 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
         }
     }
     e->pkg_rootfd = -1;
+    e->pkg_manifest_fd = -1;
     e->pkg_verdict = SGS_V_MALFORMED;
-    sgs_manifest_init(&e->manifest, &e->alloc);
     *out = e;
     return SGS_OK;
 nomem: /* only the parts made before any of the optional ones exist */
@@ -429,11 +429,6 @@ worker_run(void *opaque, void *state, void *job_ptr)
         rec.agent = j->agent != NULL ? j->agent : ""; /* the record still names its agent */
         rec.verdict = SGS_V_IO_ERROR;
         rec.reason = "out of memory: worker could not start";
-        if (j->entry == PACKAGE_WALK) { /* the extra-file walk has no path of its own */
-            rec.path = e->pkg_root;
-            rec.reason = "out of memory: worker could not start (files the manifest does not "
-                         "list were not looked for)";
-        }
         sgs_engine_deliver(e, j->seq, &rec);
     } else {
         w->reason[0] = '\0';
@@ -449,7 +444,7 @@ worker_run(void *opaque, void *state, void *job_ptr)
         else
             held = verify_job(e, w, j, &rec);
         rec.reason = w->reason;
-        if (j->entry != PACKAGE_WALK && !held)
+        if (!held)
             sgs_engine_deliver(e, j->seq, &rec);
         if (w->dc.keep_cap > KEEP_RELEASE_ABOVE) { /* keep RSS flat after a huge Ed25519 file */
             sgs_free(&e->alloc, w->dc.keep);
@@ -668,7 +663,7 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     j->dir = sgs_scan_dir_retain(ent->dir);
     j->name_at = (size_t)(ent->name - ent->path);
     j->agent = NULL;
-    j->entry = -1;
+    j->listed = NULL;
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen + 1;
     memcpy(j->sig_path, path, plen);
@@ -830,13 +825,14 @@ sgs_engine_free(sgs_engine *e)
         EVP_MD_free(e->fetched[i]);
     sgs_certset_cache_free(e->certsets);
     sgs_agents_free(e->agents);
-    sgs_manifest_reset(&e->manifest);
+    sgs_manifest_free(e->manifest);
     if (e->pkg_rootfd >= 0)
         close(e->pkg_rootfd);
+    if (e->pkg_manifest_fd >= 0)
+        close(e->pkg_manifest_fd);
     sgs_free(&e->alloc, e->pkg_root);
     sgs_free(&e->alloc, e->pkg_manifest);
     sgs_free(&e->alloc, e->pkg_manifest_rel);
-    sgs_free(&e->alloc, e->pkg_bytes);
     for (size_t i = 0; i < e->pkg_nignore; i++)
         sgs_free(&e->alloc, e->pkg_ignore[i]);
     sgs_free(&e->alloc, e->pkg_ignore);

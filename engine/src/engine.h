@@ -52,14 +52,14 @@
 #define READ_BUF_SIZE (64u * 1024u)
 #define KEEP_RELEASE_ABOVE (16u * 1024u * 1024u)
 #define REASON_MAX 1024
-#define PACKAGE_WALK (-2) /* job.entry of the package's extra-file walk */
 
 typedef struct job {
     uint64_t seq; /* the sink's ticket: records leave in this order */
     sgs_scan_kind kind;
     int errno_value;
     const char *agent; /* SGS_OP_AGENTS: the agent id, in the same allocation; else NULL */
-    long entry;        /* SGS_OP_PACKAGE: index of the manifest entry; else -1 */
+    const sgs_manifest_entry *listed; /* SGS_OP_PACKAGE: the manifest's entry for path (in the
+                                         job's allocation); else NULL */
     char *sig_path; /* F<suffix>; points into path's allocation */
     char *p7s_path; /* F.p7s, or NULL when the suffix is ".p7s" itself */
     char *minisig_path; /* F.minisig (verify runs), or NULL; sig_path itself when the suffix is
@@ -124,9 +124,9 @@ struct sgs_engine {
     int pkg_rootfd;
     char *pkg_manifest;
     char *pkg_manifest_rel;      /* the manifest's path under the root, or NULL */
-    uint8_t *pkg_bytes;          /* the manifest as read once */
-    size_t pkg_len;
-    sgs_manifest manifest;
+    int pkg_manifest_fd;         /* opened once (set_package), read once (the judge) */
+    uint64_t pkg_len;            /* the manifest's bytes as read */
+    sgs_manifest *manifest;      /* its entries, sorted (the judge), handed out once (submit) */
     sgs_verdict pkg_verdict;
     char pkg_reason[1024];
     int pkg_checked;

@@ -165,7 +165,7 @@ queue_agent(sgs_engine *e, const char *agent, const char *path, sgs_scan_kind ki
     j->dir_ino = 0;
     j->dir = NULL;
     j->name_at = name_at;
-    j->entry = -1;
+    j->listed = NULL;
     memcpy(j->path + plen + 1, agent, alen + 1);
     j->agent = j->path + plen + 1;
     sgs_engine_queue(e, j);

@@ -1,6 +1,22 @@
 /*
  * job_package.c - the package job kind: the manifest's signature and syntax, each
  * listed file against its digest, the walk for unlisted files; and SGS_OP_HASH.
+ *
+ * DESIGN: memory stays flat in the number of entries. The manifest is read once, through the
+ * descriptor set_package opened: each piece goes to the signature's digests and to the parser
+ * (manifest.c), which sorts the entries by path in bounded memory (runs in an unnamed
+ * temporary file beyond SGS_MANIFEST_MEMORY). Only a signature that needs the message whole
+ * (pure Ed25519: raw, signify) has the manifest held in memory, up to cfg.max_whole_file.
+ * Nothing is handed out before the signature verified and every line parsed. Then the
+ * controlling thread merges the sorted entries with the walk of the package root, which
+ * sgs_scan_fd gives in the same byte order:
+ *
+ *     manifest (sorted) ──┐
+ *                         ├─ listed ──► a job: opened beneath the root descriptor, hashed
+ *     walk (sorted) ──────┘─ not listed ─► EXTRA_FILE (or --ignore'd), its own ticket
+ *
+ * so records leave in path order, and the root directory's descriptor is the one both the
+ * walk and every open go through (no path is opened again).
  */
 #include "engine.h"
 
@@ -16,10 +32,13 @@ engine_md(const sgs_engine *e, int nid)
 
 /* ---- packages ------------------------------------------------------------------------ */
 
+/* A manifest larger than this is refused before it is read (about 50 million entries). */
+#define MANIFEST_MAX (4ull << 30)
+#define MANIFEST_PIECE (256u * 1024u)
+
 sgs_status
 sgs_engine_set_package(sgs_engine *e, const char *root, const char *manifest)
 {
-    char why[512] = "";
     e->err[0] = '\0';
     if (e->cfg.op != SGS_OP_PACKAGE || e->started || e->pkg_root != NULL) {
         snprintf(e->err, sizeof(e->err), "the package is set once, before the first submit, on "
@@ -40,12 +59,24 @@ sgs_engine_set_package(sgs_engine *e, const char *root, const char *manifest)
         snprintf(e->err, sizeof(e->err), "%s: %s", root, strerror(errno));
         return SGS_ERR_IO;
     }
-    const sgs_status st = sgs_read_small_file(&e->alloc, manifest, 256u * 1024u * 1024u,
-                                              &e->pkg_bytes, &e->pkg_len, why, sizeof(why));
-    if (st != SGS_OK) {
-        snprintf(e->err, sizeof(e->err), "%s", why);
-        return st;
+    /* opened here, read once by the judge: as sgs_read_small_file, no link, regular only */
+    e->pkg_manifest_fd = open(manifest, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    struct stat sb;
+    if (e->pkg_manifest_fd < 0 || fstat(e->pkg_manifest_fd, &sb) != 0) {
+        snprintf(e->err, sizeof(e->err), "%s: %s", manifest,
+                 errno == ELOOP ? "is a symbolic link (not followed)" : strerror(errno));
+        return SGS_ERR_IO;
     }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(e->err, sizeof(e->err), "%s: not a regular file", manifest);
+        return SGS_ERR_IO;
+    }
+    if ((uint64_t)sb.st_size > MANIFEST_MAX) {
+        snprintf(e->err, sizeof(e->err), "%s: %lld bytes, more than the %llu allowed", manifest,
+                 (long long)sb.st_size, MANIFEST_MAX);
+        return SGS_ERR_IO;
+    }
+    e->pkg_len = (uint64_t)sb.st_size; /* until it is read */
     /* the manifest (and its signature) may live inside the package: never "extra" */
     char *const rroot = realpath(e->pkg_root, NULL), *const rman = realpath(manifest, NULL);
     if (rroot != NULL && rman != NULL) {
@@ -66,9 +97,80 @@ sgs_engine_manifest_verdict(const sgs_engine *e, const char **reason)
     return e->pkg_verdict;
 }
 
-/* A signify signature (signify -S): over msg (detached, `sig` its file's bytes), or over the
-   message embedded after it (signify -S -e: `sig` is the manifest itself, msg NULL; *msg_at
-   says where the message begins). 1 when a --signify-key verified it; else 0 with *v. */
+/* Reads the manifest once, from its start: each piece into the digests (ctxs), into *whole
+   when it is not NULL (grown up to cfg.max_whole_file), and to the parser when `parse`. 1 when
+   it was read to its end; else 0 with the verdict and reason. */
+static int
+read_manifest(sgs_engine *e, EVP_MD_CTX *const *ctxs, size_t nctx, uint8_t **whole, int parse,
+              char *reason, size_t n, sgs_verdict *v)
+{
+    size_t cap = 0;
+    uint64_t at = 0;
+    int ok = 0, parsing = parse;
+    if (whole != NULL)
+        *whole = NULL;
+    uint8_t *const piece = sgs_malloc(&e->alloc, MANIFEST_PIECE);
+    if (piece == NULL)
+        goto nomem;
+    for (;;) {
+        const ssize_t got = pread(e->pkg_manifest_fd, piece, MANIFEST_PIECE, (off_t)at);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            snprintf(reason, n, "manifest %.512s: %s", e->pkg_manifest, strerror(errno));
+            *v = SGS_V_IO_ERROR;
+            goto out;
+        }
+        if (got == 0)
+            break;
+        at += (uint64_t)got;
+        if (at > MANIFEST_MAX || (whole != NULL && at > e->cfg.max_whole_file)) {
+            snprintf(reason, n, "manifest %.512s: more than %llu bytes%s", e->pkg_manifest,
+                     whole != NULL ? (unsigned long long)e->cfg.max_whole_file : MANIFEST_MAX,
+                     whole != NULL ? ", and its signature (pure Ed25519) needs it whole in "
+                                     "memory"
+                                   : "");
+            *v = whole != NULL ? SGS_V_UNSUPPORTED : SGS_V_IO_ERROR;
+            goto out;
+        }
+        for (size_t i = 0; i < nctx; i++)
+            (void)EVP_DigestUpdate(ctxs[i], piece, (size_t)got);
+        if (parsing) /* a failure sticks: sgs_manifest_finish says it */
+            parsing = sgs_manifest_feed(e->manifest, piece, (size_t)got) == SGS_OK;
+        if (whole != NULL) {
+            if (at > cap) {
+                const size_t ncap = cap * 2 > at ? cap * 2 : (size_t)at;
+                uint8_t *const grown = sgs_malloc(&e->alloc, ncap);
+                if (grown == NULL)
+                    goto nomem;
+                if (cap > 0)
+                    memcpy(grown, *whole, (size_t)(at - (uint64_t)got));
+                sgs_free(&e->alloc, *whole);
+                *whole = grown;
+                cap = ncap;
+            }
+            memcpy(*whole + (at - (uint64_t)got), piece, (size_t)got);
+        }
+    }
+    e->pkg_len = at;
+    ok = 1;
+    goto out;
+nomem:
+    snprintf(reason, n, "manifest %.512s: out of memory", e->pkg_manifest);
+    *v = SGS_V_IO_ERROR;
+out:
+    if (!ok && whole != NULL) {
+        sgs_free(&e->alloc, *whole);
+        *whole = NULL;
+    }
+    sgs_free(&e->alloc, piece);
+    return ok;
+}
+
+/* A signify signature (signify -S): over the manifest (detached, `sig` its file's bytes), or
+   over the message embedded after it (signify -S -e: `sig` is the manifest itself, msg NULL;
+   *msg_at says where the message begins). 1 when a --signify-key verified it; else 0 with
+   *v. */
 static int
 signify_signed(const sgs_engine *e, const uint8_t *sig, size_t siglen, const uint8_t *msg,
                size_t msglen, const char *sig_path, size_t *msg_at, char *reason, size_t n,
@@ -106,22 +208,76 @@ signify_signed(const sgs_engine *e, const uint8_t *sig, size_t siglen, const uin
     return 1;
 }
 
-/* The manifest's signature over the bytes read in set_package (or, for a signify-signed list,
-   inside them: *msg_at is where the list begins). 1 when it verified; else 0 with *objection
-   (and the reason) set. */
+/* A raw detached signature (openssl dgst -sign, pkeyutl -rawin for Ed25519) over the manifest,
+   read here: streamed into the prehash, or held whole when a key that fits is Ed25519. */
 static int
-manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection, size_t *msg_at)
+raw_signed(sgs_engine *e, const uint8_t *sig, size_t siglen, const char *sig_path,
+           uint8_t **whole, char *reason, size_t n, sgs_verdict *v)
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    size_t last = 0;
+    int need_whole = 0;
+    const size_t fits = sgs_detached_candidates(&e->keys, sig, siglen, &last, &need_whole);
+    if (fits == 0) {
+        snprintf(reason, n, "signature %.512s (%zu bytes) has the shape of no signature the %zu "
+                            "key(s) make", sig_path, siglen, e->keys.count);
+        *v = SGS_V_MALFORMED;
+        return 0;
+    }
+    EVP_MD_CTX *const ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, e->md, NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        ERR_clear_error();
+        snprintf(reason, n, "manifest %.512s: cannot hash it (out of memory)", e->pkg_manifest);
+        *v = SGS_V_IO_ERROR;
+        return 0;
+    }
+    int read_ok = read_manifest(e, &ctx, 1, need_whole ? whole : NULL, !need_whole, reason, n, v);
+    if (read_ok && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+        mdlen = 0;
+    EVP_MD_CTX_free(ctx);
+    if (!read_ok)
+        return 0;
+    sgs_detached dv = {sig, siglen, need_whole ? *whole : NULL, need_whole ? e->pkg_len : 0, md,
+                       mdlen, {NULL, 0, NULL, 0}, NULL};
+    sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
+    uint64_t tried = 0;
+    const long signer = sgs_detached_verify(&e->keys, &dv, &tried);
+    if (signer < 0) {
+        snprintf(reason, n, "the manifest's signature %.512s does not verify with %s", sig_path,
+                 fits == 1 ? "the key of its shape" : "any of the keys of its shape");
+        *v = SGS_V_BAD_SIGNATURE;
+        return 0;
+    }
+    const sgs_key *const k = &e->keys.keys[signer];
+    char alg[64];
+    snprintf(reason, n, "manifest signature verified (%s, signer %s)",
+             sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, alg, sizeof(alg)),
+             k->fp_hex);
+    return 1; /* a key of the set verified it */
+}
+
+/* The manifest's signature over the manifest's bytes as read once; the same bytes went to the
+   parser, or, when the signature needed them whole, are in *whole (the list from *msg_at; the
+   caller frees it). 1 when it verified; else 0 with *objection (and the reason) set. */
+static int
+manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection, uint8_t **whole_out,
+                size_t *msg_at_out)
 {
     int verified = 0;
     char why[512] = "", sig_path[4096];
-    uint8_t *sig = NULL;
-    size_t siglen = 0;
+    uint8_t *sig = NULL, *whole = NULL, head[32];
+    size_t siglen = 0, msg_at = 0;
     sgs_verdict v = SGS_V_NO_SIGNATURE;
     int is_p7s = 1;
-    *msg_at = 0;
-    if (sgs_edsig_looks_like(e->pkg_bytes, e->pkg_len)) /* signify -S -e: the list is inside */
-        return signify_signed(e, e->pkg_bytes, e->pkg_len, NULL, 0, e->pkg_manifest, msg_at,
-                              reason, n, objection);
+    const ssize_t peek = pread(e->pkg_manifest_fd, head, sizeof(head), 0);
+    if (peek > 0 && sgs_edsig_looks_like(head, (size_t)peek)) { /* signify -S -e: inside */
+        verified = read_manifest(e, NULL, 0, &whole, 0, reason, n, &v) &&
+                   signify_signed(e, whole, e->pkg_len, NULL, 0, e->pkg_manifest, &msg_at,
+                                  reason, n, &v);
+        goto out;
+    }
     snprintf(sig_path, sizeof(sig_path), "%s.p7s", e->pkg_manifest);
     sgs_status st = sgs_read_small_file(&e->alloc, sig_path, SIG_FILE_MAX, &sig, &siglen, why,
                                         sizeof(why));
@@ -132,91 +288,76 @@ manifest_signed(sgs_engine *e, char *reason, size_t n, sgs_verdict *objection, s
                                  sizeof(why));
         if (st != SGS_OK && access(sig_path, F_OK) != 0) {
             snprintf(reason, n, "no signature %.400s.p7s or %.400s", e->pkg_manifest, sig_path);
-            *objection = SGS_V_NO_SIGNATURE;
-            return 0;
+            v = SGS_V_NO_SIGNATURE;
+            goto out;
         }
     }
     if (st != SGS_OK) {
         snprintf(reason, n, "%.900s", why);
-        *objection = SGS_V_IO_ERROR;
-        return 0;
-    }
-    if (siglen == 0) {
+        v = SGS_V_IO_ERROR;
+    } else if (siglen == 0) {
         snprintf(reason, n, "signature %.512s is empty", sig_path);
         v = SGS_V_MALFORMED;
     } else if (is_p7s || sgs_cms_detect(sig, siglen)) {
         sgs_cms_job cj;
         char alg[48], signer[SGS_FP_HEX_LEN];
         if (sgs_cms_prepare(sig, siglen, NULL, &cj, &v, reason, n)) {
-            for (size_t i = 0; i < cj.nctx; i++)
-                (void)EVP_DigestUpdate(cj.ctxs[i], e->pkg_bytes, e->pkg_len);
-            sgs_cms_verify(&cj, &e->trust, &v, reason, n, alg, sizeof(alg), signer);
+            if (read_manifest(e, cj.ctxs, cj.nctx, NULL, 1, reason, n, &v))
+                sgs_cms_verify(&cj, &e->trust, &v, reason, n, alg, sizeof(alg), signer);
             sgs_cms_job_reset(&cj);
             verified = v == SGS_V_VALID;
         }
     } else if (sgs_edsig_looks_like(sig, siglen)) {
         size_t unused = 0;
-        verified = signify_signed(e, sig, siglen, e->pkg_bytes, e->pkg_len, sig_path, &unused,
-                                  reason, n, &v);
+        verified = read_manifest(e, NULL, 0, &whole, 0, reason, n, &v) &&
+                   signify_signed(e, sig, siglen, whole, e->pkg_len, sig_path, &unused, reason,
+                                  n, &v);
     } else if (e->keys.count == 0) {
         snprintf(reason, n, "%.512s is a raw signature, but no public key was given (--key)",
                  sig_path);
         v = SGS_V_UNTRUSTED;
     } else {
-        uint8_t md[EVP_MAX_MD_SIZE];
-        unsigned int mdlen = 0;
-        size_t last = 0;
-        int need_whole = 0;
-        const size_t fits = sgs_detached_candidates(&e->keys, sig, siglen, &last, &need_whole);
-        if (EVP_Digest(e->pkg_bytes, e->pkg_len, md, &mdlen, e->md, NULL) != 1)
-            mdlen = 0;
-        sgs_detached dv = {sig, siglen, e->pkg_bytes, e->pkg_len, md, mdlen,
-                           {NULL, 0, NULL, 0}, NULL};
-        sgs_sig_params_init(&dv.params, e->md, e->cfg.pss);
-        uint64_t tried = 0;
-        const long signer = fits > 0 ? sgs_detached_verify(&e->keys, &dv, &tried) : -1;
-        if (fits == 0) {
-            snprintf(reason, n, "signature %.512s (%zu bytes) has the shape of no signature the %zu "
-                                "key(s) make", sig_path, siglen, e->keys.count);
-            v = SGS_V_MALFORMED;
-        } else if (signer < 0) {
-            snprintf(reason, n, "the manifest's signature %.512s does not verify with %s", sig_path,
-                     fits == 1 ? "the key of its shape" : "any of the keys of its shape");
-            v = SGS_V_BAD_SIGNATURE;
-        } else {
-            const sgs_key *const k = &e->keys.keys[signer];
-            char alg[64];
-            snprintf(reason, n, "manifest signature verified (%s, signer %s)",
-                     sgs_key_alg_name(k, sgs_hash_name(e->cfg.hash), e->cfg.pss, alg,
-                                      sizeof(alg)),
-                     k->fp_hex);
-            verified = 1; /* a key of the set verified it */
-        }
+        verified = raw_signed(e, sig, siglen, sig_path, &whole, reason, n, &v);
     }
+out:
     sgs_free(&e->alloc, sig);
+    *whole_out = whole;
+    *msg_at_out = msg_at;
     *objection = v;
     return verified;
 }
 
-/* The manifest judge. Signature first, then syntax: a manifest nobody signed is not even
-   parsed for the report. */
+/* The manifest judge. Signature first, then syntax: a manifest nobody signed is not judged on
+   its lines (they were parsed as they were read, and are thrown away). */
 static sgs_verdict
 judge_manifest(sgs_engine *e)
 {
-    char why[768];
     sgs_verdict objection = SGS_V_MALFORMED;
+    if (sgs_manifest_create(&e->alloc, SGS_MANIFEST_MEMORY, &e->manifest) != SGS_OK) {
+        snprintf(e->pkg_reason, sizeof(e->pkg_reason), "manifest %s: out of memory",
+                 e->pkg_manifest);
+        return SGS_V_IO_ERROR;
+    }
+    uint8_t *whole = NULL;
     size_t at = 0;
-    if (!manifest_signed(e, e->pkg_reason, sizeof(e->pkg_reason), &objection, &at))
+    const int verified = manifest_signed(e, e->pkg_reason, sizeof(e->pkg_reason), &objection,
+                                         &whole, &at);
+    /* held whole for its signature: parsed now (else parsed as it was read) */
+    sgs_status st = verified && whole != NULL
+                        ? sgs_manifest_feed(e->manifest, whole + at, (size_t)e->pkg_len - at)
+                        : SGS_OK;
+    sgs_free(&e->alloc, whole);
+    if (!verified)
         return objection;
-    const sgs_status st = sgs_manifest_parse(&e->manifest, e->pkg_bytes + at, e->pkg_len - at,
-                                             why, sizeof(why));
+    if (st == SGS_OK)
+        st = sgs_manifest_finish(e->manifest);
     if (st != SGS_OK) {
         snprintf(e->pkg_reason, sizeof(e->pkg_reason), "manifest %s: %s", e->pkg_manifest,
-                 st == SGS_ERR_NOMEM ? "out of memory" : why);
-        return st == SGS_ERR_NOMEM ? SGS_V_IO_ERROR : SGS_V_MALFORMED;
+                 st == SGS_ERR_NOMEM ? "out of memory" : sgs_manifest_error(e->manifest));
+        return st == SGS_ERR_FORMAT ? SGS_V_MALFORMED : SGS_V_IO_ERROR;
     }
     return SGS_V_VALID; /* the manifest judge's one VALID: signed, every line parsed and passed
-                           the path rules */
+                           the path rules, no path twice */
 }
 
 static void
@@ -226,70 +367,122 @@ check_manifest(sgs_engine *e)
     e->pkg_verdict = judge_manifest(e);
 }
 
-typedef struct extra_walk {
+/* A record of no job (the manifest's, an unlisted file's): its own ticket, in walk order. */
+static void
+deliver_own(sgs_engine *e, const sgs_record *rec)
+{
+    if (e->nbatch > 0 && !sgs_sink_has_room(&e->sink))
+        sgs_engine_flush(e); /* the head the ticket waits for may be in the batch */
+    const uint64_t seq = sgs_sink_ticket(&e->sink);
+    sgs_engine_deliver(e, seq, rec);
+    sgs_sink_done(&e->sink, seq);
+}
+
+static void
+deliver_path(sgs_engine *e, const char *path, sgs_verdict v, const char *reason)
+{
+    sgs_record rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.path = path;
+    rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
+    rec.verdict = v;
+    rec.reason = reason;
+    deliver_own(e, &rec);
+}
+
+/* The merge of the sorted manifest with the sorted walk. */
+typedef struct pkg_merge {
     sgs_engine *e;
-    const char *const *ignore;
-    size_t nignore;
-    uint64_t seq; /* the walk job's ticket */
-} extra_walk;
+    sgs_manifest_entry next; /* the smallest entry not queued yet */
+    int have;                /* 1: next is one; 0: none left; -1: they cannot be read back */
+    int failed;              /* out of memory queueing */
+} pkg_merge;
 
 static int
-is_ignored(const extra_walk *x, const char *rel)
+is_ignored(const sgs_engine *e, const char *rel)
 {
     const char *const base = strrchr(rel, '/') != NULL ? strrchr(rel, '/') + 1 : rel;
-    for (size_t i = 0; i < x->nignore; i++)
-        if (fnmatch(x->ignore[i], rel, 0) == 0 || fnmatch(x->ignore[i], base, 0) == 0)
+    for (size_t i = 0; i < e->pkg_nignore; i++)
+        if (fnmatch(e->pkg_ignore[i], rel, 0) == 0 || fnmatch(e->pkg_ignore[i], base, 0) == 0)
             return 1;
-    const char *const m = x->e->pkg_manifest_rel;
+    const char *const m = e->pkg_manifest_rel;
     if (m != NULL) {
         const size_t n = strlen(m);
         if (strncmp(rel, m, n) == 0 &&
-            (rel[n] == '\0' || strcmp(rel + n, ".p7s") == 0 || strcmp(rel + n, x->e->suffix) == 0))
+            (rel[n] == '\0' || strcmp(rel + n, ".p7s") == 0 || strcmp(rel + n, e->suffix) == 0))
             return 1;
     }
     return 0;
 }
 
+/* Queues the job of x->next (in the run's shard), then takes the entry after it. 0: out of
+   memory. */
+static int
+queue_listed(pkg_merge *x)
+{
+    sgs_engine *const e = x->e;
+    const char *const rel = x->next.path;
+    if (sgs_engine_in_shard(e, rel)) { /* else another shard's (fleet.c) */
+        const size_t plen = strlen(rel);
+        const size_t at = (sizeof(job) + plen + 1 + _Alignof(sgs_manifest_entry) - 1) &
+                          ~(_Alignof(sgs_manifest_entry) - 1);
+        job *const j = sgs_malloc(&e->alloc, at + sizeof(sgs_manifest_entry));
+        if (j == NULL) {
+            x->failed = 1;
+            return 0;
+        }
+        memset(j, 0, sizeof(*j));
+        memcpy(j->path, rel, plen + 1);
+        j->sig_path = j->path + plen;
+        j->kind = SGS_SCAN_FILE;
+        sgs_manifest_entry *const listed = (sgs_manifest_entry *)(void *)((char *)j + at);
+        *listed = x->next;
+        listed->path = j->path;
+        j->listed = listed;
+        sgs_engine_queue(e, j);
+    }
+    x->have = sgs_manifest_next(e->manifest, &x->next);
+    return 1;
+}
+
 static int
 on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
 {
-    extra_walk *const x = opaque;
+    pkg_merge *const x = opaque;
     sgs_engine *const e = x->e;
+    if (atomic_load_explicit(&e->cancelled, memory_order_relaxed))
+        return 1; /* stop the walk */
     const size_t rlen = strlen(e->pkg_root);
     const char *const rel = strncmp(path, e->pkg_root, rlen) == 0 && path[rlen] == '/'
                                 ? path + rlen + 1
                                 : path;
-    if (!sgs_engine_in_shard(e, rel))
-        return 0; /* another shard's (fleet.c) */
     if (kind == SGS_SCAN_FILE || kind == SGS_SCAN_SYMLINK || kind == SGS_SCAN_SPECIAL) {
-        if (sgs_manifest_find(&e->manifest, rel) >= 0 || is_ignored(x, rel))
-            return 0;
-        sgs_record rec;
-        memset(&rec, 0, sizeof(rec));
-        rec.path = rel;
-        rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
-        rec.verdict = SGS_V_EXTRA_FILE;
-        rec.reason = kind == SGS_SCAN_FILE      ? "present, but not listed in the manifest"
-                     : kind == SGS_SCAN_SYMLINK ? "a symbolic link, not listed in the manifest"
-                                                : "a special file, not listed in the manifest";
-        sgs_engine_deliver(e, x->seq, &rec);
+        while (x->have == 1 && strcmp(x->next.path, rel) < 0) /* listed, not in the tree */
+            if (!queue_listed(x))
+                return 1;
+        if (x->have == 1 && strcmp(x->next.path, rel) == 0)
+            return queue_listed(x) ? 0 : 1;
+        if (!sgs_engine_in_shard(e, rel) || is_ignored(e, rel))
+            return 0; /* another shard's (fleet.c), or --ignore'd */
+        if (x->have < 0)
+            deliver_path(e, rel, SGS_V_IO_ERROR, "not known whether the manifest lists it: its "
+                                                 "entries could not be read back");
+        else
+            deliver_path(e, rel, SGS_V_EXTRA_FILE,
+                         kind == SGS_SCAN_FILE      ? "present, but not listed in the manifest"
+                         : kind == SGS_SCAN_SYMLINK ? "a symbolic link, not listed in the manifest"
+                                                    : "a special file, not listed in the manifest");
         return 0;
     }
-    if (kind == SGS_SCAN_ERROR || kind == SGS_SCAN_TOO_DEEP) {
+    if ((kind == SGS_SCAN_ERROR || kind == SGS_SCAN_TOO_DEEP) && sgs_engine_in_shard(e, rel)) {
         char reason[256];
-        sgs_record rec;
-        memset(&rec, 0, sizeof(rec));
-        rec.path = rel;
-        rec.agent = rec.alg = rec.signer = rec.digest = rec.chain = "";
-        rec.verdict = SGS_V_IO_ERROR;
         if (kind == SGS_SCAN_TOO_DEEP)
             snprintf(reason, sizeof(reason), "cannot read this part of the package: nested "
                      "more than %d levels deep", SGS_SCAN_MAX_DEPTH);
         else
             snprintf(reason, sizeof(reason), "cannot read this part of the package: %s",
                      strerror(errno_value));
-        rec.reason = reason;
-        sgs_engine_deliver(e, x->seq, &rec);
+        deliver_path(e, rel, SGS_V_IO_ERROR, reason);
     }
     return 0;
 }
@@ -317,9 +510,7 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
         rec.reason = e->pkg_reason;
         rec.size = e->pkg_len;
         rec.has_size = 1;
-        const uint64_t seq = sgs_sink_ticket(&e->sink); /* a record of no job: its own ticket */
-        sgs_engine_deliver(e, seq, &rec);
-        sgs_sink_done(&e->sink, seq);
+        deliver_own(e, &rec);
         return SGS_OK;
     }
     if (nignore > 0) {
@@ -330,33 +521,26 @@ sgs_engine_submit_package(sgs_engine *e, const char *const *ignore, size_t nigno
             if ((e->pkg_ignore[e->pkg_nignore++] = sgs_strdup(&e->alloc, ignore[i])) == NULL)
                 return SGS_ERR_NOMEM;
     }
-    /* first job: the walk for unlisted files, so a worker does it while the others hash */
-    job *const walk = sgs_malloc(&e->alloc, sizeof(job) + 1);
-    if (walk == NULL)
-        return SGS_ERR_NOMEM;
-    memset(walk, 0, sizeof(*walk) + 1);
-    walk->sig_path = walk->path;
-    walk->entry = PACKAGE_WALK;
-    sgs_engine_queue(e, walk);
-    for (size_t i = 0; i < e->manifest.count; i++) {
-        const char *const rel = e->manifest.entries[i].path;
-        if (!sgs_engine_in_shard(e, rel))
-            continue; /* another shard's (fleet.c) */
-        const size_t plen = strlen(rel);
-        job *const j = sgs_malloc(&e->alloc, sizeof(job) + plen + 1);
-        if (j == NULL) {
-            snprintf(e->err, sizeof(e->err), "out of memory while queueing");
-            sgs_engine_flush(e); /* what is queued runs (and is freed), as submit does */
-            return SGS_ERR_NOMEM;
-        }
-        memset(j, 0, sizeof(*j));
-        memcpy(j->path, rel, plen + 1);
-        j->sig_path = j->path + plen;
-        j->kind = SGS_SCAN_FILE;
-        j->entry = (long)i;
-        sgs_engine_queue(e, j);
+    pkg_merge x;
+    memset(&x, 0, sizeof(x));
+    x.e = e;
+    x.have = sgs_manifest_next(e->manifest, &x.next);
+    /* the walk on this thread, merged with the entries; the workers hash meanwhile */
+    const int stopped = sgs_scan_fd(e->pkg_rootfd, e->pkg_root, on_package_entry, &x);
+    while (stopped == 0 && x.have == 1) /* listed after the last file of the tree */
+        if (!queue_listed(&x))
+            break;
+    if (x.have < 0 && !x.failed && sgs_engine_in_shard(e, e->pkg_manifest)) {
+        char reason[512];
+        snprintf(reason, sizeof(reason), "manifest: %s (the files it lists after that were not "
+                 "checked)", sgs_manifest_error(e->manifest));
+        deliver_path(e, e->pkg_manifest, SGS_V_IO_ERROR, reason);
     }
-    sgs_engine_flush(e);
+    sgs_engine_flush(e); /* what is queued runs (and is freed), as submit does */
+    if (x.failed) {
+        snprintf(e->err, sizeof(e->err), "out of memory while queueing");
+        return SGS_ERR_NOMEM;
+    }
     return SGS_OK;
 }
 
@@ -405,18 +589,10 @@ open_beneath(sgs_engine *e, const char *rel)
     }
 }
 
-static int on_package_entry(void *opaque, const char *path, sgs_scan_kind kind, int errno_value);
-
 void
 sgs_package_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
 {
-    if (j->entry == PACKAGE_WALK) { /* the walk for unlisted files, run beside the hashing */
-        extra_walk x = {e, (const char *const *)e->pkg_ignore, e->pkg_nignore, j->seq};
-        (void)sgs_scan_fd(e->pkg_rootfd, e->pkg_root, NULL, 0, on_package_entry, &x); /* the tree hashed */
-        rec->verdict = SGS_V_SKIPPED; /* not a record: see worker_run */
-        return;
-    }
-    const sgs_manifest_entry *const me = &e->manifest.entries[j->entry];
+    const sgs_manifest_entry *const me = j->listed;
     const int fd = open_beneath(e, j->path);
     if (fd < 0) {
         rec->verdict = sgs_job_open_failure(w, SGS_ROLE_LISTED, errno, j->path);

@@ -103,6 +103,7 @@ sgs_scan_dir_fd(const sgs_scan_dir *d)
 }
 
 typedef struct walker {
+    int path_order;        /* entries in byte order of their whole paths (sgs_scan_fd) */
     const char *const *skip;
     size_t nskip, longest; /* longest skip suffix */
     int share_below;       /* descriptors numbered below this may be shared (half the limit) */
@@ -125,6 +126,19 @@ static int
 by_entry_name(const void *a, const void *b)
 {
     return strcmp(((const dirent_copy *)a)->name, ((const dirent_copy *)b)->name);
+}
+
+/* Byte order of the paths the names make: a directory's entries follow it as "name/..." */
+static int
+by_path_key(const void *a, const void *b)
+{
+    const dirent_copy *const x = a, *const y = b;
+    const unsigned char *p = (const unsigned char *)x->name, *q = (const unsigned char *)y->name;
+    while (*p != '\0' && *p == *q)
+        p++, q++;
+    const int cp = *p != '\0' ? *p : x->type == DT_DIR ? '/' : 0;
+    const int cq = *q != '\0' ? *q : y->type == DT_DIR ? '/' : 0;
+    return cp - cq;
 }
 
 static int
@@ -412,10 +426,15 @@ walk_dir(walker *w, const char *path, int parent, const char *name)
         close(fd);
         return report(w, path, SGS_SCAN_ERROR, err, 0);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         ents[i].name = arena + ents[i].off;
+        struct stat ts; /* where the file system does not say: a directory sorts as "name/" */
+        if (w->path_order && ents[i].type == DT_UNKNOWN &&
+            fstatat(fd, ents[i].name, &ts, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(ts.st_mode))
+            ents[i].type = DT_DIR;
+    }
     if (n > 1)
-        qsort(ents, n, sizeof(*ents), by_entry_name);
+        qsort(ents, n, sizeof(*ents), w->path_order ? by_path_key : by_entry_name);
 
     if (w->nup == w->capup) {
         const size_t c2 = w->capup ? 2 * w->capup : 16;
@@ -515,7 +534,7 @@ walker_for(const char *const *skip, size_t nskip, sgs_scan_entry_fn fn, void *op
     const int share_below = getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < 2048
                                 ? (int)(lim.rlim_cur / 2)
                                 : 1024;
-    walker w = {skip, nskip, 0, share_below, fn, opaque, NULL, 0, 0};
+    walker w = {0, skip, nskip, 0, share_below, fn, opaque, NULL, 0, 0};
     for (size_t i = 0; i < nskip; i++)
         if (skip[i] != NULL && strlen(skip[i]) > w.longest)
             w.longest = strlen(skip[i]);
@@ -612,11 +631,11 @@ sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, 
 }
 
 int
-sgs_scan_fd(int dirfd, const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
-            void *opaque)
+sgs_scan_fd(int dirfd, const char *path, sgs_scan_fn fn, void *opaque)
 {
     adapter a = {fn, opaque};
-    walker w = walker_for(skip, nskip, adapt, &a);
+    walker w = walker_for(NULL, 0, adapt, &a);
+    w.path_order = 1;
     const int rc = walk_dir(&w, path, dirfd, ".");
     free(w.up);
     return rc;

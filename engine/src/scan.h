@@ -81,9 +81,10 @@ int sgs_scan_path(const char *path, const char *skip_suffix, sgs_scan_fn fn, voi
 int sgs_scan_path_skipping(const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
                            void *opaque);
 /* The same for the directory open as dirfd (kept open: the caller's), its entries reported as
-   "path/name": the tree that descriptor holds, whatever its path leads to meanwhile. */
-int sgs_scan_fd(int dirfd, const char *path, const char *const *skip, size_t nskip, sgs_scan_fn fn,
-                void *opaque);
+   "path/name": the tree that descriptor holds, whatever its path leads to meanwhile; no name
+   is skipped, and entries come in byte order of their whole paths, as `LC_ALL=C sort` orders
+   them ("a.txt" before "a/b", both before "a0"), so a sorted list can be merged with the walk. */
+int sgs_scan_fd(int dirfd, const char *path, sgs_scan_fn fn, void *opaque);
 
 /*
  * The entries of one directory (not "." and ".."; with `hidden` 0 also no other dot-names), in

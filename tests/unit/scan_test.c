@@ -416,10 +416,44 @@ test_scan_fd(void)
     mkd("pkg");
     mk("pkg/other"); /* the path now names another tree */
     seen s = {0};
-    CHECK_EQ_INT(sgs_scan_fd(fd, p, NULL, 0, collect, &s), 0);
+    CHECK_EQ_INT(sgs_scan_fd(fd, p, collect, &s), 0);
     char want[PATH_MAX + 8];
     snprintf(want, sizeof(want), "%s/held", p);
     CHECK(s.n == 1 && strcmp(s.path[0], want) == 0);
+    close(fd);
+}
+
+/* sgs_scan_fd reports in byte order of the whole path, as `LC_ALL=C sort` (the package walk is
+   merged with the sorted manifest): "a-" and "a.txt" before "a/...", "a/..." before "a0";
+   bytes above 0x7f after ASCII, whatever the locale. */
+static void
+test_scan_fd_path_order(void)
+{
+    static const char *const want[] = {"a-", "a.txt", "a/b", "a/c.d", "a/c/e", "a/c0",
+                                       "a0", "b", "bz", "b\xc3\xa9"};
+    const size_t nwant = sizeof(want) / sizeof(want[0]);
+    mkd("po");
+    mkd("po/a");
+    mkd("po/a/c");
+    for (size_t i = 0; i < nwant; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "po/%s", want[nwant - 1 - i]);
+        mk(rel);
+    }
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/po", root);
+    const int fd = open(p, O_RDONLY | O_DIRECTORY);
+    REQUIRE(fd >= 0);
+    seen s = {0};
+    CHECK_EQ_INT(sgs_scan_fd(fd, p, collect, &s), 0);
+    CHECK_EQ_INT((int)s.n, (int)nwant);
+    for (size_t i = 0; i < s.n && i < nwant; i++) {
+        char full[PATH_MAX + 64];
+        snprintf(full, sizeof(full), "%s/%s", p, want[i]);
+        if (strcmp(s.path[i], full) != 0)
+            fprintf(stderr, "scan_test: entry %zu is %s, want %s\n", i, s.path[i], full);
+        CHECK(strcmp(s.path[i], full) == 0);
+    }
     close(fd);
 }
 
@@ -520,6 +554,7 @@ main(void)
     test_dir_handle();
     test_no_links_in_paths();
     test_scan_fd();
+    test_scan_fd_path_order();
     sgs_test_rm_rf(root);
     return sgs_test_done("scan_test");
 }
