@@ -346,10 +346,11 @@ sgs_say(worker *w, const char *fmt, ...)
 static int
 store_knows(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec, struct stat *sb)
 {
+    const char *sig_found = NULL;
     if (e->pcache == NULL || e->cfg.paranoid || e->cfg.op != SGS_OP_VERIFY ||
-        !sgs_vstore_warm(e, w, j, fd, rec, sb))
+        !sgs_vstore_warm(e, w, j, fd, rec, sb, &sig_found))
         return 0;
-    sgs_job_note_precedence(j, w, sgs_job_first_signature(j));
+    sgs_job_note_precedence(j, w, sig_found);
     return 1;
 }
 

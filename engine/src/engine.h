@@ -178,8 +178,6 @@ const char *sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d,
 #define SGS_JOB_SIGFILES_MAX 3
 size_t sgs_job_signature_files(const job *j, const char *paths[SGS_JOB_SIGFILES_MAX],
                                unsigned kinds[SGS_JOB_SIGFILES_MAX], int *listed);
-/* The first of F's signature files that exists (the one that decides), or NULL. */
-const char *sgs_job_first_signature(const job *j);
 int sgs_job_lstat(const job *j, const char *full, struct stat *sb);
 int sgs_job_open(const job *j, const char *full);
 /* The role of a file that could not be opened, for sgs_job_open_failure(). */
@@ -197,7 +195,7 @@ void sgs_job_note_precedence(const job *j, worker *w, const char *judged);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
 int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
-                    struct stat *fst);
+                    struct stat *fst, const char **sig_found);
 sgs_status sgs_engine_start(sgs_engine *e);
 /* The checks and contexts of a run without its workers (once): a guard's start. */
 sgs_status sgs_engine_prepare(sgs_engine *e);

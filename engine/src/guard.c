@@ -103,9 +103,11 @@ sgs_guard_how_name(sgs_guard_how how)
 
 /* ---- decisions --------------------------------------------------------------------------- */
 
+/* One event out; latency: from t0 (the event read) to now, or to the answer (answered_at). */
 static void
 emit(sgs_guard *g, int32_t pid, int64_t uid, const char *path, const struct stat *st,
-     sgs_verdict v, const char *reason, int allowed, sgs_guard_how how, int64_t t0)
+     sgs_verdict v, const char *reason, int allowed, sgs_guard_how how, int64_t t0,
+     int64_t answered_at)
 {
     sgs_guard_event ev;
     memset(&ev, 0, sizeof(ev));
@@ -123,7 +125,7 @@ emit(sgs_guard *g, int32_t pid, int64_t uid, const char *path, const struct stat
     ev.reason = reason != NULL ? reason : "";
     ev.allowed = allowed;
     ev.how = how;
-    const int64_t took = now_ns(CLOCK_MONOTONIC) - t0;
+    const int64_t took = (answered_at > 0 ? answered_at : now_ns(CLOCK_MONOTONIC)) - t0;
     ev.latency_ns = took > 0 ? (uint64_t)took : 0;
     ev.time_ns = now_ns(CLOCK_REALTIME);
     pthread_mutex_lock(&g->emit_mu);
@@ -162,7 +164,7 @@ answer_timeout(sgs_guard *g, pend *p, const char *why)
 {
     if (answer(g, p, g->timeout_allow))
         emit(g, p->pid, p->uid, p->j->path, &p->st, SGS_V_UNJUDGED, why, g->timeout_allow,
-             SGS_GUARD_TIMEOUT, p->t0);
+             SGS_GUARD_TIMEOUT, p->t0, now_ns(CLOCK_MONOTONIC));
 }
 
 /* ---- judging threads --------------------------------------------------------------------- */
@@ -222,10 +224,10 @@ judge_thread(void *arg)
             const int allow = allows(g, v);
             if (answer(g, p, allow))
                 emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, allow,
-                     SGS_GUARD_JUDGED, p->t0);
+                     SGS_GUARD_JUDGED, p->t0, now_ns(CLOCK_MONOTONIC));
             else
                 emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, -1, SGS_GUARD_LATE,
-                     p->t0);
+                     p->t0, 0);
         }
         pthread_mutex_lock(&g->mu);
         live_remove(g, p);
@@ -322,7 +324,7 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
         respond(g, fd, 1);
         close(fd);
-        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0);
+        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0);
         return;
     }
     const char *const slash = strrchr(path, '/');
@@ -332,7 +334,7 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
         respond(g, fd, g->timeout_allow);
         close(fd);
         emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "out of memory", g->timeout_allow,
-             SGS_GUARD_TIMEOUT, t0);
+             SGS_GUARD_TIMEOUT, t0, 0);
         sgs_free(&g->e->alloc, j);
         return;
     }
@@ -350,7 +352,10 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
         const int allow = allows(g, rec.verdict);
         atomic_store_explicit(&p->answered, 1, memory_order_relaxed);
         respond(g, fd, allow);
-        emit(g, pid, uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0);
+        /* the exec'ing process may run before this thread does again: the answer's time */
+        const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
+        emit(g, pid, uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
+             answered_at);
         pend_free(g, p);
         return;
     }

@@ -197,10 +197,12 @@ sgs_vstore_put_record(sgs_engine *e, worker *w, const struct stat *sb, const str
  * are lstat'ed once; their stat tuples, with the key set, name a raw signature's whole answer,
  * and with the key set, trust material and policy a record judged for a time range that
  * includes now. The walk said which signature files are listed beside F, so absent ones are
- * not looked up. On any miss the normal path runs.
+ * not looked up. On a hit, *sig_found names the signature file found (NULL: none). On any miss
+ * the normal path runs.
  */
 int
-sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec, struct stat *fst)
+sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec, struct stat *fst,
+                const char **sig_found)
 {
     struct stat sig;
     const char *paths[SGS_JOB_SIGFILES_MAX];
@@ -247,6 +249,7 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
     }
     rec->verdict = v; /* as a full judgement decided it for these stat tuples (and this trust,
                          at a time range that includes now) */
+    *sig_found = sig_file;
     return 1;
 }
 

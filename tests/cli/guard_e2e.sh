@@ -27,11 +27,11 @@ fi
 mnt=$(mktemp -d "${TMPDIR:-/tmp}/sgs-guard.XXXXXX") || exit 2
 mount -t tmpfs -o size=256m,mode=0755 sgs-guard-e2e "$mnt" || { echo "SKIP: cannot mount a tmpfs"; exit 77; }
 guard=
-stop_guard() {
+kill_guard() {
     if [[ -n $guard ]]; then kill -9 "$guard" 2>/dev/null; wait "$guard" 2>/dev/null; fi
     guard=
 }
-trap 'stop_guard; umount -l "$mnt"; rmdir "$mnt"' EXIT
+trap 'kill_guard; umount -l "$mnt"; rmdir "$mnt"' EXIT
 
 t=$mnt/bin
 mkdir -p "$t" "$mnt/cache" "$mnt/etc"
@@ -51,10 +51,27 @@ fail() { fails=$((fails + 1)); echo "FAIL: $*"; }
 log=$mnt/log.jsonl
 err=$mnt/guard.err
 
+# stop_guard: SIGTERM stops the guard cleanly: exit 0, no sanitizer report (killed after 20 s)
+stop_guard() {
+    [[ -n $guard ]] || return 0
+    kill -TERM "$guard"
+    timeout 20 tail -s 0.05 --pid="$guard" -f /dev/null || kill -9 "$guard"
+    local rc
+    wait "$guard"
+    rc=$?
+    guard=
+    cases=$((cases + 1))
+    ((rc == 0)) || fail "the guard exited $rc on SIGTERM: $(cat "$err")"
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err"; then
+        fail "sanitizer report: $(cat "$err")"
+    fi
+}
+
 # start_guard ARGS...: the guard in the background, once it says its marks are in place
 start_guard() {
     stop_guard
     : >"$log"
+    : >"$err" # before the guard starts: the wait below must not read the last one's line
     "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache" --log "$log" \
         "$@" 2>"$err" &
     guard=$!
@@ -164,9 +181,7 @@ logged "$t/unsigned" exempt '"allow"'
 # -- kill -9 leaves exec working -------------------------------------------------------------
 start_guard --mode enforce
 runs "$t/unsigned" 126 "Operation not permitted"
-kill -9 "$guard"
-wait "$guard" 2>/dev/null
-guard=
+kill_guard
 runs "$t/unsigned" 0
 runs "$t/tampered" 0
 
@@ -192,6 +207,7 @@ if command -v setpriv >/dev/null; then
     refused "need root" setpriv --reuid=65534 --regid=65534 --clear-groups \
         "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/nobody-cache"
 fi
+stop_guard
 runs "$t/unsigned" 0 # no guard left: no mark left
 
 echo "guard_e2e: $cases cases, $fails failed"
