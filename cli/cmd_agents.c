@@ -23,6 +23,8 @@ static const cli_optset agents_opts[] = {
     CLI_TAKE(sweep_opts_sig),
     CLI_TAKE(sweep_opts_chain_time),
     CLI_IGNORE(sweep_opts_enforce),
+    CLI_IGNORE(sweep_opts_mode),
+    CLI_IGNORE(sweep_opts_cache),
     CLI_IGNORE(sweep_opts_pe),
     CLI_IGNORE(sweep_opts_package),
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),

@@ -81,6 +81,8 @@ static const cli_optset verify_opts[] = {
     CLI_REFUSE(sweep_opts_certfile, SWEEP_FOR_SIGN),
     CLI_REFUSE(sweep_opts_force, SWEEP_FOR_SIGN_FORCE),
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
+    CLI_REFUSE(sweep_opts_mode, SWEEP_FOR_VERIFY_ENFORCE),
+    CLI_REFUSE(sweep_opts_cache, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
     CLI_TAKE(sweep_opts_shard),

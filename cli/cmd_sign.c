@@ -20,6 +20,8 @@ static const cli_optset sign_opts[] = {
     CLI_REFUSE(sweep_opts_trust, SWEEP_FOR_VERIFY_TRUST),
     CLI_REFUSE(sweep_opts_chain_time, SWEEP_FOR_VERIFY_TRUST),
     CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ENFORCE),
+    CLI_REFUSE(sweep_opts_mode, SWEEP_FOR_VERIFY_ENFORCE),
+    CLI_REFUSE(sweep_opts_cache, SWEEP_FOR_VERIFY_ENFORCE),
     CLI_REFUSE(sweep_opts_pe, SWEEP_FOR_VERIFY_PE),
     CLI_REFUSE(sweep_opts_agents, SWEEP_FOR_AGENTS),
     CLI_REFUSE(sweep_opts_package, SWEEP_FOR_PACKAGE_VERIFY),

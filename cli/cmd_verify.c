@@ -17,6 +17,8 @@ static const cli_optset verify_opts[] = {
     CLI_TAKE(sweep_opts_run),
     CLI_TAKE(sweep_opts_files_from),
     CLI_TAKE(sweep_opts_enforce),
+    CLI_TAKE(sweep_opts_mode),
+    CLI_TAKE(sweep_opts_cache),
     CLI_TAKE(sweep_opts_trust),
     CLI_TAKE(sweep_opts_chain_time),
     CLI_TAKE(sweep_opts_pe),
@@ -29,32 +31,15 @@ static const cli_optset verify_opts[] = {
     CLI_OPTSET_END,
 };
 
-static void
-policy_warn(void *opaque, unsigned line, const char *what)
-{
-    const sweep_opts *const o = opaque;
-    fprintf(stderr, "sigsweep: %s:%u: %s\n", o->policy, line, what);
-}
-
 /* Enforce or audit: --mode wins over the policy file; enforcing means quarantine, into the
    journal named, else the default one (its path in journal_buf). */
 static int
 set_enforcement(const char *cmd, sweep_opts *o, char *journal_buf, size_t n)
 {
     int enforce = o->quarantine;
-    if (o->policy != NULL) {
-        int from_policy = -1;
-        char perr[512];
-        if (sgs_policy_read(o->policy, &from_policy, policy_warn, o, perr, sizeof(perr)) !=
-            SGS_OK) {
-            fprintf(stderr, "sigsweep %s: %s\n", cmd, perr);
-            return CLI_EXIT_USAGE;
-        }
-        if (from_policy >= 0)
-            enforce = from_policy;
-    }
-    if (o->mode >= 0)
-        enforce = o->mode;
+    const int rc = sweep_enforcing(cmd, o, &enforce);
+    if (rc != CLI_GO_ON)
+        return rc;
     if (enforce)
         o->cfg.quarantine_journal =
             o->journal != NULL ? o->journal : sgs_default_journal(journal_buf, n);

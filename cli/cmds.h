@@ -5,6 +5,7 @@
 #include "opts.h"
 
 extern const cli_command cli_cmd_verify;           /* cmd_verify.c */
+extern const cli_command cli_cmd_guard;            /* cmd_guard.c */
 extern const cli_command cli_cmd_sign;             /* cmd_sign.c; also `package sign` */
 extern const cli_command cli_cmd_agents;           /* cmd_agents.c */
 extern const cli_command cli_cmd_keygen;           /* cmd_keygen.c */

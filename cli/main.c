@@ -23,7 +23,7 @@
 static const cli_command *const commands[] = {
     &cli_cmd_verify,  &cli_cmd_sign,  &cli_cmd_agents,  &cli_cmd_keygen, &cli_cmd_export_agent_key,
     &cli_cmd_package, &cli_cmd_cache, &cli_cmd_restore, &cli_cmd_trust,  &cli_cmd_report,
-    &cli_cmd_kernel_keys, NULL,
+    &cli_cmd_kernel_keys, &cli_cmd_guard, NULL,
 };
 
 const char cli_overview[] =
@@ -49,6 +49,8 @@ const char cli_overview[] =
     "       sigsweep report summary REPORT...\n"
     "       sigsweep report html REPORT... --out FILE [--rows-per-host N] [--rows N]\n"
     "       sigsweep kernel-keys KERNEL --out FILE [--format text|jsonl]\n"
+    "       sigsweep guard --watch DIR [--watch ...] (--key K | --trust T ...)\n"
+    "                [--mode audit|enforce] [--deadline MS] [--log FILE] [options]\n"
     "       sigsweep --version | --help\n"
     "\n"
     "verify: judge every file F (directories are walked, symlinks not followed) against its\n"
@@ -79,6 +81,8 @@ const char cli_overview[] =
     "(or certificate file), the chain it builds, what is missing and what would fix it.\n"
     "report merge: many runs' JSONL reports made one (runs with other fingerprints refused,\n"
     "paths one host judged twice flagged); report summary: a report for a terminal or a mail.\n"
+    "guard: a daemon (root) answering every exec in the watched trees (fanotify) with the\n"
+    "verdict verify would give: enforce denies what is not VALID (EPERM), audit records it.\n"
     "\n"
     "options:\n"
     "  --key FILE|DIR       verify: public key or certificate (PEM/DER), or a directory of\n"

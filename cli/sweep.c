@@ -145,9 +145,8 @@ set_mode(cli_parser *p, const cli_opt *opt, const char *arg)
     return CLI_GO_ON;
 }
 
-/* A whole decimal number in [lo, hi]: 0, or -1 when arg is anything else. */
-static int
-parse_in_range(const char *arg, long long lo, long long hi, long long *out)
+int
+sweep_parse_in_range(const char *arg, long long lo, long long hi, long long *out)
 {
     char *end = NULL;
     errno = 0;
@@ -161,7 +160,7 @@ set_max_age(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     long long s;
-    if (parse_in_range(arg, 1, INT64_MAX, &s) != 0)
+    if (sweep_parse_in_range(arg, 1, INT64_MAX, &s) != 0)
         return cli_fail_usage(p->cmd->name, "--max-age wants a number of seconds > 0, not '%s'",
                               arg);
     target(p)->cfg.cache_max_age = (int64_t)s;
@@ -179,7 +178,7 @@ set_max_quarantine(cli_parser *p, const cli_opt *opt, const char *arg)
     long long v;
     if (len == 0 || len >= sizeof(num) ||
         (memcpy(num, arg, len - (size_t)pct), num[len - (size_t)pct] = '\0',
-         parse_in_range(num, 0, pct ? 100 : INT64_MAX, &v) != 0))
+         sweep_parse_in_range(num, 0, pct ? 100 : INT64_MAX, &v) != 0))
         return cli_fail_usage(p->cmd->name,
                               "--max-quarantine wants a number of files or a share such as 5%%, "
                               "not '%s'",
@@ -220,7 +219,7 @@ set_time_limit(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     long long s;
-    if (parse_in_range(arg, 1, 100000000, &s) != 0)
+    if (sweep_parse_in_range(arg, 1, 100000000, &s) != 0)
         return cli_fail_usage(p->cmd->name, "--time-limit wants a number of seconds > 0, not '%s'",
                               arg);
     target(p)->time_limit = (unsigned)s;
@@ -233,7 +232,7 @@ set_min_security(cli_parser *p, const cli_opt *opt, const char *arg)
 {
     (void)opt;
     long long bits;
-    if (parse_in_range(arg, 0, 256, &bits) != 0)
+    if (sweep_parse_in_range(arg, 0, 256, &bits) != 0)
         return cli_fail_usage(p->cmd->name, "--min-security wants bits from 0 to 256, not '%s'",
                               arg);
     target(p)->cfg.trust.min_security_bits = (int)bits;
@@ -278,8 +277,9 @@ set_shard(cli_parser *p, const cli_opt *opt, const char *arg)
     char num[32];
     const size_t klen = slash != NULL ? (size_t)(slash - arg) : 0;
     if (slash == NULL || klen == 0 || klen >= sizeof(num) ||
-        (memcpy(num, arg, klen), num[klen] = '\0', parse_in_range(num, 1, 1000000, &k) != 0) ||
-        parse_in_range(slash + 1, 1, 1000000, &n) != 0 || k > n)
+        (memcpy(num, arg, klen), num[klen] = '\0',
+         sweep_parse_in_range(num, 1, 1000000, &k) != 0) ||
+        sweep_parse_in_range(slash + 1, 1, 1000000, &n) != 0 || k > n)
         return cli_fail_usage(p->cmd->name,
                               "--shard wants K/N with 1 <= K <= N <= 1000000 (as split -n K/N: "
                               "a 0-based index i is $((i+1))/N), not '%s'",
@@ -403,10 +403,18 @@ const cli_opt sweep_opts_enforce[] = {
      "quarantine even when the circuit breaker would stop it"},
     {"journal", 0, "FILE", cli_set_string, SWEEP_FIELD(journal), 0,
      "the journal (default $XDG_STATE_HOME/sigsweep/quarantine.journal)"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_mode[] = {
     {"mode", 0, "enforce|audit", set_mode, 0, 0, "enforce = --quarantine; audit never renames"},
     {"policy", 0, "FILE.ini", cli_set_string, SWEEP_FIELD(policy), 0,
      "[INI_SERVER_SECTION] CheckDigitalSignatureForHotfix (else [Global\n"
      "Settings] CheckDigitalSignatureForUpgrade): 1 enforce, 0 audit"},
+    SWEEP_END,
+};
+
+const cli_opt sweep_opts_cache[] = {
     {"cache", 0, NULL, cli_set_flag, SWEEP_FIELD(cache), 0,
      "reuse digests of unchanged files and verdicts of known content\n"
      "($XDG_CACHE_HOME/sigsweep; trusts the stat tuple like git/make)"},
@@ -508,6 +516,32 @@ sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o)
     out_summary(s, st, o->quiet, "checked");
 }
 
+static void
+policy_warn(void *opaque, unsigned line, const char *what)
+{
+    const sweep_opts *const o = opaque;
+    fprintf(stderr, "sigsweep: %s:%u: %s\n", o->policy, line, what);
+}
+
+int
+sweep_enforcing(const char *cmd, sweep_opts *o, int *enforce)
+{
+    if (o->policy != NULL) {
+        int from_policy = -1;
+        char perr[512];
+        if (sgs_policy_read(o->policy, &from_policy, policy_warn, o, perr,
+                            sizeof(perr)) != SGS_OK) {
+            fprintf(stderr, "sigsweep %s: %s\n", cmd, perr);
+            return CLI_EXIT_USAGE;
+        }
+        if (from_policy >= 0)
+            *enforce = from_policy;
+    }
+    if (o->mode >= 0)
+        *enforce = o->mode;
+    return CLI_GO_ON;
+}
+
 static volatile sig_atomic_t stop_signal; /* set by on_stop_signal (below) */
 
 int
@@ -585,9 +619,8 @@ say_lines(const char *cmd, const char *text)
     }
 }
 
-/* Keys, the signing certificate and the certificates, in that order. 0 or -1. */
-static int
-add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
+int
+sweep_add_material(const char *cmd, sgs_engine *e, const sweep_opts *o)
 {
     for (size_t i = 0; i < o->nkeys; i++) {
         const sgs_status st = o->cfg.op == SGS_OP_SIGN ? sgs_engine_set_signing_key(e, o->keys[i])
@@ -732,7 +765,7 @@ run(const char *cmd, sweep_opts *o, char **operands, int noperands, const sweep_
     sink.engine = e;
     if (sgs_engine_notice(e)[0] != '\0')
         fprintf(stderr, "sigsweep %s: %s\n", cmd, sgs_engine_notice(e));
-    if (add_material(cmd, e, o) != 0)
+    if (sweep_add_material(cmd, e, o) != 0)
         goto out;
     if (h->prepare != NULL && h->prepare(cmd, e, o, operands) != 0)
         goto out;

@@ -60,7 +60,10 @@ extern const cli_opt sweep_opts_sig[];         /* --hash, --pss, --sig-suffix */
 extern const cli_opt sweep_opts_files_from[];
 extern const cli_opt sweep_opts_trust[];      /* --trust ... --strict: anchors and checks */
 extern const cli_opt sweep_opts_chain_time[]; /* --at, --partial-chain, --no-time-check */
-extern const cli_opt sweep_opts_enforce[];    /* --quarantine ... and the cache options */
+extern const cli_opt sweep_opts_enforce[];    /* --quarantine, --max-quarantine, --force,
+                                                 --journal */
+extern const cli_opt sweep_opts_mode[];       /* --mode, --policy */
+extern const cli_opt sweep_opts_cache[];      /* --cache, --cache-dir, --paranoid, ... */
 extern const cli_opt sweep_opts_pe[];         /* --uefi, --require-all, --lenient */
 extern const cli_opt sweep_opts_cert[];       /* --cert */
 extern const cli_opt sweep_opts_certfile[];
@@ -97,6 +100,17 @@ typedef struct sweep_hooks {
 /* Checks shared by several commands: CLI_GO_ON, or CLI_EXIT_USAGE after the diagnostic. */
 int sweep_check_keys(const char *cmd, const sweep_opts *o); /* --key or a trust anchor */
 int sweep_check_paths(const char *cmd, const sweep_opts *o, int noperands);
+
+/* A whole decimal number in [lo, hi]: 0, or -1 when arg is anything else. */
+int sweep_parse_in_range(const char *arg, long long lo, long long hi, long long *out);
+
+/* Keys, the signing certificate and the certificates of o added to e, in that order. 0, or
+   -1 after the diagnostic. */
+int sweep_add_material(const char *cmd, sgs_engine *e, const sweep_opts *o);
+
+/* Enforce or audit: *enforce (the command's default on entry) set by the policy file (--policy)
+   then --mode, which wins. CLI_GO_ON, or CLI_EXIT_USAGE after the diagnostic. */
+int sweep_enforcing(const char *cmd, sweep_opts *o, int *enforce);
 
 /* Hooks shared by several commands. */
 void sweep_summary_checked(out_sink *s, const sgs_stats *st, const sweep_opts *o);

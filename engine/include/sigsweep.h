@@ -82,6 +82,7 @@ typedef enum sgs_status {
     SGS_ERR_THREAD,      /* a thread could not be started */
     SGS_ERR_STATE,       /* call out of order (e.g. add_key after submit) */
     SGS_ERR_FORMAT,      /* an input file (e.g. a manifest) does not parse */
+    SGS_ERR_PERMISSION,  /* the system does not allow it: privileges, kernel features (guard) */
     SGS_STATUS_COUNT
 } sgs_status;
 
@@ -522,6 +523,97 @@ SGS_API void sgs_engine_cancel(sgs_engine *e);
 
 /* Finishes if needed, then frees everything. NULL is a no-op. */
 SGS_API void sgs_engine_free(sgs_engine *e);
+
+/* ---- the guard: allow or deny each exec in watched trees (Linux fanotify) ------------------ */
+
+/* How a guard came to its decision on one exec. */
+typedef enum sgs_guard_how {
+    SGS_GUARD_STORE = 0, /* the verdict store knew the file (its identity, unchanged) */
+    SGS_GUARD_JUDGED,    /* judged now, through the event's descriptor */
+    SGS_GUARD_TIMEOUT,   /* no verdict within the deadline (or the guard was saturated or
+                            stopping): the on-timeout decision */
+    SGS_GUARD_LATE,      /* a judgement that finished after its timeout decision: the verdict,
+                            stored for the next exec; no decision of its own (allowed -1) */
+    SGS_GUARD_EXEMPT     /* an exempt path: allowed unjudged */
+} sgs_guard_how;
+
+/*
+ * One decision (or late verdict), handed to sgs_guard_config.on_event. Read-only; pointers
+ * valid until the callback returns. `path` is the executable's path as the kernel reports it
+ * (the file itself was read only through the event's descriptor).
+ */
+typedef struct sgs_guard_event {
+    int64_t time_ns;      /* CLOCK_REALTIME when the answer was given */
+    int32_t pid;          /* the process exec'ing */
+    int64_t uid;          /* its effective uid (owner of /proc/PID), -1 when gone */
+    const char *path;
+    uint64_t dev, ino, size; /* the file's identity (fstat of the descriptor) */
+    int64_t mtime_ns, ctime_ns;
+    sgs_verdict verdict;  /* SGS_V_UNJUDGED for TIMEOUT and EXEMPT */
+    const char *reason;   /* never NULL */
+    int allowed;          /* 1 allowed, 0 denied (EPERM), -1 no decision (LATE) */
+    sgs_guard_how how;
+    uint64_t latency_ns;  /* from reading the event to answering it (LATE: to the verdict) */
+} sgs_guard_event;
+
+/* THREAD SAFETY: called from the guard's threads, never concurrently (one writer). */
+typedef void (*sgs_guard_fn)(void *opaque, const sgs_guard_event *ev);
+
+/* Caller-owned; sgs_guard_config_init() sets the defaults. Copied at sgs_guard_create(). */
+typedef struct sgs_guard_config {
+    const char *const *watch; /* directories (or files) whose execs are judged; >= 1 */
+    size_t nwatch;
+    const char *const *exempt; /* paths always allowed unjudged (a file, or a directory and
+                                  everything under it), as the kernel reports them */
+    size_t nexempt;
+    int enforce;            /* 1: deny what is not VALID; 0 (audit): allow and record */
+    unsigned deadline_ms;   /* every exec is answered within this (default 200; 1..60000) */
+    int timeout_allow;      /* the decision at the deadline: 1 allow, 0 deny, -1 (default):
+                               deny when enforcing, allow in audit */
+    unsigned threads;       /* judging threads (default 2; 1..64) */
+    sgs_guard_fn on_event;  /* required */
+    void *opaque;
+} sgs_guard_config;
+
+typedef struct sgs_guard sgs_guard;
+
+SGS_API void sgs_guard_config_init(sgs_guard_config *gc);
+
+/*
+ * Makes a guard judging with engine e (SGS_OP_VERIFY, its keys and certificates added, a
+ * cache_dir for the verdict store; the engine then takes no submit of its own and must outlive
+ * the guard). Every check comes before the first mark: the engine's material, each watched
+ * path (it must exist), fanotify permission events (root or CAP_SYS_ADMIN, a kernel with
+ * CONFIG_FANOTIFY_ACCESS_PERMISSIONS and FAN_OPEN_EXEC_PERM); a failure leaves no mark.
+ * The marks are mount marks (FAN_MARK_MOUNT) on the mounts holding the watched paths: execs
+ * elsewhere on those mounts are allowed at once, unlogged.
+ * Returns SGS_OK, SGS_ERR_INVALID_ARG, SGS_ERR_STATE (no key and no trust), SGS_ERR_IO (a
+ * watched path missing), SGS_ERR_PERMISSION (not permitted, or the kernel lacks the events),
+ * SGS_ERR_NOMEM, SGS_ERR_THREAD; err says why. On success *out is owned by the caller:
+ * sgs_guard_free(). THREAD SAFETY: the controlling thread.
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc,
+                                                  sgs_guard **out, char *err, size_t errlen);
+
+/*
+ * Answers exec events until sgs_guard_stop(): the guard's own process and exempt paths are
+ * allowed; a file the verdict store knows as it is now is decided at once; any other is judged
+ * through the event's descriptor by the judging threads (and stored), or answered at the
+ * deadline while its judgement goes on. A file written since it was judged
+ * (FAN_MODIFY, FAN_CLOSE_WRITE) is judged again, whatever the store says. Returns SGS_OK after
+ * a stop (every pending exec answered), SGS_ERR_IO when reading events failed (err says why).
+ */
+SGS_API SGS_NODISCARD sgs_status sgs_guard_run(sgs_guard *g, char *err, size_t errlen);
+
+/* Makes sgs_guard_run() return. Async-signal-safe; any thread. */
+SGS_API void sgs_guard_stop(sgs_guard *g);
+
+/* Removes the marks (closing the group: pending execs are allowed by the kernel), frees g.
+   NULL-safe. After sgs_guard_run() has returned. */
+SGS_API void sgs_guard_free(sgs_guard *g);
+
+/* "store", "judged", "timeout", "late", "exempt"; "?" out of range. */
+SGS_API const char *sgs_guard_how_name(sgs_guard_how how);
 
 /* ==============================================================================================
  * 2. Administer: the trust store, the cache, the journal, the policy, keys, packages.

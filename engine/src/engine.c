@@ -346,32 +346,90 @@ sgs_say(worker *w, const char *fmt, ...)
    job's files (job.c), a stored judgement (vstore.c) or the judge's return value does.
    Returns 1 when the record is held for the quarantine decision (not delivered now). */
 static int
-verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+store_knows(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec, struct stat *sb)
 {
-    struct stat sb;
-    if (e->pcache != NULL && !e->cfg.paranoid && e->cfg.op == SGS_OP_VERIFY &&
-        sgs_vstore_warm(e, w, j, rec, &sb)) {
-        sgs_job_note_precedence(j, w, sgs_job_first_signature(j));
-        return sgs_enforce_hold(e, w, j, rec, &sb);
-    }
-    const int fd = sgs_job_open_input(j, w, rec, &sb);
-    if (fd < 0)
+    const char *sig_found = NULL;
+    if (e->pcache == NULL || e->cfg.paranoid || e->cfg.op != SGS_OP_VERIFY ||
+        !sgs_vstore_warm(e, w, j, fd, rec, sb, &sig_found))
         return 0;
-    sgs_judge_input in = {j, fd, &sb, NULL, SGS_SIGFILE_NONE, 0};
+    sgs_job_note_precedence(j, w, sig_found);
+    return 1;
+}
+
+/* F open as fd (closed here), fstat'ed: its signature file, the judge the table names. */
+static void
+judge_opened(sgs_engine *e, worker *w, const job *j, int fd, const struct stat *sb,
+             sgs_record *rec)
+{
+    sgs_judge_input in = {j, fd, sb, NULL, SGS_SIGFILE_NONE, 0};
     if (sgs_job_find_signature(j, w, rec, &in))
         rec->verdict = sgs_judge_for(e, w, &in)->judge(e, w, &in, rec);
     close(fd);
     sgs_job_note_precedence(j, w, in.sig_path);
+}
+
+static int
+verify_job(sgs_engine *e, worker *w, const job *j, sgs_record *rec)
+{
+    struct stat sb;
+    if (store_knows(e, w, j, -1, rec, &sb))
+        return sgs_enforce_hold(e, w, j, rec, &sb);
+    const int fd = sgs_job_open_input(j, w, rec, &sb);
+    if (fd < 0)
+        return 0;
+    judge_opened(e, w, j, fd, &sb, rec);
     return sgs_enforce_hold(e, w, j, rec, &sb);
+}
+
+void
+sgs_record_start(sgs_record *rec, const char *path)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->path = path; /* rec->verdict: SGS_V_UNJUDGED (zero) until a judge decides */
+    rec->agent = "";
+    rec->reason = "";
+    rec->alg = "";
+    rec->signer = "";
+    rec->digest = "";
+    rec->chain = "";
+}
+
+int
+sgs_engine_lookup_fd(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
+                     struct stat *sb)
+{
+    w->reason[0] = '\0';
+    sgs_record_start(rec, j->path);
+    const int known = store_knows(e, w, j, fd, rec, sb);
+    rec->reason = w->reason;
+    return known;
+}
+
+void
+sgs_engine_judge_fd(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
+                    struct stat *sb)
+{
+    w->reason[0] = '\0';
+    sgs_record_start(rec, j->path);
+    rec->reason = w->reason;
+    /* a descriptor of our own (the judges close theirs), reading from the start */
+    const int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0 || lseek(own, 0, SEEK_SET) != 0) {
+        rec->verdict = SGS_V_IO_ERROR;
+        sgs_say(w, "cannot read the file through its descriptor: %s", strerror(errno));
+        if (own >= 0)
+            close(own);
+        return;
+    }
+    if (sgs_job_stat_regular(own, w, rec, sb, NULL))
+        judge_opened(e, w, j, own, sb, rec);
 }
 
 /* ---- workers ------------------------------------------------------------------------- */
 
-static void *
-worker_init(void *opaque, unsigned index)
+worker *
+sgs_worker_create(sgs_engine *e)
 {
-    sgs_engine *const e = opaque;
-    (void)index;
     worker *const w = sgs_calloc(&e->alloc, 1, sizeof(*w));
     if (w == NULL)
         return NULL;
@@ -387,11 +445,16 @@ worker_init(void *opaque, unsigned index)
     return w;
 }
 
-static void
-worker_fini(void *opaque, void *state)
+static void *
+worker_init(void *opaque, unsigned index)
 {
-    sgs_engine *const e = opaque;
-    worker *const w = state;
+    (void)index;
+    return sgs_worker_create(opaque);
+}
+
+void
+sgs_worker_free(sgs_engine *e, worker *w)
+{
     if (w == NULL)
         return;
     sgs_digest_ctx_reset(&w->dc);
@@ -411,18 +474,19 @@ worker_fini(void *opaque, void *state)
 }
 
 static void
+worker_fini(void *opaque, void *state)
+{
+    sgs_worker_free(opaque, state);
+}
+
+static void
 worker_run(void *opaque, void *state, void *job_ptr)
 {
     sgs_engine *const e = opaque;
     worker *const w = state;
     job *const j = job_ptr;
     sgs_record rec;
-    memset(&rec, 0, sizeof(rec));
-    rec.path = j->path; /* rec.verdict: SGS_V_UNJUDGED (zero) until a job kind judges it */
-    rec.alg = "";
-    rec.signer = "";
-    rec.digest = "";
-    rec.chain = "";
+    sgs_record_start(&rec, j->path);
     int held = 0;
     if (atomic_load_explicit(&e->cancelled, memory_order_relaxed)) { /* dropped: no record */
     } else if (w == NULL || !w->ok) {
@@ -464,9 +528,13 @@ online_cpus(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+/* Everything a judgement needs but the workers: the checks of the material, trust finalised,
+   the persistent cache's contexts. Once; a run's start and a guard's (guard.c) call it. */
 sgs_status
-sgs_engine_start(sgs_engine *e)
+sgs_engine_prepare(sgs_engine *e)
 {
+    if (e->prepared)
+        return SGS_OK;
     if (e->finished) {
         snprintf(e->err, sizeof(e->err), "the engine has finished");
         return SGS_ERR_STATE;
@@ -544,6 +612,18 @@ sgs_engine_start(sgs_engine *e)
                           EVP_DigestFinal_ex(c, e->trust_ctx, &len) == 1;
         EVP_MD_CTX_free(c);
     }
+    e->prepared = 1;
+    return SGS_OK;
+}
+
+sgs_status
+sgs_engine_start(sgs_engine *e)
+{
+    if (e->guarded) {
+        snprintf(e->err, sizeof(e->err), "the engine answers a guard (sgs_guard_create)");
+        return SGS_ERR_STATE;
+    }
+    SGS_TRY(sgs_engine_prepare(e));
     const unsigned threads = e->cfg.threads ? e->cfg.threads : online_cpus();
     const size_t depth = e->cfg.queue_depth ? e->cfg.queue_depth : 256u * threads;
     /* the reorder window: twice the queue, so a slow file at the head stalls the walk only
@@ -649,10 +729,7 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
         return queue_unconsumed_signatures(e, ent); /* the run's own report */
     if (sgs_enforce_own_quarantine(e, path))
         return queue_unconsumed_signatures(e, ent); /* enforcing: sigsweep's own quarantine */
-    static const char p7s[] = ".p7s", minisig[] = ".minisig";
-    const size_t plen = strlen(path), slen = strlen(e->suffix);
-    job *const j = sgs_malloc(&e->alloc, sizeof(job) + 4 * plen + slen + sizeof(p7s) +
-                                             sizeof(minisig) + 2);
+    job *const j = sgs_job_create(e, path, (size_t)(ent->name - ent->path));
     if (j == NULL)
         return 1;
     j->kind = ent->kind;
@@ -661,8 +738,22 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
     j->dir_dev = ent->dir_dev;
     j->dir_ino = ent->dir_ino;
     j->dir = sgs_scan_dir_retain(ent->dir);
-    j->name_at = (size_t)(ent->name - ent->path);
-    j->agent = NULL;
+    sgs_engine_queue(e, j);
+    return 0;
+}
+
+job *
+sgs_job_create(sgs_engine *e, const char *path, size_t name_at)
+{
+    static const char p7s[] = ".p7s", minisig[] = ".minisig";
+    const size_t plen = strlen(path), slen = strlen(e->suffix);
+    job *const j = sgs_calloc(&e->alloc, 1, sizeof(job) + 4 * plen + slen + sizeof(p7s) +
+                                                sizeof(minisig) + 2);
+    if (j == NULL)
+        return NULL;
+    j->kind = SGS_SCAN_FILE;
+    j->present = SGS_SCAN_PRESENT_UNKNOWN;
+    j->name_at = name_at;
     j->listed = NULL;
     memcpy(j->path, path, plen + 1);
     j->sig_path = j->path + plen + 1;
@@ -684,8 +775,7 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
             memcpy(j->minisig_path + plen, minisig, sizeof(minisig));
         }
     }
-    sgs_engine_queue(e, j);
-    return 0;
+    return j;
 }
 
 void

@@ -140,6 +140,8 @@ struct sgs_engine {
     sgs_cache *cache;
     sgs_pool *pool;
     int started, finished;
+    int prepared; /* sgs_engine_prepare done */
+    int guarded;  /* a guard judges with this engine: no run of its own */
     void *batch[128]; /* jobs found by the walk, queued together (controlling thread only) */
     size_t nbatch;
     sgs_sink sink; /* records out in queue order; enforcement's held records */
@@ -179,8 +181,6 @@ const char *sgs_job_digest_problem(sgs_digest_result r, const sgs_digest_out *d,
 #define SGS_JOB_SIGFILES_MAX 3
 size_t sgs_job_signature_files(const job *j, const char *paths[SGS_JOB_SIGFILES_MAX],
                                unsigned kinds[SGS_JOB_SIGFILES_MAX], int *listed);
-/* The first of F's signature files that exists (the one that decides), or NULL. */
-const char *sgs_job_first_signature(const job *j);
 int sgs_job_lstat(const job *j, const char *full, struct stat *sb);
 int sgs_job_open(const job *j, const char *full);
 /* The role of a file that could not be opened, for sgs_job_open_failure(). */
@@ -201,8 +201,28 @@ size_t sgs_pread_full(int fd, uint8_t *buf, size_t n, uint64_t off);
 int sgs_worker_grow(sgs_engine *e, uint8_t **buf, size_t *cap, size_t need);
 int sgs_job_open_input(const job *j, worker *w, sgs_record *rec, struct stat *sb);
 int sgs_job_stat_regular(int fd, worker *w, sgs_record *rec, struct stat *sb, const char *subject);
-int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst);
+int sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
+                    struct stat *fst, const char **sig_found);
 sgs_status sgs_engine_start(sgs_engine *e);
+/* The checks and contexts of a run without its workers (once): a guard's start. */
+sgs_status sgs_engine_prepare(sgs_engine *e);
+/* A worker's state outside the pool (the guard's threads); NULL when out of memory, not ok
+   (w->ok 0) when part of it could not be made. NULL-safe free. */
+worker *sgs_worker_create(sgs_engine *e);
+void sgs_worker_free(sgs_engine *e, worker *w);
+/* A job for `path` (F's name at path + name_at), its signature files beside it, looked up
+   (nothing listed); owned by the caller: sgs_free(&e->alloc, j). NULL: out of memory. */
+job *sgs_job_create(sgs_engine *e, const char *path, size_t name_at);
+/* A record for path, not judged yet (verdict SGS_V_UNJUDGED), every string "". */
+void sgs_record_start(sgs_record *rec, const char *path);
+/* The guard's two steps for F open as fd (never opened again by its path: the path names
+   only its signature files): what the verdict store knows (1: rec is that judgement), and a
+   judgement through the descriptor. rec's strings live in w until its next use; *sb: F's
+   fstat. */
+int sgs_engine_lookup_fd(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
+                         struct stat *sb);
+void sgs_engine_judge_fd(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
+                         struct stat *sb);
 /* Before queueing: starts the workers on first use; SGS_ERR_STATE once finished (e->err). */
 sgs_status sgs_engine_ready(sgs_engine *e);
 size_t sgs_job_read_signature(const job *j, const char *sig_path, worker *w, sgs_record *rec, int *absent);

@@ -290,20 +290,6 @@ sgs_job_signature_files(const job *j, const char *paths[SGS_JOB_SIGFILES_MAX],
     return n;
 }
 
-const char *
-sgs_job_first_signature(const job *j)
-{
-    const char *paths[SGS_JOB_SIGFILES_MAX];
-    unsigned kinds[SGS_JOB_SIGFILES_MAX];
-    int listed;
-    const size_t n = sgs_job_signature_files(j, paths, kinds, &listed);
-    struct stat st;
-    for (size_t i = 0; i < n; i++)
-        if (sgs_job_lstat(j, paths[i], &st) == 0)
-            return paths[i];
-    return NULL;
-}
-
 void
 sgs_job_note_precedence(const job *j, worker *w, const char *judged)
 {

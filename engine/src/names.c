@@ -25,6 +25,7 @@ static const char *const status_names[SGS_STATUS_COUNT] = {
     "could not start thread",
     "call out of order",
     "input does not parse",
+    "not permitted or not supported here",
 };
 
 static const char *const hash_names[SGS_HASH_COUNT] = {"sha256", "sha384", "sha512"};

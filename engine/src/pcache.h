@@ -44,6 +44,11 @@ typedef struct sgs_pcache_reader sgs_pcache_reader;
 sgs_pcache_reader *sgs_pcache_reader_new(sgs_pcache *c);
 void sgs_pcache_reader_free(sgs_pcache_reader *r);
 
+/* Commits the queued writes now (the cache commands; the guard, after each judgement). 0, or
+   -1 with err when the cache stopped taking writes (full disk or map, an LMDB error:
+   sgs_pcache_warning's line). */
+int sgs_pcache_commit(sgs_pcache *c, char *err, size_t errlen);
+
 /* Commits what is pending and closes. NULL is a no-op. */
 void sgs_pcache_close(sgs_pcache *c);
 

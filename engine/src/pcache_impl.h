@@ -20,10 +20,6 @@ sgs_pcache *sgs_pcache_open_as(const sgs_allocator *a, const char *dir, unsigned
                                int *refused, char *notice, size_t noticelen, char *err,
                                size_t errlen);
 
-/* Commits the queued writes now. 0, or -1 with err when the cache stopped taking writes
-   (full disk or map, an LMDB error: sgs_pcache_warning's line). */
-int sgs_pcache_commit(sgs_pcache *c, char *err, size_t errlen);
-
 /* The environment of an open cache and its two tables (files: identities, answers, records;
    verdicts: content keys). Owned by c; valid until sgs_pcache_close(). */
 MDB_env *sgs_pcache_env(const sgs_pcache *c, MDB_dbi *files, MDB_dbi *verdicts);

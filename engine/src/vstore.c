@@ -191,15 +191,18 @@ sgs_vstore_put_record(sgs_engine *e, worker *w, const struct stat *sb, const str
 }
 
 /*
- * The warm path of the persistent cache: nothing is opened. The file and the signature file
+ * The warm path of the persistent cache: nothing is opened. The file (fstat'ed when fd is
+ * given: the guard's event descriptor, else lstat'ed by its name) and the signature file
  * its judgement came from (F.p7s, else F<suffix>, else none: a PE image or an unsigned file)
  * are lstat'ed once; their stat tuples, with the key set, name a raw signature's whole answer,
  * and with the key set, trust material and policy a record judged for a time range that
  * includes now. The walk said which signature files are listed beside F, so absent ones are
- * not looked up. On any miss the normal path runs.
+ * not looked up. On a hit, *sig_found names the signature file found (NULL: none). On any miss
+ * the normal path runs.
  */
 int
-sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct stat *fst)
+sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec, struct stat *fst,
+                const char **sig_found)
 {
     struct stat sig;
     const char *paths[SGS_JOB_SIGFILES_MAX];
@@ -220,7 +223,8 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct 
             return 0;
         }
     }
-    if ((sig_file != NULL && !S_ISREG(sig.st_mode)) || sgs_job_lstat(j, j->path, fst) != 0 ||
+    if ((sig_file != NULL && !S_ISREG(sig.st_mode)) ||
+        (fd >= 0 ? fstat(fd, fst) : sgs_job_lstat(j, j->path, fst)) != 0 ||
         !S_ISREG(fst->st_mode) ||
         (w->max_file_size > 0 && (uint64_t)fst->st_size > w->max_file_size))
         return 0; /* (over the size limit: the job says so, as without a cache) */
@@ -245,6 +249,7 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, sgs_record *rec, struct 
     }
     rec->verdict = v; /* as a full judgement decided it for these stat tuples (and this trust,
                          at a time range that includes now) */
+    *sig_found = sig_file;
     return 1;
 }
 

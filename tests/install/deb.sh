@@ -40,9 +40,12 @@ done
 
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
 for f in ./usr/bin/sigsweep ./usr/include/sigsweep.h ./usr/share/man/man1/sigsweep.1 \
-         ./usr/share/bash-completion/completions/sigsweep; do
+         ./usr/share/bash-completion/completions/sigsweep \
+         ./usr/lib/systemd/system/sigsweep-guard.service; do
   grep -qxF "$f" <<<"$files" || fail "$f not in the package"
 done
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/sigsweep-guard.service |
+  grep -q '^ExecStart=/usr/bin/sigsweep guard ' || fail "the packaged unit does not run /usr/bin/sigsweep"
 for re in '^\./usr/lib/(.*/)?libsigsweep\.so\.[0-9.]+$' '^\./usr/lib/(.*/)?libsigsweep\.a$' \
           '^\./usr/lib/(.*/)?pkgconfig/sigsweep\.pc$' \
           '^\./usr/lib/(.*/)?cmake/sigsweep/sigsweepConfig\.cmake$'; do

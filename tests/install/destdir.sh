@@ -20,9 +20,18 @@ libdir=$(cd "$root" && ls -d lib*/pkgconfig | head -1 | xargs dirname)
 for f in bin/sigsweep include/sigsweep.h "$libdir/libsigsweep.a" "$libdir/libsigsweep.so" \
          "$libdir/pkgconfig/sigsweep.pc" "$libdir/cmake/sigsweep/sigsweepConfig.cmake" \
          "$libdir/cmake/sigsweep/sigsweepConfigVersion.cmake" share/man/man1/sigsweep.1 \
-         share/bash-completion/completions/sigsweep; do
+         share/bash-completion/completions/sigsweep lib/systemd/system/sigsweep-guard.service; do
   [ -e "$root/$f" ] || fail "not installed: $prefix/$f"
 done
+unit=$root/lib/systemd/system/sigsweep-guard.service
+grep -qx "ExecStart=$prefix/bin/sigsweep guard .*\$SGS_GUARD_ARGS" "$unit" ||
+  fail "the unit does not start the installed command: $(grep ExecStart "$unit")"
+grep -qx "Restart=always" "$unit" || fail "the unit does not restart the guard always"
+if command -v systemd-analyze >/dev/null; then
+  sed "s|^ExecStart=$prefix|ExecStart=$root|" "$unit" >"$tmp/sigsweep-guard.service"
+  systemd-analyze verify --man=no "$tmp/sigsweep-guard.service" 2>"$tmp/unit.err" ||
+    fail "systemd-analyze verify: $(cat "$tmp/unit.err")"
+fi
 soname=$(readelf -d "$root/$libdir/libsigsweep.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ -e "$root/$libdir/$soname" ] || fail "no $soname (the SONAME) installed"
 [ -L "$root/$libdir/libsigsweep.so" ] || fail "libsigsweep.so is not the development link"

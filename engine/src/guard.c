@@ -1,0 +1,660 @@
+/*
+ * guard.c - `sigsweep guard`: fanotify exec permission events answered with the engine's
+ * verdicts, within a deadline.
+ *
+ *   kernel ─FAN_OPEN_EXEC_PERM─► reader (sgs_guard_run): own process, outside the watched
+ *     trees: allow; exempt: allow (logged); the verdict store knows the descriptor's identity
+ *     and the file was not written since: answer now ──────────► response
+ *     otherwise ─► queue ─► judging threads: sgs_engine_judge_fd (reads through the
+ *     descriptor), stored, answered ─────────────────► response
+ *     watchdog (the reader's ppoll timeout): a pending exec past its deadline gets the
+ *     on-timeout decision; its judgement goes on and fills the store (a LATE event)
+ *   kernel ─FAN_MODIFY / FAN_CLOSE_WRITE─► the written set: for 2 x the store's racy window
+ *     the store is not asked about that (dev, ino); after that, a write shows in the identity
+ *     the store keys on (size, mtime, ctime), and an entry is never stored for a file changed
+ *     within its racy window (pcache.c).
+ *
+ * Invariants: every permission event gets exactly one response: whoever flips pend.answered
+ * first writes it (reader, watchdog, judging thread or stop). The event's descriptor is the
+ * only handle on the executable: its identity is its fstat, its bytes are read through it;
+ * the path the kernel reports names only where its signature files are. The guard never execs
+ * anything; it allows its own process's events (it never waits on itself). Closing the group
+ * (exit, crash, kill -9) removes the marks and the kernel allows the events still pending.
+ * All state hangs off the sgs_guard; the engine it judges with is shared by its threads as a
+ * run's workers share it.
+ */
+#include "judge.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <time.h>
+
+#define GUARD_MAX_PENDING 256u /* execs waiting for a judgement: more are answered at once */
+#define WRITTEN_SLOTS 4096u    /* files written recently (a power of two) */
+#define WRITTEN_PROBE 16u
+#define WRITTEN_KEEP_NS (2 * SGS_PCACHE_RACY_NS)
+#define GUARD_MAX_THREADS 64u
+
+typedef struct pend {
+    struct pend *next; /* the judging queue */
+    int fd;            /* the event's descriptor: the file */
+    int32_t pid;
+    int64_t uid;
+    int64_t t0;        /* CLOCK_MONOTONIC ns, when the event was read */
+    int64_t deadline;
+    _Atomic int answered;
+    struct stat st;
+    job *j; /* the file's path (as the kernel reports it) and its signature files */
+} pend;
+
+typedef struct written_slot {
+    uint64_t dev, ino;
+    int64_t until; /* CLOCK_MONOTONIC ns; 0: free */
+} written_slot;
+
+struct sgs_guard {
+    sgs_engine *e;
+    sgs_guard_config cfg; /* watch and exempt point at the copies below */
+    char **watch, **exempt;
+    int timeout_allow;
+    int fan;    /* the fanotify group */
+    int stopfd; /* eventfd: sgs_guard_stop() */
+    pid_t self;
+    worker *reader_w;             /* the reader's store lookups */
+    worker *judge_w[GUARD_MAX_THREADS];
+    pthread_t threads[GUARD_MAX_THREADS];
+    unsigned nthreads;
+    pthread_mutex_t mu; /* the queue, the pending list, stopping */
+    pthread_cond_t cv;
+    pend *head, *tail;
+    pend *live[GUARD_MAX_PENDING]; /* pending execs (queued or being judged) */
+    unsigned nlive;
+    int stopping;
+    pthread_mutex_t emit_mu; /* on_event, one call at a time */
+    written_slot written[WRITTEN_SLOTS]; /* the reader's only */
+    int64_t written_overflow_until;
+};
+
+static int64_t
+now_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void
+sgs_guard_config_init(sgs_guard_config *gc)
+{
+    memset(gc, 0, sizeof(*gc));
+    gc->deadline_ms = 200;
+    gc->timeout_allow = -1;
+    gc->threads = 2;
+}
+
+const char *
+sgs_guard_how_name(sgs_guard_how how)
+{
+    static const char *const names[] = {"store", "judged", "timeout", "late", "exempt"};
+    return (unsigned)how < sizeof(names) / sizeof(names[0]) ? names[how] : "?";
+}
+
+/* ---- decisions --------------------------------------------------------------------------- */
+
+/* One event out; latency: from t0 (the event read) to now, or to the answer (answered_at). */
+static void
+emit(sgs_guard *g, int32_t pid, int64_t uid, const char *path, const struct stat *st,
+     sgs_verdict v, const char *reason, int allowed, sgs_guard_how how, int64_t t0,
+     int64_t answered_at)
+{
+    sgs_guard_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.pid = pid;
+    ev.uid = uid;
+    ev.path = path;
+    if (st != NULL) {
+        ev.dev = (uint64_t)st->st_dev;
+        ev.ino = (uint64_t)st->st_ino;
+        ev.size = (uint64_t)st->st_size;
+        ev.mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
+        ev.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000LL + st->st_ctim.tv_nsec;
+    }
+    ev.verdict = v;
+    ev.reason = reason != NULL ? reason : "";
+    ev.allowed = allowed;
+    ev.how = how;
+    const int64_t took = (answered_at > 0 ? answered_at : now_ns(CLOCK_MONOTONIC)) - t0;
+    ev.latency_ns = took > 0 ? (uint64_t)took : 0;
+    ev.time_ns = now_ns(CLOCK_REALTIME);
+    pthread_mutex_lock(&g->emit_mu);
+    g->cfg.on_event(g->cfg.opaque, &ev);
+    pthread_mutex_unlock(&g->emit_mu);
+}
+
+static void
+respond(const sgs_guard *g, int fd, int allow)
+{
+    const struct fanotify_response r = {.fd = fd, .response = allow ? FAN_ALLOW : FAN_DENY};
+    /* a response the kernel no longer waits for (the exec'ing process was killed) fails with
+       ENOENT: nothing to do */
+    while (write(g->fan, &r, sizeof(r)) < 0 && errno == EINTR) {
+    }
+}
+
+/* The one response of a pending exec; 0 when someone else gave it. */
+static int
+answer(const sgs_guard *g, pend *p, int allow)
+{
+    if (atomic_exchange_explicit(&p->answered, 1, memory_order_acq_rel))
+        return 0;
+    respond(g, p->fd, allow);
+    return 1;
+}
+
+static int
+allows(const sgs_guard *g, sgs_verdict v)
+{
+    return v == SGS_V_VALID || !g->cfg.enforce;
+}
+
+static void
+answer_timeout(sgs_guard *g, pend *p, const char *why)
+{
+    if (answer(g, p, g->timeout_allow))
+        emit(g, p->pid, p->uid, p->j->path, &p->st, SGS_V_UNJUDGED, why, g->timeout_allow,
+             SGS_GUARD_TIMEOUT, p->t0, now_ns(CLOCK_MONOTONIC));
+}
+
+/* ---- judging threads --------------------------------------------------------------------- */
+
+static void
+pend_free(sgs_guard *g, pend *p)
+{
+    close(p->fd);
+    sgs_free(&g->e->alloc, p->j);
+    sgs_free(&g->e->alloc, p);
+}
+
+static void
+live_remove(sgs_guard *g, const pend *p)
+{
+    for (unsigned i = 0; i < g->nlive; i++)
+        if (g->live[i] == p) {
+            g->live[i] = g->live[--g->nlive];
+            return;
+        }
+}
+
+typedef struct judge_arg {
+    sgs_guard *g;
+    worker *w;
+} judge_arg;
+
+static void *
+judge_thread(void *arg)
+{
+    sgs_guard *const g = ((judge_arg *)arg)->g;
+    worker *const w = ((judge_arg *)arg)->w;
+    sgs_free(&g->e->alloc, arg);
+    for (;;) {
+        pthread_mutex_lock(&g->mu);
+        while (g->head == NULL && !g->stopping)
+            pthread_cond_wait(&g->cv, &g->mu);
+        pend *const p = g->head;
+        if (p == NULL) { /* stopping, nothing left */
+            pthread_mutex_unlock(&g->mu);
+            return NULL;
+        }
+        g->head = p->next;
+        if (g->head == NULL)
+            g->tail = NULL;
+        const int stopping = g->stopping;
+        pthread_mutex_unlock(&g->mu);
+        if (!stopping) {
+            sgs_record rec;
+            struct stat sb;
+            sgs_engine_judge_fd(g->e, w, p->j, p->fd, &rec, &sb);
+            if (g->e->pcache != NULL) { /* the next exec of this file: from the store */
+                char why[256];
+                (void)sgs_pcache_commit(g->e->pcache, why, sizeof(why));
+            }
+            const sgs_verdict v = rec.verdict != SGS_V_UNJUDGED ? rec.verdict : SGS_V_IO_ERROR;
+            const int allow = allows(g, v);
+            if (answer(g, p, allow))
+                emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, allow,
+                     SGS_GUARD_JUDGED, p->t0, now_ns(CLOCK_MONOTONIC));
+            else
+                emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, -1, SGS_GUARD_LATE,
+                     p->t0, 0);
+        }
+        pthread_mutex_lock(&g->mu);
+        live_remove(g, p);
+        pthread_mutex_unlock(&g->mu);
+        pend_free(g, p);
+    }
+}
+
+/* ---- the reader -------------------------------------------------------------------------- */
+
+static int
+under(const char *path, char *const *roots, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const size_t len = strlen(roots[i]);
+        if (strcmp(roots[i], "/") == 0 ||
+            (strncmp(path, roots[i], len) == 0 && (path[len] == '\0' || path[len] == '/')))
+            return 1;
+    }
+    return 0;
+}
+
+static written_slot *
+written_find(sgs_guard *g, const struct stat *st, int64_t now, int make)
+{
+    const uint64_t h = ((uint64_t)st->st_ino * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)st->st_dev;
+    written_slot *spare = NULL;
+    for (unsigned k = 0; k < WRITTEN_PROBE; k++) {
+        written_slot *const s = &g->written[(h + k) & (WRITTEN_SLOTS - 1)];
+        if (s->until > now && s->dev == (uint64_t)st->st_dev && s->ino == (uint64_t)st->st_ino)
+            return s;
+        if (spare == NULL && s->until <= now)
+            spare = s;
+    }
+    if (make && spare != NULL) {
+        spare->dev = (uint64_t)st->st_dev;
+        spare->ino = (uint64_t)st->st_ino;
+    }
+    return make ? spare : NULL;
+}
+
+/* FAN_MODIFY, FAN_CLOSE_WRITE: the file's stored verdict is not used for a while. */
+static void
+note_written(sgs_guard *g, const struct stat *st)
+{
+    const int64_t now = now_ns(CLOCK_MONOTONIC);
+    written_slot *const s = written_find(g, st, now, 1);
+    if (s != NULL)
+        s->until = now + WRITTEN_KEEP_NS;
+    else /* too many files written at once: the store is asked about none for a while */
+        g->written_overflow_until = now + WRITTEN_KEEP_NS;
+}
+
+static int
+recently_written(sgs_guard *g, const struct stat *st)
+{
+    const int64_t now = now_ns(CLOCK_MONOTONIC);
+    return g->written_overflow_until > now || written_find(g, st, now, 0) != NULL;
+}
+
+static int64_t
+process_uid(int32_t pid)
+{
+    char proc[32];
+    struct stat st;
+    snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+    return stat(proc, &st) == 0 ? (int64_t)st.st_uid : -1;
+}
+
+/* One exec permission event; fd is handed on or closed. */
+static void
+on_exec(sgs_guard *g, int fd, int32_t pid)
+{
+    const int64_t t0 = now_ns(CLOCK_MONOTONIC);
+    if (pid == g->self) { /* the guard's own process: never wait on ourselves */
+        respond(g, fd, 1);
+        close(fd);
+        return;
+    }
+    char link[64], path[PATH_MAX];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, path, sizeof(path) - 1);
+    path[n > 0 ? n : 0] = '\0'; /* unknown: judged (its signature cannot be found) */
+    if (n > 0 && !under(path, g->watch, g->cfg.nwatch)) {
+        respond(g, fd, 1); /* on a marked mount, outside the watched trees */
+        close(fd);
+        return;
+    }
+    struct stat st;
+    const int have_st = fstat(fd, &st) == 0;
+    if (!have_st)
+        memset(&st, 0, sizeof(st));
+    const int64_t uid = process_uid(pid);
+    if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
+        respond(g, fd, 1);
+        close(fd);
+        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0);
+        return;
+    }
+    const char *const slash = strrchr(path, '/');
+    job *const j = sgs_job_create(g->e, path, slash != NULL ? (size_t)(slash - path) + 1 : 0);
+    pend *const p = j != NULL ? sgs_calloc(&g->e->alloc, 1, sizeof(*p)) : NULL;
+    if (p == NULL) {
+        respond(g, fd, g->timeout_allow);
+        close(fd);
+        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "out of memory", g->timeout_allow,
+             SGS_GUARD_TIMEOUT, t0, 0);
+        sgs_free(&g->e->alloc, j);
+        return;
+    }
+    p->fd = fd;
+    p->pid = pid;
+    p->uid = uid;
+    p->t0 = t0;
+    p->deadline = t0 + (int64_t)g->cfg.deadline_ms * 1000000LL;
+    p->st = st;
+    p->j = j;
+    sgs_record rec;
+    struct stat sb;
+    if (have_st && !recently_written(g, &st) &&
+        sgs_engine_lookup_fd(g->e, g->reader_w, j, fd, &rec, &sb)) {
+        const int allow = allows(g, rec.verdict);
+        atomic_store_explicit(&p->answered, 1, memory_order_relaxed);
+        respond(g, fd, allow);
+        /* the exec'ing process may run before this thread does again: the answer's time */
+        const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
+        emit(g, pid, uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
+             answered_at);
+        pend_free(g, p);
+        return;
+    }
+    pthread_mutex_lock(&g->mu);
+    if (g->nlive == GUARD_MAX_PENDING) {
+        pthread_mutex_unlock(&g->mu);
+        answer_timeout(g, p, "too many execs waiting for a judgement");
+        pend_free(g, p);
+        return;
+    }
+    g->live[g->nlive++] = p;
+    if (g->tail != NULL)
+        g->tail->next = p;
+    else
+        g->head = p;
+    g->tail = p;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* The watchdog: pending execs past their deadline get the on-timeout decision. Returns the
+   time to the next deadline in ns, or -1 when nothing waits. */
+static int64_t
+watchdog(sgs_guard *g)
+{
+    const int64_t now = now_ns(CLOCK_MONOTONIC);
+    int64_t next = -1;
+    pend *late[GUARD_MAX_PENDING];
+    unsigned nlate = 0;
+    pthread_mutex_lock(&g->mu);
+    for (unsigned i = 0; i < g->nlive; i++) {
+        pend *const p = g->live[i];
+        if (atomic_load_explicit(&p->answered, memory_order_acquire))
+            continue;
+        if (p->deadline <= now)
+            late[nlate++] = p;
+        else if (next < 0 || p->deadline - now < next)
+            next = p->deadline - now;
+    }
+    /* answered under the lock: a judging thread frees a pend only after taking it */
+    for (unsigned i = 0; i < nlate; i++)
+        answer_timeout(g, late[i], "no verdict within the deadline (--deadline); judging goes "
+                                   "on for the next exec");
+    pthread_mutex_unlock(&g->mu);
+    return next;
+}
+
+/* Reads what the kernel has queued. 0, or -1 with errno. */
+static int
+read_events(sgs_guard *g)
+{
+    /* aligned as the kernel's records are */
+    _Alignas(struct fanotify_event_metadata) char buf[16384];
+    for (;;) {
+        const ssize_t len = read(g->fan, buf, sizeof(buf));
+        if (len < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        const struct fanotify_event_metadata *m = (const struct fanotify_event_metadata *)buf;
+        ssize_t left = len;
+        for (; FAN_EVENT_OK(m, left); m = FAN_EVENT_NEXT(m, left)) {
+            if (m->vers != FANOTIFY_METADATA_VERSION) {
+                errno = EPROTO;
+                return -1;
+            }
+            if (m->mask & FAN_Q_OVERFLOW) { /* writes may have gone unseen */
+                g->written_overflow_until = now_ns(CLOCK_MONOTONIC) + WRITTEN_KEEP_NS;
+                continue;
+            }
+            if (m->fd < 0)
+                continue;
+            if (m->mask & FAN_OPEN_EXEC_PERM) {
+                on_exec(g, m->fd, m->pid);
+                continue;
+            }
+            struct stat st;
+            if (m->pid != g->self && fstat(m->fd, &st) == 0)
+                note_written(g, &st);
+            close(m->fd);
+        }
+    }
+}
+
+sgs_status
+sgs_guard_run(sgs_guard *g, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    sgs_status st = SGS_OK;
+    struct pollfd fds[2] = {{g->fan, POLLIN, 0}, {g->stopfd, POLLIN, 0}};
+    for (;;) {
+        const int64_t next = watchdog(g);
+        struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
+        const int rc = ppoll(fds, 2, next >= 0 ? &ts : NULL, NULL);
+        if (rc < 0 && errno != EINTR) {
+            snprintf(err, errlen, "waiting for events: %s", strerror(errno));
+            st = SGS_ERR_IO;
+            break;
+        }
+        if (rc > 0 && (fds[1].revents & POLLIN))
+            break;
+        if (rc > 0 && (fds[0].revents & POLLIN) && read_events(g) != 0) {
+            snprintf(err, errlen, "reading fanotify events: %s", strerror(errno));
+            st = SGS_ERR_IO;
+            break;
+        }
+    }
+    /* stopping: every pending exec answered now, the judgements abandoned */
+    sgs_engine_cancel(g->e);
+    pthread_mutex_lock(&g->mu);
+    g->stopping = 1;
+    for (unsigned i = 0; i < g->nlive; i++)
+        answer_timeout(g, g->live[i], "the guard is stopping");
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return st;
+}
+
+void
+sgs_guard_stop(sgs_guard *g)
+{
+    const uint64_t one = 1;
+    if (g != NULL)
+        (void)!write(g->stopfd, &one, sizeof(one));
+}
+
+/* ---- create, free ------------------------------------------------------------------------ */
+
+static char **
+resolved_paths(const sgs_allocator *a, const char *const *paths, size_t n, const char *what,
+               sgs_status *st, char *err, size_t errlen)
+{
+    char **const out = sgs_calloc(a, n ? n : 1, sizeof(char *));
+    if (out == NULL) {
+        *st = SGS_ERR_NOMEM;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char buf[PATH_MAX];
+        if (realpath(paths[i], buf) == NULL) {
+            snprintf(err, errlen, "%s %s: %s", what, paths[i], strerror(errno));
+            *st = errno == ENOMEM ? SGS_ERR_NOMEM : SGS_ERR_IO;
+        } else if ((out[i] = sgs_strdup(a, buf)) == NULL) {
+            *st = SGS_ERR_NOMEM;
+        }
+        if (out[i] == NULL) {
+            for (size_t k = 0; k < i; k++)
+                sgs_free(a, out[k]);
+            sgs_free(a, out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static void
+free_paths(const sgs_allocator *a, char **paths, size_t n)
+{
+    for (size_t i = 0; paths != NULL && i < n; i++)
+        sgs_free(a, paths[i]);
+    sgs_free(a, paths);
+}
+
+/* The fanotify group and its marks. SGS_OK, or the status with err (and no group left). */
+static sgs_status
+open_group(sgs_guard *g, char *err, size_t errlen)
+{
+    g->fan = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK,
+                           O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+    if (g->fan < 0) {
+        const int e = errno;
+        if (e == EPERM)
+            snprintf(err, errlen, "fanotify permission events need root (CAP_SYS_ADMIN): %s",
+                     strerror(e));
+        else if (e == EINVAL || e == ENOSYS)
+            snprintf(err, errlen, "this kernel has no fanotify permission events "
+                                  "(CONFIG_FANOTIFY_ACCESS_PERMISSIONS): %s", strerror(e));
+        else
+            snprintf(err, errlen, "fanotify_init: %s", strerror(e));
+        return e == EPERM || e == EINVAL || e == ENOSYS ? SGS_ERR_PERMISSION : SGS_ERR_IO;
+    }
+    for (size_t i = 0; i < g->cfg.nwatch; i++) {
+        if (fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
+                          FAN_OPEN_EXEC_PERM | FAN_MODIFY | FAN_CLOSE_WRITE, AT_FDCWD,
+                          g->watch[i]) == 0)
+            continue;
+        const int e = errno;
+        if (e == EINVAL)
+            snprintf(err, errlen, "%s: this kernel has no FAN_OPEN_EXEC_PERM (Linux 5.0+): %s",
+                     g->watch[i], strerror(e));
+        else
+            snprintf(err, errlen, "cannot watch %s: %s", g->watch[i], strerror(e));
+        close(g->fan); /* the group and every mark made so far go with it */
+        g->fan = -1;
+        return e == EINVAL || e == EPERM ? SGS_ERR_PERMISSION : SGS_ERR_IO;
+    }
+    return SGS_OK;
+}
+
+sgs_status
+sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, char *err,
+                 size_t errlen)
+{
+    *out = NULL;
+    err[0] = '\0';
+    if (e == NULL || gc == NULL || gc->on_event == NULL || gc->nwatch == 0 ||
+        gc->watch == NULL || (gc->nexempt > 0 && gc->exempt == NULL) || gc->deadline_ms < 1 ||
+        gc->deadline_ms > 60000 || gc->threads < 1 || gc->threads > GUARD_MAX_THREADS ||
+        e->cfg.op != SGS_OP_VERIFY || e->started || e->guarded) {
+        snprintf(err, errlen, "invalid guard configuration");
+        return SGS_ERR_INVALID_ARG;
+    }
+    sgs_status st = sgs_engine_prepare(e);
+    if (st != SGS_OK) {
+        snprintf(err, errlen, "%s", e->err);
+        return st;
+    }
+    sgs_guard *const g = sgs_calloc(&e->alloc, 1, sizeof(*g));
+    if (g == NULL)
+        return SGS_ERR_NOMEM;
+    g->e = e;
+    g->cfg = *gc;
+    g->fan = -1;
+    g->stopfd = -1;
+    g->self = getpid();
+    g->timeout_allow = gc->timeout_allow >= 0 ? gc->timeout_allow != 0 : !gc->enforce;
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_mutex_init(&g->emit_mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    st = SGS_ERR_NOMEM;
+    g->watch = resolved_paths(&e->alloc, gc->watch, gc->nwatch, "watched path", &st, err, errlen);
+    if (g->watch == NULL)
+        goto fail;
+    g->exempt = resolved_paths(&e->alloc, gc->exempt, gc->nexempt, "exempt path", &st, err,
+                               errlen);
+    if (g->exempt == NULL)
+        goto fail;
+    st = SGS_ERR_NOMEM;
+    g->reader_w = sgs_worker_create(e);
+    if (g->reader_w == NULL || !g->reader_w->ok)
+        goto fail;
+    if ((g->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        st = SGS_ERR_IO;
+        goto fail;
+    }
+    for (unsigned i = 0; i < gc->threads; i++) {
+        judge_arg *const a = sgs_malloc(&e->alloc, sizeof(*a));
+        worker *const w = sgs_worker_create(e);
+        if (a == NULL || w == NULL || !w->ok) {
+            sgs_free(&e->alloc, a);
+            sgs_worker_free(e, w);
+            st = SGS_ERR_NOMEM;
+            goto fail;
+        }
+        a->g = g;
+        a->w = w;
+        g->judge_w[i] = w;
+        if (pthread_create(&g->threads[i], NULL, judge_thread, a) != 0) {
+            sgs_free(&e->alloc, a);
+            snprintf(err, errlen, "cannot start a judging thread");
+            st = SGS_ERR_THREAD;
+            goto fail;
+        }
+        g->nthreads++;
+    }
+    if ((st = open_group(g, err, errlen)) != SGS_OK)
+        goto fail;
+    e->guarded = 1;
+    *out = g;
+    return SGS_OK;
+fail:
+    sgs_guard_free(g);
+    return st;
+}
+
+void
+sgs_guard_free(sgs_guard *g)
+{
+    if (g == NULL)
+        return;
+    sgs_engine *const e = g->e;
+    pthread_mutex_lock(&g->mu);
+    g->stopping = 1;
+    for (unsigned i = 0; i < g->nlive; i++) /* sgs_guard_run did not run, or stopped */
+        answer_timeout(g, g->live[i], "the guard is stopping");
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    for (unsigned i = 0; i < g->nthreads; i++)
+        pthread_join(g->threads[i], NULL);
+    for (unsigned i = 0; i < GUARD_MAX_THREADS; i++)
+        sgs_worker_free(e, g->judge_w[i]);
+    sgs_worker_free(e, g->reader_w);
+    if (g->fan >= 0)
+        close(g->fan);
+    if (g->stopfd >= 0)
+        close(g->stopfd);
+    free_paths(&e->alloc, g->watch, g->cfg.nwatch);
+    free_paths(&e->alloc, g->exempt, g->cfg.nexempt);
+    pthread_mutex_destroy(&g->mu);
+    pthread_mutex_destroy(&g->emit_mu);
+    pthread_cond_destroy(&g->cv);
+    sgs_free(&e->alloc, g);
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# guard_e2e.sh SIGSWEEP - `sigsweep guard` against real execs, as root, inside a mount namespace
+# of its own on a private tmpfs: the guard marks only that tmpfs's mount (FAN_MARK_MOUNT), which
+# no other process on the machine sees, and is always killed on exit (trap). Cases: a signed copy
+# of /bin/true runs; unsigned and tampered copies fail with EPERM in enforce mode and run in
+# audit mode (each decision logged); a file the store knows is allowed from the store; a file
+# replaced after being allowed (rewritten in place, renamed over) is judged again; an exempt
+# path runs; a judgement slower than the deadline (a 64 MiB signed executable, deadline 1 ms)
+# gets the on-timeout decision and its late verdict is logged; kill -9 leaves exec working;
+# refusals (missing path, no key, not root) exit 2. Exit 77 (skip) with the reason when not
+# root, without unshare, or without fanotify permission events.
+set -uo pipefail
+export LC_ALL=C
+
+[[ $# -ge 1 && -x $1 ]] || { echo "usage: guard_e2e.sh PATH-TO-SIGSWEEP" >&2; exit 2; }
+bin=$(cd -- "$(dirname -- "$1")" && pwd)/$(basename -- "$1")
+keys=$(cd -- "$(dirname -- "$0")/../../corpus/keys" && pwd)
+
+if [[ ${2:-} != --inside ]]; then
+    if (($(id -u) != 0)); then echo "SKIP: fanotify permission events need root"; exit 77; fi
+    command -v unshare >/dev/null || { echo "SKIP: no unshare (util-linux)"; exit 77; }
+    unshare --mount --propagation private true 2>/dev/null ||
+        { echo "SKIP: cannot make a private mount namespace"; exit 77; }
+    exec unshare --mount --propagation private bash "$0" "$bin" --inside
+fi
+
+mnt=$(mktemp -d "${TMPDIR:-/tmp}/sgs-guard.XXXXXX") || exit 2
+mount -t tmpfs -o size=256m,mode=0755 sgs-guard-e2e "$mnt" || { echo "SKIP: cannot mount a tmpfs"; exit 77; }
+guard=
+kill_guard() {
+    if [[ -n $guard ]]; then kill -9 "$guard" 2>/dev/null; wait "$guard" 2>/dev/null; fi
+    guard=
+}
+trap 'kill_guard; umount -l "$mnt"; rmdir "$mnt"' EXIT
+
+t=$mnt/bin
+mkdir -p "$t" "$mnt/cache" "$mnt/etc"
+openssl pkey -in "$keys/rsa2048.pem" -pubout -out "$mnt/etc/pub.pem" 2>/dev/null || exit 2
+for f in signed unsigned tampered known; do cp /bin/true "$t/$f"; done
+"$bin" sign --key "$keys/rsa2048.pem" "$t/signed" "$t/tampered" "$t/known" >/dev/null 2>&1 || exit 2
+printf '\0' >>"$t/tampered"
+# a signed executable too large to judge within 1 ms (the trailing bytes do not change how it runs)
+{ cat /bin/true; head -c $((64 << 20)) /dev/zero; } >"$t/big"
+chmod 0755 "$t/big"
+"$bin" sign --key "$keys/rsa2048.pem" "$t/big" >/dev/null 2>&1 || exit 2
+born=$(date +%s%N)
+
+fails=0
+cases=0
+fail() { fails=$((fails + 1)); echo "FAIL: $*"; }
+log=$mnt/log.jsonl
+err=$mnt/guard.err
+
+# stop_guard: SIGTERM stops the guard cleanly: exit 0, no sanitizer report (killed after 20 s)
+stop_guard() {
+    [[ -n $guard ]] || return 0
+    kill -TERM "$guard"
+    timeout 20 tail -s 0.05 --pid="$guard" -f /dev/null || kill -9 "$guard"
+    local rc
+    wait "$guard"
+    rc=$?
+    guard=
+    cases=$((cases + 1))
+    ((rc == 0)) || fail "the guard exited $rc on SIGTERM: $(cat "$err")"
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$err"; then
+        fail "sanitizer report: $(cat "$err")"
+    fi
+}
+
+# start_guard ARGS...: the guard in the background, once it says its marks are in place
+start_guard() {
+    stop_guard
+    : >"$log"
+    : >"$err" # before the guard starts: the wait below must not read the last one's line
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache" --log "$log" \
+        "$@" 2>"$err" &
+    guard=$!
+    for _ in $(seq 200); do
+        grep -q 'watching' "$err" && return 0
+        if ! kill -0 "$guard" 2>/dev/null; then
+            wait "$guard"
+            local rc=$?
+            guard=
+            if ((rc == 2)) && grep -qE 'need root|no fanotify|has no FAN_' "$err"; then
+                echo "SKIP: $(cat "$err")"
+                exit 77
+            fi
+            echo "FAIL: the guard did not start (exit $rc): $(cat "$err")"
+            exit 1
+        fi
+        sleep 0.05
+    done
+    echo "FAIL: the guard did not report its marks: $(cat "$err")"
+    exit 1
+}
+
+# runs FILE WANT_RC [STDERR_PATTERN]
+runs() {
+    cases=$((cases + 1))
+    local out rc
+    out=$("$1" 2>&1)
+    rc=$?
+    ((rc == $2)) || fail "$1: exit $rc, want $2 ($out)"
+    [[ -z ${3:-} || $out == *"$3"* ]] || fail "$1: '$out' does not say '$3'"
+}
+
+# logged PATH HOW DECISION [VERDICT]: a line of the log says so
+logged() {
+    cases=$((cases + 1))
+    local want="\"path\":\"$1\""
+    grep -F "$want" "$log" | grep -F "\"how\":\"$2\"" | grep -F "\"decision\":$3" |
+        grep -qF "${4:+\"verdict\":\"$4\"}" ||
+        fail "no log line for $1 how=$2 decision=$3 ${4:-}: $(cat "$log")"
+}
+
+# -- enforce: signed runs, unsigned and tampered fail with EPERM ------------------------------
+start_guard --mode enforce
+runs "$t/signed" 0
+runs "$t/unsigned" 126 "Operation not permitted"
+runs "$t/tampered" 126 "Operation not permitted"
+logged "$t/signed" judged '"allow"' VALID
+logged "$t/unsigned" judged '"deny"' NO_SIGNATURE
+logged "$t/tampered" judged '"deny"' BAD_SIGNATURE
+grep -q "DENIED $t/unsigned" "$err" || fail "no DENIED line on stderr: $(cat "$err")"
+
+# -- a file replaced after being allowed is judged again ---------------------------------------
+cp "$t/signed" "$t/victim" && cp "$t/signed.sig" "$t/victim.sig"
+runs "$t/victim" 0
+cat "$t/tampered" >"$t/victim" # rewritten in place: the same inode
+runs "$t/victim" 126 "Operation not permitted"
+cp "$t/signed" "$t/victim.new" && mv "$t/victim.new" "$t/victim" # good again, renamed over
+runs "$t/victim" 0
+cp /bin/true "$t/victim.new" && printf '\0\0' >>"$t/victim.new"
+mv "$t/victim.new" "$t/victim" # replaced by a rename (bytes its signature does not cover)
+runs "$t/victim" 126 "Operation not permitted"
+cases=$((cases + 1))
+[[ $(grep -cF "\"path\":\"$t/victim\"" "$log") -eq 4 ]] ||
+    fail "victim: want 4 decisions: $(grep -F victim "$log")"
+
+# -- the verdict store: a file judged once it is out of the racy window is known ---------------
+while (($(date +%s%N) - born < 2200000000)); do sleep 0.2; done
+runs "$t/known" 0 # judged, stored
+runs "$t/known" 0 # from the store
+logged "$t/known" judged '"allow"' VALID
+logged "$t/known" store '"allow"' VALID
+cat "$t/signed" >"$t/known" # written after being stored (the same bytes): judged again
+runs "$t/known" 0
+cases=$((cases + 1))
+[[ $(grep -F "\"path\":\"$t/known\"" "$log" | grep -cF '"how":"judged"') -eq 2 ]] ||
+    fail "known: want a second judgement after the touch: $(grep -F known "$log")"
+
+# -- deadline: a judgement slower than it gets the on-timeout decision --------------------------
+start_guard --mode enforce --deadline 1
+runs "$t/big" 126 "Operation not permitted"
+logged "$t/big" timeout '"deny"'
+for _ in $(seq 200); do grep -qF '"how":"late"' "$log" && break; sleep 0.05; done
+logged "$t/big" late null VALID
+cp "$t/big" "$t/big2" && cp "$t/big.sig" "$t/big2.sig" # (big itself is in the store now)
+start_guard --mode enforce --deadline 1 --on-timeout allow
+runs "$t/big2" 0
+logged "$t/big2" timeout '"allow"'
+
+# -- audit: everything runs, the decisions are logged -------------------------------------------
+start_guard --mode audit
+runs "$t/unsigned" 0
+runs "$t/tampered" 0
+logged "$t/unsigned" judged '"allow"' NO_SIGNATURE
+logged "$t/tampered" judged '"allow"' BAD_SIGNATURE
+
+# -- the policy file picks the mode, as verify --policy ----------------------------------------
+printf '[INI_SERVER_SECTION]\nCheckDigitalSignatureForHotfix=1\n' >"$mnt/etc/policy.ini"
+start_guard --policy "$mnt/etc/policy.ini"
+runs "$t/unsigned" 126 "Operation not permitted"
+
+# -- exempt paths run unjudged ------------------------------------------------------------------
+start_guard --mode enforce --exempt "$t/unsigned"
+runs "$t/unsigned" 0
+runs "$t/tampered" 126 "Operation not permitted"
+logged "$t/unsigned" exempt '"allow"'
+
+# -- kill -9 leaves exec working -------------------------------------------------------------
+start_guard --mode enforce
+runs "$t/unsigned" 126 "Operation not permitted"
+kill_guard
+runs "$t/unsigned" 0
+runs "$t/tampered" 0
+
+# -- refusals: exit 2, a clear message, nothing left marked --------------------------------------
+refused() { # WANT_PATTERN ARGS...
+    cases=$((cases + 1))
+    local want=$1 out rc
+    shift
+    out=$(timeout 10 "$@" 2>&1)
+    rc=$?
+    ((rc == 2)) || fail "$*: exit $rc, want 2 ($out)"
+    [[ $out == *"$want"* ]] || fail "$*: '$out' does not say '$want'"
+}
+refused "watched path $mnt/nowhere: No such file" \
+    "$bin" guard --watch "$mnt/nowhere" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache"
+refused "give --key" "$bin" guard --watch "$t"
+refused "give at least one --watch" "$bin" guard --key "$mnt/etc/pub.pem"
+refused "--quarantine, --journal" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --quarantine
+if command -v setpriv >/dev/null; then
+    chmod 0755 "$mnt" "$mnt/etc"
+    chmod 0644 "$mnt/etc/pub.pem"
+    refused "need root" setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/nobody-cache"
+fi
+stop_guard
+runs "$t/unsigned" 0 # no guard left: no mark left
+
+echo "guard_e2e: $cases cases, $fails failed"
+((fails == 0))
