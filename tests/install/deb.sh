@@ -44,8 +44,9 @@ for f in ./usr/bin/sigsweep ./usr/include/sigsweep.h ./usr/share/man/man1/sigswe
          ./usr/lib/systemd/system/sigsweep-guard.service; do
   grep -qxF "$f" <<<"$files" || fail "$f not in the package"
 done
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/sigsweep-guard.service |
-  grep -q '^ExecStart=/usr/bin/sigsweep guard ' || fail "the packaged unit does not run /usr/bin/sigsweep"
+unit=$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/system/sigsweep-guard.service)
+grep -q '^ExecStart=/usr/bin/sigsweep guard ' <<<"$unit" ||
+  fail "the packaged unit does not run /usr/bin/sigsweep"
 for re in '^\./usr/lib/(.*/)?libsigsweep\.so\.[0-9.]+$' '^\./usr/lib/(.*/)?libsigsweep\.a$' \
           '^\./usr/lib/(.*/)?pkgconfig/sigsweep\.pc$' \
           '^\./usr/lib/(.*/)?cmake/sigsweep/sigsweepConfig\.cmake$'; do
@@ -62,10 +63,12 @@ needed=$(for f in "$tmp/x/usr/bin/sigsweep" "$tmp"/x/usr/lib/*/libsigsweep.so.* 
          done | sort -u)
 for lib in $needed; do
   [[ $lib == libsigsweep.so.* ]] && continue
-  path=$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')
+  # (readers that take their whole input: an early exit would SIGPIPE the writer, and with
+  # pipefail end the script with no message)
+  path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !p {print $NF; p = 1}')
   [ -n "$path" ] || fail "$lib (needed) is not on this machine"
-  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1) ||
-    pkg=$(dpkg -S "$path" | head -1 | cut -d: -f1)
+  pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | awk -F: 'NR == 1 {print $1}') ||
+    pkg=$(dpkg -S "$path" | awk -F: 'NR == 1 {print $1}')
   grep -qE "(^|, )$pkg( |,|$)" <<<"$depends" || fail "$lib is in $pkg, which Depends lacks"
 done
 
