@@ -5,18 +5,46 @@
  */
 #include "judge.h"
 
+#include <xxhash.h>
+
+enum { ID_WORDS = 8 };
+
 static int
 by_id(const void *a, const void *b)
 {
     const uint64_t *const x = a, *const y = b;
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < ID_WORDS; i++)
         if (x[i] != y[i])
             return (x[i] > y[i]) - (x[i] < y[i]);
     return 0;
 }
 
+static uint64_t
+ns_of(const struct timespec *t)
+{
+    return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
+}
+
+/* A quarantined file's key: the inode as it was right after its rename (any write, chmod,
+   touch, new link or rename since changes its ctime), the directory it was renamed in, and
+   its name there. */
+static void
+id_of(uint64_t key[ID_WORDS], const struct stat *st, const struct stat *dir, const char *name)
+{
+    key[0] = (uint64_t)st->st_dev;
+    key[1] = (uint64_t)st->st_ino;
+    key[2] = (uint64_t)st->st_size;
+    key[3] = ns_of(&st->st_mtim);
+    key[4] = ns_of(&st->st_ctim);
+    key[5] = (uint64_t)dir->st_dev;
+    key[6] = (uint64_t)dir->st_ino;
+    key[7] = XXH3_64bits(name, strlen(name));
+}
+
 /* The identities of the files the journal records as quarantined (and not restored): the only
-   `_invalid` names a run that enforces does not judge again. Unreadable: none (all judged). */
+   `_invalid` names a run that enforces does not judge again. A record without the ctime (an
+   older journal) or whose directory is gone does not count: that file is judged. Unreadable:
+   none (all judged). */
 void
 sgs_enforce_load_journal(sgs_engine *e, const char *journal)
 {
@@ -28,12 +56,24 @@ sgs_enforce_load_journal(sgs_engine *e, const char *journal)
         return;
     e->quarantined_ids = n > 0 ? sgs_calloc(&e->alloc, n, sizeof(*e->quarantined_ids)) : NULL;
     for (size_t i = 0; e->quarantined_ids != NULL && i < n; i++) {
-        if (ents[i].done && !ents[i].restored) {
-            e->quarantined_ids[e->nquarantined_ids][0] = ents[i].dev;
-            e->quarantined_ids[e->nquarantined_ids][1] = ents[i].ino;
-            e->quarantined_ids[e->nquarantined_ids][2] = ents[i].size;
-            e->quarantined_ids[e->nquarantined_ids++][3] = ents[i].mtime_ns;
-        }
+        char *const slash = strrchr(ents[i].quarantined, '/');
+        struct stat dir, st;
+        if (!ents[i].done || ents[i].restored || ents[i].ctime_ns == 0 || slash == NULL)
+            continue;
+        *slash = '\0';
+        const int dir_ok = lstat(slash == ents[i].quarantined ? "/" : ents[i].quarantined,
+                                 &dir) == 0;
+        if (!dir_ok)
+            continue;
+        memset(&st, 0, sizeof(st));
+        st.st_dev = (dev_t)ents[i].dev;
+        st.st_ino = (ino_t)ents[i].ino;
+        st.st_size = (off_t)ents[i].size;
+        st.st_mtim.tv_sec = (time_t)(ents[i].mtime_ns / 1000000000u);
+        st.st_mtim.tv_nsec = (long)(ents[i].mtime_ns % 1000000000u);
+        st.st_ctim.tv_sec = (time_t)(ents[i].ctime_ns / 1000000000u);
+        st.st_ctim.tv_nsec = (long)(ents[i].ctime_ns % 1000000000u);
+        id_of(e->quarantined_ids[e->nquarantined_ids++], &st, &dir, slash + 1);
     }
     sgs_journal_entries_free(&e->alloc, ents, n);
     if (e->quarantined_ids != NULL && e->nquarantined_ids > 1)
@@ -94,21 +134,33 @@ is_quarantine_name(const char *path)
     return *tail == '\0';
 }
 
-/* 1: path is a file sigsweep itself quarantined (by the journal), which an enforcing run does
-   not judge and rename again; any other such name, whoever made it, is judged like every file. */
+/* 1: the entry is a file sigsweep itself quarantined (by the journal), which an enforcing run
+   does not judge and rename again: the very inode, unchanged since its rename (ctime), under
+   the name and in the directory the journal gives. Any other such name, whoever made it (a
+   hard link, a copy, a rewrite with its mtime put back), is judged like every file. */
 int
-sgs_enforce_own_quarantine(const sgs_engine *e, const char *path)
+sgs_enforce_own_quarantine(const sgs_engine *e, const sgs_scan_entry *ent)
 {
-    if (e->journal == NULL || e->nquarantined_ids == 0 || !is_quarantine_name(path))
+    if (e->journal == NULL || e->nquarantined_ids == 0 || !is_quarantine_name(ent->path))
         return 0;
-    struct stat st;
-    if (lstat(path, &st) != 0)
+    const char *const slash = strrchr(ent->path, '/');
+    const char *const name = slash != NULL ? slash + 1 : ent->path;
+    struct stat st, dir;
+    int ok;
+    if (ent->dir != NULL) {
+        const int dfd = sgs_scan_dir_fd(ent->dir);
+        ok = fstat(dfd, &dir) == 0 && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    } else {
+        const int dfd = sgs_open_parent_nofollow(ent->path);
+        ok = dfd >= 0 && fstat(dfd, &dir) == 0 &&
+             fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    if (!ok || !S_ISREG(st.st_mode))
         return 0;
-    /* identity, size and mtime as journalled: a hand-made journal line naming some other
-       file's inode does not hide a file that was never quarantined as it is */
-    const uint64_t key[4] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
-                             (uint64_t)st.st_mtim.tv_sec * 1000000000u +
-                                 (uint64_t)st.st_mtim.tv_nsec};
+    uint64_t key[ID_WORDS];
+    id_of(key, &st, &dir, name);
     return bsearch(key, e->quarantined_ids, e->nquarantined_ids, sizeof(*e->quarantined_ids),
                    by_id) != NULL;
 }

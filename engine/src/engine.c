@@ -105,8 +105,10 @@ sgs_engine_create(const sgs_config *cfg, sgs_engine **out)
             e->cfg.quarantine_journal = NULL;
             e->start_refused = 1;
         }
-        if (e->journal != NULL)
+        if (e->journal != NULL) {
+            sgs_journal_set_cancel(e->journal, &e->cancelled);
             sgs_enforce_load_journal(e, cfg->quarantine_journal);
+        }
         if (e->journal != NULL && e->pcache != NULL) {
             char p[4200];
             snprintf(p, sizeof(p), "%s/data.mdb", cfg->cache_dir);
@@ -727,7 +729,7 @@ on_scanned(void *opaque, const sgs_scan_entry *ent)
         return 0; /* another shard's: no job, nothing opened (fleet.c) */
     if (e->nexcluded > 0 && is_excluded(e, ent))
         return queue_unconsumed_signatures(e, ent); /* the run's own report */
-    if (sgs_enforce_own_quarantine(e, path))
+    if (sgs_enforce_own_quarantine(e, ent))
         return queue_unconsumed_signatures(e, ent); /* enforcing: sigsweep's own quarantine */
     job *const j = sgs_job_create(e, path, (size_t)(ent->name - ent->path));
     if (j == NULL)

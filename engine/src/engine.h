@@ -157,9 +157,11 @@ struct sgs_engine {
     uint8_t trust_ctx[32]; /* what a PE or CMS judgement depends on besides the files */
     int trust_cacheable;   /* --cache, and no trust material outside sigsweep's sight */
     char notice[512];
-    uint64_t (*quarantined_ids)[4]; /* (dev, ino) of files the journal says sigsweep
-                                      quarantined and did not restore: sorted; only these
-                                      _invalid names are not judged again */
+    uint64_t (*quarantined_ids)[8]; /* files the journal says sigsweep quarantined and did
+                                      not restore, as they were right after the rename (dev,
+                                      ino, size, mtime, ctime, their directory's dev and ino,
+                                      a hash of the name): sorted; only these are not judged
+                                      again */
     size_t nquarantined_ids;
     struct {
         char name[256];
@@ -250,7 +252,7 @@ int sgs_engine_in_shard(const sgs_engine *e, const char *rel);
 const char *sgs_engine_shard_rel(const sgs_engine *e, const char *path);
 /* enforce.c: the journal's quarantined identities (at create); 1 when path is one of them */
 void sgs_enforce_load_journal(sgs_engine *e, const char *journal);
-int sgs_enforce_own_quarantine(const sgs_engine *e, const char *path);
+int sgs_enforce_own_quarantine(const sgs_engine *e, const sgs_scan_entry *ent);
 /* Enforcement holds a quarantinable record until the run's end (1: held). */
 int sgs_enforce_hold(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const struct stat *sb);
 /* At the run's end: the circuit breaker, then every held record out with its outcome. */

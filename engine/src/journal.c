@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,18 +60,63 @@ has_header(int fd)
 }
 
 int
-sgs_journal_lock(int fd)
+sgs_journal_lock(int fd, const atomic_int *cancel, unsigned wait_s)
 {
-    while (flock(fd, LOCK_EX) != 0)
-        if (errno != EINTR)
+    /* polled, not a blocking flock: a blocking one restarts after a stop signal (SA_RESTART)
+       and could wait for ever on a holder that never lets go */
+    const struct timespec nap = {0, 5 * 1000 * 1000};
+    const unsigned long tries = (unsigned long)wait_s * 200u;
+    for (unsigned long i = 0;; i++) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            return 0;
+        if (errno != EWOULDBLOCK && errno != EINTR)
             return -1;
-    return 0;
+        if (cancel != NULL && atomic_load_explicit(cancel, memory_order_relaxed)) {
+            errno = ECANCELED;
+            return -1;
+        }
+        if (i >= tries) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        (void)nanosleep(&nap, NULL);
+    }
+}
+
+const char *
+sgs_journal_lock_error(int err)
+{
+    switch (err) {
+    case ECANCELED:
+        return "the run was stopped while waiting for the journal lock";
+    case ETIMEDOUT:
+        return "another process has held the journal lock for too long (a restore in "
+               "progress, or a stuck run)";
+    default:
+        return strerror(err);
+    }
 }
 
 void
 sgs_journal_unlock(int fd)
 {
     (void)flock(fd, LOCK_UN);
+}
+
+/* A torn last line (a crash, or a write cut short by a full disk, in whichever run) never took
+   effect: it is cut off, back to the last complete record, so the next record starts a line
+   of its own. The caller holds the lock. 0, or -1 (errno). */
+static int
+cut_torn_tail(int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return -1;
+    off_t end = sb.st_size;
+    char c = 0;
+    while (end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n')
+        end--;
+    return end != sb.st_size && end > 0 ? ftruncate(fd, end) : 0;
 }
 
 uint64_t
@@ -129,35 +175,30 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
     }
     /* the header is checked before anything is written: a file that is not a journal is never
        modified */
-    if (!sgs_journal_trusted(&sb, path, err, errlen)) {
-        close(fd);
-        return -1;
-    }
     if (!has_header(fd)) {
         snprintf(err, errlen, "%s: %s", path,
                  "not a sigsweep journal (no \"" SGS_JOURNAL_HEADER "\" header); not touched");
         close(fd);
         return -1;
     }
-    /* A crash while appending can leave a torn last line; its action never happened (records
-       are complete and synced before their action), so cut it off before appending more. The
-       lock keeps a concurrent run's half-written record from being taken for a torn one. */
-    if (sgs_journal_lock(fd) != 0 || fstat(fd, &sb) != 0) {
-        snprintf(err, errlen, "%s: cannot lock: %s", path, strerror(errno));
+    if (!sgs_journal_trusted(&sb, path, err, errlen)) {
         close(fd);
         return -1;
     }
-    off_t end = sb.st_size;
-    char c = 0;
-    while (end > 0 && pread(fd, &c, 1, end - 1) == 1 && c != '\n')
-        end--;
-    const int cut = end != sb.st_size && end > 0 ? ftruncate(fd, end) : 0;
-    const int saved = errno;
-    sgs_journal_unlock(fd);
-    if (cut != 0) {
-        snprintf(err, errlen, "%s: cannot cut a torn last record: %s", path, strerror(saved));
-        close(fd);
-        return -1;
+    /* A crash while appending can leave a torn last line; its action never happened (records
+       are complete and synced before their action), so cut it off before appending more. The
+       lock keeps a concurrent run's half-written record from being taken for a torn one; when
+       another run holds it, the cut is left to the next append (append_record cuts too). */
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        const int cut = cut_torn_tail(fd);
+        const int saved = errno;
+        sgs_journal_unlock(fd);
+        if (cut != 0) {
+            snprintf(err, errlen, "%s: cannot cut a torn last record: %s", path,
+                     strerror(saved));
+            close(fd);
+            return -1;
+        }
     }
     return fd;
 }
@@ -175,6 +216,13 @@ sgs_journal_trusted(const struct stat *sb, const char *path, char *err, size_t e
     if ((sb->st_mode & (S_IWGRP | S_IWOTH)) != 0) {
         snprintf(err, errlen, "%s: writable by %s: not trusted as a journal (chmod go-w)", path,
                  (sb->st_mode & S_IWOTH) != 0 ? "others" : "its group");
+        return 0;
+    }
+    /* whoever can open it can flock it, and hold every quarantine and restore on it */
+    if ((sb->st_mode & (S_IRGRP | S_IROTH)) != 0) {
+        snprintf(err, errlen, "%s: readable by %s: not trusted as a journal (anyone who can "
+                 "open it can lock it and stall quarantine and restore; chmod go-rw)", path,
+                 (sb->st_mode & S_IROTH) != 0 ? "others" : "its group");
         return 0;
     }
     return 1;
@@ -226,19 +274,39 @@ sgs_journal_is_quarantine_name(const char *orig_base, const char *q_base)
             strcmp(want, q_base) == 0);
 }
 
+/* One record appended and synced, with the lock held: a torn tail before it is cut first, and
+   a write that fails part-way (ENOSPC, EIO) is cut back off, so no record ever shares a line
+   with another and a full disk leaves the journal readable. 0, or -1 (errno). */
 static int
-write_all(int fd, const char *buf, size_t len)
+append_record(int fd, const char *buf, size_t len)
 {
+    struct stat sb;
+    if (cut_torn_tail(fd) != 0 || fstat(fd, &sb) != 0)
+        return -1;
     size_t done = 0;
+    int rc = 0;
     while (done < len) {
         const ssize_t w = write(fd, buf + done, len - done);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return -1;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            rc = -1;
+            break;
+        }
         done += (size_t)w;
     }
-    return fdatasync(fd);
+    if (rc == 0)
+        rc = fdatasync(fd);
+    if (rc != 0) {
+        const int saved = errno;
+        if (ftruncate(fd, sb.st_size) != 0) {
+            /* left torn: the next append (or open) cuts it; its action never happens */
+        }
+        errno = saved;
+    }
+    return rc;
 }
 
 int
@@ -261,7 +329,7 @@ sgs_journal_append_q(int fd, uint64_t seq, const struct stat *st, const char *or
     sgs_hex((const uint8_t *)newpath, nlen, line + off);
     off += (int)(2 * nlen);
     line[off++] = '\n';
-    const int rc = write_all(fd, line, (size_t)off);
+    const int rc = append_record(fd, line, (size_t)off);
     sgs_free(NULL, line);
     return rc;
 }
@@ -271,7 +339,17 @@ sgs_journal_append_mark(int fd, char kind, uint64_t seq)
 {
     char line[64];
     const int n = snprintf(line, sizeof(line), "%c %" PRIu64 "\n", kind, seq);
-    return write_all(fd, line, (size_t)n);
+    return append_record(fd, line, (size_t)n);
+}
+
+int
+sgs_journal_append_done(int fd, uint64_t seq, const struct stat *moved)
+{
+    char line[64];
+    const int n = snprintf(line, sizeof(line), "D %" PRIu64 " %" PRIu64 "\n", seq,
+                           (uint64_t)moved->st_ctim.tv_sec * 1000000000u +
+                               (uint64_t)moved->st_ctim.tv_nsec);
+    return append_record(fd, line, (size_t)n);
 }
 
 static int
@@ -408,7 +486,7 @@ sgs_journal_read_fd(const sgs_allocator *a, int jfd, const char *path, sgs_journ
         if (!complete)
             break; /* a crash while appending: the torn last line never took effect */
         char kind = 0;
-        uint64_t seq = 0, dev = 0, ino = 0, size = 0, mt = 0;
+        uint64_t seq = 0, dev = 0, ino = 0, size = 0, mt = 0, ct = 0;
         char *ohex = NULL, *nhex = NULL;
         const char *p = line + 2; /* "Q <seq> <dev> <ino> <size> <mtime> <hex> <hex>" */
         if (line[0] == 'Q') {
@@ -467,15 +545,21 @@ sgs_journal_read_fd(const sgs_allocator *a, int jfd, const char *path, sgs_journ
                 break;
             }
             n++;
-        } else if ((kind = line[0]) != '\0' && line[1] == ' ' && take_u64(&p, '\0', &seq) == 0 &&
-                   (kind == 'D' || kind == 'R' || kind == 'U')) {
+        } else if ((kind = line[0]) != '\0' && line[1] == ' ' &&
+                   (kind == 'D' || kind == 'R' || kind == 'U') &&
+                   (take_u64(&p, '\0', &seq) == 0 ||
+                    /* "D <seq> <ctime_ns>": the quarantined file's ctime after its rename */
+                    (kind == 'D' && take_u64(&p, ' ', &seq) == 0 &&
+                     take_u64(&p, '\0', &ct) == 0))) {
             int found = 0;
             for (size_t i = n; i-- > 0 && !found;) {
                 if (e[i].seq == seq) {
-                    if (kind == 'D')
+                    if (kind == 'D') {
                         e[i].done = 1;
-                    else
+                        e[i].ctime_ns = ct;
+                    } else {
                         e[i].restored = 1; /* R, or U: renamed back at once */
+                    }
                     found = 1;
                 }
             }

@@ -2,6 +2,7 @@
 #ifndef SGS_JOURNAL_H
 #define SGS_JOURNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -30,17 +31,27 @@ uint64_t sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq);
 
 /* The journal lock between processes: flock(LOCK_EX) on the journal's descriptor. Quarantine
    holds it from its Q record to its D (or U) record, restore for its whole run, so restore
-   sees every rename either not begun or finished. 0, or -1 (errno). */
-int sgs_journal_lock(int fd);
+   sees every rename either not begun or finished. Waited for by polling, up to wait_s
+   seconds (ETIMEDOUT) or until *cancel is set (ECANCELED; cancel may be NULL). 0, or -1
+   (errno; sgs_journal_lock_error words it). */
+int sgs_journal_lock(int fd, const atomic_int *cancel, unsigned wait_s);
+const char *sgs_journal_lock_error(int err);
 void sgs_journal_unlock(int fd);
+/* How long a quarantine step or a restore waits for another's lock. */
+#define SGS_JOURNAL_LOCK_WAIT_S 60u
 
 /* Appends and fdatasync's a Q record. 0, or -1 (errno). */
 int sgs_journal_append_q(int fd, uint64_t seq, const struct stat *st, const char *orig,
                          const char *newpath);
 
-/* Appends and fdatasync's a D (done), R (restored) or U (undone: the renamed inode was not the
-   judged one and was renamed back) record. */
+/* Appends and fdatasync's an R (restored) or U (undone: the renamed inode was not the judged
+   one and was renamed back; or nothing was moved) record. Every append runs with the lock held;
+   a torn tail is cut first and a failed write is cut back off (no record shares a line). */
 int sgs_journal_append_mark(int fd, char kind, uint64_t seq);
+/* Appends and fdatasync's a D (done) record with the ctime the renamed file has after its
+   rename (`D <seq> <ctime_ns>`; older journals' `D <seq>` read with ctime 0): any later
+   change to that inode (write, chmod, touch, a new link or name) changes its ctime. */
+int sgs_journal_append_done(int fd, uint64_t seq, const struct stat *moved);
 
 /* The quarantine name of a file named base, attempt n (0: "_invalid", else "_invalid.<n>",
    n <= 999); over-long names are shortened reversibly (a hash of base; the journal holds the
@@ -54,6 +65,7 @@ int sgs_journal_is_quarantine_name(const char *orig_base, const char *q_base);
 typedef struct sgs_journal_entry {
     uint64_t seq;
     uint64_t dev, ino, size, mtime_ns;
+    uint64_t ctime_ns; /* from the D record; 0: not recorded (an older journal) */
     char *orig, *quarantined; /* owned */
     int done, restored;
 } sgs_journal_entry;

@@ -17,7 +17,7 @@
  *
  *   sigsweep-journal 1
  *   Q <seq> <dev> <ino> <size> <mtime_ns> <orig hex> <new hex>
- *   D <seq>     renamed
+ *   D <seq> <ctime_ns>   renamed; the file's ctime after the rename (an older journal: no ctime)
  *   U <seq>     a swapped-in inode was renamed back (nothing quarantined)
  *   R <seq>     restored
  *
@@ -51,6 +51,7 @@ struct sgs_journal {
     file_id protect[8]; /* never quarantined: the journal itself, the cache's files */
     size_t protect_count;
     uint64_t scanned, max_seq; /* how far the journal was read for sequence numbers */
+    const atomic_int *cancel;  /* set: stop waiting for the lock (the run was stopped) */
     _Atomic uint64_t failures;        /* judged files that could not be quarantined */
     pthread_mutex_t mu;
 };
@@ -86,6 +87,12 @@ sgs_journal_fd(const sgs_journal *j)
 }
 
 void
+sgs_journal_set_cancel(sgs_journal *j, const atomic_int *cancel)
+{
+    j->cancel = cancel;
+}
+
+void
 sgs_journal_close(sgs_journal *j)
 {
     if (j == NULL)
@@ -107,83 +114,6 @@ same_file(const struct stat *a, const struct stat *b)
 {
     return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
-/*
- * One quarantine step, under the journal's mutex (threads) and lock (processes), within the
- * held directory descriptor: Q record (synced), renameat2(NOREPLACE), then the renamed inode is
- * checked against the judged one. The check after the rename is what makes a swap between
- * "check" and "rename" harmless: whatever inode the rename moved, a wrong one is renamed back
- * at once (U record), so only the judged inode can stay quarantined.
- */
-static sgs_quarantine_result
-rename_checked(sgs_journal *j, int dfd, const char *path, const char *dir, const char *base,
-               const struct stat *judged, const char *shown_dir, char *newpath, size_t newlen,
-               char *why, size_t whylen)
-{
-    char journalled[PATH_MAX + NAME_MAX + 2]; /* the new name, absolute, for restore */
-    sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
-    pthread_mutex_lock(&j->mu);
-    if (sgs_journal_lock(j->fd) != 0) {
-        pthread_mutex_unlock(&j->mu);
-        snprintf(why, whylen, "not quarantined: cannot lock the journal: %s", strerror(errno));
-        return res;
-    }
-    why[0] = '\0';
-    for (unsigned n = 0; n <= 999; n++) {
-        char newbase[NAME_MAX + 1];
-        struct stat taken, moved;
-        if (sgs_journal_quarantine_name(base, n, newbase, sizeof(newbase)) != 0) {
-            snprintf(why, whylen, "not quarantined: no quarantine name for it");
-            break;
-        }
-        if (fstatat(dfd, newbase, &taken, AT_SYMLINK_NOFOLLOW) == 0)
-            continue;
-        const int w = snprintf(journalled, sizeof(journalled), "%s/%s",
-                               strcmp(dir, "/") == 0 ? "" : dir, newbase);
-        const int shown = snprintf(newpath, newlen, "%s%s", shown_dir, newbase);
-        if (w < 0 || (size_t)w >= sizeof(journalled) || shown < 0 || (size_t)shown >= newlen) {
-            /* the journal must hold the whole name */
-            snprintf(why, whylen, "not quarantined: its path is too long to be journalled");
-            break;
-        }
-        const uint64_t seq = sgs_journal_next_seq(j->fd, &j->scanned, &j->max_seq);
-        if (seq == 0 || sgs_journal_append_q(j->fd, seq, judged, path, journalled) != 0) {
-            snprintf(why, whylen, "not quarantined: cannot write the journal: %s",
-                     strerror(errno));
-            break;
-        }
-        if (renameat2(dfd, base, dfd, newbase, RENAME_NOREPLACE) != 0) {
-            if (errno == EEXIST)
-                continue; /* the name appeared meanwhile; its Q is "not moved" for restore */
-            snprintf(why, whylen, "not quarantined: rename to %s: %s", newbase, strerror(errno));
-            break;
-        }
-        if (fstatat(dfd, newbase, &moved, AT_SYMLINK_NOFOLLOW) == 0 && same_file(&moved, judged)) {
-            (void)sgs_journal_append_mark(j->fd, 'D', seq);
-            res = SGS_QUARANTINE_DONE;
-            break;
-        }
-        /* another inode was swapped in under the name between the check and the rename: put
-           it back; the judged file is not at its name any more (moved by someone) */
-        if (renameat2(dfd, newbase, dfd, base, RENAME_NOREPLACE) == 0) {
-            (void)sgs_journal_append_mark(j->fd, 'U', seq);
-            res = SGS_QUARANTINE_NOT_THE_FILE;
-            snprintf(why, whylen, "not quarantined: another file was put in its place while it "
-                                  "was being quarantined (renamed back)");
-        } else {
-            snprintf(why, whylen, "not quarantined: another file was put in its place while it "
-                                  "was being quarantined; it is now %s and could not be renamed "
-                                  "back (%s): `restore` refuses it as changed", newpath,
-                     strerror(errno));
-        }
-        break;
-    }
-    if (res == SGS_QUARANTINE_FAILED && why[0] == '\0')
-        snprintf(why, whylen, "not quarantined: no free _invalid name");
-    sgs_journal_unlock(j->fd);
-    pthread_mutex_unlock(&j->mu);
-    return res;
 }
 
 /* Why a file is not at its name as judged, said plainly: already quarantined (the judged
@@ -212,6 +142,105 @@ gone(int dfd, const char *given, const char *base, const struct stat *judged, in
     snprintf(why, whylen, "not quarantined: %s is no longer there (renamed or removed since it "
                           "was judged)", given);
     return SGS_QUARANTINE_NOT_THE_FILE;
+}
+
+/*
+ * One quarantine step, under the journal's mutex (threads) and lock (processes), within the
+ * held directory descriptor: Q record (synced), renameat2(NOREPLACE), then the renamed inode is
+ * checked against the judged one. The check after the rename is what makes a swap between
+ * "check" and "rename" harmless: whatever inode the rename moved, a wrong one is renamed back
+ * at once (U record), so only the judged inode can stay quarantined.
+ */
+static sgs_quarantine_result
+rename_checked(sgs_journal *j, int dfd, const char *given, const char *path, const char *dir,
+               const char *base, const struct stat *judged, const char *shown_dir,
+               char *newpath, size_t newlen, char *why, size_t whylen)
+{
+    char journalled[PATH_MAX + NAME_MAX + 2]; /* the new name, absolute, for restore */
+    sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
+    pthread_mutex_lock(&j->mu);
+    if (sgs_journal_lock(j->fd, j->cancel, SGS_JOURNAL_LOCK_WAIT_S) != 0) {
+        const int err = errno;
+        pthread_mutex_unlock(&j->mu);
+        snprintf(why, whylen, "not quarantined: cannot lock the journal: %s",
+                 sgs_journal_lock_error(err));
+        return res;
+    }
+    why[0] = '\0';
+    /* checked again under the lock: another run sharing the journal may have quarantined (or
+       someone removed) it since the caller looked; that is said, not tried and failed */
+    struct stat now;
+    if (fstatat(dfd, base, &now, AT_SYMLINK_NOFOLLOW) != 0) {
+        res = gone(dfd, given, base, judged, errno, why, whylen);
+        goto out;
+    }
+    if (!S_ISREG(now.st_mode) || !same_file(&now, judged)) {
+        res = SGS_QUARANTINE_NOT_THE_FILE;
+        snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
+                              "judged");
+        goto out;
+    }
+    for (unsigned n = 0; n <= 999; n++) {
+        char newbase[NAME_MAX + 1];
+        struct stat taken, moved;
+        if (sgs_journal_quarantine_name(base, n, newbase, sizeof(newbase)) != 0) {
+            snprintf(why, whylen, "not quarantined: no quarantine name for it");
+            break;
+        }
+        if (fstatat(dfd, newbase, &taken, AT_SYMLINK_NOFOLLOW) == 0)
+            continue;
+        const int w = snprintf(journalled, sizeof(journalled), "%s/%s",
+                               strcmp(dir, "/") == 0 ? "" : dir, newbase);
+        const int shown = snprintf(newpath, newlen, "%s%s", shown_dir, newbase);
+        if (w < 0 || (size_t)w >= sizeof(journalled) || shown < 0 || (size_t)shown >= newlen) {
+            /* the journal must hold the whole name */
+            snprintf(why, whylen, "not quarantined: its path is too long to be journalled");
+            break;
+        }
+        const uint64_t seq = sgs_journal_next_seq(j->fd, &j->scanned, &j->max_seq);
+        if (seq == 0 || sgs_journal_append_q(j->fd, seq, judged, path, journalled) != 0) {
+            snprintf(why, whylen, "not quarantined: cannot write the journal: %s",
+                     strerror(errno));
+            break;
+        }
+        if (renameat2(dfd, base, dfd, newbase, RENAME_NOREPLACE) != 0) {
+            const int err = errno;
+            if (err == EEXIST)
+                continue; /* the name appeared meanwhile; its Q is "not moved" for restore */
+            if (err == ENOENT) { /* removed or renamed by someone not holding the lock */
+                (void)sgs_journal_append_mark(j->fd, 'U', seq); /* nothing moved */
+                res = gone(dfd, given, base, judged, err, why, whylen);
+                break;
+            }
+            snprintf(why, whylen, "not quarantined: rename to %s: %s", newbase, strerror(err));
+            break;
+        }
+        if (fstatat(dfd, newbase, &moved, AT_SYMLINK_NOFOLLOW) == 0 && same_file(&moved, judged)) {
+            (void)sgs_journal_append_done(j->fd, seq, &moved);
+            res = SGS_QUARANTINE_DONE;
+            break;
+        }
+        /* another inode was swapped in under the name between the check and the rename: put
+           it back; the judged file is not at its name any more (moved by someone) */
+        if (renameat2(dfd, newbase, dfd, base, RENAME_NOREPLACE) == 0) {
+            (void)sgs_journal_append_mark(j->fd, 'U', seq);
+            res = SGS_QUARANTINE_NOT_THE_FILE;
+            snprintf(why, whylen, "not quarantined: another file was put in its place while it "
+                                  "was being quarantined (renamed back)");
+        } else {
+            snprintf(why, whylen, "not quarantined: another file was put in its place while it "
+                                  "was being quarantined; it is now %s and could not be renamed "
+                                  "back (%s): `restore` refuses it as changed", newpath,
+                     strerror(errno));
+        }
+        break;
+    }
+    if (res == SGS_QUARANTINE_FAILED && why[0] == '\0')
+        snprintf(why, whylen, "not quarantined: no free _invalid name");
+out:
+    sgs_journal_unlock(j->fd);
+    pthread_mutex_unlock(&j->mu);
+    return res;
 }
 
 /* The absolute path of the directory open as dfd: the kernel's name for it. */
@@ -288,8 +317,8 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
         } else {
             char orig[PATH_MAX + NAME_MAX + 2];
             snprintf(orig, sizeof(orig), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base);
-            res = rename_checked(j, dfd, orig, dir, base, judged, shown_dir, newpath, newlen,
-                                 why, whylen);
+            res = rename_checked(j, dfd, given, orig, dir, base, judged, shown_dir, newpath,
+                                 newlen, why, whylen);
         }
     }
     if (res == SGS_QUARANTINE_FAILED)

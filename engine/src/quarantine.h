@@ -4,6 +4,7 @@
 
 #include "sigsweep.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -17,6 +18,9 @@ typedef struct sgs_journal sgs_journal;
  */
 sgs_journal *sgs_journal_open(const sgs_allocator *a, const char *path, char *err, size_t errlen);
 void sgs_journal_close(sgs_journal *j);
+/* A quarantine step waiting for another process's journal lock gives up when *cancel is set
+   (the engine's stop flag: SIGTERM, --time-limit), and after SGS_JOURNAL_LOCK_WAIT_S. */
+void sgs_journal_set_cancel(sgs_journal *j, const atomic_int *cancel);
 /* The open journal's descriptor (read and append; owned by j). */
 int sgs_journal_fd(const sgs_journal *j);
 

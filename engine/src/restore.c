@@ -509,8 +509,7 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
     const int fd = have_journal ? open(o->journal, (o->dry_run ? O_RDONLY : O_RDWR | O_APPEND) |
                                                        O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                                 : -1;
-    if (have_journal && (fd < 0 || fstat(fd, &jst) != 0 || !S_ISREG(jst.st_mode) ||
-                         sgs_journal_lock(fd) != 0)) {
+    if (have_journal && (fd < 0 || fstat(fd, &jst) != 0 || !S_ISREG(jst.st_mode))) {
         snprintf(err, errlen, "%s: %s", o->journal,
                  fd >= 0 && !S_ISREG(jst.st_mode) ? "not a regular file, not a journal"
                                                   : strerror(errno));
@@ -519,9 +518,14 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
         return fd >= 0 && !S_ISREG(jst.st_mode) ? SGS_ERR_FORMAT : SGS_ERR_IO;
     }
     /* the same trust as a quarantining run's journal open: its entries decide what is renamed
-       back, so one another user owns or others can write is refused (in a dry run too) */
+       back, so one another user owns or others can write (or read, and so lock) is refused
+       (in a dry run too), before it is locked */
     if (have_journal && !sgs_journal_trusted(&jst, o->journal, err, errlen)) {
-        sgs_journal_unlock(fd);
+        close(fd);
+        return SGS_ERR_IO;
+    }
+    if (have_journal && sgs_journal_lock(fd, NULL, SGS_JOURNAL_LOCK_WAIT_S) != 0) {
+        snprintf(err, errlen, "%s: cannot lock: %s", o->journal, sgs_journal_lock_error(errno));
         close(fd);
         return SGS_ERR_IO;
     }

@@ -57,7 +57,7 @@ fi
 # 3c. the same for restore, which opens the journal itself: a real journal, made untrusted
 mkdir -p rq && printf 'unsigned\n' > rq/u1
 "$B" verify -q --key k.pub --quarantine --force --journal rq.j rq >/dev/null 2>&1 || true
-for variant in 666 620 nobody; do
+for variant in 666 620 644 640 nobody; do
   if [ "$variant" = nobody ]; then
     { [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; } || continue
     chmod 600 rq.j && chown nobody rq.j
@@ -83,6 +83,7 @@ forge() { # forge ORIG QUARANTINED
   local st; st=$(stat -c '%d %i %s' "$2")
   local mt; mt=$(python3 -c 'import os,sys; print(os.lstat(sys.argv[1]).st_mtime_ns)' "$2")
   printf 'sigsweep-journal 1\nQ 1 %s %s %s %s\nD 1\n' "$st" "$mt" "$(hexp "$1")" "$(hexp "$2")" > forged.j
+  chmod 600 forged.j # trusted as a journal: refused for what it says, not for its mode
 }
 for orig in "$t/target/x" "$t/victim/passwd" "$t/victim/../target/x"; do
   forge "$orig" "$t/victim/x_invalid"
@@ -97,4 +98,56 @@ check "forged restore through a linked directory: refused" "[ $rc != 0 ] && [ -f
 forge "$t/victim/x" "$t/victim/x_invalid"
 set +e; "$B" restore --journal forged.j >/dev/null 2>&1; rc=$?; set -e
 check "the one legitimate rename: restored, exit 0" "[ $rc = 0 ] && [ -f victim/x ]"
+
+# 5. sigsweep's own quarantine is skipped by an enforcing run only as it was left: the very
+#    inode, unchanged since its rename (ctime), under its journalled name (issue 18: a file
+#    rewritten with its size and mtime put back, or hard-linked as another _invalid name, was
+#    skipped with no record and exit 0)
+mkdir -p oq
+printf 'unsigned one\n' > oq/u; printf 'unsigned two\n' > oq/v; printf 'unsigned three\n' > oq/w
+printf 'signed\n' > oq/good && "$B" sign -q --key k.pem oq/good >/dev/null
+"$B" verify -q --key k.pub --quarantine --force --journal oq.j oq >/dev/null 2>&1 || true
+set +e; "$B" verify --format jsonl --key k.pub --quarantine --force --journal oq.j oq >oq1 2>&1; rc=$?; set -e
+check "own quarantine as left: not judged again (exit 0, no _invalid record)" \
+  "[ $rc = 0 ] && ! grep -q '_invalid' oq1 && [ -e oq/u_invalid ] && [ -e oq/w_invalid ]"
+cp -p oq/u_invalid oq-ref
+printf 'UNSIGNED ONE\n' > oq/u_invalid && touch -r oq-ref oq/u_invalid # same size, same mtime
+ln oq/v_invalid oq/x_invalid
+set +e; "$B" verify --format jsonl --key k.pub --quarantine --force --journal oq.j oq >oq2 2>&1; rc=$?; set -e
+check "own quarantine rewritten (size and mtime put back): judged, with a record, exit 1" \
+  "[ $rc = 1 ] && grep -q '\"path\":\"oq/u_invalid\"' oq2"
+check "own quarantine hard-linked as another _invalid name: both judged" \
+  "grep -q '\"path\":\"oq/x_invalid\"' oq2 && grep -q '\"path\":\"oq/v_invalid\"' oq2"
+check "own quarantine untouched: still not judged" "! grep -q '\"path\":\"oq/w_invalid\"' oq2"
+
+# 6. a journal locked by another process of the same user (never released): the run is not
+#    stuck; it ends at --time-limit with exit 2, says why, and renames nothing
+mkdir -p lk && printf 'unsigned\n' > lk/u
+"$B" verify -q --key k.pub --quarantine --journal lk.j tree/f1 >/dev/null 2>&1
+( flock -x 9 && touch lk.held && exec sleep 300 ) 9<lk.j >/dev/null 2>&1 &
+holder=$! # the sleep itself (exec): killing it lets go of the lock
+for _ in $(seq 1 600); do [ -e lk.held ] && break; sleep 0.05; done
+set +e; guard "$B" verify --key k.pub --quarantine --force --time-limit 2 --journal lk.j lk >lk.out 2>lk.err; rc=$?; set -e
+kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+check "journal lock held elsewhere: exit 2 at the time limit, said, nothing renamed" \
+  "[ $rc = 2 ] && grep -q 'waiting for the journal lock' lk.out && [ -e lk/u ] && [ ! -e lk/u_invalid ]"
+
+# 7. two quarantining runs on one journal over the SAME tree: each file quarantined once, the
+#    loser says it was already quarantined (not "No such file"), every Q has its D or U, and
+#    restore brings all back with exit 0
+mkdir same
+for i in $(seq 1 300); do printf 'unsigned %s\n' "$i" > "same/u$i"; done
+"$B" verify --key k.pub --quarantine --force --journal same.j same >same1 2>&1 &
+p1=$!
+"$B" verify --key k.pub --quarantine --force --journal same.j same >same2 2>&1 &
+p2=$!
+wait $p1 || true; wait $p2 || true
+nq=$(grep -c '^Q ' same.j); nd=$(grep -c '^[DU] ' same.j)
+check "same tree twice: no 'No such file', every Q closed (Q $nq, D/U $nd)" \
+  "! grep -q 'No such file' same1 same2 && [ $nq = $nd ]"
+check "same tree twice: 300 quarantined once each" \
+  "[ \$(find same -name 'u*_invalid' | wc -l) = 300 ] && ! find same -name '*_invalid.*' | grep -q ."
+set +e; "$B" restore --journal same.j >same.r 2>&1; rc=$?; set -e
+check "same tree twice: restore exit 0, all 300 back" \
+  "[ $rc = 0 ] && [ \$(find same -type f -name 'u*' ! -name '*_invalid*' | wc -l) = 300 ]"
 finish

@@ -19,34 +19,9 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 import sgs_cli  # noqa: E402
+from race_lib import NOBODY, attacker, snapshot  # noqa: E402
 
-NOBODY = 65534
 RUNS = 40
-
-SWAPPER = r"""
-import os, sys
-t = sys.argv[1]
-sub, real, out = os.path.join(t, "sub"), os.path.join(t, "sub.real"), sys.argv[2]
-n = 0
-while True:
-    n += 1
-    try:  # each state held for a varying number of system calls
-        os.rename(sub, real)
-        os.symlink(out, sub)
-        for _ in range(n % 64):
-            os.lstat(sub)
-        os.unlink(sub)
-        os.rename(real, sub)
-        for _ in range(n % 61):
-            os.lstat(sub)
-    except OSError:
-        pass
-"""
-
-
-def snapshot(top):
-    return sorted((os.path.relpath(os.path.join(r, n), top), os.lstat(os.path.join(r, n)).st_ino)
-                  for r, ds, fs in os.walk(top) for n in ds + fs)
 
 
 def main():
@@ -83,13 +58,9 @@ def main():
     with open(os.path.join(work, "list"), "w") as f:
         f.write("tree/good\ntree/sub/x\ntree/sub/z\n")
 
-    def drop():
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
-
     # the system's python (one nobody can run: not a per-user install under /root)
     py = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
-    swapper = subprocess.Popen([py, "-c", SWAPPER, tree, outside], preexec_fn=drop)
+    swapper = attacker(py, os.path.join(tree, "sub"), outside)
     valid_x = renamed_outside = zero = 0
     try:
         for i in range(RUNS):

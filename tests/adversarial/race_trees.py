@@ -36,29 +36,9 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 import sgs_cli  # noqa: E402
+from race_lib import SWAPPER, attacker, own_by_nobody, put_back, snapshot, write  # noqa: E402
 
-NOBODY = 65534
 RUNS = 30
-
-SWAPPER = r"""
-import os, sys
-d, out = sys.argv[1], sys.argv[2]
-real = d + ".real"
-n = 0
-while True:
-    n += 1
-    try:  # each state held for a varying number of system calls
-        os.rename(d, real)
-        os.symlink(out, d)
-        for _ in range(n % 64):
-            os.lstat(d)
-        os.unlink(d)
-        os.rename(real, d)
-        for _ in range(n % 61):
-            os.lstat(d)
-    except OSError:
-        pass
-"""
 
 
 SWAP_FILES = r"""
@@ -75,33 +55,6 @@ while True:
 """
 
 
-def snapshot(top):
-    """Names, inodes, sizes and times of everything under top: any change shows."""
-    out = []
-    for r, ds, fs in os.walk(top):
-        for n in ds + fs:
-            st = os.lstat(os.path.join(r, n))
-            out.append((os.path.relpath(os.path.join(r, n), top), st.st_ino, st.st_size,
-                        st.st_mtime_ns))
-    return sorted(out)
-
-
-def own_by_nobody(top):
-    for r, ds, fs in os.walk(top):
-        for n in [r] + [os.path.join(r, m) for m in ds + fs]:
-            os.chown(n, NOBODY, NOBODY)
-
-
-def drop():
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
-
-
-def write(path, data):
-    with open(path, "wb") as f:
-        f.write(data)
-
-
 def records(out, names):
     """{name: [verdict...]} for the text lines `NAME: VERDICT (reason)` of the given names."""
     got = {n: [] for n in names}
@@ -112,20 +65,19 @@ def records(out, names):
     return got
 
 
-def race(ck, py, target, link_to, runs, audit, code=SWAPPER):
-    """Runs audit(i) `runs` times against a swapper of target <-> link_to."""
-    swapper = subprocess.Popen([py, "-c", code, target, link_to], preexec_fn=drop)
+def race(ck, py, target, link_to, outside, what, audit, code=SWAPPER):
+    """Runs audit(i) RUNS times against a swapper of target <-> link_to; nothing under
+    outside (None: not checked) may change."""
+    before = snapshot(outside) if outside else None
+    swapper = attacker(py, target, link_to, code)
     try:
-        for i in range(runs):
+        for i in range(RUNS):
             audit(i)
     finally:
         swapper.kill()
         swapper.wait()
-    # the tree as it was: the real directory back in place
-    if os.path.islink(target):
-        os.unlink(target)
-    if os.path.isdir(target + ".real"):
-        os.rename(target + ".real", target)
+    put_back(target)
+    ck.check(outside is None or snapshot(outside) == before, "%s: outside/ changed" % what)
 
 
 def agents_race(ck, sgs, py, work):
@@ -141,7 +93,6 @@ def agents_race(ck, sgs, py, work):
         os.makedirs(os.path.join(fleet, a))
     write(os.path.join(fleet, "pc-ok", "OfcNTCer.dat"), key)
     own_by_nobody(fleet)
-    before = snapshot(os.path.join(work, "outside"))
     write(os.path.join(work, "agents.tsv"),
           b"pc-ok\tfleet/pc-ok/OfcNTCer.dat\npc-bad\tfleet/pc-bad/OfcNTCer.dat\n")
     bad = [0]
@@ -166,8 +117,8 @@ def agents_race(ck, sgs, py, work):
         ck.check(p.returncode == 1, "agents run %d: exit %d\n%s%s"
                  % (i, p.returncode, out, p.stderr.decode(errors="replace")))
 
-    race(ck, py, os.path.join(fleet, "pc-bad"), outside, RUNS, audit)
-    ck.check(snapshot(os.path.join(work, "outside")) == before, "agents: outside/ changed")
+    race(ck, py, os.path.join(fleet, "pc-bad"), outside, os.path.join(work, "outside"),
+         "agents", audit)
     return bad[0]
 
 
@@ -188,7 +139,6 @@ def package_race(ck, sgs, py, work):
                     manifest], check=True, stdout=subprocess.DEVNULL)
     write(os.path.join(pkg, "sub", "x"), b"the attacker's program\n")  # modified after signing
     own_by_nobody(pkg)
-    before = snapshot(os.path.join(work, "outside"))
     bad = [0]
 
     def audit(i):
@@ -210,8 +160,8 @@ def package_race(ck, sgs, py, work):
         ck.check(p.returncode == 1, "package run %d: exit %d\n%s%s"
                  % (i, p.returncode, out, p.stderr.decode(errors="replace")))
 
-    race(ck, py, os.path.join(pkg, "sub"), outside, RUNS, audit)
-    ck.check(snapshot(os.path.join(work, "outside")) == before, "package: outside/ changed")
+    race(ck, py, os.path.join(pkg, "sub"), outside, os.path.join(work, "outside"), "package",
+         audit)
     return bad[0]
 
 
@@ -254,7 +204,7 @@ def quarantine_race(ck, sgs, py, work):
                  % (i, r.returncode, os.path.exists(q), r.stdout.decode(errors="replace"),
                     r.stderr.decode(errors="replace")))
 
-    race(ck, py, os.path.join(tree, "x"), os.path.join(spare, "x"), RUNS, audit,
+    race(ck, py, os.path.join(tree, "x"), os.path.join(spare, "x"), None, "quarantine", audit,
          code=SWAP_FILES)
     # both inodes are still there, one under each name, with their bytes
     held = sorted(open(os.path.join(d, "x"), "rb").read() for d in (tree, spare))

@@ -73,7 +73,7 @@ journal_check() {
             if ($2 in q) bad("Q " $2 " again")
             q[$2] = 1; order[++nq] = $2; orig[$2] = unhex($7); new[$2] = unhex($8); next
         }
-        ($1 == "D" || $1 == "R") && NF == 2 {
+        ($1 == "D" || $1 == "R") && NF == 2 || $1 == "D" && NF == 3 && $3 ~ /^[1-9][0-9]*$/ {
             if (!($2 in q)) bad($1 " " $2 " without an earlier Q")
             else if ($1 == "D") dd[$2] = 1
             else { if ($2 in rr) bad("R " $2 " again"); rr[$2] = 1 }

@@ -15,8 +15,15 @@
 
 #include "journal.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char root[512];
@@ -194,6 +201,7 @@ forged(const char *jp, const char *orig, const char *q)
                                (uint64_t)st.st_mtim.tv_nsec,
                            oh, qh);
     sgs_test_write(jp, line, (size_t)n);
+    REQUIRE(chmod(jp, 0600) == 0); /* a journal others can read is not used */
 }
 
 /* The journal is input: its records are read exactly as written (digits only, no overflow,
@@ -321,6 +329,109 @@ test_journal_strict(void)
     sgs_journal_entries_free(NULL, e, n);
 }
 
+
+/* Makes d/name (a bad file) and quarantines it through j: the result, why in why. */
+static sgs_quarantine_result
+quarantine_new(sgs_journal *j, const char *d, const char *name, char *why, size_t whylen)
+{
+    char f[PATH_MAX + 32], moved[PATH_MAX + 64];
+    struct stat st;
+    snprintf(f, sizeof(f), "%s/%s", d, name);
+    sgs_test_write(f, "bad\n", 4);
+    REQUIRE(stat(f, &st) == 0);
+    return sgs_quarantine_file_ex(j, f, &st, 0, 0, moved, sizeof(moved), why, whylen);
+}
+
+/* A record cut short (a full disk; here RLIMIT_FSIZE, which makes the same short write) is cut
+   back off: the next record starts a line of its own and the journal stays readable (issue
+   18: a torn Q followed by the next run's record made restore refuse the whole journal). */
+static void
+test_short_write(void)
+{
+    char jp[PATH_MAX], d[PATH_MAX], f[PATH_MAX + 32], moved[PATH_MAX + 64], why[512], err[512];
+    path_of(jp, sizeof(jp), "short.journal");
+    path_of(d, sizeof(d), "short");
+    REQUIRE(mkdir(d, 0755) == 0);
+    sgs_journal *const j = sgs_journal_open(NULL, jp, err, sizeof(err));
+    REQUIRE(j != NULL);
+    struct stat js, st;
+    REQUIRE(stat(jp, &js) == 0);
+    struct rlimit old, lim;
+    REQUIRE(getrlimit(RLIMIT_FSIZE, &old) == 0);
+    void (*const was)(int) = signal(SIGXFSZ, SIG_IGN);
+    snprintf(f, sizeof(f), "%s/first", d);
+    sgs_test_write(f, "bad\n", 4);
+    REQUIRE(stat(f, &st) == 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)js.st_size + 20; /* room for 20 bytes of the Q record */
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(j, f, &st, 0, 0, moved, sizeof(moved), why,
+                                        sizeof(why)),
+                 SGS_QUARANTINE_FAILED);
+    REQUIRE(setrlimit(RLIMIT_FSIZE, &old) == 0);
+    (void)signal(SIGXFSZ, was);
+    CHECK(strstr(why, "cannot write the journal") != NULL && access(f, F_OK) == 0);
+    struct stat after;
+    CHECK(stat(jp, &after) == 0 && after.st_size == js.st_size); /* cut back */
+    /* space again: the next file is quarantined, and the journal reads whole */
+    CHECK_EQ_INT(quarantine_new(j, d, "second", why, sizeof(why)), SGS_QUARANTINE_DONE);
+    /* a torn tail some other writer left (it died mid-write): cut before the next append */
+    const int raw = open(jp, O_WRONLY | O_APPEND);
+    REQUIRE(raw >= 0 && write(raw, "Q 99 1 2", 8) == 8);
+    close(raw);
+    CHECK_EQ_INT(quarantine_new(j, d, "third", why, sizeof(why)), SGS_QUARANTINE_DONE);
+    sgs_journal_close(j);
+    sgs_journal_entry *e = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(sgs_journal_read(NULL, jp, &e, &n, err, sizeof(err)), 0);
+    CHECK(n == 2 && e != NULL && e[0].done && e[1].done && e[0].ctime_ns != 0);
+    sgs_journal_entries_free(NULL, e, n);
+    sgs_restore_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.journal = jp;
+    restored_count = refused_count = 0;
+    CHECK_EQ_INT(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)), SGS_OK);
+    CHECK_EQ_INT((int)restored_count, 2);
+}
+
+/* Waiting for another process's journal lock: given up when the run is stopped (the stop
+   flag), never a wait without end; a journal others could read (and so lock) is refused. */
+static void
+test_lock_wait(void)
+{
+    char jp[PATH_MAX], f[PATH_MAX + 32], moved[PATH_MAX + 64], why[512], err[512];
+    path_of(jp, sizeof(jp), "locked.journal");
+    sgs_journal *const j = sgs_journal_open(NULL, jp, err, sizeof(err));
+    REQUIRE(j != NULL);
+    atomic_int stop = 1;
+    sgs_journal_set_cancel(j, &stop);
+    const int other = open(jp, O_RDONLY); /* another process's open file description */
+    REQUIRE(other >= 0 && flock(other, LOCK_EX) == 0);
+    path_of(f, sizeof(f), "locked-file");
+    sgs_test_write(f, "bad\n", 4);
+    struct stat st;
+    REQUIRE(stat(f, &st) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(j, f, &st, 0, 0, moved, sizeof(moved), why,
+                                        sizeof(why)),
+                 SGS_QUARANTINE_FAILED);
+    CHECK(strstr(why, "stopped while waiting for the journal lock") != NULL);
+    CHECK(access(f, F_OK) == 0);
+    close(other);
+    stop = 0;
+    CHECK_EQ_INT(sgs_quarantine_file_ex(j, f, &st, 0, 0, moved, sizeof(moved), why,
+                                        sizeof(why)),
+                 SGS_QUARANTINE_DONE);
+    sgs_journal_close(j);
+    REQUIRE(chmod(jp, 0644) == 0);
+    CHECK(sgs_journal_open(NULL, jp, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "readable by others") != NULL);
+    sgs_restore_opts ro;
+    memset(&ro, 0, sizeof(ro));
+    ro.journal = jp;
+    CHECK(sgs_restore(&ro, on_restore, NULL, err, sizeof(err)) != SGS_OK);
+    CHECK(strstr(err, "readable by others") != NULL && access(moved, F_OK) == 0);
+}
+
 int
 main(void)
 {
@@ -395,6 +506,8 @@ main(void)
     test_two_runs_and_long_names();
     test_strict_records();
     test_restore_confined();
+    test_short_write();
+    test_lock_wait();
     sgs_test_rm_rf(root);
     return sgs_test_done("quarantine_test");
 }
