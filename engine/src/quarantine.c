@@ -116,6 +116,15 @@ same_file(const struct stat *a, const struct stat *b)
            a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Before the rename: also the ctime, which a rewrite with its mtime put back (or a chmod, a
+   new link) changes; after the rename it cannot be asked (the rename itself changes it). */
+static int
+unchanged(const struct stat *now, const struct stat *judged)
+{
+    return same_file(now, judged) && now->st_ctim.tv_sec == judged->st_ctim.tv_sec &&
+           now->st_ctim.tv_nsec == judged->st_ctim.tv_nsec;
+}
+
 /* Why a file is not at its name as judged, said plainly: already quarantined (the judged
    inode under one of its quarantine names: a concurrent run sharing the journal did it), or
    renamed or removed by someone. */
@@ -174,7 +183,7 @@ rename_checked(sgs_journal *j, int dfd, const char *given, const char *path, con
         res = gone(dfd, given, base, judged, errno, why, whylen);
         goto out;
     }
-    if (!S_ISREG(now.st_mode) || !same_file(&now, judged)) {
+    if (!S_ISREG(now.st_mode) || !unchanged(&now, judged)) {
         res = SGS_QUARANTINE_NOT_THE_FILE;
         snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
                               "judged");
@@ -303,7 +312,7 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
                               "(moved or replaced since)");
     } else if (fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0) {
         res = gone(dfd, given, base, judged, errno, why, whylen);
-    } else if (!S_ISREG(fs.st_mode) || !same_file(&fs, judged)) {
+    } else if (!S_ISREG(fs.st_mode) || !unchanged(&fs, judged)) {
         res = SGS_QUARANTINE_NOT_THE_FILE;
         snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
                               "judged");

@@ -24,6 +24,7 @@
 #include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[512];
@@ -421,6 +422,20 @@ test_lock_wait(void)
     CHECK_EQ_INT(sgs_quarantine_file_ex(j, f, &st, 0, 0, moved, sizeof(moved), why,
                                         sizeof(why)),
                  SGS_QUARANTINE_DONE);
+    /* rewritten since it was judged, its size and mtime put back: the ctime tells, not renamed */
+    path_of(f, sizeof(f), "rewritten");
+    sgs_test_write(f, "bad\n", 4);
+    REQUIRE(stat(f, &st) == 0);
+    struct timespec sleep_a_tick = {0, 20 * 1000 * 1000};
+    nanosleep(&sleep_a_tick, NULL);
+    sgs_test_write(f, "BAD\n", 4);
+    const struct timespec times[2] = {st.st_atim, st.st_mtim};
+    REQUIRE(utimensat(AT_FDCWD, f, times, 0) == 0);
+    char unmoved[PATH_MAX + 64];
+    CHECK_EQ_INT(sgs_quarantine_file_ex(j, f, &st, 0, 0, unmoved, sizeof(unmoved), why,
+                                        sizeof(why)),
+                 SGS_QUARANTINE_NOT_THE_FILE);
+    CHECK(strstr(why, "changed or was replaced") != NULL && access(f, F_OK) == 0);
     sgs_journal_close(j);
     REQUIRE(chmod(jp, 0644) == 0);
     CHECK(sgs_journal_open(NULL, jp, err, sizeof(err)) == NULL);
