@@ -559,34 +559,9 @@ open_beneath(sgs_engine *e, const char *rel)
             return (int)fd;
         atomic_store_explicit(&e->no_openat2, 1, memory_order_relaxed);
     }
-    /* No openat2: walk the components, following no link at all (stricter than needed). */
-    char comp[4096];
-    int dirfd = e->pkg_rootfd;
-    const char *p = rel;
-    for (;;) {
-        const char *const slash = strchr(p, '/');
-        const size_t len = slash != NULL ? (size_t)(slash - p) : strlen(p);
-        if (len == 0 || len >= sizeof(comp)) {
-            if (dirfd != e->pkg_rootfd)
-                close(dirfd);
-            errno = ENOENT;
-            return -1;
-        }
-        memcpy(comp, p, len);
-        comp[len] = '\0';
-        const int flags = slash != NULL ? O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
-                                        : O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
-        const int fd = openat(dirfd, comp, flags);
-        const int saved = errno;
-        if (dirfd != e->pkg_rootfd)
-            close(dirfd);
-        if (fd < 0 || slash == NULL) {
-            errno = saved;
-            return fd;
-        }
-        dirfd = fd;
-        p = slash + 1;
-    }
+    /* No openat2: the components one by one, following no link at all (stricter than
+       needed) */
+    return sgs_open_nofollow(e->pkg_rootfd, rel, O_RDONLY | O_NONBLOCK);
 }
 
 void
