@@ -16,6 +16,7 @@
 #include "sigsweep.h"
 
 #include <openssl/opensslv.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -365,6 +366,10 @@ main(int argc, char **argv)
         nofile.rlim_cur = nofile.rlim_max;
         (void)setrlimit(RLIMIT_NOFILE, &nofile);
     }
+    /* A file-size limit (ulimit -f) makes a write past it fail with EFBIG, which every writer
+       handles (the journal cuts its record back, the report is not replaced), instead of
+       killing the run with nothing reported. */
+    (void)signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         fputs(cli_overview, stderr);
         return CLI_EXIT_USAGE;

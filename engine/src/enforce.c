@@ -114,34 +114,18 @@ sgs_enforce_hold(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const 
     return sgs_sink_hold(&e->sink, j->seq, sgs_record_checked(rec, &fixed), sb, j->dir_dev, j->dir_ino);
 }
 
-/* "<name>_invalid" or "<name>_invalid.<digits>": a file an earlier run quarantined. */
-static int
-is_quarantine_name(const char *path)
-{
-    const char *const base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
-    const char *const mark = strstr(base, "_invalid");
-    if (mark == NULL || mark == base)
-        return 0;
-    const char *last = mark, *next;
-    while ((next = strstr(last + 1, "_invalid")) != NULL)
-        last = next;
-    const char *tail = last + strlen("_invalid");
-    if (*tail == '.' && tail[1] != '\0') {
-        tail++;
-        while (*tail >= '0' && *tail <= '9')
-            tail++;
-    }
-    return *tail == '\0';
-}
-
 /* 1: the entry is a file sigsweep itself quarantined (by the journal), which an enforcing run
-   does not judge and rename again: the very inode, unchanged since its rename (ctime), under
-   the name and in the directory the journal gives. Any other such name, whoever made it (a
-   hard link, a copy, a rewrite with its mtime put back), is judged like every file. */
+   does not judge again: the very inode, unchanged since its rename (ctime), under the name and
+   in the directory the journal gives, writable by root or this user only. Any other such name,
+   whoever made it (a hard link, a copy, a rewrite with its mtime put back, another user's
+   file), is judged like every file, and sigsweep's own is not renamed again (quarantine.c). */
 int
 sgs_enforce_own_quarantine(const sgs_engine *e, const sgs_scan_entry *ent)
 {
-    if (e->journal == NULL || e->nquarantined_ids == 0 || !is_quarantine_name(ent->path))
+    /* walked entries only: a file named on the command line or in --files-from is judged
+       (and gets its record); it is not renamed again either way (quarantine.c) */
+    if (e->journal == NULL || e->nquarantined_ids == 0 || ent->given ||
+        !sgs_journal_quarantine_shaped(ent->path))
         return 0;
     const char *const slash = strrchr(ent->path, '/');
     const char *const name = slash != NULL ? slash + 1 : ent->path;
@@ -157,7 +141,10 @@ sgs_enforce_own_quarantine(const sgs_engine *e, const sgs_scan_entry *ent)
         if (dfd >= 0)
             close(dfd);
     }
-    if (!ok || !S_ISREG(st.st_mode))
+    /* only a file no one else can write: another's could be rewritten through a shared
+       mapping without a change of mtime or ctime (the cache's rule, DEVELOPING.md) */
+    if (!ok || !S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
         return 0;
     uint64_t key[ID_WORDS];
     id_of(key, &st, &dir, name);

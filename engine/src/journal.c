@@ -154,6 +154,8 @@ sgs_journal_next_seq(int fd, uint64_t *scanned, uint64_t *max_seq)
     return *max_seq + 1;
 }
 
+static int parent_trusted(const char *path, char *err, size_t errlen);
+
 int
 sgs_journal_open_fd(const char *path, char *err, size_t errlen)
 {
@@ -164,6 +166,8 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
     /* created with its header in one step (fileio.c), so a concurrent run never sees it empty
        (and takes it for "not a journal"); a symlink, FIFO or device there is refused */
     static const char header[] = SGS_JOURNAL_HEADER "\n";
+    if (!parent_trusted(path, err, errlen))
+        return -1; /* nothing created where someone else could swap it */
     const int fd = sgs_wfile_open_append(path, 0600, header, sizeof(header) - 1, err, errlen);
     struct stat sb;
     if (fd < 0)
@@ -181,7 +185,8 @@ sgs_journal_open_fd(const char *path, char *err, size_t errlen)
         close(fd);
         return -1;
     }
-    if (!sgs_journal_trusted(&sb, path, err, errlen)) {
+    if (!sgs_journal_trusted(&sb, path, err, errlen) ||
+        !sgs_journal_place_trusted(fd, path, err, errlen)) {
         close(fd);
         return -1;
     }
@@ -228,6 +233,81 @@ sgs_journal_trusted(const struct stat *sb, const char *path, char *err, size_t e
     return 1;
 }
 
+/* The place check of sgs_journal_place_trusted from the kernel's name of fd: fd is the
+   journal (its directories checked) or, is_dir, the directory it is to be created in. */
+static int
+place_trusted(int fd, int is_dir, const char *path, char *err, size_t errlen)
+{
+    char link[64], dir[PATH_MAX + 2];
+    snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, dir, PATH_MAX);
+    if (n <= 0 || n >= PATH_MAX || dir[0] != '/') {
+        snprintf(err, errlen, "%s: cannot tell which directory holds it (/proc/self/fd)", path);
+        return 0;
+    }
+    dir[n] = '\0';
+    if (is_dir && n > 1)
+        memcpy(dir + n, "/x", 3); /* its own check first: as if for a file in it */
+    const uid_t euid = geteuid();
+    /* every directory from the journal's up to /: whoever may rename entries in one of them
+       can put another (an older) journal in its place */
+    for (char *slash = strrchr(dir, '/'); slash != NULL; slash = strrchr(dir, '/')) {
+        if (slash == dir)
+            slash[1] = '\0'; /* "/" itself, last */
+        else
+            *slash = '\0';
+        struct stat ds;
+        if (lstat(dir, &ds) != 0) {
+            snprintf(err, errlen, "%s: its directory %s: %s", path, dir, strerror(errno));
+            return 0;
+        }
+        if (ds.st_uid != euid && ds.st_uid != 0) {
+            snprintf(err, errlen, "%s: its directory %s is owned by uid %lu, not by this user or "
+                     "root: not trusted as a journal's place (its owner could swap the journal)",
+                     path, dir, (unsigned long)ds.st_uid);
+            return 0;
+        }
+        if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (ds.st_mode & S_ISVTX) == 0) {
+            snprintf(err, errlen, "%s: its directory %s is writable by %s: not trusted as a "
+                     "journal's place (anyone could swap the journal; chmod go-w, or the sticky "
+                     "bit)", path, dir, (ds.st_mode & S_IWOTH) != 0 ? "others" : "its group");
+            return 0;
+        }
+        if (strcmp(dir, "/") == 0)
+            break;
+    }
+    return 1;
+}
+
+int
+sgs_journal_place_trusted(int fd, const char *path, char *err, size_t errlen)
+{
+    return place_trusted(fd, 0, path, err, errlen);
+}
+
+/* Before the journal is created or opened: the directory it is in, by its path as given. */
+static int
+parent_trusted(const char *path, char *err, size_t errlen)
+{
+    const char *const slash = strrchr(path, '/');
+    char dir[PATH_MAX];
+    const int w = slash == NULL ? snprintf(dir, sizeof(dir), ".")
+                  : slash == path ? snprintf(dir, sizeof(dir), "/")
+                                  : snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+    if (w < 0 || (size_t)w >= sizeof(dir)) {
+        snprintf(err, errlen, "%s: path too long", path);
+        return 0;
+    }
+    const int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0) {
+        snprintf(err, errlen, "%s: its directory: %s", path, strerror(errno));
+        return 0;
+    }
+    const int ok = place_trusted(dfd, 1, path, err, errlen);
+    close(dfd);
+    return ok;
+}
+
 /* "<base>_invalid" (n 0) or "<base>_invalid.<n>"; a name over NAME_MAX keeps the first bytes
    of base and adds "~" and 16 hex digits of SHA-256(base), so it stays unique and restore can
    tell it from the recorded original. 0, or -1 (n out of range, out too small). */
@@ -257,6 +337,25 @@ sgs_journal_quarantine_name(const char *base, unsigned n, char *out, size_t outl
         w = snprintf(out, outlen, "%.*s~%s%s", (int)KEEP, base, hex, suffix);
     }
     return w > 0 && (size_t)w < outlen ? 0 : -1;
+}
+
+int
+sgs_journal_quarantine_shaped(const char *path)
+{
+    const char *const base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
+    const char *const mark = strstr(base, "_invalid");
+    if (mark == NULL || mark == base)
+        return 0;
+    const char *last = mark, *next;
+    while ((next = strstr(last + 1, "_invalid")) != NULL)
+        last = next;
+    const char *tail = last + strlen("_invalid");
+    if (*tail == '.' && tail[1] != '\0') {
+        tail++;
+        while (*tail >= '0' && *tail <= '9')
+            tail++;
+    }
+    return *tail == '\0';
 }
 
 int

@@ -24,6 +24,11 @@ int sgs_journal_open_fd(const char *path, char *err, size_t errlen);
 struct stat;
 int sgs_journal_trusted(const struct stat *sb, const char *path, char *err, size_t errlen);
 
+/* The same for the journal's place: every directory from the one holding the open journal fd
+   up to / is owned by this user or root and not writable by group or others (unless sticky):
+   else someone could swap in another journal between runs. 1: trusted; 0: err says why. */
+int sgs_journal_place_trusted(int fd, const char *path, char *err, size_t errlen);
+
 /* The next sequence number, unique in the journal across runs sharing it: called with the
    journal lock held, it reads what was appended since *scanned (any run's records) and returns
    one more than the largest Q sequence number seen (kept in *max_seq). 0 on a read error. */
@@ -57,6 +62,10 @@ int sgs_journal_append_done(int fd, uint64_t seq, const struct stat *moved);
    n <= 999); over-long names are shortened reversibly (a hash of base; the journal holds the
    original). 0, or -1. */
 int sgs_journal_quarantine_name(const char *base, unsigned n, char *out, size_t outlen);
+
+/* Is the last name of path shaped as a quarantine name ("<name>_invalid" or
+   "<name>_invalid.<digits>"), whoever made it? 1 or 0. */
+int sgs_journal_quarantine_shaped(const char *path);
 
 /* Is q_base a name sgs_journal_quarantine_name gives orig_base (any attempt)? 1 or 0. */
 int sgs_journal_is_quarantine_name(const char *orig_base, const char *q_base);

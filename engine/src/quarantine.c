@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <pthread.h>
@@ -52,6 +53,7 @@ struct sgs_journal {
     size_t protect_count;
     uint64_t scanned, max_seq; /* how far the journal was read for sequence numbers */
     const atomic_int *cancel;  /* set: stop waiting for the lock (the run was stopped) */
+    int lock_gave_up;          /* a wait for the lock timed out: the next steps do not wait */
     _Atomic uint64_t failures;        /* judged files that could not be quarantined */
     pthread_mutex_t mu;
 };
@@ -143,14 +145,43 @@ gone(int dfd, const char *given, const char *base, const struct stat *judged, in
             fstatat(dfd, qname, &qs, AT_SYMLINK_NOFOLLOW) != 0)
             break;
         if (same_file(&qs, judged)) {
-            snprintf(why, whylen, "not quarantined here: it was already quarantined as %s "
-                                  "(by another run sharing the journal)", qname);
+            snprintf(why, whylen, "not quarantined here: it is already under the quarantine "
+                                  "name %s (renamed by another run sharing the journal, or by "
+                                  "someone else)", qname);
             return SGS_QUARANTINE_NOT_THE_FILE;
         }
     }
     snprintf(why, whylen, "not quarantined: %s is no longer there (renamed or removed since it "
                           "was judged)", given);
     return SGS_QUARANTINE_NOT_THE_FILE;
+}
+
+/* Under the lock: is the file at base (now) one the journal records as quarantined and not
+   restored, under that very name? NOT_THE_FILE with why when it is, DONE when it is not (go
+   on), FAILED when the journal cannot be read. */
+static sgs_quarantine_result
+already_ours(sgs_journal *j, const struct stat *now, const char *base, char *why, size_t whylen)
+{
+    sgs_journal_entry *ents = NULL;
+    size_t n = 0;
+    char err[256];
+    if (sgs_journal_read_fd(j->alloc, j->fd, "the journal", &ents, &n, err, sizeof(err)) != 0) {
+        snprintf(why, whylen, "not quarantined: %s", err);
+        return SGS_QUARANTINE_FAILED;
+    }
+    sgs_quarantine_result res = SGS_QUARANTINE_DONE;
+    for (size_t i = 0; i < n && res == SGS_QUARANTINE_DONE; i++) {
+        const char *const slash = strrchr(ents[i].quarantined, '/');
+        if (ents[i].done && !ents[i].restored && ents[i].dev == (uint64_t)now->st_dev &&
+            ents[i].ino == (uint64_t)now->st_ino && slash != NULL && strcmp(slash + 1, base) == 0) {
+            res = SGS_QUARANTINE_NOT_THE_FILE;
+            snprintf(why, whylen, "not quarantined again: it is sigsweep's quarantine already "
+                     "(journal record %" PRIu64 "); `sigsweep restore` puts it back",
+                     ents[i].seq);
+        }
+    }
+    sgs_journal_entries_free(j->alloc, ents, n);
+    return res;
 }
 
 /*
@@ -168,8 +199,10 @@ rename_checked(sgs_journal *j, int dfd, const char *given, const char *path, con
     char journalled[PATH_MAX + NAME_MAX + 2]; /* the new name, absolute, for restore */
     sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
     pthread_mutex_lock(&j->mu);
-    if (sgs_journal_lock(j->fd, j->cancel, SGS_JOURNAL_LOCK_WAIT_S) != 0) {
+    /* one wait per run, not one per file: once timed out, the lock is only tried */
+    if (sgs_journal_lock(j->fd, j->cancel, j->lock_gave_up ? 0 : SGS_JOURNAL_LOCK_WAIT_S) != 0) {
         const int err = errno;
+        j->lock_gave_up |= err == ETIMEDOUT;
         pthread_mutex_unlock(&j->mu);
         snprintf(why, whylen, "not quarantined: cannot lock the journal: %s",
                  sgs_journal_lock_error(err));
@@ -188,6 +221,14 @@ rename_checked(sgs_journal *j, int dfd, const char *given, const char *path, con
         snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
                               "judged");
         goto out;
+    }
+    /* sigsweep's own quarantine (this journal, any run, read now under the lock) is judged
+       when it is not as it was left, but never renamed again */
+    if (sgs_journal_quarantine_shaped(base)) {
+        res = already_ours(j, &now, base, why, whylen);
+        if (res != SGS_QUARANTINE_DONE)
+            goto out;
+        res = SGS_QUARANTINE_FAILED;
     }
     for (unsigned n = 0; n <= 999; n++) {
         char newbase[NAME_MAX + 1];

@@ -440,8 +440,12 @@ restore_entries(sgs_journal_entry *e, size_t n, const given *filters, size_t nfi
             if (!nm->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) == 0)
                 q->restored = 1;
             handled[k] = 1;
+            /* done: renamed, then put back by a restore that could not record it (a full
+               disk); else the run stopped between its record and its rename */
             report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_NOT_MOVED,
-                   "the rename never happened");
+                   q->done ? "already back at its name (restored before; the journal did not "
+                             "record it)"
+                           : "the rename never happened");
         } else if (orig_there) {
             report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED,
                    "the original name is in use again");
@@ -454,12 +458,16 @@ restore_entries(sgs_journal_entry *e, size_t n, const given *filters, size_t nfi
             if (err != 0) {
                 report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED, strerror(err));
             } else {
-                if (!nm->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) != 0)
+                char why[160] = "";
+                if (!nm->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) != 0) {
                     rp->refused++; /* restored, but the journal does not say so: not clean */
+                    snprintf(why, sizeof(why), "renamed back, but the journal could not record "
+                             "it: %s", strerror(errno));
+                }
                 q->restored = !nm->dry_run;
                 handled[k] = 1;
                 report(rp, q->orig, q->quarantined, 1,
-                       nm->dry_run ? SGS_RESTORE_WOULD : SGS_RESTORE_DONE, "");
+                       nm->dry_run ? SGS_RESTORE_WOULD : SGS_RESTORE_DONE, why);
             }
         }
         close(cf.dfd);
@@ -520,7 +528,8 @@ sgs_restore(const sgs_restore_opts *o, sgs_restore_fn fn, void *opaque, char *er
     /* the same trust as a quarantining run's journal open: its entries decide what is renamed
        back, so one another user owns or others can write (or read, and so lock) is refused
        (in a dry run too), before it is locked */
-    if (have_journal && !sgs_journal_trusted(&jst, o->journal, err, errlen)) {
+    if (have_journal && (!sgs_journal_trusted(&jst, o->journal, err, errlen) ||
+                         !sgs_journal_place_trusted(fd, o->journal, err, errlen))) {
         close(fd);
         return SGS_ERR_IO;
     }

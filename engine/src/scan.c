@@ -152,7 +152,8 @@ report_in(walker *w, const char *path, sgs_scan_kind kind, int err, unsigned pre
                                 dir != NULL ? dir->st_dev : 0,
                                 dir != NULL ? dir->st_ino : 0,
                                 handle,
-                                name != NULL ? name : path};
+                                name != NULL ? name : path,
+                                w->nup == 0};
     return w->fn(w->opaque, &ent);
 }
 

@@ -46,11 +46,13 @@ typedef struct sgs_scan_entry {
     sgs_scan_kind kind;
     int errno_value;
     unsigned present;
-    dev_t dir_dev; /* the directory the walk listed the entry in; 0, 0 for a path given */
+    dev_t dir_dev; /* the directory the entry was listed in or, for a path given, the one
+                      its last name was looked up in; 0, 0 when unknown */
     ino_t dir_ino;
     sgs_scan_dir *dir; /* that directory, open (borrowed: retain to keep); NULL for a path
                           given, or when it could not be kept */
     const char *name;  /* the entry's name in it (the end of path) */
+    int given;         /* 1: the path itself was given (not found by a walk) */
 } sgs_scan_entry;
 typedef int (*sgs_scan_entry_fn)(void *opaque, const sgs_scan_entry *entry);
 

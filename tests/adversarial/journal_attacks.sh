@@ -150,4 +150,47 @@ check "same tree twice: 300 quarantined once each" \
 set +e; "$B" restore --journal same.j >same.r 2>&1; rc=$?; set -e
 check "same tree twice: restore exit 0, all 300 back" \
   "[ $rc = 0 ] && [ \$(find same -type f -name 'u*' ! -name '*_invalid*' | wc -l) = 300 ]"
+# 8. a journal's place: a directory others can write (not sticky), or another user owns, on
+#    the way to the journal is refused (someone could swap an older journal in): exit 2
+mkdir -p open-dir && chmod 777 open-dir
+set +e; "$B" verify -q --key k.pub --quarantine --journal open-dir/J lk >/dev/null 2>errod; rc=$?; set -e
+check "journal in a directory others can write: exit 2, said, nothing renamed" \
+  "[ $rc = 2 ] && grep -q 'writable by others' errod && [ -e lk/u ] && [ ! -e open-dir/J ]"
+mkdir -p sticky-dir && chmod 1777 sticky-dir
+set +e; "$B" verify -q --key k.pub --quarantine --force --journal sticky-dir/J lk >/dev/null 2>&1; rc=$?; set -e
+check "journal in a sticky directory (as /tmp): used" "[ $rc = 1 ] && [ -e lk/u_invalid ]"
+"$B" restore --journal sticky-dir/J >/dev/null 2>&1 || true
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+  mkdir -p nobody-dir/sub && chown nobody nobody-dir
+  set +e; "$B" verify -q --key k.pub --quarantine --journal nobody-dir/sub/J lk >/dev/null 2>errnd; rc=$?; set -e
+  check "journal below a directory another user owns: exit 2, said" \
+    "[ $rc = 2 ] && grep -q 'owned by uid' errnd && [ -e lk/u ]"
+  # 9. a quarantined file another user owns (who could rewrite it through a shared mapping,
+  #    leaving mtime and ctime alone): judged again with a record, never renamed again
+  mkdir -p other && printf 'unsigned\n' > other/n && printf 'signed\n' > other/good
+  "$B" sign -q --key k.pem other/good >/dev/null && chown nobody other/n
+  "$B" verify -q --key k.pub --quarantine --force --journal other.j other >/dev/null 2>&1 || true
+  set +e; "$B" verify --key k.pub --quarantine --force --journal other.j other >oth 2>&1; rc=$?; set -e
+  check "another user's quarantined file: judged (record, exit 1), not renamed again" \
+    "[ $rc = 1 ] && grep -q '^other/n_invalid: .*not quarantined again' oth && [ -e other/n_invalid ] && ! ls other | grep -q 'n_invalid_invalid'"
+fi
+
+# 10. a quarantined file named on the command line: judged (a record), not renamed again
+set +e; "$B" verify --key k.pub --quarantine --force --journal oq.j oq/w_invalid >named 2>&1; rc=$?; set -e
+check "own quarantine named directly: a record, exit 1, not renamed again" \
+  "[ $rc = 1 ] && grep -q '^oq/w_invalid: .*not quarantined again' named && [ -e oq/w_invalid ]"
+
+# 11. a file-size limit (ulimit -f) on an enforcing run: no death by SIGXFSZ; every file gets
+#     its record, what did not fit is NOT QUARANTINED (exit 2), the journal stays whole and
+#     restore brings back what was renamed
+mkdir -p fsz
+for i in $(seq 1 20); do printf 'unsigned %s\n' "$i" > "fsz/u$i"; done
+set +e
+( ulimit -f 1; exec "$B" verify --key k.pub --quarantine --force --journal fsz.j fsz ) 2>&1 | cat >fszo
+rc=${PIPESTATUS[0]}; set -e
+check "ulimit -f: exit 2 (not killed), 20 records, the journal ends with a whole line" \
+  "[ $rc = 2 ] && [ \$(grep -c '^fsz/u' fszo) = 20 ] && grep -q 'File too large' fszo && [ \"\$(tail -c 1 fsz.j | od -An -c | tr -d ' ')\" = '\n' ]"
+set +e; "$B" restore --journal fsz.j >/dev/null 2>&1; rc=$?; set -e
+check "ulimit -f: restore exit 0, all 20 back" \
+  "[ $rc = 0 ] && [ \$(find fsz -name 'u*' ! -name '*_invalid*' | wc -l) = 20 ]"
 finish

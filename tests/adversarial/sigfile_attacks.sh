@@ -32,8 +32,8 @@ check "walked: the signatures of a journal-skipped x_invalid get records (exit 1
   "[ $rc = 1 ] && grep -q 'q/x_invalid.sig: NO_SIGNATURE' vout && grep -q 'q/x_invalid.p7s: NO_SIGNATURE' vout && ! grep -q 'q/x_invalid:' vout"
 rm -f q/x_invalid.p7s_invalid q/x_invalid.sig_invalid; cp /bin/true q/x_invalid.sig
 run --key k.pub --quarantine --force --journal q.j q/x_invalid.sig
-check "given: x_invalid.sig of a journal-skipped x_invalid gets a record (exit 1)" \
-  "[ $rc = 1 ] && grep -q 'q/x_invalid.sig: NO_SIGNATURE' vout"
+check "given: x_invalid.sig names x_invalid, judged through it (a record, exit 1), not renamed again" \
+  "[ $rc = 1 ] && grep -q '^q/x_invalid: MALFORMED .*not quarantined again' vout && [ -e q/x_invalid ]"
 mkdir o; cp s/f1 o/good; cp s/f1.sig o/good.sig
 run --key k.pub --output o/report o
 cp /bin/true o/report.sig

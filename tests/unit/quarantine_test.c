@@ -143,7 +143,7 @@ test_two_runs_and_long_names(void)
     /* already renamed (a concurrent run did it): said plainly, nothing renamed */
     CHECK_EQ_INT(sgs_quarantine_file_ex(b, f, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
                  SGS_QUARANTINE_NOT_THE_FILE);
-    CHECK(strstr(why, "already quarantined as ") != NULL);
+    CHECK(strstr(why, "already under the quarantine name ") != NULL);
     /* gone, and not under a quarantine name: renamed or removed by someone */
     snprintf(f, sizeof(f), "%s/removed", d);
     sgs_test_write(f, "bad\n", 4);
