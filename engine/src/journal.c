@@ -517,6 +517,108 @@ take_word(const char **p, char end, char *out)
 }
 
 void
+sgs_journal_line_free(const sgs_allocator *a, sgs_journal_line *r)
+{
+    sgs_free(a, r->orig);
+    sgs_free(a, r->quarantined);
+    r->orig = r->quarantined = NULL;
+}
+
+/* One record (line without its newline, len bytes), read strictly. 0; -1 malformed; -3 a
+   malformed path; -2 out of memory. A Q's paths are allocated with a (the caller frees them:
+   sgs_journal_line_free). */
+static int
+parse_record(const sgs_allocator *a, const char *line, size_t len, sgs_journal_line *r)
+{
+    memset(r, 0, sizeof(*r));
+    const char *p = line + 2; /* "Q <seq> <dev> <ino> <size> <mtime> <hex> <hex>" */
+    if (len < 3 || line[1] != ' ')
+        return -1;
+    r->kind = line[0];
+    if (r->kind == 'D' || r->kind == 'R' || r->kind == 'U')
+        return take_u64(&p, '\0', &r->seq) == 0 ||
+                       /* "D <seq> <ctime_ns>": the quarantined file's ctime after its rename */
+                       (r->kind == 'D' && take_u64(&p, ' ', &r->seq) == 0 &&
+                        take_u64(&p, '\0', &r->ctime_ns) == 0)
+                   ? 0
+                   : -1;
+    if (r->kind != 'Q')
+        return -1;
+    char *const ohex = sgs_malloc(a, len + 1), *const nhex = sgs_malloc(a, len + 1);
+    int rc = 0;
+    if (ohex == NULL || nhex == NULL)
+        rc = -2;
+    else if (take_u64(&p, ' ', &r->seq) != 0 || take_u64(&p, ' ', &r->dev) != 0 ||
+             take_u64(&p, ' ', &r->ino) != 0 || take_u64(&p, ' ', &r->size) != 0 ||
+             take_u64(&p, ' ', &r->mtime_ns) != 0 || take_word(&p, ' ', ohex) != 0 ||
+             take_word(&p, '\0', nhex) != 0)
+        rc = -1;
+    else {
+        int oom = 0;
+        r->orig = unhex_path(a, ohex, &oom);
+        r->quarantined = unhex_path(a, nhex, &oom);
+        if (r->orig == NULL || r->quarantined == NULL) {
+            sgs_journal_line_free(a, r);
+            rc = oom ? -2 : -3;
+        }
+    }
+    sgs_free(a, ohex);
+    sgs_free(a, nhex);
+    return rc;
+}
+
+int
+sgs_journal_follow(const sgs_allocator *a, int fd, uint64_t *scanned,
+                   int (*fn)(void *opaque, sgs_journal_line *r), void *opaque)
+{
+    char *buf = NULL;
+    size_t cap = 0, have = 0; /* bytes of a line carried over from the previous read */
+    int rc = 0;
+    for (;;) {
+        if (cap - have < 65536) {
+            char *const g = sgs_malloc(a, cap + 65536);
+            if (g == NULL) {
+                rc = -2;
+                break;
+            }
+            if (have > 0)
+                memcpy(g, buf, have);
+            sgs_free(a, buf);
+            buf = g;
+            cap += 65536;
+        }
+        const ssize_t got = pread(fd, buf + have, cap - have, (off_t)(*scanned + have));
+        if (got <= 0) {
+            rc = got < 0 ? -1 : 0;
+            break;
+        }
+        const size_t len = have + (size_t)got;
+        size_t start = 0;
+        for (size_t i = 0; i < len && rc == 0; i++) {
+            if (buf[i] != '\n')
+                continue;
+            buf[i] = '\0';
+            if (*scanned + start > 0) { /* not the header */
+                sgs_journal_line r;
+                rc = parse_record(a, buf + start, i - start, &r);
+                if (rc == 0)
+                    rc = fn(opaque, &r);
+                sgs_journal_line_free(a, &r);
+            }
+            start = i + 1;
+        }
+        if (rc != 0)
+            break;
+        *scanned += start;
+        have = len - start;
+        if (start > 0 && have > 0)
+            memmove(buf, buf + start, have);
+    }
+    sgs_free(a, buf);
+    return rc;
+}
+
+void
 sgs_journal_entries_free(const sgs_allocator *a, sgs_journal_entry *e, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -584,33 +686,23 @@ sgs_journal_read_fd(const sgs_allocator *a, int jfd, const char *path, sgs_journ
         }
         if (!complete)
             break; /* a crash while appending: the torn last line never took effect */
-        char kind = 0;
-        uint64_t seq = 0, dev = 0, ino = 0, size = 0, mt = 0, ct = 0;
-        char *ohex = NULL, *nhex = NULL;
-        const char *p = line + 2; /* "Q <seq> <dev> <ino> <size> <mtime> <hex> <hex>" */
-        if (line[0] == 'Q') {
-            ohex = sgs_malloc(a, (size_t)len + 1);
-            nhex = sgs_malloc(a, (size_t)len + 1);
-            const int nomem = ohex == NULL || nhex == NULL;
-            if (nomem || line[1] != ' ' || take_u64(&p, ' ', &seq) != 0 ||
-                take_u64(&p, ' ', &dev) != 0 || take_u64(&p, ' ', &ino) != 0 ||
-                take_u64(&p, ' ', &size) != 0 || take_u64(&p, ' ', &mt) != 0 ||
-                take_word(&p, ' ', ohex) != 0 || take_word(&p, '\0', nhex) != 0) {
-                if (nomem)
-                    snprintf(err, errlen, "%s: out of memory", path);
-                else
-                    snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
-                sgs_free(a, ohex);
-                sgs_free(a, nhex);
-                rc = nomem ? -2 : -1;
-                break;
-            }
+        sgs_journal_line r;
+        const int pr = parse_record(a, line, (size_t)len, &r);
+        if (pr != 0) {
+            if (pr == -2)
+                snprintf(err, errlen, "%s: out of memory", path);
+            else
+                snprintf(err, errlen, "%s:%lu: malformed %sjournal record", path, lineno,
+                         pr == -3 ? "path in " : "");
+            rc = pr == -2 ? -2 : -1;
+            break;
+        }
+        if (r.kind == 'Q') {
             if (n == cap) {
                 cap = cap ? 2 * cap : 64;
                 sgs_journal_entry *const g = sgs_calloc(a, cap, sizeof(*g));
                 if (g == NULL) {
-                    sgs_free(a, ohex);
-                    sgs_free(a, nhex);
+                    sgs_journal_line_free(a, &r);
                     rc = -2;
                     snprintf(err, errlen, "%s: out of memory", path);
                     break;
@@ -620,56 +712,32 @@ sgs_journal_read_fd(const sgs_allocator *a, int jfd, const char *path, sgs_journ
                 sgs_free(a, e);
                 e = g;
             }
-            sgs_journal_entry *const q = &e[n];
+            sgs_journal_entry *const q = &e[n++];
             memset(q, 0, sizeof(*q));
-            q->seq = seq;
-            q->dev = dev;
-            q->ino = ino;
-            q->size = size;
-            q->mtime_ns = mt;
-            int oom = 0;
-            q->orig = unhex_path(a, ohex, &oom);
-            q->quarantined = unhex_path(a, nhex, &oom);
-            sgs_free(a, ohex);
-            sgs_free(a, nhex);
-            if (q->orig == NULL || q->quarantined == NULL) {
-                sgs_free(a, q->orig);
-                sgs_free(a, q->quarantined);
-                if (oom)
-                    snprintf(err, errlen, "%s: out of memory", path);
-                else
-                    snprintf(err, errlen, "%s:%lu: malformed path in journal record", path,
-                             lineno);
-                rc = oom ? -2 : -1;
-                break;
-            }
-            n++;
-        } else if ((kind = line[0]) != '\0' && line[1] == ' ' &&
-                   (kind == 'D' || kind == 'R' || kind == 'U') &&
-                   (take_u64(&p, '\0', &seq) == 0 ||
-                    /* "D <seq> <ctime_ns>": the quarantined file's ctime after its rename */
-                    (kind == 'D' && take_u64(&p, ' ', &seq) == 0 &&
-                     take_u64(&p, '\0', &ct) == 0))) {
-            int found = 0;
-            for (size_t i = n; i-- > 0 && !found;) {
-                if (e[i].seq == seq) {
-                    if (kind == 'D') {
-                        e[i].done = 1;
-                        e[i].ctime_ns = ct;
-                    } else {
-                        e[i].restored = 1; /* R, or U: renamed back at once */
-                    }
-                    found = 1;
+            q->seq = r.seq;
+            q->dev = r.dev;
+            q->ino = r.ino;
+            q->size = r.size;
+            q->mtime_ns = r.mtime_ns;
+            q->orig = r.orig; /* owned by the entry now */
+            q->quarantined = r.quarantined;
+            continue;
+        }
+        int found = 0;
+        for (size_t i = n; i-- > 0 && !found;) {
+            if (e[i].seq == r.seq) {
+                if (r.kind == 'D') {
+                    e[i].done = 1;
+                    e[i].ctime_ns = r.ctime_ns;
+                } else {
+                    e[i].restored = 1; /* R, or U: renamed back at once */
                 }
+                found = 1;
             }
-            if (!found) {
-                snprintf(err, errlen, "%s:%lu: %c record for unknown entry %" PRIu64, path, lineno,
-                         kind, seq);
-                rc = -1;
-                break;
-            }
-        } else {
-            snprintf(err, errlen, "%s:%lu: malformed journal record", path, lineno);
+        }
+        if (!found) {
+            snprintf(err, errlen, "%s:%lu: %c record for unknown entry %" PRIu64, path, lineno,
+                     r.kind, r.seq);
             rc = -1;
             break;
         }

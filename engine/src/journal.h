@@ -79,6 +79,24 @@ typedef struct sgs_journal_entry {
     int done, restored;
 } sgs_journal_entry;
 
+/* One record as written: kind 'Q' (seq, dev, ino, size, mtime_ns, orig, quarantined), 'D'
+   (seq, ctime_ns: 0 when not recorded), 'R' or 'U' (seq). */
+typedef struct sgs_journal_line {
+    char kind;
+    uint64_t seq, dev, ino, size, mtime_ns, ctime_ns;
+    char *orig, *quarantined; /* a Q's, owned by whoever took them (else freed after fn) */
+} sgs_journal_line;
+struct sgs_allocator;
+void sgs_journal_line_free(const struct sgs_allocator *a, sgs_journal_line *r);
+
+/* Follows a journal: the complete records appended since *scanned (0: from the start; the
+   header is skipped), read strictly, each handed to fn (which may take a Q's paths, setting
+   them NULL); *scanned moves past them, a torn last line is left for later. The caller holds
+   the lock. 0; -1 (a read error, or a malformed record); -2 out of memory; or what fn
+   returned when not 0. */
+int sgs_journal_follow(const struct sgs_allocator *a, int fd, uint64_t *scanned,
+                       int (*fn)(void *opaque, sgs_journal_line *r), void *opaque);
+
 /* Reads a whole journal (the caller holds the lock, or accepts a snapshot), allocating with a
    (NULL: malloc). On success *out (free with sgs_journal_entries_free and the same a) and *n.
    A file without the header, or with a malformed line, is refused (-1 with err, naming the

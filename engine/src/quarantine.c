@@ -54,6 +54,15 @@ struct sgs_journal {
     uint64_t scanned, max_seq; /* how far the journal was read for sequence numbers */
     const atomic_int *cancel;  /* set: stop waiting for the lock (the run was stopped) */
     int lock_gave_up;          /* a wait for the lock timed out: the next steps do not wait */
+    /* the journal's quarantines as followed so far (any run's), for "not again": read only
+       when a quarantine-shaped name is about to be renamed, then only what was appended */
+    uint64_t followed;
+    struct quarantined {
+        uint64_t seq, dev, ino;
+        char *at; /* the journalled quarantine path */
+        int over; /* R or U: no longer quarantined */
+    } *recs;
+    size_t nrecs, caprecs;
     _Atomic uint64_t failures;        /* judged files that could not be quarantined */
     pthread_mutex_t mu;
 };
@@ -101,6 +110,9 @@ sgs_journal_close(sgs_journal *j)
         return;
     (void)fsync(j->fd);
     close(j->fd);
+    for (size_t i = 0; i < j->nrecs; i++)
+        sgs_free(j->alloc, j->recs[i].at);
+    sgs_free(j->alloc, j->recs);
     pthread_mutex_destroy(&j->mu);
     sgs_free(j->alloc, j);
 }
@@ -156,32 +168,64 @@ gone(int dfd, const char *given, const char *base, const struct stat *judged, in
     return SGS_QUARANTINE_NOT_THE_FILE;
 }
 
-/* Under the lock: is the file at base (now) one the journal records as quarantined and not
-   restored, under that very name? NOT_THE_FILE with why when it is, DONE when it is not (go
-   on), FAILED when the journal cannot be read. */
-static sgs_quarantine_result
-already_ours(sgs_journal *j, const struct stat *now, const char *base, char *why, size_t whylen)
+static int
+on_followed(void *opaque, sgs_journal_line *r)
 {
-    sgs_journal_entry *ents = NULL;
-    size_t n = 0;
-    char err[256];
-    if (sgs_journal_read_fd(j->alloc, j->fd, "the journal", &ents, &n, err, sizeof(err)) != 0) {
-        snprintf(why, whylen, "not quarantined: %s", err);
+    sgs_journal *const j = opaque;
+    if (r->kind == 'R' || r->kind == 'U') {
+        for (size_t i = j->nrecs; i-- > 0;)
+            if (j->recs[i].seq == r->seq) {
+                j->recs[i].over = 1;
+                break;
+            }
+        return 0;
+    }
+    if (r->kind != 'Q')
+        return 0; /* D: a Q counts without it (its rename may have happened, the D not) */
+    if (j->nrecs == j->caprecs) {
+        const size_t cap = j->caprecs ? 2 * j->caprecs : 64;
+        struct quarantined *const g = sgs_calloc(j->alloc, cap, sizeof(*g));
+        if (g == NULL)
+            return -2;
+        if (j->nrecs > 0)
+            memcpy(g, j->recs, j->nrecs * sizeof(*g));
+        sgs_free(j->alloc, j->recs);
+        j->recs = g;
+        j->caprecs = cap;
+    }
+    struct quarantined *const q = &j->recs[j->nrecs++];
+    q->seq = r->seq;
+    q->dev = r->dev;
+    q->ino = r->ino;
+    q->at = r->quarantined; /* taken */
+    q->over = 0;
+    r->quarantined = NULL;
+    return 0;
+}
+
+/* Under the lock: is the file now at `path` (absolute, as journalled) one the journal records
+   as quarantined there (any run, not restored or undone)? NOT_THE_FILE with why when it is,
+   DONE when it is not (go on), FAILED when the journal cannot be read. Only the records
+   appended since the last call are read. */
+static sgs_quarantine_result
+already_ours(sgs_journal *j, const struct stat *now, const char *path, char *why, size_t whylen)
+{
+    const int rc = sgs_journal_follow(j->alloc, j->fd, &j->followed, on_followed, j);
+    if (rc != 0) {
+        snprintf(why, whylen, "not quarantined: cannot read the journal: %s",
+                 rc == -2 ? "out of memory" : "a read error or a malformed record");
         return SGS_QUARANTINE_FAILED;
     }
-    sgs_quarantine_result res = SGS_QUARANTINE_DONE;
-    for (size_t i = 0; i < n && res == SGS_QUARANTINE_DONE; i++) {
-        const char *const slash = strrchr(ents[i].quarantined, '/');
-        if (ents[i].done && !ents[i].restored && ents[i].dev == (uint64_t)now->st_dev &&
-            ents[i].ino == (uint64_t)now->st_ino && slash != NULL && strcmp(slash + 1, base) == 0) {
-            res = SGS_QUARANTINE_NOT_THE_FILE;
+    for (size_t i = 0; i < j->nrecs; i++) {
+        const struct quarantined *const q = &j->recs[i];
+        if (!q->over && q->dev == (uint64_t)now->st_dev && q->ino == (uint64_t)now->st_ino &&
+            strcmp(q->at, path) == 0) {
             snprintf(why, whylen, "not quarantined again: it is sigsweep's quarantine already "
-                     "(journal record %" PRIu64 "); `sigsweep restore` puts it back",
-                     ents[i].seq);
+                     "(journal record %" PRIu64 "); `sigsweep restore` puts it back", q->seq);
+            return SGS_QUARANTINE_NOT_THE_FILE;
         }
     }
-    sgs_journal_entries_free(j->alloc, ents, n);
-    return res;
+    return SGS_QUARANTINE_DONE;
 }
 
 /*
@@ -225,7 +269,7 @@ rename_checked(sgs_journal *j, int dfd, const char *given, const char *path, con
     /* sigsweep's own quarantine (this journal, any run, read now under the lock) is judged
        when it is not as it was left, but never renamed again */
     if (sgs_journal_quarantine_shaped(base)) {
-        res = already_ours(j, &now, base, why, whylen);
+        res = already_ours(j, &now, path, why, whylen);
         if (res != SGS_QUARANTINE_DONE)
             goto out;
         res = SGS_QUARANTINE_FAILED;

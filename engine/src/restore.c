@@ -278,14 +278,43 @@ names_free(names *nm)
     sgs_free(nm->alloc, nm->v);
 }
 
-/* The one rename back, qbase -> obase in the confined directory (RENAME_NOREPLACE); a dry
-   run notes it instead. 0, or an errno value. */
+/* What rename_back returns besides 0 and errno values: another inode was put under the
+   quarantine name between the look and the rename; it was renamed back (SWAPPED), or could
+   not be (SWAPPED_STUCK: it is at the original name now). */
+enum { SWAPPED = -1, SWAPPED_STUCK = -2 };
+
+static const char *
+rename_back_error(int e)
+{
+    return e == SWAPPED ? "another file was put in its place while it was being restored "
+                          "(renamed back; nothing restored)"
+           : e == SWAPPED_STUCK ? "another file was put in its place while it was being "
+                                  "restored, and is now at the original name (could not be "
+                                  "renamed back): check it by hand"
+                                : strerror(e);
+}
+
+/* The one rename back, qbase -> obase in the confined directory (RENAME_NOREPLACE), and the
+   inode moved checked AFTER it against the one looked at (moving): a swap in between is
+   renamed back at once, as quarantine does. A dry run notes it instead. 0, an errno value,
+   SWAPPED or SWAPPED_STUCK. */
 static int
 rename_back(names *nm, const confined *cf, const struct stat *moving)
 {
-    if (!nm->dry_run)
-        return renameat2(cf->dfd, cf->qbase, cf->dfd, cf->obase, RENAME_NOREPLACE) == 0 ? 0
-                                                                                      : errno;
+    if (!nm->dry_run) {
+        if (renameat2(cf->dfd, cf->qbase, cf->dfd, cf->obase, RENAME_NOREPLACE) != 0)
+            return errno;
+        struct stat moved;
+        if (fstatat(cf->dfd, cf->obase, &moved, AT_SYMLINK_NOFOLLOW) == 0 &&
+            moved.st_dev == moving->st_dev && moved.st_ino == moving->st_ino &&
+            moved.st_size == moving->st_size &&
+            moved.st_mtim.tv_sec == moving->st_mtim.tv_sec &&
+            moved.st_mtim.tv_nsec == moving->st_mtim.tv_nsec)
+            return 0;
+        return renameat2(cf->dfd, cf->obase, cf->dfd, cf->qbase, RENAME_NOREPLACE) == 0
+                   ? SWAPPED
+                   : SWAPPED_STUCK;
+    }
     struct stat dir;
     if (fstat(cf->dfd, &dir) != 0)
         return errno;
@@ -407,7 +436,7 @@ on_stray(void *opaque, const char *path, sgs_scan_kind kind, int errno_value)
                e != 0               ? SGS_RESTORE_REFUSED
                : c->names->dry_run ? SGS_RESTORE_WOULD
                                    : SGS_RESTORE_DONE,
-               e != 0 ? strerror(e) : "stray quarantined file");
+               e != 0 ? rename_back_error(e) : "stray quarantined file");
     }
     if (cf.dfd >= 0)
         close(cf.dfd);
@@ -456,7 +485,8 @@ restore_entries(sgs_journal_entry *e, size_t n, const given *filters, size_t nfi
         } else {
             const int err = rename_back(nm, &cf, &at_q);
             if (err != 0) {
-                report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED, strerror(err));
+                report(rp, q->orig, q->quarantined, 1, SGS_RESTORE_REFUSED,
+                       rename_back_error(err));
             } else {
                 char why[160] = "";
                 if (!nm->dry_run && sgs_journal_append_mark(fd, 'R', q->seq) != 0) {

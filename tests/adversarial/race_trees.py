@@ -19,6 +19,9 @@ package's own sub/x was modified; outside/sub also holds `only-outside`. Invaria
   - every manifest entry has exactly one record; the package is never VALID, exit never 0;
   - `good` (untouched) is VALID in every run.
 
+restore: rtree/x (unsigned) quarantined, then restored while nobody exchanges x_invalid with a
+decoy: the decoy is never put at x; restore exits 0 only with the quarantined bytes at x.
+
 quarantine: tree/x (signed, its good bytes) is exchanged with spare/x (the attacker's bytes,
 which x.sig does not verify) by renameat2(RENAME_EXCHANGE), while root runs `verify --quarantine
 --force tree` (--force: the circuit breaker would hold back a run with no VALID file) and
@@ -212,6 +215,42 @@ def quarantine_race(ck, sgs, py, work):
     return wrong[0], counts
 
 
+def restore_race(ck, sgs, py, work):
+    """restore while nobody exchanges x_invalid with a decoy: the decoy is never put at x, and
+    restore exits 0 only when x holds the quarantined bytes."""
+    rel = os.path.join(work, "release")  # made by agents_race
+    tree = os.path.join(work, "rtree")
+    os.makedirs(tree)
+    x, q, decoy = (os.path.join(tree, n) for n in ("x", "x_invalid", "decoy"))
+    bad, other = b"the attacker's program, judged bad\n", b"a decoy\n"
+    wrong = [0]
+    counts = {"restored": 0}
+
+    def audit(i):
+        for n in os.listdir(tree):
+            os.unlink(os.path.join(tree, n))
+        write(x, bad)
+        write(decoy, other)
+        own_by_nobody(tree)
+        journal = os.path.join(work, "RJ%d" % i)
+        subprocess.run([sgs, "verify", "--key", os.path.join(rel, "server.crt"), "--quarantine",
+                        "--force", "--journal", journal, "rtree/x"], cwd=work,
+                       capture_output=True, timeout=120)
+        r = subprocess.run([sgs, "restore", "--journal", journal], cwd=work, capture_output=True,
+                           timeout=120)
+        out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+        at_x = open(x, "rb").read() if os.path.exists(x) else None
+        if at_x == other:
+            wrong[0] += 1
+            ck.fail("restore run %d: the decoy was put back as x\n%s" % (i, out))
+        if r.returncode == 0:
+            counts["restored"] += 1
+            ck.check(at_x == bad, "restore run %d: exit 0 but x holds %r\n%s" % (i, at_x, out))
+
+    race(ck, py, q, decoy, None, "restore", audit, code=SWAP_FILES)
+    return wrong[0], counts
+
+
 def main():
     if os.geteuid() != 0:
         print("race_trees: SKIPPED: needs root (the attacker runs as nobody)")
@@ -226,14 +265,17 @@ def main():
         a = agents_race(ck, sgs, py, work)
         p = package_race(ck, sgs, py, work)
         q, counts = quarantine_race(ck, sgs, py, work)
+        r, rcounts = restore_race(ck, sgs, py, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ck.check(a == 0, "agents: %d false VALIDs" % a)
     ck.check(p == 0, "package: %d runs mixed trees or said VALID" % p)
     ck.check(q == 0, "quarantine: the wrong inode quarantined %d times" % q)
-    return ck.finish("race_trees", "%d runs each of agents, package verify and verify "
-                     "--quarantine (%d quarantined, %d VALID) against a swapper running as nobody"
-                     % (RUNS, counts["quarantined"], counts["valid"]))
+    ck.check(r == 0, "restore: the decoy put back %d times" % r)
+    return ck.finish("race_trees", "%d runs each of agents, package verify, verify "
+                     "--quarantine (%d quarantined, %d VALID) and restore (%d restored) against "
+                     "a swapper running as nobody"
+                     % (RUNS, counts["quarantined"], counts["valid"], rcounts["restored"]))
 
 
 if __name__ == "__main__":

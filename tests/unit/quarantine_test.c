@@ -447,6 +447,63 @@ test_lock_wait(void)
     CHECK(strstr(err, "readable by others") != NULL && access(moved, F_OK) == 0);
 }
 
+
+/* sigsweep's own quarantine is never renamed again: by the journal as it is now (also a Q whose
+   D could not be written), at its journalled path only (moved elsewhere it is a file like any) */
+static void
+test_not_again(void)
+{
+    char jp[PATH_MAX], d1[PATH_MAX], d2[PATH_MAX], f[PATH_MAX + 32], q[PATH_MAX + 64],
+        moved[PATH_MAX + 64], why[512], err[512];
+    path_of(jp, sizeof(jp), "again.journal");
+    path_of(d1, sizeof(d1), "again1");
+    path_of(d2, sizeof(d2), "again2");
+    REQUIRE(mkdir(d1, 0755) == 0 && mkdir(d2, 0755) == 0);
+    sgs_journal *const j = sgs_journal_open(NULL, jp, err, sizeof(err));
+    REQUIRE(j != NULL);
+    CHECK_EQ_INT(quarantine_new(j, d1, "x", why, sizeof(why)), SGS_QUARANTINE_DONE);
+    CHECK_EQ_INT(quarantine_new(j, d1, "y", why, sizeof(why)), SGS_QUARANTINE_DONE);
+    struct stat st;
+    snprintf(q, sizeof(q), "%s/x_invalid", d1);
+    REQUIRE(stat(q, &st) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(j, q, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
+                 SGS_QUARANTINE_NOT_THE_FILE);
+    CHECK(strstr(why, "not quarantined again") != NULL && access(q, F_OK) == 0);
+    /* moved to another directory under the same name: not the journalled quarantine */
+    snprintf(f, sizeof(f), "%s/y_invalid", d1);
+    snprintf(q, sizeof(q), "%s/y_invalid", d2);
+    REQUIRE(rename(f, q) == 0 && stat(q, &st) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(j, q, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
+                 SGS_QUARANTINE_DONE);
+    sgs_journal_close(j);
+    /* a Q whose D is missing (the disk filled after the rename): still ours */
+    path_of(jp, sizeof(jp), "again2.journal");
+    sgs_journal *const k = sgs_journal_open(NULL, jp, err, sizeof(err));
+    REQUIRE(k != NULL);
+    CHECK_EQ_INT(quarantine_new(k, d2, "z", why, sizeof(why)), SGS_QUARANTINE_DONE);
+    sgs_journal_close(k);
+    FILE *const jf = fopen(jp, "r+");
+    REQUIRE(jf != NULL);
+    char text[8192];
+    const size_t n = fread(text, 1, sizeof(text) - 1, jf);
+    text[n] = '\0';
+    char *const dline = strstr(text, "\nD ");
+    REQUIRE(dline != NULL);
+    dline[1] = '\0';
+    REQUIRE(fclose(jf) == 0);
+    REQUIRE(truncate(jp, 0) == 0);
+    sgs_test_write(jp, text, strlen(text));
+    REQUIRE(chmod(jp, 0600) == 0);
+    sgs_journal *const l = sgs_journal_open(NULL, jp, err, sizeof(err));
+    REQUIRE(l != NULL);
+    snprintf(q, sizeof(q), "%s/z_invalid", d2);
+    REQUIRE(stat(q, &st) == 0);
+    CHECK_EQ_INT(sgs_quarantine_file_ex(l, q, &st, 0, 0, moved, sizeof(moved), why, sizeof(why)),
+                 SGS_QUARANTINE_NOT_THE_FILE);
+    CHECK(strstr(why, "not quarantined again") != NULL);
+    sgs_journal_close(l);
+}
+
 int
 main(void)
 {
@@ -523,6 +580,7 @@ main(void)
     test_restore_confined();
     test_short_write();
     test_lock_wait();
+    test_not_again();
     sgs_test_rm_rf(root);
     return sgs_test_done("quarantine_test");
 }
