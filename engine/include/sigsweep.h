@@ -537,6 +537,18 @@ typedef enum sgs_guard_how {
     SGS_GUARD_EXEMPT     /* an exempt path: allowed unjudged */
 } sgs_guard_how;
 
+/* What a guard with quarantine (an engine with quarantine_journal, enforce) did with the file of
+   one decision. */
+typedef enum sgs_guard_quarantine {
+    SGS_GUARD_Q_OFF = 0,  /* the guard does not quarantine */
+    SGS_GUARD_Q_DONE,     /* renamed <name>_invalid[.N], journalled (event.quarantined) */
+    SGS_GUARD_Q_NOT,      /* not renamed: event.quarantine_why says why (allowed, not a
+                             verdict on its contents, decided at the deadline, not the judged
+                             file any more, a failed rename) */
+    SGS_GUARD_Q_BREAKER   /* not renamed: the circuit breaker has tripped (event.quarantine_why);
+                             the first such event has breaker_tripped 1 */
+} sgs_guard_quarantine;
+
 /*
  * One decision (or late verdict), handed to sgs_guard_config.on_event. Read-only; pointers
  * valid until the callback returns. `path` is the executable's path as the kernel reports it
@@ -554,6 +566,10 @@ typedef struct sgs_guard_event {
     int allowed;          /* 1 allowed, 0 denied (EPERM), -1 no decision (LATE) */
     sgs_guard_how how;
     uint64_t latency_ns;  /* from reading the event to answering it (LATE: to the verdict) */
+    sgs_guard_quarantine quarantine;
+    const char *quarantined;    /* Q_DONE: the new name; else NULL */
+    const char *quarantine_why; /* Q_NOT, Q_BREAKER: why not renamed; else "" */
+    int breaker_tripped;        /* 1 on the event that tripped the circuit breaker (once) */
 } sgs_guard_event;
 
 /* THREAD SAFETY: called from the guard's threads, never concurrently (one writer). */
@@ -571,9 +587,20 @@ typedef struct sgs_guard_config {
     int timeout_allow;      /* the decision at the deadline: 1 allow, 0 deny, -1 (default):
                                deny when enforcing, allow in audit */
     unsigned threads;       /* judging threads (default 2; 1..64) */
+    int quarantine;         /* enforce only, with the engine's quarantine_journal: a file denied
+                               by its verdict (judged now or stored; never at the deadline) that
+                               the verdict says is bad (BAD_SIGNATURE, NO_SIGNATURE, MALFORMED,
+                               UNTRUSTED, EXPIRED, NOT_YET_VALID, REVOKED, UNSUPPORTED) is also
+                               renamed <name>_invalid[.N] by a judging thread after the denial,
+                               through the journal (restore undoes it); at most the engine's
+                               max_quarantine files (1..SGS_GUARD_MAX_QUARANTINE) in the guard's
+                               lifetime, then the circuit breaker stops the renames (the denials
+                               go on) */
     sgs_guard_fn on_event;  /* required */
     void *opaque;
 } sgs_guard_config;
+
+#define SGS_GUARD_MAX_QUARANTINE 4096u /* the largest circuit breaker of a guard */
 
 typedef struct sgs_guard sgs_guard;
 

@@ -7,6 +7,8 @@
  *     and the file was not written since: answer now ──────────► response
  *     otherwise ─► queue ─► judging threads: sgs_engine_judge_fd (reads through the
  *     descriptor), stored, answered ─────────────────► response
+ *     then (--quarantine, denied by a verdict on the contents; also a store denial, queued
+ *     for it) the rename <name>_invalid through the journal, within a lifetime breaker
  *     watchdog (the reader's ppoll timeout): a pending exec past its deadline gets the
  *     on-timeout decision; its judgement goes on and fills the store (a LATE event)
  *   kernel ─FAN_MODIFY / FAN_CLOSE_WRITE─► the written set: for 2 x the store's racy window
@@ -40,6 +42,11 @@
 typedef struct pend {
     struct pend *next; /* the judging queue */
     int fd;            /* the event's descriptor: the file */
+    int stored;        /* denied from the store already (answered): queued only to be
+                          quarantined and logged; its verdict and reason below */
+    sgs_verdict stored_v;
+    char *stored_reason;
+    int64_t answered_at; /* stored: when it was answered */
     int32_t pid;
     int64_t uid;
     int64_t t0;        /* CLOCK_MONOTONIC ns, when the event was read */
@@ -73,6 +80,13 @@ struct sgs_guard {
     unsigned nlive;
     int stopping;
     pthread_mutex_t emit_mu; /* on_event, one call at a time */
+    int quarantine;          /* cfg.quarantine, with the engine's journal */
+    pthread_mutex_t q_mu;    /* the quarantine's count and identities */
+    uint64_t q_max;          /* the circuit breaker: renames in the guard's lifetime */
+    uint64_t q_count;        /* renames done or under way */
+    int q_tripped;           /* the breaker has said so */
+    uint64_t (*q_ids)[2];    /* (dev, ino) of the files this guard renamed: q_max of them */
+    size_t q_nids;
     written_slot written[WRITTEN_SLOTS]; /* the reader's only */
     int64_t written_overflow_until;
 };
@@ -103,14 +117,43 @@ sgs_guard_how_name(sgs_guard_how how)
 
 /* ---- decisions --------------------------------------------------------------------------- */
 
-/* One event out; latency: from t0 (the event read) to now, or to the answer (answered_at). */
+/* What the quarantine did with one decision's file (quarantine_denied). */
+typedef struct qout {
+    sgs_guard_quarantine q;
+    int tripped;
+    char newpath[PATH_MAX + 32];
+    char why[512];
+} qout;
+
+/* Why a decision's file is not renamed when no rename was tried. */
+static const char *
+not_tried(int allowed, sgs_guard_how how)
+{
+    if (how == SGS_GUARD_TIMEOUT || how == SGS_GUARD_LATE)
+        return "decided at the deadline, not by a verdict: never renamed";
+    return allowed ? "allowed" : "not renamed";
+}
+
+/* One event out; latency: from t0 (the event read) to now, or to the answer (answered_at);
+   qo: the quarantine's outcome, NULL when none was tried. */
 static void
 emit(sgs_guard *g, int32_t pid, int64_t uid, const char *path, const struct stat *st,
      sgs_verdict v, const char *reason, int allowed, sgs_guard_how how, int64_t t0,
-     int64_t answered_at)
+     int64_t answered_at, const qout *qo)
 {
     sgs_guard_event ev;
     memset(&ev, 0, sizeof(ev));
+    ev.quarantine = SGS_GUARD_Q_OFF;
+    ev.quarantine_why = "";
+    if (qo != NULL) {
+        ev.quarantine = qo->q;
+        ev.quarantined = qo->q == SGS_GUARD_Q_DONE ? qo->newpath : NULL;
+        ev.quarantine_why = qo->q == SGS_GUARD_Q_DONE ? "" : qo->why;
+        ev.breaker_tripped = qo->tripped;
+    } else if (g->quarantine) {
+        ev.quarantine = SGS_GUARD_Q_NOT;
+        ev.quarantine_why = not_tried(allowed, how);
+    }
     ev.pid = pid;
     ev.uid = uid;
     ev.path = path;
@@ -164,7 +207,7 @@ answer_timeout(sgs_guard *g, pend *p, const char *why)
 {
     if (answer(g, p, g->timeout_allow))
         emit(g, p->pid, p->uid, p->j->path, &p->st, SGS_V_UNJUDGED, why, g->timeout_allow,
-             SGS_GUARD_TIMEOUT, p->t0, now_ns(CLOCK_MONOTONIC));
+             SGS_GUARD_TIMEOUT, p->t0, now_ns(CLOCK_MONOTONIC), NULL);
 }
 
 /* ---- judging threads --------------------------------------------------------------------- */
@@ -173,6 +216,7 @@ static void
 pend_free(sgs_guard *g, pend *p)
 {
     close(p->fd);
+    sgs_free(&g->e->alloc, p->stored_reason);
     sgs_free(&g->e->alloc, p->j);
     sgs_free(&g->e->alloc, p);
 }
@@ -185,6 +229,126 @@ live_remove(sgs_guard *g, const pend *p)
             g->live[i] = g->live[--g->nlive];
             return;
         }
+}
+
+/* The verdicts that rename a denied file: its own contents judged bad, as verify's quarantine
+   (enforce.c; DIGEST_MISMATCH, a package verdict, is never a guard's). Never an I/O error, a
+   changed or skipped file, a key mismatch: nothing about the contents is known. */
+#define GUARD_RENAMES                                                                              \
+    (1u << SGS_V_BAD_SIGNATURE | 1u << SGS_V_NO_SIGNATURE | 1u << SGS_V_MALFORMED |                \
+     1u << SGS_V_UNTRUSTED | 1u << SGS_V_EXPIRED | 1u << SGS_V_NOT_YET_VALID |                     \
+     1u << SGS_V_REVOKED | 1u << SGS_V_UNSUPPORTED)
+
+/* 1: the guard renamed (dev, ino) already (under q_mu). */
+static int
+renamed_here(const sgs_guard *g, const struct stat *st)
+{
+    for (size_t i = 0; i < g->q_nids; i++)
+        if (g->q_ids[i][0] == (uint64_t)st->st_dev && g->q_ids[i][1] == (uint64_t)st->st_ino)
+            return 1;
+    return 0;
+}
+
+/* A file denied by its verdict v, judged as st: renamed <name>_invalid through the journal,
+   unless the verdict is not about its contents, it is sigsweep's own quarantine already, or the
+   circuit breaker has tripped. The count is taken before the rename (so concurrent threads never
+   pass the limit together) and given back when nothing was renamed. */
+static void
+quarantine_denied(sgs_guard *g, const char *path, const struct stat *st, sgs_verdict v,
+                  qout *o)
+{
+    sgs_engine *const e = g->e;
+    o->q = SGS_GUARD_Q_NOT;
+    o->tripped = 0;
+    o->newpath[0] = '\0';
+    if ((unsigned)v >= 32 || (GUARD_RENAMES & (1u << v)) == 0) {
+        snprintf(o->why, sizeof(o->why), "%s is not a verdict on the file's contents: not renamed",
+                 sgs_verdict_name(v));
+        return;
+    }
+    if (path[0] != '/') {
+        snprintf(o->why, sizeof(o->why), "its path is unknown: not renamed");
+        return;
+    }
+    pthread_mutex_lock(&g->q_mu);
+    const int again = renamed_here(g, st) || sgs_enforce_own_quarantine(e, path);
+    const int full = !again && g->q_count >= g->q_max;
+    if (full) {
+        o->q = SGS_GUARD_Q_BREAKER;
+        o->tripped = !g->q_tripped;
+        g->q_tripped = 1;
+        snprintf(o->why, sizeof(o->why),
+                 "circuit breaker: this guard has quarantined %llu file(s), its limit "
+                 "(--max-quarantine): no more renames, the denials go on",
+                 (unsigned long long)g->q_count);
+    } else if (!again) {
+        g->q_count++;
+    }
+    pthread_mutex_unlock(&g->q_mu);
+    if (again)
+        snprintf(o->why, sizeof(o->why), "quarantined by sigsweep already: not renamed again");
+    if (again || full)
+        return;
+    char why[256] = "";
+    const sgs_quarantine_result r = sgs_quarantine_file_ex(
+        e->journal, path, st, 0, 0, o->newpath, sizeof(o->newpath), why, sizeof(why));
+    pthread_mutex_lock(&g->q_mu);
+    if (r == SGS_QUARANTINE_DONE && g->q_nids < g->q_max) {
+        g->q_ids[g->q_nids][0] = (uint64_t)st->st_dev;
+        g->q_ids[g->q_nids++][1] = (uint64_t)st->st_ino;
+    } else if (r != SGS_QUARANTINE_DONE) {
+        g->q_count--;
+    }
+    pthread_mutex_unlock(&g->q_mu);
+    if (r == SGS_QUARANTINE_DONE) {
+        atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
+        o->q = SGS_GUARD_Q_DONE;
+    } else {
+        snprintf(o->why, sizeof(o->why), "%s%s", r == SGS_QUARANTINE_FAILED ? "NOT QUARANTINED: "
+                                                                            : "not renamed: ",
+                 why);
+    }
+}
+
+/* A queued exec: judged (answered unless the watchdog was first), or, denied from the store
+   already, only quarantined; then logged. The rename comes after the answer, never before. */
+static void
+decide(sgs_guard *g, worker *w, pend *p, int stopping)
+{
+    qout qo;
+    const qout *q = NULL;
+    if (p->stored) {
+        if (g->quarantine && !stopping) {
+            quarantine_denied(g, p->j->path, &p->st, p->stored_v, &qo);
+            q = &qo;
+        }
+        emit(g, p->pid, p->uid, p->j->path, &p->st, p->stored_v, p->stored_reason, 0,
+             SGS_GUARD_STORE, p->t0, p->answered_at, q);
+        return;
+    }
+    if (stopping)
+        return; /* answered and logged by the stop */
+    sgs_record rec;
+    struct stat sb;
+    sgs_engine_judge_fd(g->e, w, p->j, p->fd, &rec, &sb);
+    if (g->e->pcache != NULL) { /* the next exec of this file: from the store */
+        char why[256];
+        (void)sgs_pcache_commit(g->e->pcache, why, sizeof(why));
+    }
+    const sgs_verdict v = rec.verdict != SGS_V_UNJUDGED ? rec.verdict : SGS_V_IO_ERROR;
+    const int allow = allows(g, v);
+    if (answer(g, p, allow)) {
+        const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
+        if (g->quarantine && !allow) {
+            quarantine_denied(g, p->j->path, &sb, v, &qo);
+            q = &qo;
+        }
+        emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, allow, SGS_GUARD_JUDGED,
+             p->t0, answered_at, q);
+    } else {
+        emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, -1, SGS_GUARD_LATE, p->t0, 0,
+             NULL);
+    }
 }
 
 typedef struct judge_arg {
@@ -212,23 +376,7 @@ judge_thread(void *arg)
             g->tail = NULL;
         const int stopping = g->stopping;
         pthread_mutex_unlock(&g->mu);
-        if (!stopping) {
-            sgs_record rec;
-            struct stat sb;
-            sgs_engine_judge_fd(g->e, w, p->j, p->fd, &rec, &sb);
-            if (g->e->pcache != NULL) { /* the next exec of this file: from the store */
-                char why[256];
-                (void)sgs_pcache_commit(g->e->pcache, why, sizeof(why));
-            }
-            const sgs_verdict v = rec.verdict != SGS_V_UNJUDGED ? rec.verdict : SGS_V_IO_ERROR;
-            const int allow = allows(g, v);
-            if (answer(g, p, allow))
-                emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, allow,
-                     SGS_GUARD_JUDGED, p->t0, now_ns(CLOCK_MONOTONIC));
-            else
-                emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, -1, SGS_GUARD_LATE,
-                     p->t0, 0);
-        }
+        decide(g, w, p, stopping);
         pthread_mutex_lock(&g->mu);
         live_remove(g, p);
         pthread_mutex_unlock(&g->mu);
@@ -297,6 +445,26 @@ process_uid(int32_t pid)
     return stat(proc, &st) == 0 ? (int64_t)st.st_uid : -1;
 }
 
+/* p to the judging threads; 0 when GUARD_MAX_PENDING execs wait already. */
+static int
+enqueue(sgs_guard *g, pend *p)
+{
+    pthread_mutex_lock(&g->mu);
+    if (g->nlive == GUARD_MAX_PENDING) {
+        pthread_mutex_unlock(&g->mu);
+        return 0;
+    }
+    g->live[g->nlive++] = p;
+    if (g->tail != NULL)
+        g->tail->next = p;
+    else
+        g->head = p;
+    g->tail = p;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return 1;
+}
+
 /* One exec permission event; fd is handed on or closed. */
 static void
 on_exec(sgs_guard *g, int fd, int32_t pid)
@@ -324,7 +492,8 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
         respond(g, fd, 1);
         close(fd);
-        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0);
+        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0,
+             NULL);
         return;
     }
     const char *const slash = strrchr(path, '/');
@@ -334,7 +503,7 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
         respond(g, fd, g->timeout_allow);
         close(fd);
         emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "out of memory", g->timeout_allow,
-             SGS_GUARD_TIMEOUT, t0, 0);
+             SGS_GUARD_TIMEOUT, t0, 0, NULL);
         sgs_free(&g->e->alloc, j);
         return;
     }
@@ -354,26 +523,23 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
         respond(g, fd, allow);
         /* the exec'ing process may run before this thread does again: the answer's time */
         const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
+        if (!allow && g->quarantine) { /* renamed by a judging thread, off this path */
+            p->stored = 1;
+            p->stored_v = rec.verdict;
+            p->answered_at = answered_at;
+            p->stored_reason = sgs_strdup(&g->e->alloc, rec.reason);
+            if (p->stored_reason != NULL && enqueue(g, p))
+                return;
+        }
         emit(g, pid, uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
-             answered_at);
+             answered_at, NULL);
         pend_free(g, p);
         return;
     }
-    pthread_mutex_lock(&g->mu);
-    if (g->nlive == GUARD_MAX_PENDING) {
-        pthread_mutex_unlock(&g->mu);
+    if (!enqueue(g, p)) {
         answer_timeout(g, p, "too many execs waiting for a judgement");
         pend_free(g, p);
-        return;
     }
-    g->live[g->nlive++] = p;
-    if (g->tail != NULL)
-        g->tail->next = p;
-    else
-        g->head = p;
-    g->tail = p;
-    pthread_cond_signal(&g->cv);
-    pthread_mutex_unlock(&g->mu);
 }
 
 /* The watchdog: pending execs past their deadline get the on-timeout decision. Returns the
@@ -566,6 +732,12 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
         snprintf(err, errlen, "invalid guard configuration");
         return SGS_ERR_INVALID_ARG;
     }
+    if (gc->quarantine && (!gc->enforce || e->cfg.quarantine_journal == NULL ||
+                           e->cfg.max_quarantine > SGS_GUARD_MAX_QUARANTINE)) {
+        snprintf(err, errlen, "quarantine needs enforce mode, a journal and a circuit breaker of "
+                              "at most %u files", SGS_GUARD_MAX_QUARANTINE);
+        return SGS_ERR_INVALID_ARG;
+    }
     sgs_status st = sgs_engine_prepare(e);
     if (st != SGS_OK) {
         snprintf(err, errlen, "%s", e->err);
@@ -582,6 +754,7 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     g->timeout_allow = gc->timeout_allow >= 0 ? gc->timeout_allow != 0 : !gc->enforce;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->emit_mu, NULL);
+    pthread_mutex_init(&g->q_mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     st = SGS_ERR_NOMEM;
     g->watch = resolved_paths(&e->alloc, gc->watch, gc->nwatch, "watched path", &st, err, errlen);
@@ -592,6 +765,11 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     if (g->exempt == NULL)
         goto fail;
     st = SGS_ERR_NOMEM;
+    g->quarantine = gc->quarantine;
+    g->q_max = e->cfg.max_quarantine;
+    if (g->quarantine &&
+        (g->q_ids = sgs_calloc(&e->alloc, g->q_max ? g->q_max : 1, sizeof(*g->q_ids))) == NULL)
+        goto fail;
     g->reader_w = sgs_worker_create(e);
     if (g->reader_w == NULL || !g->reader_w->ok)
         goto fail;
@@ -655,6 +833,8 @@ sgs_guard_free(sgs_guard *g)
     free_paths(&e->alloc, g->exempt, g->cfg.nexempt);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->emit_mu);
+    pthread_mutex_destroy(&g->q_mu);
+    sgs_free(&e->alloc, g->q_ids);
     pthread_cond_destroy(&g->cv);
     sgs_free(&e->alloc, g);
 }

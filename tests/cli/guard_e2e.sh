@@ -36,7 +36,7 @@ trap 'kill_guard; umount -l "$mnt"; rmdir "$mnt"' EXIT
 t=$mnt/bin
 mkdir -p "$t" "$mnt/cache" "$mnt/etc"
 openssl pkey -in "$keys/rsa2048.pem" -pubout -out "$mnt/etc/pub.pem" 2>/dev/null || exit 2
-for f in signed unsigned tampered known; do cp /bin/true "$t/$f"; done
+for f in signed unsigned tampered known qstore; do cp /bin/true "$t/$f"; done
 "$bin" sign --key "$keys/rsa2048.pem" "$t/signed" "$t/tampered" "$t/known" >/dev/null 2>&1 || exit 2
 printf '\0' >>"$t/tampered"
 # a signed executable too large to judge within 1 ms (the trailing bytes do not change how it runs)
@@ -164,6 +164,7 @@ logged "$t/big2" timeout '"allow"'
 start_guard --mode audit
 runs "$t/unsigned" 0
 runs "$t/tampered" 0
+runs "$t/qstore" 0 # judged (NO_SIGNATURE) out of its racy window: stored, for --quarantine below
 logged "$t/unsigned" judged '"allow"' NO_SIGNATURE
 logged "$t/tampered" judged '"allow"' BAD_SIGNATURE
 
@@ -185,6 +186,58 @@ kill_guard
 runs "$t/unsigned" 0
 runs "$t/tampered" 0
 
+# -- enforce --quarantine: a denied file is renamed <name>_invalid through the journal ----------
+jr=$mnt/quarantine.journal
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+for f in q1 q2 q3 q4; do cp "$t/tampered" "$t/$f" && cp "$t/tampered.sig" "$t/$f.sig"; done
+# waits until the log has a decision line for $1 (the line comes after the rename)
+decided() { for _ in $(seq 200); do grep -qF "\"path\":\"$1\"" "$log" && return 0; sleep 0.05; done; }
+start_guard --mode enforce --quarantine --journal "$jr" --max-quarantine 3
+runs "$t/signed" 0
+runs "$t/q1" 126 "Operation not permitted"
+decided "$t/q1"
+cases=$((cases + 1))
+[[ -e $t/signed && ! -e $t/signed_invalid ]] || fail "a VALID file was renamed"
+grep -F "\"path\":\"$t/signed\"" "$log" | grep -qF '"quarantined":null,"not_quarantined":"allowed"' ||
+    fail "signed: no 'allowed, not quarantined' in its line: $(grep -F "$t/signed" "$log")"
+cases=$((cases + 1))
+[[ -e $t/q1_invalid && ! -e $t/q1 ]] || fail "q1 was not renamed q1_invalid: $(ls "$t")"
+grep -q "^Q .* $(hex "$t/q1") $(hex "$t/q1_invalid")\$" "$jr" || fail "the journal lacks q1: $(cat "$jr")"
+logged "$t/q1" judged '"deny"' BAD_SIGNATURE
+grep -F "\"path\":\"$t/q1\"" "$log" | grep -qF "\"quarantined\":\"$t/q1_invalid\"" ||
+    fail "q1's line does not name q1_invalid: $(grep -F q1 "$log")"
+# sigsweep's own quarantine, exec'd: denied, not renamed again (nor counted)
+runs "$t/q1_invalid" 126 "Operation not permitted"
+decided "$t/q1_invalid"
+cases=$((cases + 1))
+[[ -e $t/q1_invalid && ! -e $t/q1_invalid_invalid ]] || fail "q1_invalid was renamed again"
+grep -F "\"path\":\"$t/q1_invalid\"" "$log" | grep -qF 'quarantined by sigsweep already' ||
+    fail "q1_invalid: $(grep -F q1_invalid "$log")"
+# denied from the verdict store: renamed too (by a judging thread, after the answer)
+runs "$t/qstore" 126 "Operation not permitted"
+decided "$t/qstore"
+logged "$t/qstore" store '"deny"' NO_SIGNATURE
+cases=$((cases + 1))
+[[ -e $t/qstore_invalid && ! -e $t/qstore ]] || fail "qstore (from the store) was not renamed"
+# the circuit breaker: 3 renames in this guard's life (q1, qstore, q2), then denials only
+runs "$t/q2" 126 "Operation not permitted"
+runs "$t/q3" 126 "Operation not permitted"
+runs "$t/q4" 126 "Operation not permitted"
+decided "$t/q4"
+cases=$((cases + 1))
+[[ -e $t/q2_invalid && -e $t/q3 && -e $t/q4 && ! -e $t/q3_invalid ]] ||
+    fail "the breaker did not stop at 3: $(ls "$t")"
+grep -F "\"path\":\"$t/q3\"" "$log" | grep -qF '"quarantined":null,"not_quarantined":"circuit breaker' ||
+    fail "q3's line does not name the breaker: $(grep -F q3 "$log")"
+[[ $(grep -c 'circuit breaker' "$err") -eq 1 ]] || fail "the breaker is not said once on stderr: $(cat "$err")"
+stop_guard
+# restore puts them back
+cases=$((cases + 1))
+out=$("$bin" restore --journal "$jr" 2>&1) || fail "restore failed: $out"
+[[ -e $t/q1 && -e $t/q2 && -e $t/qstore && ! -e $t/q1_invalid && ! -e $t/q2_invalid ]] ||
+    fail "restore did not bring them back: $out; $(ls "$t")"
+cmp -s "$t/q1" "$t/tampered" || fail "q1 restored is not the file quarantined"
+
 # -- refusals: exit 2, a clear message, nothing left marked --------------------------------------
 refused() { # WANT_PATTERN ARGS...
     cases=$((cases + 1))
@@ -199,8 +252,15 @@ refused "watched path $mnt/nowhere: No such file" \
     "$bin" guard --watch "$mnt/nowhere" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache"
 refused "give --key" "$bin" guard --watch "$t"
 refused "give at least one --watch" "$bin" guard --key "$mnt/etc/pub.pem"
-refused "--quarantine, --journal" \
-    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --quarantine
+refused "goes with --mode enforce" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache" --quarantine
+refused "go with --quarantine" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --mode enforce --journal "$mnt/j"
+refused "cannot be overridden" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --mode enforce --quarantine --force
+refused "not a share" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --mode enforce --quarantine \
+    --max-quarantine 5%
 if command -v setpriv >/dev/null; then
     chmod 0755 "$mnt" "$mnt/etc"
     chmod 0644 "$mnt/etc/pub.pem"
