@@ -294,6 +294,8 @@ guard_run(const char *cmd, guard_opts *o)
         fprintf(stderr, "sigsweep %s: not started: %s\n", cmd, err);
         goto out;
     }
+    if (sgs_guard_notice(g)[0] != '\0')
+        fprintf(stderr, "sigsweep %s: warning: %s\n", cmd, sgs_guard_notice(g));
     running_guard = g;
     catch_stop(1);
     fprintf(stderr, "sigsweep %s: watching %zu path(s), %s mode, deadline %u ms\n", cmd,

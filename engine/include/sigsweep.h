@@ -613,7 +613,9 @@ SGS_API void sgs_guard_config_init(sgs_guard_config *gc);
  * path (it must exist), fanotify permission events (root or CAP_SYS_ADMIN, a kernel with
  * CONFIG_FANOTIFY_ACCESS_PERMISSIONS and FAN_OPEN_EXEC_PERM); a failure leaves no mark.
  * The marks are mount marks (FAN_MARK_MOUNT) on the mounts holding the watched paths: execs
- * elsewhere on those mounts are allowed at once, unlogged.
+ * elsewhere on those mounts are allowed at once, unlogged. A second group, notification only,
+ * marks their file systems (FAN_MARK_FILESYSTEM) for renames, creations and deletions; when it
+ * cannot, the guard runs without it (sgs_guard_notice says why).
  * Returns SGS_OK, SGS_ERR_INVALID_ARG, SGS_ERR_STATE (no key and no trust), SGS_ERR_IO (a
  * watched path missing), SGS_ERR_PERMISSION (not permitted, or the kernel lacks the events),
  * SGS_ERR_NOMEM, SGS_ERR_THREAD; err says why. On success *out is owned by the caller:
@@ -627,10 +629,16 @@ SGS_API SGS_NODISCARD sgs_status sgs_guard_create(sgs_engine *e, const sgs_guard
  * allowed; a file the verdict store knows as it is now is decided at once; any other is judged
  * through the event's descriptor by the judging threads (and stored), or answered at the
  * deadline while its judgement goes on. A file written since it was judged
- * (FAN_MODIFY, FAN_CLOSE_WRITE) is judged again, whatever the store says. Returns SGS_OK after
+ * (FAN_MODIFY, FAN_CLOSE_WRITE), or moved, created or deleted at a name (the second group), is
+ * judged again, whatever the store says. Returns SGS_OK after
  * a stop (every pending exec answered), SGS_ERR_IO when reading events failed (err says why).
  */
 SGS_API SGS_NODISCARD sgs_status sgs_guard_run(sgs_guard *g, char *err, size_t errlen);
+
+/* What the guard runs without, said once after sgs_guard_create() (a warning, not a failure):
+   "" or, e.g., that renames are not watched (the file system has no fsid for FAN_MARK_FILESYSTEM,
+   or the kernel lacks FAN_REPORT_DFID_NAME). Valid until sgs_guard_free(). */
+SGS_API const char *sgs_guard_notice(const sgs_guard *g);
 
 /* Makes sgs_guard_run() return. Async-signal-safe; any thread. */
 SGS_API void sgs_guard_stop(sgs_guard *g);

@@ -15,6 +15,12 @@
  *     the store is not asked about that (dev, ino); after that, a write shows in the identity
  *     the store keys on (size, mtime, ctime), and an entry is never stored for a file changed
  *     within its racy window (pcache.c).
+ *   kernel ─FAN_MOVED_FROM/TO, FAN_CREATE, FAN_DELETE (a second group, FAN_REPORT_DFID_NAME +
+ *     TARGET_FID, FAN_MARK_FILESYSTEM: mount marks get no dirent events)─► the written set too:
+ *     the inode moved, created or deleted (its handle), the file a name now holds, and the file
+ *     a signature name (F<suffix>, F.p7s, F.minisig) belongs to. Defence in depth: a file put
+ *     at a name by rename is another inode (or has a new ctime), so the identity key misses it
+ *     anyway; without the second group (the file system has no fsid) the guard goes on.
  *
  * Invariants: every permission event gets exactly one response: whoever flips pend.answered
  * first writes it (reader, watchdog, judging thread or stop). The event's descriptor is the
@@ -31,6 +37,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 #define GUARD_MAX_PENDING 256u /* execs waiting for a judgement: more are answered at once */
@@ -67,6 +74,10 @@ struct sgs_guard {
     char **watch, **exempt;
     int timeout_allow;
     int fan;    /* the fanotify group */
+    int dirfan; /* the second group: names that change which file they hold (-1: none) */
+    int *mountfd; /* per watched path: open_by_handle_at's mount descriptor (-1: none) */
+    __kernel_fsid_t *fsid; /* ... and its file system's id, as dirent events report it */
+    char notice[512];
     int stopfd; /* eventfd: sgs_guard_stop() */
     pid_t self;
     worker *reader_w;             /* the reader's store lookups */
@@ -569,14 +580,113 @@ watchdog(sgs_guard *g)
     return next;
 }
 
-/* Reads what the kernel has queued. 0, or -1 with errno. */
+/* ---- dirent events ---------------------------------------------------------------------- */
+
+/* The watched path's descriptor on the file system fsid names, for open_by_handle_at. */
 static int
-read_events(sgs_guard *g)
+mount_fd_for(const sgs_guard *g, const __kernel_fsid_t *fsid)
+{
+    for (size_t i = 0; i < g->cfg.nwatch; i++)
+        if (g->mountfd[i] >= 0 && memcmp(&g->fsid[i], fsid, sizeof(*fsid)) == 0)
+            return g->mountfd[i];
+    return -1;
+}
+
+/* F for a signature file's name (F<suffix>, F.p7s, F.minisig) in base; 0 when it is none. */
+static int
+signed_name(const sgs_guard *g, const char *name, char *base, size_t n)
+{
+    const char *const sfx[3] = {g->e->suffix, ".p7s", ".minisig"};
+    const size_t len = strlen(name);
+    for (unsigned i = 0; i < 3; i++) {
+        const size_t sl = strlen(sfx[i]);
+        if (len > sl && len - sl < n && strcmp(name + len - sl, sfx[i]) == 0) {
+            memcpy(base, name, len - sl);
+            base[len - sl] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One dirent event: every file whose name changed hands is noted written (its stored verdict
+   unused for a while). The records: the directory and the name (DFID_NAME), the inode itself
+   (FID, with FAN_REPORT_TARGET_FID). */
+static void
+on_dirent(sgs_guard *g, const struct fanotify_event_metadata *m)
+{
+    const char *at = (const char *)m + m->metadata_len;
+    const char *const end = (const char *)m + m->event_len;
+    struct stat st;
+    while (at + sizeof(struct fanotify_event_info_header) <= end) {
+        struct fanotify_event_info_fid *const info =
+            (struct fanotify_event_info_fid *)(uintptr_t)at;
+        if (info->hdr.len < sizeof(*info) + sizeof(struct file_handle) ||
+            at + info->hdr.len > end)
+            return;
+        at += info->hdr.len;
+        struct file_handle *const fh = (struct file_handle *)(uintptr_t)info->handle;
+        const int mfd = mount_fd_for(g, &info->fsid);
+        if (mfd < 0 || sizeof(*info) + sizeof(*fh) + fh->handle_bytes > info->hdr.len)
+            continue;
+        const int fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* gone: nothing of it can be exec'd */
+        if (info->hdr.info_type == FAN_EVENT_INFO_TYPE_FID) { /* the inode itself */
+            if (fstat(fd, &st) == 0)
+                note_written(g, &st);
+        } else if (info->hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
+            const char *const name = (const char *)fh->f_handle + fh->handle_bytes;
+            char base[NAME_MAX + 1];
+            if (memchr(name, '\0', (size_t)(end - name)) == NULL) {
+                close(fd);
+                return;
+            }
+            if ((m->mask & (FAN_MOVED_TO | FAN_CREATE)) &&
+                fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                note_written(g, &st); /* what the name holds now */
+            if (signed_name(g, name, base, sizeof(base)) &&
+                fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                note_written(g, &st); /* its signature file changed hands */
+        }
+        close(fd);
+    }
+}
+
+/* One event of the exec group: an exec, or a write. */
+static void
+on_exec_group(sgs_guard *g, const struct fanotify_event_metadata *m)
+{
+    if (m->fd < 0)
+        return;
+    if (m->mask & FAN_OPEN_EXEC_PERM) {
+        on_exec(g, m->fd, m->pid);
+        return;
+    }
+    struct stat st;
+    if (m->pid != g->self && fstat(m->fd, &st) == 0)
+        note_written(g, &st);
+    close(m->fd);
+}
+
+/* One event of the dirent group (the guard's own renames, its quarantine, are left). */
+static void
+on_dirent_group(sgs_guard *g, const struct fanotify_event_metadata *m)
+{
+    if (m->pid != g->self)
+        on_dirent(g, m);
+}
+
+/* Reads what the kernel has queued on a group, each event to one(). An overflow (events lost:
+   writes or renames unseen) keeps the store unused for a while. 0, or -1 with errno. */
+static int
+read_group(sgs_guard *g, int fan,
+           void (*one)(sgs_guard *g, const struct fanotify_event_metadata *m))
 {
     /* aligned as the kernel's records are */
     _Alignas(struct fanotify_event_metadata) char buf[16384];
     for (;;) {
-        const ssize_t len = read(g->fan, buf, sizeof(buf));
+        const ssize_t len = read(fan, buf, sizeof(buf));
         if (len < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
         const struct fanotify_event_metadata *m = (const struct fanotify_event_metadata *)buf;
@@ -586,20 +696,10 @@ read_events(sgs_guard *g)
                 errno = EPROTO;
                 return -1;
             }
-            if (m->mask & FAN_Q_OVERFLOW) { /* writes may have gone unseen */
+            if (m->mask & FAN_Q_OVERFLOW)
                 g->written_overflow_until = now_ns(CLOCK_MONOTONIC) + WRITTEN_KEEP_NS;
-                continue;
-            }
-            if (m->fd < 0)
-                continue;
-            if (m->mask & FAN_OPEN_EXEC_PERM) {
-                on_exec(g, m->fd, m->pid);
-                continue;
-            }
-            struct stat st;
-            if (m->pid != g->self && fstat(m->fd, &st) == 0)
-                note_written(g, &st);
-            close(m->fd);
+            else
+                one(g, m);
         }
     }
 }
@@ -609,11 +709,11 @@ sgs_guard_run(sgs_guard *g, char *err, size_t errlen)
 {
     err[0] = '\0';
     sgs_status st = SGS_OK;
-    struct pollfd fds[2] = {{g->fan, POLLIN, 0}, {g->stopfd, POLLIN, 0}};
+    struct pollfd fds[3] = {{g->fan, POLLIN, 0}, {g->stopfd, POLLIN, 0}, {g->dirfan, POLLIN, 0}};
     for (;;) {
         const int64_t next = watchdog(g);
         struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
-        const int rc = ppoll(fds, 2, next >= 0 ? &ts : NULL, NULL);
+        const int rc = ppoll(fds, g->dirfan >= 0 ? 3 : 2, next >= 0 ? &ts : NULL, NULL);
         if (rc < 0 && errno != EINTR) {
             snprintf(err, errlen, "waiting for events: %s", strerror(errno));
             st = SGS_ERR_IO;
@@ -621,7 +721,14 @@ sgs_guard_run(sgs_guard *g, char *err, size_t errlen)
         }
         if (rc > 0 && (fds[1].revents & POLLIN))
             break;
-        if (rc > 0 && (fds[0].revents & POLLIN) && read_events(g) != 0) {
+        /* the names first: a rename read in the same wakeup as an exec is noted before it */
+        if (rc > 0 && g->dirfan >= 0 && (fds[2].revents & POLLIN) &&
+            read_group(g, g->dirfan, on_dirent_group) != 0) {
+            snprintf(err, errlen, "reading fanotify dirent events: %s", strerror(errno));
+            st = SGS_ERR_IO;
+            break;
+        }
+        if (rc > 0 && (fds[0].revents & POLLIN) && read_group(g, g->fan, on_exec_group) != 0) {
             snprintf(err, errlen, "reading fanotify events: %s", strerror(errno));
             st = SGS_ERR_IO;
             break;
@@ -719,6 +826,52 @@ open_group(sgs_guard *g, char *err, size_t errlen)
     return SGS_OK;
 }
 
+/* The second group, for dirent events (FAN_REPORT_DFID_NAME needs Linux 5.9, TARGET_FID 5.17;
+   FAN_MARK_FILESYSTEM a file system with an fsid): without it, a notice, and the guard goes
+   on (the identity key alone keeps renamed files from the store). */
+static void
+open_dirent_group(sgs_guard *g)
+{
+    const unsigned mask = FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CREATE | FAN_DELETE;
+    const char *what = "fanotify_init(FAN_REPORT_DFID_NAME)";
+    const char *path = "";
+    g->dirfan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+                                  FAN_REPORT_DFID_NAME_TARGET, O_RDONLY | O_CLOEXEC);
+    if (g->dirfan < 0) /* before 5.17: the names, not the inodes moved */
+        g->dirfan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+                                      FAN_REPORT_DFID_NAME, O_RDONLY | O_CLOEXEC);
+    int e = errno;
+    for (size_t i = 0; g->dirfan >= 0 && i < g->cfg.nwatch; i++) {
+        struct statfs sf;
+        path = g->watch[i];
+        /* open_by_handle_at refuses an O_PATH descriptor (EBADF) */
+        g->mountfd[i] = open(g->watch[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (g->mountfd[i] < 0 || fstatfs(g->mountfd[i], &sf) != 0) {
+            what = "open";
+        } else if (fanotify_mark(g->dirfan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD,
+                                 g->watch[i]) != 0) {
+            what = "fanotify_mark(FAN_MARK_FILESYSTEM)";
+        } else {
+            memcpy(&g->fsid[i], &sf.f_fsid, sizeof(g->fsid[i]));
+            continue;
+        }
+        e = errno;
+        close(g->dirfan);
+        g->dirfan = -1;
+    }
+    if (g->dirfan < 0)
+        snprintf(g->notice, sizeof(g->notice),
+                 "renames are not watched (%s%s%s: %s): a file put at a watched name is still "
+                 "judged anew (its identity is new), but not noted at once",
+                 what, path[0] ? " " : "", path, strerror(e));
+}
+
+const char *
+sgs_guard_notice(const sgs_guard *g)
+{
+    return g != NULL ? g->notice : "";
+}
+
 sgs_status
 sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, char *err,
                  size_t errlen)
@@ -749,6 +902,7 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     g->e = e;
     g->cfg = *gc;
     g->fan = -1;
+    g->dirfan = -1;
     g->stopfd = -1;
     g->self = getpid();
     g->timeout_allow = gc->timeout_allow >= 0 ? gc->timeout_allow != 0 : !gc->enforce;
@@ -800,6 +954,14 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     }
     if ((st = open_group(g, err, errlen)) != SGS_OK)
         goto fail;
+    st = SGS_ERR_NOMEM;
+    g->mountfd = sgs_malloc(&e->alloc, gc->nwatch * sizeof(*g->mountfd));
+    g->fsid = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->fsid));
+    if (g->mountfd == NULL || g->fsid == NULL)
+        goto fail;
+    for (size_t i = 0; i < gc->nwatch; i++)
+        g->mountfd[i] = -1;
+    open_dirent_group(g);
     e->guarded = 1;
     *out = g;
     return SGS_OK;
@@ -827,6 +989,13 @@ sgs_guard_free(sgs_guard *g)
     sgs_worker_free(e, g->reader_w);
     if (g->fan >= 0)
         close(g->fan);
+    if (g->dirfan >= 0)
+        close(g->dirfan);
+    for (size_t i = 0; g->mountfd != NULL && i < g->cfg.nwatch; i++)
+        if (g->mountfd[i] >= 0)
+            close(g->mountfd[i]);
+    sgs_free(&e->alloc, g->mountfd);
+    sgs_free(&e->alloc, g->fsid);
     if (g->stopfd >= 0)
         close(g->stopfd);
     free_paths(&e->alloc, g->watch, g->cfg.nwatch);

@@ -36,8 +36,10 @@ trap 'kill_guard; umount -l "$mnt"; rmdir "$mnt"' EXIT
 t=$mnt/bin
 mkdir -p "$t" "$mnt/cache" "$mnt/etc"
 openssl pkey -in "$keys/rsa2048.pem" -pubout -out "$mnt/etc/pub.pem" 2>/dev/null || exit 2
-for f in signed unsigned tampered known qstore; do cp /bin/true "$t/$f"; done
-"$bin" sign --key "$keys/rsa2048.pem" "$t/signed" "$t/tampered" "$t/known" >/dev/null 2>&1 || exit 2
+for f in signed unsigned tampered known qstore moved; do cp /bin/true "$t/$f"; done
+mkdir -p "$mnt/outside" && cp /bin/true "$mnt/outside/incoming" # same tmpfs, not watched
+"$bin" sign --key "$keys/rsa2048.pem" "$t/signed" "$t/tampered" "$t/known" "$t/moved" \
+    "$mnt/outside/incoming" >/dev/null 2>&1 || exit 2
 printf '\0' >>"$t/tampered"
 # a signed executable too large to judge within 1 ms (the trailing bytes do not change how it runs)
 { cat /bin/true; head -c $((64 << 20)) /dev/zero; } >"$t/big"
@@ -115,6 +117,8 @@ logged() {
 
 # -- enforce: signed runs, unsigned and tampered fail with EPERM ------------------------------
 start_guard --mode enforce
+cases=$((cases + 1)) # tmpfs has an fsid: the dirent group (renames) is in place
+grep -q 'renames are not watched' "$err" && fail "no dirent group on tmpfs: $(cat "$err")"
 runs "$t/signed" 0
 runs "$t/unsigned" 126 "Operation not permitted"
 runs "$t/tampered" 126 "Operation not permitted"
@@ -143,6 +147,18 @@ runs "$t/known" 0 # judged, stored
 runs "$t/known" 0 # from the store
 logged "$t/known" judged '"allow"' VALID
 logged "$t/known" store '"allow"' VALID
+# replaced by a rename after being answered from the store: judged again (FAN_MOVED_TO notes the
+# new file; its identity is new anyway) and denied
+runs "$t/moved" 0
+runs "$t/moved" 0
+logged "$t/moved" store '"allow"' VALID
+cp /bin/true "$t/moved.new" && printf '\0\0' >>"$t/moved.new" && mv "$t/moved.new" "$t/moved"
+runs "$t/moved" 126 "Operation not permitted"
+logged "$t/moved" judged '"deny"' BAD_SIGNATURE
+# a signed file moved into the tree from elsewhere on the file system: judged, allowed
+mv "$mnt/outside/incoming.sig" "$t/" && mv "$mnt/outside/incoming" "$t/"
+runs "$t/incoming" 0
+logged "$t/incoming" judged '"allow"' VALID
 cat "$t/signed" >"$t/known" # written after being stored (the same bytes): judged again
 runs "$t/known" 0
 cases=$((cases + 1))
@@ -178,6 +194,18 @@ start_guard --mode enforce --exempt "$t/unsigned"
 runs "$t/unsigned" 0
 runs "$t/tampered" 126 "Operation not permitted"
 logged "$t/unsigned" exempt '"allow"'
+
+# -- a file system without an fsid (ramfs): no dirent group, a warning, the guard goes on --------
+mkdir -p "$mnt/ram" && mount -t ramfs -o mode=0755 sgs-guard-e2e-ram "$mnt/ram" &&
+    cp "$t/signed" "$t/signed.sig" "$mnt/ram/" && {
+    start_guard --mode enforce --watch "$mnt/ram"
+    cases=$((cases + 1))
+    grep -q 'warning: renames are not watched' "$err" || fail "no warning on ramfs: $(cat "$err")"
+    runs "$mnt/ram/signed" 0
+    runs "$t/unsigned" 126 "Operation not permitted"
+    stop_guard
+    umount "$mnt/ram"
+}
 
 # -- kill -9 leaves exec working -------------------------------------------------------------
 start_guard --mode enforce
