@@ -565,7 +565,7 @@ typedef struct sgs_guard_event {
     const char *reason;   /* never NULL */
     int allowed;          /* 1 allowed, 0 denied (EPERM), -1 no decision (LATE) */
     sgs_guard_how how;
-    uint64_t latency_ns;  /* from reading the event to answering it (LATE: to the verdict) */
+    uint64_t latency_ns;  /* from reading the event to writing its answer (LATE: to the verdict) */
     sgs_guard_quarantine quarantine;
     const char *quarantined;    /* Q_DONE: the new name; else NULL */
     const char *quarantine_why; /* Q_NOT, Q_BREAKER: why not renamed; else "" */

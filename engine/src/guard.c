@@ -348,8 +348,10 @@ decide(sgs_guard *g, worker *w, pend *p, int stopping)
     }
     const sgs_verdict v = rec.verdict != SGS_V_UNJUDGED ? rec.verdict : SGS_V_IO_ERROR;
     const int allow = allows(g, v);
+    /* the answer's time is taken before writing it: the process it wakes may run on this CPU
+       before this thread does again, and that is not the guard's time */
+    const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
     if (answer(g, p, allow)) {
-        const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
         if (g->quarantine && !allow) {
             quarantine_denied(g, p->j->path, &sb, v, &qo);
             q = &qo;
@@ -499,12 +501,11 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     const int have_st = fstat(fd, &st) == 0;
     if (!have_st)
         memset(&st, 0, sizeof(st));
-    const int64_t uid = process_uid(pid);
     if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
         respond(g, fd, 1);
         close(fd);
-        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0,
-             NULL);
+        emit(g, pid, process_uid(pid), path, &st, SGS_V_UNJUDGED, "exempt path", 1,
+             SGS_GUARD_EXEMPT, t0, 0, NULL);
         return;
     }
     const char *const slash = strrchr(path, '/');
@@ -513,27 +514,30 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     if (p == NULL) {
         respond(g, fd, g->timeout_allow);
         close(fd);
-        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "out of memory", g->timeout_allow,
-             SGS_GUARD_TIMEOUT, t0, 0, NULL);
+        emit(g, pid, process_uid(pid), path, &st, SGS_V_UNJUDGED, "out of memory",
+             g->timeout_allow, SGS_GUARD_TIMEOUT, t0, 0, NULL);
         sgs_free(&g->e->alloc, j);
         return;
     }
     p->fd = fd;
     p->pid = pid;
-    p->uid = uid;
     p->t0 = t0;
     p->deadline = t0 + (int64_t)g->cfg.deadline_ms * 1000000LL;
     p->st = st;
     p->j = j;
     sgs_record rec;
-    struct stat sb;
+    struct stat sb = st; /* the descriptor's fstat, as the lookup takes it */
     if (have_st && !recently_written(g, &st) &&
         sgs_engine_lookup_fd(g->e, g->reader_w, j, fd, &rec, &sb)) {
         const int allow = allows(g, rec.verdict);
         atomic_store_explicit(&p->answered, 1, memory_order_relaxed);
-        respond(g, fd, allow);
-        /* the exec'ing process may run before this thread does again: the answer's time */
+        /* the answer's time, before writing it: the exec'ing process may run on this CPU before
+           this thread does again, and that is not the guard's time */
         const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
+        respond(g, fd, allow);
+        /* the uid only for the log: after the answer, off its path (an exec it allowed may be
+           under way: a set-user-ID program can show its new effective uid already) */
+        p->uid = process_uid(pid);
         if (!allow && g->quarantine) { /* renamed by a judging thread, off this path */
             p->stored = 1;
             p->stored_v = rec.verdict;
@@ -542,11 +546,12 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
             if (p->stored_reason != NULL && enqueue(g, p))
                 return;
         }
-        emit(g, pid, uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
+        emit(g, pid, p->uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
              answered_at, NULL);
         pend_free(g, p);
         return;
     }
+    p->uid = process_uid(pid); /* waiting for its answer: still the process that exec'd */
     if (!enqueue(g, p)) {
         answer_timeout(g, p, "too many execs waiting for a judgement");
         pend_free(g, p);
@@ -689,6 +694,9 @@ read_group(sgs_guard *g, int fan,
         const ssize_t len = read(fan, buf, sizeof(buf));
         if (len < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        /* room left for more than one more event: the queue was empty (ppoll says when it is
+           not again), so no read that would only say EAGAIN */
+        const int drained = (size_t)len + 4096 < sizeof(buf);
         const struct fanotify_event_metadata *m = (const struct fanotify_event_metadata *)buf;
         ssize_t left = len;
         for (; FAN_EVENT_OK(m, left); m = FAN_EVENT_NEXT(m, left)) {
@@ -701,6 +709,8 @@ read_group(sgs_guard *g, int fan,
             else
                 one(g, m);
         }
+        if (drained)
+            return 0;
     }
 }
 
