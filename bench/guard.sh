@@ -9,6 +9,9 @@
 # same moments of a busy machine; median of R; overheads over "no guard", and the ratio of the
 # warm guard's overhead to fapolicyd's. With --base PATH, another sigsweep binary (say, the main
 # branch's build) runs a warm leg of its own ("base") in the same turns, for the ratio of the two.
+# With --cpu K, every daemon and every exec loop runs on CPU K only (taskset): the exec'ing process
+# and the daemon answering it then share one CPU, so no wakeup crosses CPUs (on a virtual machine
+# an idle vCPU woken by an IPI can cost more than all the rest of the round trip).
 #
 # Root only. Everything runs inside a mount namespace of its own (unshare --mount, private
 # propagation): the guards' legs on tmpfs mounts made there (each guard marks only its own
@@ -16,7 +19,7 @@
 # watch_fs=ramfs marks that mount only), fapolicyd's /etc, /var/lib and /run bind-mounted from
 # namespace-private copies; every daemon is killed on exit (trap).
 #   bench/guard.sh [--n N] [--runs R] [--sigsweep PATH] [--loop PATH] [--fapolicyd ROOT]
-#                  [--base PATH]
+#                  [--base PATH] [--cpu K]
 set -euo pipefail
 export LC_ALL=C
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +30,7 @@ sigsweep=$root/build/cli/sigsweep
 loop=$root/build/bench/sgs_exec_loop
 fapd=
 base=
+pin=()
 inside=0
 args=("$@")
 while (($#)); do
@@ -37,9 +41,10 @@ while (($#)); do
     --loop) loop=$(realpath "$2"); shift 2 ;;
     --fapolicyd) fapd=$(realpath "$2"); shift 2 ;;
     --base) base=$(realpath "$2"); shift 2 ;;
+    --cpu) pin=(taskset -c "$2"); shift 2 ;;
     --inside) inside=1; shift ;;
     *) echo "usage: bench/guard.sh [--n N] [--runs R] [--sigsweep PATH] [--loop PATH]" \
-            "[--fapolicyd ROOT] [--base PATH]" >&2; exit 2 ;;
+            "[--fapolicyd ROOT] [--base PATH] [--cpu K]" >&2; exit 2 ;;
   esac
 done
 (($(id -u) == 0)) || { echo "guard.sh: root only (fanotify permission events)" >&2; exit 2; }
@@ -83,7 +88,7 @@ start_guard() { # LEG ARGS...: once its marks are in place
   local leg=$1 bin=$sigsweep
   shift
   [[ $leg == base ]] && bin=$base
-  "$bin" guard --watch "$work/$leg" --key "$work/pub.pem" --cache-dir "$work/cache-$leg" \
+  "${pin[@]}" "$bin" guard --watch "$work/$leg" --key "$work/pub.pem" --cache-dir "$work/cache-$leg" \
     --log "$work/$leg.jsonl" --mode enforce "$@" 2>"$work/$leg.err" &
   pids+=($!)
   for _ in $(seq 200); do grep -q watching "$work/$leg.err" && return 0; sleep 0.05; done
@@ -115,7 +120,7 @@ if [[ -n $fapd ]]; then
   mount --bind "$work/etc" /etc
   mount --bind "$work/varlib" /var/lib
   mount --bind "$work/run" /run
-  "$fapd/usr/sbin/fapolicyd" --debug-deny >"$work/fapd.out" 2>&1 &
+  "${pin[@]}" "$fapd/usr/sbin/fapolicyd" --debug-deny >"$work/fapd.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do
     grep -q 'Starting to listen' "$work/fapd.out" && break
@@ -134,7 +139,7 @@ fi
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for ((i = 0; i < runs; i++)); do
   for leg in "${legs[@]}"; do
-    "$loop" "$n" "$work/$leg/true" | awk '{print $5}' >>"$work/t.$leg"
+    "${pin[@]}" "$loop" "$n" "$work/$leg/true" | awk '{print $5}' >>"$work/t.$leg"
   done
 done
 for leg in "${legs[@]}"; do printf -v "$leg" '%s' "$(median <"$work/t.$leg")"; done
@@ -147,8 +152,8 @@ hits=$(grep -c '"how":"store"' "$work/warm.jsonl" || true)
 judged=$(grep -c '"how":"judged"' "$work/cold.jsonl" || true)
 stop_all
 
-printf 'exec latency, %s fork+execve of a signed /bin/true (%s bytes), median of %s rounds\n' \
-  "$n" "$(stat -c %s "$work/none/true")" "$runs"
+printf 'exec latency, %s fork+execve of a signed /bin/true (%s bytes), median of %s rounds%s\n' \
+  "$n" "$(stat -c %s "$work/none/true")" "$runs" "${pin:+, all on CPU ${pin[2]}}"
 printf '%-44s %10s %12s\n' "" "us/exec" "overhead us"
 printf '%-44s %10s %12s\n' "no guard" "$none" "-"
 row() { printf '%-44s %10s %12.1f\n' "$1" "$2" "$(echo "$2 - $none" | bc -l)"; }

@@ -340,7 +340,7 @@ decide(sgs_guard *g, worker *w, pend *p, int stopping)
     if (stopping)
         return; /* answered and logged by the stop */
     sgs_record rec;
-    struct stat sb;
+    struct stat sb = p->st; /* set again by the judgement (every verdict on contents is) */
     sgs_engine_judge_fd(g->e, w, p->j, p->fd, &rec, &sb);
     if (g->e->pcache != NULL) { /* the next exec of this file: from the store */
         char why[256];
