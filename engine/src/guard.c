@@ -615,38 +615,44 @@ signed_name(const sgs_guard *g, const char *name, char *base, size_t n)
 }
 
 /* One dirent event: every file whose name changed hands is noted written (its stored verdict
-   unused for a while). The records: the directory and the name (DFID_NAME), the inode itself
-   (FID, with FAN_REPORT_TARGET_FID). */
+   unused for a while). The records after the metadata (rec, len bytes): the directory and the
+   name (DFID_NAME), the inode itself (FID, with FAN_REPORT_TARGET_FID). Records are 4-aligned
+   and the structs are not read in place: copied out first. */
 static void
-on_dirent(sgs_guard *g, const struct fanotify_event_metadata *m)
+on_dirent(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec, size_t len)
 {
-    const char *at = (const char *)m + m->metadata_len;
-    const char *const end = (const char *)m + m->event_len;
     struct stat st;
-    while (at + sizeof(struct fanotify_event_info_header) <= end) {
-        struct fanotify_event_info_fid *const info =
-            (struct fanotify_event_info_fid *)(uintptr_t)at;
-        if (info->hdr.len < sizeof(*info) + sizeof(struct file_handle) ||
-            at + info->hdr.len > end)
+    size_t at = 0;
+    while (at + sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle) <= len) {
+        struct fanotify_event_info_fid info;
+        memcpy(&info, rec + at, sizeof(info));
+        const char *const raw = rec + at + sizeof(info); /* the file handle, then a name */
+        if (info.hdr.len < sizeof(info) + sizeof(struct file_handle) || info.hdr.len > len - at)
             return;
-        at += info->hdr.len;
-        struct file_handle *const fh = (struct file_handle *)(uintptr_t)info->handle;
-        const int mfd = mount_fd_for(g, &info->fsid);
-        if (mfd < 0 || sizeof(*info) + sizeof(*fh) + fh->handle_bytes > info->hdr.len)
+        const size_t room = info.hdr.len - sizeof(info); /* the handle's and the name's */
+        at += info.hdr.len;
+        union {
+            struct file_handle fh;
+            char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+        } h;
+        memcpy(&h.fh, raw, sizeof(h.fh));
+        const size_t hlen = sizeof(h.fh) + h.fh.handle_bytes;
+        const int mfd = mount_fd_for(g, &info.fsid);
+        if (mfd < 0 || h.fh.handle_bytes > MAX_HANDLE_SZ || hlen > room)
             continue;
-        const int fd = open_by_handle_at(mfd, fh, O_PATH | O_CLOEXEC);
+        memcpy(h.bytes, raw, hlen);
+        const char *const name = raw + hlen;
+        if (info.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME &&
+            memchr(name, '\0', room - hlen) == NULL)
+            return;
+        const int fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
         if (fd < 0)
             continue; /* gone: nothing of it can be exec'd */
-        if (info->hdr.info_type == FAN_EVENT_INFO_TYPE_FID) { /* the inode itself */
+        if (info.hdr.info_type == FAN_EVENT_INFO_TYPE_FID) { /* the inode itself */
             if (fstat(fd, &st) == 0)
                 note_written(g, &st);
-        } else if (info->hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
-            const char *const name = (const char *)fh->f_handle + fh->handle_bytes;
+        } else if (info.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
             char base[NAME_MAX + 1];
-            if (memchr(name, '\0', (size_t)(end - name)) == NULL) {
-                close(fd);
-                return;
-            }
             if ((m->mask & (FAN_MOVED_TO | FAN_CREATE)) &&
                 fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
                 note_written(g, &st); /* what the name holds now */
@@ -660,8 +666,10 @@ on_dirent(sgs_guard *g, const struct fanotify_event_metadata *m)
 
 /* One event of the exec group: an exec, or a write. */
 static void
-on_exec_group(sgs_guard *g, const struct fanotify_event_metadata *m)
+on_exec_group(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec, size_t len)
 {
+    (void)rec;
+    (void)len;
     if (m->fd < 0)
         return;
     if (m->mask & FAN_OPEN_EXEC_PERM) {
@@ -676,19 +684,23 @@ on_exec_group(sgs_guard *g, const struct fanotify_event_metadata *m)
 
 /* One event of the dirent group (the guard's own renames, its quarantine, are left). */
 static void
-on_dirent_group(sgs_guard *g, const struct fanotify_event_metadata *m)
+on_dirent_group(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec,
+                size_t len)
 {
     if (m->pid != g->self)
-        on_dirent(g, m);
+        on_dirent(g, m, rec, len);
 }
 
-/* Reads what the kernel has queued on a group, each event to one(). An overflow (events lost:
-   writes or renames unseen) keeps the store unused for a while. 0, or -1 with errno. */
+typedef void (*event_fn)(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec,
+                         size_t len);
+
+/* Reads what the kernel has queued on a group, each event to one() with the records after its
+   metadata. Events are 4-aligned (FID records), the metadata needs 8: each is copied out, never
+   read in place. An overflow (events lost: writes or renames unseen) keeps the store unused for
+   a while. 0, or -1 with errno. */
 static int
-read_group(sgs_guard *g, int fan,
-           void (*one)(sgs_guard *g, const struct fanotify_event_metadata *m))
+read_group(sgs_guard *g, int fan, event_fn one)
 {
-    /* aligned as the kernel's records are */
     _Alignas(struct fanotify_event_metadata) char buf[16384];
     for (;;) {
         const ssize_t len = read(fan, buf, sizeof(buf));
@@ -697,17 +709,22 @@ read_group(sgs_guard *g, int fan,
         /* room left for more than one more event: the queue was empty (ppoll says when it is
            not again), so no read that would only say EAGAIN */
         const int drained = (size_t)len + 4096 < sizeof(buf);
-        const struct fanotify_event_metadata *m = (const struct fanotify_event_metadata *)buf;
-        ssize_t left = len;
-        for (; FAN_EVENT_OK(m, left); m = FAN_EVENT_NEXT(m, left)) {
-            if (m->vers != FANOTIFY_METADATA_VERSION) {
+        size_t at = 0;
+        while (at + FAN_EVENT_METADATA_LEN <= (size_t)len) {
+            struct fanotify_event_metadata m;
+            memcpy(&m, buf + at, sizeof(m));
+            if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > (size_t)len - at ||
+                m.metadata_len < FAN_EVENT_METADATA_LEN || m.metadata_len > m.event_len)
+                break;
+            if (m.vers != FANOTIFY_METADATA_VERSION) {
                 errno = EPROTO;
                 return -1;
             }
-            if (m->mask & FAN_Q_OVERFLOW)
+            if (m.mask & FAN_Q_OVERFLOW)
                 g->written_overflow_until = now_ns(CLOCK_MONOTONIC) + WRITTEN_KEEP_NS;
             else
-                one(g, m);
+                one(g, &m, buf + at + m.metadata_len, m.event_len - m.metadata_len);
+            at += m.event_len;
         }
         if (drained)
             return 0;
@@ -962,8 +979,6 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
         }
         g->nthreads++;
     }
-    if ((st = open_group(g, err, errlen)) != SGS_OK)
-        goto fail;
     st = SGS_ERR_NOMEM;
     g->mountfd = sgs_malloc(&e->alloc, gc->nwatch * sizeof(*g->mountfd));
     g->fsid = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->fsid));
@@ -971,7 +986,25 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
         goto fail;
     for (size_t i = 0; i < gc->nwatch; i++)
         g->mountfd[i] = -1;
+    /* The dirent group before the exec group, on purpose. Destroying a group waits until no
+       event is being handled anywhere (SRCU), and an exec waiting for this guard's answer is
+       being handled until the exec group goes. When the process dies (kill -9, a crash), the
+       kernel releases its descriptors last opened first (task_work, Linux 5.6+): the exec
+       group, opened last, goes first and lets the pending execs through; released first, the
+       dirent group would wait for them forever, and so would they. */
     open_dirent_group(g);
+    if ((st = open_group(g, err, errlen)) != SGS_OK)
+        goto fail;
+    if (g->fan < g->dirfan) { /* a lower number was free: the exec group above it all the same */
+        const int high = fcntl(g->fan, F_DUPFD_CLOEXEC, g->dirfan + 1);
+        if (high < 0) {
+            snprintf(err, errlen, "fcntl(F_DUPFD): %s", strerror(errno));
+            st = SGS_ERR_IO;
+            goto fail;
+        }
+        close(g->fan);
+        g->fan = high;
+    }
     e->guarded = 1;
     *out = g;
     return SGS_OK;

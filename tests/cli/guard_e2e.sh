@@ -211,6 +211,25 @@ mkdir -p "$mnt/ram" && mount -t ramfs -o mode=0755 sgs-guard-e2e-ram "$mnt/ram" 
 start_guard --mode enforce
 runs "$t/unsigned" 126 "Operation not permitted"
 kill_guard
+# ... also an exec waiting for the guard when it dies: the kernel lets it through (the exec group
+# is released before the dirent group; the other way round both would wait forever)
+start_guard --mode enforce
+kill -STOP "$guard"
+"$t/signed" & ex=$!
+for _ in $(seq 200); do grep -q fanotify "/proc/$ex/wchan" 2>/dev/null && break; sleep 0.05; done
+cases=$((cases + 1))
+grep -q fanotify "/proc/$ex/wchan" 2>/dev/null || fail "the exec did not wait for the stopped guard"
+kill -9 "$guard"
+if ! timeout 20 tail -s 0.05 --pid="$guard" -f /dev/null; then
+    fail "the guard killed with an exec pending did not exit (a group released in the wrong order)"
+    guard= # not waited for: it would never be reaped
+    echo "guard_e2e: $cases cases, $fails failed"
+    exit 1
+fi
+kill_guard
+cases=$((cases + 1))
+wait "$ex" || fail "the exec pending when the guard died did not run"
+runs "$t/unsigned" 0
 runs "$t/unsigned" 0
 runs "$t/tampered" 0
 
