@@ -7,7 +7,11 @@
 # integrity=sha256 and a file trust database (trust=file) deciding the same execs. Every leg has
 # a mount of its own and all are up at once, measured in turns (R rounds), so each shares the
 # same moments of a busy machine; median of R; overheads over "no guard", and the ratio of the
-# warm guard's overhead to fapolicyd's.
+# warm guard's overhead to fapolicyd's. With --base PATH, another sigsweep binary (say, the main
+# branch's build) runs a warm leg of its own ("base") in the same turns, for the ratio of the two.
+# With --cpu K, every daemon and every exec loop runs on CPU K only (taskset): the exec'ing process
+# and the daemon answering it then share one CPU, so no wakeup crosses CPUs (on a virtual machine
+# an idle vCPU woken by an IPI can cost more than all the rest of the round trip).
 #
 # Root only. Everything runs inside a mount namespace of its own (unshare --mount, private
 # propagation): the guards' legs on tmpfs mounts made there (each guard marks only its own
@@ -15,6 +19,7 @@
 # watch_fs=ramfs marks that mount only), fapolicyd's /etc, /var/lib and /run bind-mounted from
 # namespace-private copies; every daemon is killed on exit (trap).
 #   bench/guard.sh [--n N] [--runs R] [--sigsweep PATH] [--loop PATH] [--fapolicyd ROOT]
+#                  [--base PATH] [--cpu K]
 set -euo pipefail
 export LC_ALL=C
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +29,8 @@ runs=3
 sigsweep=$root/build/cli/sigsweep
 loop=$root/build/bench/sgs_exec_loop
 fapd=
+base=
+pin=()
 inside=0
 args=("$@")
 while (($#)); do
@@ -33,13 +40,16 @@ while (($#)); do
     --sigsweep) sigsweep=$(realpath "$2"); shift 2 ;;
     --loop) loop=$(realpath "$2"); shift 2 ;;
     --fapolicyd) fapd=$(realpath "$2"); shift 2 ;;
+    --base) base=$(realpath "$2"); shift 2 ;;
+    --cpu) pin=(taskset -c "$2"); shift 2 ;;
     --inside) inside=1; shift ;;
     *) echo "usage: bench/guard.sh [--n N] [--runs R] [--sigsweep PATH] [--loop PATH]" \
-            "[--fapolicyd ROOT]" >&2; exit 2 ;;
+            "[--fapolicyd ROOT] [--base PATH] [--cpu K]" >&2; exit 2 ;;
   esac
 done
 (($(id -u) == 0)) || { echo "guard.sh: root only (fanotify permission events)" >&2; exit 2; }
 [[ -x $sigsweep && -x $loop ]] || { echo "guard.sh: build sigsweep and sgs_exec_loop" >&2; exit 2; }
+[[ -z $base || -x $base ]] || { echo "guard.sh: --base $base is not executable" >&2; exit 2; }
 if ((!inside)); then
   exec unshare --mount --propagation private bash "$0" "${args[@]}" --inside
 fi
@@ -60,6 +70,7 @@ trap 'stop_all; umount -R -l "$work"; rmdir "$work"' EXIT
 key=$root/corpus/keys/rsa2048.pem
 openssl pkey -in "$key" -pubout -out "$work/pub.pem" 2>/dev/null
 legs=(none warm cold)
+[[ -n $base ]] && legs+=(base)
 [[ -n $fapd ]] && legs+=(fap)
 for leg in "${legs[@]}"; do
   mkdir -p "$work/$leg"
@@ -74,9 +85,10 @@ done
 sleep 2.2 # out of the store's racy window (entries for files changed within 2 s are not kept)
 
 start_guard() { # LEG ARGS...: once its marks are in place
-  local leg=$1
+  local leg=$1 bin=$sigsweep
   shift
-  "$sigsweep" guard --watch "$work/$leg" --key "$work/pub.pem" --cache-dir "$work/cache-$leg" \
+  [[ $leg == base ]] && bin=$base
+  "${pin[@]}" "$bin" guard --watch "$work/$leg" --key "$work/pub.pem" --cache-dir "$work/cache-$leg" \
     --log "$work/$leg.jsonl" --mode enforce "$@" 2>"$work/$leg.err" &
   pids+=($!)
   for _ in $(seq 200); do grep -q watching "$work/$leg.err" && return 0; sleep 0.05; done
@@ -86,6 +98,10 @@ start_guard() { # LEG ARGS...: once its marks are in place
 start_guard warm
 "$loop" 1 "$work/warm/true" >/dev/null # judged once, stored
 start_guard cold --paranoid
+if [[ -n $base ]]; then
+  start_guard base
+  "$loop" 1 "$work/base/true" >/dev/null
+fi
 
 if [[ -n $fapd ]]; then
   # fapolicyd's fixed paths, private to this namespace
@@ -104,7 +120,7 @@ if [[ -n $fapd ]]; then
   mount --bind "$work/etc" /etc
   mount --bind "$work/varlib" /var/lib
   mount --bind "$work/run" /run
-  "$fapd/usr/sbin/fapolicyd" --debug-deny >"$work/fapd.out" 2>&1 &
+  "${pin[@]}" "$fapd/usr/sbin/fapolicyd" --debug-deny >"$work/fapd.out" 2>&1 &
   pids+=($!)
   for _ in $(seq 300); do
     grep -q 'Starting to listen' "$work/fapd.out" && break
@@ -123,7 +139,7 @@ fi
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for ((i = 0; i < runs; i++)); do
   for leg in "${legs[@]}"; do
-    "$loop" "$n" "$work/$leg/true" | awk '{print $5}' >>"$work/t.$leg"
+    "${pin[@]}" "$loop" "$n" "$work/$leg/true" | awk '{print $5}' >>"$work/t.$leg"
   done
 done
 for leg in "${legs[@]}"; do printf -v "$leg" '%s' "$(median <"$work/t.$leg")"; done
@@ -132,16 +148,22 @@ latency() { grep -F "\"how\":\"$2\"" "$work/$1.jsonl" | sed 's/.*"latency_us":\(
 warm_lat=$(latency warm store)
 cold_lat=$(latency cold judged)
 hits=$(grep -c '"how":"store"' "$work/warm.jsonl" || true)
+[[ -n $base ]] && base_lat=$(latency base store)
 judged=$(grep -c '"how":"judged"' "$work/cold.jsonl" || true)
 stop_all
 
-printf 'exec latency, %s fork+execve of a signed /bin/true (%s bytes), median of %s rounds\n' \
-  "$n" "$(stat -c %s "$work/none/true")" "$runs"
+printf 'exec latency, %s fork+execve of a signed /bin/true (%s bytes), median of %s rounds%s\n' \
+  "$n" "$(stat -c %s "$work/none/true")" "$runs" "${pin:+, all on CPU ${pin[2]}}"
 printf '%-44s %10s %12s\n' "" "us/exec" "overhead us"
 printf '%-44s %10s %12s\n' "no guard" "$none" "-"
 row() { printf '%-44s %10s %12.1f\n' "$1" "$2" "$(echo "$2 - $none" | bc -l)"; }
 row "sigsweep guard, warm store" "$warm"
 row "sigsweep guard, cold (--paranoid)" "$cold"
+if [[ -n $base ]]; then
+  row "--base guard, warm store" "$base"
+  printf 'warm guard overhead / --base warm overhead: %.2f\n' \
+    "$(echo "($warm - $none) / ($base - $none)" | bc -l)"
+fi
 if [[ -n $fapd ]]; then
   row "fapolicyd 1.1.7, integrity=sha256 (ramfs)" "$fap"
   printf 'warm guard overhead / fapolicyd overhead: %.2f\n' \
@@ -150,3 +172,4 @@ fi
 printf 'store hits in the warm leg: %s; judgements in the cold leg: %s\n' "$hits" "$judged"
 printf 'the guard answers (latency_us of its log, median): warm %s us, cold %s us\n' \
   "$warm_lat" "$cold_lat"
+[[ -z $base ]] || printf 'the --base guard answers (latency_us, median): warm %s us\n' "$base_lat"

@@ -3,8 +3,9 @@
  * trees with the verdict of the same judges as verify (engine/src/guard.c does the work).
  *
  * DESIGN: guard takes verify's key, signature, trust and PE options and its --mode/--policy
- * and cache options (sweep.c's fragments, read into the same sweep_opts), and its own: what to
- * watch and exempt, the deadline and its decision, the log. This file only wires them into an
+ * and cache options and its quarantine options (--quarantine, --max-quarantine, --journal; not
+ * --force) (sweep.c's fragments, read into the same sweep_opts), and its own: what to watch and
+ * exempt, the deadline and its decision, the log. This file only wires them into an
  * engine and a guard, writes one JSONL line per decision (--log FILE, appended; else stdout)
  * and a rate-limited line on stderr for each exec denied or answered at the deadline, and
  * stops on SIGTERM/SIGINT. Exit status: 0 stopped by a signal, 2 refused to start (nothing
@@ -95,11 +96,10 @@ static const cli_opt guard_own_opts[] = {
     {NULL, 0, NULL, NULL, 0, 0, NULL},
 };
 
-#define SWEEP_FOR_VERIFY_ONLY "--quarantine, --journal, --max-quarantine and --force are for verify"
-
 static const cli_optset guard_opts_table[] = {
     CLI_TAKE(guard_own_opts),
     CLI_TAKE(sweep_opts_public_key),
+    CLI_TAKE(sweep_opts_enforce),
     CLI_TAKE(sweep_opts_sig),
     CLI_TAKE(sweep_opts_mode),
     CLI_TAKE(sweep_opts_cache),
@@ -107,7 +107,6 @@ static const cli_optset guard_opts_table[] = {
     CLI_TAKE(sweep_opts_chain_time),
     CLI_TAKE(sweep_opts_pe),
     CLI_TAKE(cli_opts_help),
-    CLI_REFUSE(sweep_opts_enforce, SWEEP_FOR_VERIFY_ONLY),
     CLI_OPTSET_END,
 };
 
@@ -117,7 +116,8 @@ typedef struct guard_log {
     FILE *fp;
     const char *cmd;
     int enforce;
-    time_t second; /* stderr's rate limit: lines in this second */
+    int breaker_said; /* the quarantine's circuit breaker, said once on stderr */
+    time_t second;    /* stderr's rate limit: lines in this second */
     unsigned lines;
     unsigned long long suppressed;
 } guard_log;
@@ -142,9 +142,22 @@ json_line(FILE *fp, const sgs_guard_event *ev)
         fprintf(fp, "\"verdict\":\"%s\"", sgs_verdict_name(ev->verdict));
     fputs(",\"reason\":", fp);
     out_json_string(fp, ev->reason, NULL);
-    fprintf(fp, ",\"decision\":%s,\"how\":\"%s\",\"latency_us\":%.1f}\n",
+    fprintf(fp, ",\"decision\":%s,\"how\":\"%s\",\"latency_us\":%.1f",
             ev->allowed < 0 ? "null" : ev->allowed ? "\"allow\"" : "\"deny\"",
             sgs_guard_how_name(ev->how), (double)ev->latency_ns / 1000.0);
+    if (ev->quarantine != SGS_GUARD_Q_OFF) { /* the new name, or null and why not */
+        fputs(",\"quarantined\":", fp);
+        if (ev->quarantined != NULL)
+            out_json_string(fp, ev->quarantined, NULL);
+        else
+            fputs("null", fp);
+        fputs(",\"not_quarantined\":", fp);
+        if (ev->quarantine == SGS_GUARD_Q_DONE)
+            fputs("null", fp);
+        else
+            out_json_string(fp, ev->quarantine_why, NULL);
+    }
+    fputs("}\n", fp);
     fflush(fp);
 }
 
@@ -153,6 +166,11 @@ on_event(void *opaque, const sgs_guard_event *ev)
 {
     guard_log *const lg = opaque;
     json_line(lg->fp, ev);
+    if (ev->breaker_tripped && !lg->breaker_said) {
+        lg->breaker_said = 1;
+        fprintf(stderr, "sigsweep %s: %s (from %s on)\n", lg->cmd, ev->quarantine_why,
+                ev->path);
+    }
     const int refused = ev->allowed == 0;
     const int would_be = ev->allowed == 1 && !lg->enforce && ev->verdict != SGS_V_VALID &&
                          ev->verdict != SGS_V_UNJUDGED;
@@ -234,7 +252,16 @@ guard_run(const char *cmd, guard_opts *o)
                              : sgs_default_cache_dir(o->s.cache_buf, sizeof(o->s.cache_buf));
     o->s.cfg.paranoid = o->s.paranoid;
     o->s.cfg.on_record = no_records;
-    guard_log lg = {open_log(cmd, o->log), cmd, enforce, 0, 0, 0};
+    if (o->s.quarantine && !enforce) {
+        fprintf(stderr, "sigsweep %s: --quarantine renames the files enforce mode denies: it "
+                        "goes with --mode enforce (or a --policy that enforces)\n", cmd);
+        return CLI_EXIT_USAGE;
+    }
+    if (o->s.quarantine) /* verify's journal: --journal, else the default one */
+        o->s.cfg.quarantine_journal =
+            o->s.journal != NULL ? o->s.journal
+                                 : sgs_default_journal(o->s.journal_buf, sizeof(o->s.journal_buf));
+    guard_log lg = {open_log(cmd, o->log), cmd, enforce, 0, 0, 0, 0};
     if (lg.fp == NULL)
         return CLI_EXIT_USAGE;
     rc = CLI_EXIT_USAGE;
@@ -258,6 +285,7 @@ guard_run(const char *cmd, guard_opts *o)
     gc.nexempt = o->nexempt;
     gc.enforce = enforce;
     gc.timeout_allow = o->on_timeout;
+    gc.quarantine = o->s.quarantine;
     if (o->deadline_ms > 0)
         gc.deadline_ms = o->deadline_ms;
     gc.on_event = on_event;
@@ -266,6 +294,8 @@ guard_run(const char *cmd, guard_opts *o)
         fprintf(stderr, "sigsweep %s: not started: %s\n", cmd, err);
         goto out;
     }
+    if (sgs_guard_notice(g)[0] != '\0')
+        fprintf(stderr, "sigsweep %s: warning: %s\n", cmd, sgs_guard_notice(g));
     running_guard = g;
     catch_stop(1);
     fprintf(stderr, "sigsweep %s: watching %zu path(s), %s mode, deadline %u ms\n", cmd,
@@ -285,6 +315,27 @@ out:
     return rc;
 }
 
+/* --journal and --max-quarantine go with --quarantine; a guard's breaker is a number of files
+   (its lifetime has no total to take a share of) and cannot be overridden (--force): a wrong key
+   must not rename a whole host. */
+static int
+check_quarantine(const char *cmd, const sweep_opts *s)
+{
+    const int breaker_set = s->cfg.max_quarantine != 10 || s->cfg.max_quarantine_percent != 5;
+    if (s->cfg.force_quarantine)
+        return cli_fail_usage(cmd, "%s", "--force: a guard's circuit breaker (--max-quarantine) "
+                                         "cannot be overridden");
+    if (!s->quarantine && (breaker_set || s->journal != NULL))
+        return cli_fail_usage(cmd, "%s", "--journal and --max-quarantine go with --quarantine");
+    if (s->cfg.max_quarantine == 0 && s->cfg.max_quarantine_percent > 0)
+        return cli_fail_usage(cmd, "%s", "--max-quarantine: a guard's limit is a number of files "
+                                         "over its lifetime, not a share");
+    if (s->cfg.max_quarantine > SGS_GUARD_MAX_QUARANTINE)
+        return cli_fail_usage(cmd, "--max-quarantine: a guard renames at most %u files",
+                              SGS_GUARD_MAX_QUARANTINE);
+    return CLI_GO_ON;
+}
+
 static int
 guard_main(const cli_command *cmd, int argc, char **argv)
 {
@@ -301,7 +352,8 @@ guard_main(const cli_command *cmd, int argc, char **argv)
         return cli_fail_usage(cmd->name, "no operands (give trees with --watch DIR)");
     if (o.nwatch == 0)
         return cli_fail_usage(cmd->name, "%s", "give at least one --watch DIR");
-    if ((rc = sweep_check_keys(cmd->name, &o.s)) != CLI_GO_ON)
+    if ((rc = sweep_check_keys(cmd->name, &o.s)) != CLI_GO_ON ||
+        (rc = check_quarantine(cmd->name, &o.s)) != CLI_GO_ON)
         return rc;
     return guard_run(cmd->name, &o);
 }
@@ -313,12 +365,16 @@ const cli_command cli_cmd_guard = {
     "usage: sigsweep guard --watch DIR [--watch ...] (--key FILE|DIR | --trust FILE|DIR | ...)\n"
     "                [--mode audit|enforce] [--policy FILE.ini] [--cache-dir DIR] [--log FILE]\n"
     "                [--deadline MS] [--on-timeout allow|deny] [--exempt PATH]...\n"
+    "                [--quarantine [--max-quarantine N] [--journal FILE]]\n"
     "\n"
     "A foreground daemon (run as root; a systemd unit is installed): every exec of a file under\n"
     "a watched DIR waits for its verdict, by the same judges and options as verify. The verdict\n"
     "store (--cache-dir) answers files it knows, unchanged; others are judged through the\n"
     "kernel's descriptor. enforce: anything not VALID fails with EPERM; audit (default): runs,\n"
     "and is recorded. Every exec is answered within --deadline. One JSON line per decision.\n"
+    "--quarantine (enforce): a file denied for its contents is also renamed <name>_invalid\n"
+    "through the journal (restore undoes it), at most --max-quarantine N (default 10) files\n"
+    "in the guard's lifetime; then the renames stop (the denials go on).\n"
     "SIGTERM/SIGINT stop it; when it stops or dies, the kernel allows every exec again.\n"
     "\n"
     "exit status: 0 stopped by a signal, 2 refused to start (nothing marked) or failed\n",

@@ -537,6 +537,18 @@ typedef enum sgs_guard_how {
     SGS_GUARD_EXEMPT     /* an exempt path: allowed unjudged */
 } sgs_guard_how;
 
+/* What a guard with quarantine (an engine with quarantine_journal, enforce) did with the file of
+   one decision. */
+typedef enum sgs_guard_quarantine {
+    SGS_GUARD_Q_OFF = 0,  /* the guard does not quarantine */
+    SGS_GUARD_Q_DONE,     /* renamed <name>_invalid[.N], journalled (event.quarantined) */
+    SGS_GUARD_Q_NOT,      /* not renamed: event.quarantine_why says why (allowed, not a
+                             verdict on its contents, decided at the deadline, not the judged
+                             file any more, a failed rename) */
+    SGS_GUARD_Q_BREAKER   /* not renamed: the circuit breaker has tripped (event.quarantine_why);
+                             the first such event has breaker_tripped 1 */
+} sgs_guard_quarantine;
+
 /*
  * One decision (or late verdict), handed to sgs_guard_config.on_event. Read-only; pointers
  * valid until the callback returns. `path` is the executable's path as the kernel reports it
@@ -545,7 +557,9 @@ typedef enum sgs_guard_how {
 typedef struct sgs_guard_event {
     int64_t time_ns;      /* CLOCK_REALTIME when the answer was given */
     int32_t pid;          /* the process exec'ing */
-    int64_t uid;          /* its effective uid (owner of /proc/PID), -1 when gone */
+    int64_t uid;          /* its effective uid (owner of /proc/PID), -1 when gone; STORE:
+                             read just after the answer (an allowed set-user-ID program may
+                             show its new one) */
     const char *path;
     uint64_t dev, ino, size; /* the file's identity (fstat of the descriptor) */
     int64_t mtime_ns, ctime_ns;
@@ -553,7 +567,11 @@ typedef struct sgs_guard_event {
     const char *reason;   /* never NULL */
     int allowed;          /* 1 allowed, 0 denied (EPERM), -1 no decision (LATE) */
     sgs_guard_how how;
-    uint64_t latency_ns;  /* from reading the event to answering it (LATE: to the verdict) */
+    uint64_t latency_ns;  /* from reading the event to writing its answer (LATE: to the verdict) */
+    sgs_guard_quarantine quarantine;
+    const char *quarantined;    /* Q_DONE: the new name; else NULL */
+    const char *quarantine_why; /* Q_NOT, Q_BREAKER: why not renamed; else "" */
+    int breaker_tripped;        /* 1 on the event that tripped the circuit breaker (once) */
 } sgs_guard_event;
 
 /* THREAD SAFETY: called from the guard's threads, never concurrently (one writer). */
@@ -571,9 +589,20 @@ typedef struct sgs_guard_config {
     int timeout_allow;      /* the decision at the deadline: 1 allow, 0 deny, -1 (default):
                                deny when enforcing, allow in audit */
     unsigned threads;       /* judging threads (default 2; 1..64) */
+    int quarantine;         /* enforce only, with the engine's quarantine_journal: a file denied
+                               by its verdict (judged now or stored; never at the deadline) that
+                               the verdict says is bad (BAD_SIGNATURE, NO_SIGNATURE, MALFORMED,
+                               UNTRUSTED, EXPIRED, NOT_YET_VALID, REVOKED, UNSUPPORTED) is also
+                               renamed <name>_invalid[.N] by a judging thread after the denial,
+                               through the journal (restore undoes it); at most the engine's
+                               max_quarantine files (1..SGS_GUARD_MAX_QUARANTINE) in the guard's
+                               lifetime, then the circuit breaker stops the renames (the denials
+                               go on) */
     sgs_guard_fn on_event;  /* required */
     void *opaque;
 } sgs_guard_config;
+
+#define SGS_GUARD_MAX_QUARANTINE 4096u /* the largest circuit breaker of a guard */
 
 typedef struct sgs_guard sgs_guard;
 
@@ -586,7 +615,9 @@ SGS_API void sgs_guard_config_init(sgs_guard_config *gc);
  * path (it must exist), fanotify permission events (root or CAP_SYS_ADMIN, a kernel with
  * CONFIG_FANOTIFY_ACCESS_PERMISSIONS and FAN_OPEN_EXEC_PERM); a failure leaves no mark.
  * The marks are mount marks (FAN_MARK_MOUNT) on the mounts holding the watched paths: execs
- * elsewhere on those mounts are allowed at once, unlogged.
+ * elsewhere on those mounts are allowed at once, unlogged. A second group, notification only,
+ * marks their file systems (FAN_MARK_FILESYSTEM) for renames, creations and deletions; when it
+ * cannot, the guard runs without it (sgs_guard_notice says why).
  * Returns SGS_OK, SGS_ERR_INVALID_ARG, SGS_ERR_STATE (no key and no trust), SGS_ERR_IO (a
  * watched path missing), SGS_ERR_PERMISSION (not permitted, or the kernel lacks the events),
  * SGS_ERR_NOMEM, SGS_ERR_THREAD; err says why. On success *out is owned by the caller:
@@ -600,10 +631,16 @@ SGS_API SGS_NODISCARD sgs_status sgs_guard_create(sgs_engine *e, const sgs_guard
  * allowed; a file the verdict store knows as it is now is decided at once; any other is judged
  * through the event's descriptor by the judging threads (and stored), or answered at the
  * deadline while its judgement goes on. A file written since it was judged
- * (FAN_MODIFY, FAN_CLOSE_WRITE) is judged again, whatever the store says. Returns SGS_OK after
+ * (FAN_MODIFY, FAN_CLOSE_WRITE), or moved, created or deleted at a name (the second group), is
+ * judged again, whatever the store says. Returns SGS_OK after
  * a stop (every pending exec answered), SGS_ERR_IO when reading events failed (err says why).
  */
 SGS_API SGS_NODISCARD sgs_status sgs_guard_run(sgs_guard *g, char *err, size_t errlen);
+
+/* What the guard runs without, said once after sgs_guard_create() (a warning, not a failure):
+   "" or, e.g., that renames are not watched (the file system has no fsid for FAN_MARK_FILESYSTEM,
+   or the kernel lacks FAN_REPORT_DFID_NAME). Valid until sgs_guard_free(). */
+SGS_API const char *sgs_guard_notice(const sgs_guard *g);
 
 /* Makes sgs_guard_run() return. Async-signal-safe; any thread. */
 SGS_API void sgs_guard_stop(sgs_guard *g);

@@ -220,7 +220,7 @@ void sgs_record_start(sgs_record *rec, const char *path);
 /* The guard's two steps for F open as fd (never opened again by its path: the path names
    only its signature files): what the verdict store knows (1: rec is that judgement), and a
    judgement through the descriptor. rec's strings live in w until its next use; *sb: F's
-   fstat. */
+   fstat (lookup: made by the caller through fd, on entry; judge: made here). */
 int sgs_engine_lookup_fd(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
                          struct stat *sb);
 void sgs_engine_judge_fd(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,

@@ -7,12 +7,20 @@
  *     and the file was not written since: answer now ──────────► response
  *     otherwise ─► queue ─► judging threads: sgs_engine_judge_fd (reads through the
  *     descriptor), stored, answered ─────────────────► response
+ *     then (--quarantine, denied by a verdict on the contents; also a store denial, queued
+ *     for it) the rename <name>_invalid through the journal, within a lifetime breaker
  *     watchdog (the reader's ppoll timeout): a pending exec past its deadline gets the
  *     on-timeout decision; its judgement goes on and fills the store (a LATE event)
  *   kernel ─FAN_MODIFY / FAN_CLOSE_WRITE─► the written set: for 2 x the store's racy window
  *     the store is not asked about that (dev, ino); after that, a write shows in the identity
  *     the store keys on (size, mtime, ctime), and an entry is never stored for a file changed
  *     within its racy window (pcache.c).
+ *   kernel ─FAN_MOVED_FROM/TO, FAN_CREATE, FAN_DELETE (a second group, FAN_REPORT_DFID_NAME +
+ *     TARGET_FID, FAN_MARK_FILESYSTEM: mount marks get no dirent events)─► the written set too:
+ *     the inode moved, created or deleted (its handle), the file a name now holds, and the file
+ *     a signature name (F<suffix>, F.p7s, F.minisig) belongs to. Defence in depth: a file put
+ *     at a name by rename is another inode (or has a new ctime), so the identity key misses it
+ *     anyway; without the second group (the file system has no fsid) the guard goes on.
  *
  * Invariants: every permission event gets exactly one response: whoever flips pend.answered
  * first writes it (reader, watchdog, judging thread or stop). The event's descriptor is the
@@ -29,6 +37,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/fanotify.h>
+#include <sys/statfs.h>
 #include <time.h>
 
 #define GUARD_MAX_PENDING 256u /* execs waiting for a judgement: more are answered at once */
@@ -40,6 +49,11 @@
 typedef struct pend {
     struct pend *next; /* the judging queue */
     int fd;            /* the event's descriptor: the file */
+    int stored;        /* denied from the store already (answered): queued only to be
+                          quarantined and logged; its verdict and reason below */
+    sgs_verdict stored_v;
+    char *stored_reason;
+    int64_t answered_at; /* stored: when it was answered */
     int32_t pid;
     int64_t uid;
     int64_t t0;        /* CLOCK_MONOTONIC ns, when the event was read */
@@ -60,6 +74,10 @@ struct sgs_guard {
     char **watch, **exempt;
     int timeout_allow;
     int fan;    /* the fanotify group */
+    int dirfan; /* the second group: names that change which file they hold (-1: none) */
+    int *mountfd; /* per watched path: open_by_handle_at's mount descriptor (-1: none) */
+    __kernel_fsid_t *fsid; /* ... and its file system's id, as dirent events report it */
+    char notice[512];
     int stopfd; /* eventfd: sgs_guard_stop() */
     pid_t self;
     worker *reader_w;             /* the reader's store lookups */
@@ -73,6 +91,13 @@ struct sgs_guard {
     unsigned nlive;
     int stopping;
     pthread_mutex_t emit_mu; /* on_event, one call at a time */
+    int quarantine;          /* cfg.quarantine, with the engine's journal */
+    pthread_mutex_t q_mu;    /* the quarantine's count and identities */
+    uint64_t q_max;          /* the circuit breaker: renames in the guard's lifetime */
+    uint64_t q_count;        /* renames done or under way */
+    int q_tripped;           /* the breaker has said so */
+    uint64_t (*q_ids)[2];    /* (dev, ino) of the files this guard renamed: q_max of them */
+    size_t q_nids;
     written_slot written[WRITTEN_SLOTS]; /* the reader's only */
     int64_t written_overflow_until;
 };
@@ -103,14 +128,43 @@ sgs_guard_how_name(sgs_guard_how how)
 
 /* ---- decisions --------------------------------------------------------------------------- */
 
-/* One event out; latency: from t0 (the event read) to now, or to the answer (answered_at). */
+/* What the quarantine did with one decision's file (quarantine_denied). */
+typedef struct qout {
+    sgs_guard_quarantine q;
+    int tripped;
+    char newpath[PATH_MAX + 32];
+    char why[512];
+} qout;
+
+/* Why a decision's file is not renamed when no rename was tried. */
+static const char *
+not_tried(int allowed, sgs_guard_how how)
+{
+    if (how == SGS_GUARD_TIMEOUT || how == SGS_GUARD_LATE)
+        return "decided at the deadline, not by a verdict: never renamed";
+    return allowed ? "allowed" : "not renamed";
+}
+
+/* One event out; latency: from t0 (the event read) to now, or to the answer (answered_at);
+   qo: the quarantine's outcome, NULL when none was tried. */
 static void
 emit(sgs_guard *g, int32_t pid, int64_t uid, const char *path, const struct stat *st,
      sgs_verdict v, const char *reason, int allowed, sgs_guard_how how, int64_t t0,
-     int64_t answered_at)
+     int64_t answered_at, const qout *qo)
 {
     sgs_guard_event ev;
     memset(&ev, 0, sizeof(ev));
+    ev.quarantine = SGS_GUARD_Q_OFF;
+    ev.quarantine_why = "";
+    if (qo != NULL) {
+        ev.quarantine = qo->q;
+        ev.quarantined = qo->q == SGS_GUARD_Q_DONE ? qo->newpath : NULL;
+        ev.quarantine_why = qo->q == SGS_GUARD_Q_DONE ? "" : qo->why;
+        ev.breaker_tripped = qo->tripped;
+    } else if (g->quarantine) {
+        ev.quarantine = SGS_GUARD_Q_NOT;
+        ev.quarantine_why = not_tried(allowed, how);
+    }
     ev.pid = pid;
     ev.uid = uid;
     ev.path = path;
@@ -164,7 +218,7 @@ answer_timeout(sgs_guard *g, pend *p, const char *why)
 {
     if (answer(g, p, g->timeout_allow))
         emit(g, p->pid, p->uid, p->j->path, &p->st, SGS_V_UNJUDGED, why, g->timeout_allow,
-             SGS_GUARD_TIMEOUT, p->t0, now_ns(CLOCK_MONOTONIC));
+             SGS_GUARD_TIMEOUT, p->t0, now_ns(CLOCK_MONOTONIC), NULL);
 }
 
 /* ---- judging threads --------------------------------------------------------------------- */
@@ -173,6 +227,7 @@ static void
 pend_free(sgs_guard *g, pend *p)
 {
     close(p->fd);
+    sgs_free(&g->e->alloc, p->stored_reason);
     sgs_free(&g->e->alloc, p->j);
     sgs_free(&g->e->alloc, p);
 }
@@ -185,6 +240,128 @@ live_remove(sgs_guard *g, const pend *p)
             g->live[i] = g->live[--g->nlive];
             return;
         }
+}
+
+/* The verdicts that rename a denied file: its own contents judged bad, as verify's quarantine
+   (enforce.c; DIGEST_MISMATCH, a package verdict, is never a guard's). Never an I/O error, a
+   changed or skipped file, a key mismatch: nothing about the contents is known. */
+#define GUARD_RENAMES                                                                              \
+    (1u << SGS_V_BAD_SIGNATURE | 1u << SGS_V_NO_SIGNATURE | 1u << SGS_V_MALFORMED |                \
+     1u << SGS_V_UNTRUSTED | 1u << SGS_V_EXPIRED | 1u << SGS_V_NOT_YET_VALID |                     \
+     1u << SGS_V_REVOKED | 1u << SGS_V_UNSUPPORTED)
+
+/* 1: the guard renamed (dev, ino) already (under q_mu). */
+static int
+renamed_here(const sgs_guard *g, const struct stat *st)
+{
+    for (size_t i = 0; i < g->q_nids; i++)
+        if (g->q_ids[i][0] == (uint64_t)st->st_dev && g->q_ids[i][1] == (uint64_t)st->st_ino)
+            return 1;
+    return 0;
+}
+
+/* A file denied by its verdict v, judged as st: renamed <name>_invalid through the journal,
+   unless the verdict is not about its contents, it is sigsweep's own quarantine already, or the
+   circuit breaker has tripped. The count is taken before the rename (so concurrent threads never
+   pass the limit together) and given back when nothing was renamed. */
+static void
+quarantine_denied(sgs_guard *g, const char *path, const struct stat *st, sgs_verdict v,
+                  qout *o)
+{
+    sgs_engine *const e = g->e;
+    o->q = SGS_GUARD_Q_NOT;
+    o->tripped = 0;
+    o->newpath[0] = '\0';
+    if ((unsigned)v >= 32 || (GUARD_RENAMES & (1u << v)) == 0) {
+        snprintf(o->why, sizeof(o->why), "%s is not a verdict on the file's contents: not renamed",
+                 sgs_verdict_name(v));
+        return;
+    }
+    if (path[0] != '/') {
+        snprintf(o->why, sizeof(o->why), "its path is unknown: not renamed");
+        return;
+    }
+    pthread_mutex_lock(&g->q_mu);
+    const int again = renamed_here(g, st) || sgs_enforce_own_quarantine(e, path);
+    const int full = !again && g->q_count >= g->q_max;
+    if (full) {
+        o->q = SGS_GUARD_Q_BREAKER;
+        o->tripped = !g->q_tripped;
+        g->q_tripped = 1;
+        snprintf(o->why, sizeof(o->why),
+                 "circuit breaker: this guard has quarantined %llu file(s), its limit "
+                 "(--max-quarantine): no more renames, the denials go on",
+                 (unsigned long long)g->q_count);
+    } else if (!again) {
+        g->q_count++;
+    }
+    pthread_mutex_unlock(&g->q_mu);
+    if (again)
+        snprintf(o->why, sizeof(o->why), "quarantined by sigsweep already: not renamed again");
+    if (again || full)
+        return;
+    char why[256] = "";
+    const sgs_quarantine_result r = sgs_quarantine_file_ex(
+        e->journal, path, st, 0, 0, o->newpath, sizeof(o->newpath), why, sizeof(why));
+    pthread_mutex_lock(&g->q_mu);
+    if (r == SGS_QUARANTINE_DONE && g->q_nids < g->q_max) {
+        g->q_ids[g->q_nids][0] = (uint64_t)st->st_dev;
+        g->q_ids[g->q_nids++][1] = (uint64_t)st->st_ino;
+    } else if (r != SGS_QUARANTINE_DONE) {
+        g->q_count--;
+    }
+    pthread_mutex_unlock(&g->q_mu);
+    if (r == SGS_QUARANTINE_DONE) {
+        atomic_fetch_add_explicit(&e->quarantined, 1, memory_order_relaxed);
+        o->q = SGS_GUARD_Q_DONE;
+    } else {
+        snprintf(o->why, sizeof(o->why), "%s%s", r == SGS_QUARANTINE_FAILED ? "NOT QUARANTINED: "
+                                                                            : "not renamed: ",
+                 why);
+    }
+}
+
+/* A queued exec: judged (answered unless the watchdog was first), or, denied from the store
+   already, only quarantined; then logged. The rename comes after the answer, never before. */
+static void
+decide(sgs_guard *g, worker *w, pend *p, int stopping)
+{
+    qout qo;
+    const qout *q = NULL;
+    if (p->stored) {
+        if (g->quarantine && !stopping) {
+            quarantine_denied(g, p->j->path, &p->st, p->stored_v, &qo);
+            q = &qo;
+        }
+        emit(g, p->pid, p->uid, p->j->path, &p->st, p->stored_v, p->stored_reason, 0,
+             SGS_GUARD_STORE, p->t0, p->answered_at, q);
+        return;
+    }
+    if (stopping)
+        return; /* answered and logged by the stop */
+    sgs_record rec;
+    struct stat sb = p->st; /* set again by the judgement (every verdict on contents is) */
+    sgs_engine_judge_fd(g->e, w, p->j, p->fd, &rec, &sb);
+    if (g->e->pcache != NULL) { /* the next exec of this file: from the store */
+        char why[256];
+        (void)sgs_pcache_commit(g->e->pcache, why, sizeof(why));
+    }
+    const sgs_verdict v = rec.verdict != SGS_V_UNJUDGED ? rec.verdict : SGS_V_IO_ERROR;
+    const int allow = allows(g, v);
+    /* the answer's time is taken before writing it: the process it wakes may run on this CPU
+       before this thread does again, and that is not the guard's time */
+    const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
+    if (answer(g, p, allow)) {
+        if (g->quarantine && !allow) {
+            quarantine_denied(g, p->j->path, &sb, v, &qo);
+            q = &qo;
+        }
+        emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, allow, SGS_GUARD_JUDGED,
+             p->t0, answered_at, q);
+    } else {
+        emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, -1, SGS_GUARD_LATE, p->t0, 0,
+             NULL);
+    }
 }
 
 typedef struct judge_arg {
@@ -212,23 +389,7 @@ judge_thread(void *arg)
             g->tail = NULL;
         const int stopping = g->stopping;
         pthread_mutex_unlock(&g->mu);
-        if (!stopping) {
-            sgs_record rec;
-            struct stat sb;
-            sgs_engine_judge_fd(g->e, w, p->j, p->fd, &rec, &sb);
-            if (g->e->pcache != NULL) { /* the next exec of this file: from the store */
-                char why[256];
-                (void)sgs_pcache_commit(g->e->pcache, why, sizeof(why));
-            }
-            const sgs_verdict v = rec.verdict != SGS_V_UNJUDGED ? rec.verdict : SGS_V_IO_ERROR;
-            const int allow = allows(g, v);
-            if (answer(g, p, allow))
-                emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, allow,
-                     SGS_GUARD_JUDGED, p->t0, now_ns(CLOCK_MONOTONIC));
-            else
-                emit(g, p->pid, p->uid, p->j->path, &p->st, v, rec.reason, -1, SGS_GUARD_LATE,
-                     p->t0, 0);
-        }
+        decide(g, w, p, stopping);
         pthread_mutex_lock(&g->mu);
         live_remove(g, p);
         pthread_mutex_unlock(&g->mu);
@@ -297,6 +458,26 @@ process_uid(int32_t pid)
     return stat(proc, &st) == 0 ? (int64_t)st.st_uid : -1;
 }
 
+/* p to the judging threads; 0 when GUARD_MAX_PENDING execs wait already. */
+static int
+enqueue(sgs_guard *g, pend *p)
+{
+    pthread_mutex_lock(&g->mu);
+    if (g->nlive == GUARD_MAX_PENDING) {
+        pthread_mutex_unlock(&g->mu);
+        return 0;
+    }
+    g->live[g->nlive++] = p;
+    if (g->tail != NULL)
+        g->tail->next = p;
+    else
+        g->head = p;
+    g->tail = p;
+    pthread_cond_signal(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+    return 1;
+}
+
 /* One exec permission event; fd is handed on or closed. */
 static void
 on_exec(sgs_guard *g, int fd, int32_t pid)
@@ -320,11 +501,11 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     const int have_st = fstat(fd, &st) == 0;
     if (!have_st)
         memset(&st, 0, sizeof(st));
-    const int64_t uid = process_uid(pid);
     if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
         respond(g, fd, 1);
         close(fd);
-        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0);
+        emit(g, pid, process_uid(pid), path, &st, SGS_V_UNJUDGED, "exempt path", 1,
+             SGS_GUARD_EXEMPT, t0, 0, NULL);
         return;
     }
     const char *const slash = strrchr(path, '/');
@@ -333,47 +514,48 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     if (p == NULL) {
         respond(g, fd, g->timeout_allow);
         close(fd);
-        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "out of memory", g->timeout_allow,
-             SGS_GUARD_TIMEOUT, t0, 0);
+        emit(g, pid, process_uid(pid), path, &st, SGS_V_UNJUDGED, "out of memory",
+             g->timeout_allow, SGS_GUARD_TIMEOUT, t0, 0, NULL);
         sgs_free(&g->e->alloc, j);
         return;
     }
     p->fd = fd;
     p->pid = pid;
-    p->uid = uid;
     p->t0 = t0;
     p->deadline = t0 + (int64_t)g->cfg.deadline_ms * 1000000LL;
     p->st = st;
     p->j = j;
     sgs_record rec;
-    struct stat sb;
+    struct stat sb = st; /* the descriptor's fstat, as the lookup takes it */
     if (have_st && !recently_written(g, &st) &&
         sgs_engine_lookup_fd(g->e, g->reader_w, j, fd, &rec, &sb)) {
         const int allow = allows(g, rec.verdict);
         atomic_store_explicit(&p->answered, 1, memory_order_relaxed);
-        respond(g, fd, allow);
-        /* the exec'ing process may run before this thread does again: the answer's time */
+        /* the answer's time, before writing it: the exec'ing process may run on this CPU before
+           this thread does again, and that is not the guard's time */
         const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
-        emit(g, pid, uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
-             answered_at);
+        respond(g, fd, allow);
+        /* the uid only for the log: after the answer, off its path (an exec it allowed may be
+           under way: a set-user-ID program can show its new effective uid already) */
+        p->uid = process_uid(pid);
+        if (!allow && g->quarantine) { /* renamed by a judging thread, off this path */
+            p->stored = 1;
+            p->stored_v = rec.verdict;
+            p->answered_at = answered_at;
+            p->stored_reason = sgs_strdup(&g->e->alloc, rec.reason);
+            if (p->stored_reason != NULL && enqueue(g, p))
+                return;
+        }
+        emit(g, pid, p->uid, path, &st, rec.verdict, rec.reason, allow, SGS_GUARD_STORE, t0,
+             answered_at, NULL);
         pend_free(g, p);
         return;
     }
-    pthread_mutex_lock(&g->mu);
-    if (g->nlive == GUARD_MAX_PENDING) {
-        pthread_mutex_unlock(&g->mu);
+    p->uid = process_uid(pid); /* waiting for its answer: still the process that exec'd */
+    if (!enqueue(g, p)) {
         answer_timeout(g, p, "too many execs waiting for a judgement");
         pend_free(g, p);
-        return;
     }
-    g->live[g->nlive++] = p;
-    if (g->tail != NULL)
-        g->tail->next = p;
-    else
-        g->head = p;
-    g->tail = p;
-    pthread_cond_signal(&g->cv);
-    pthread_mutex_unlock(&g->mu);
 }
 
 /* The watchdog: pending execs past their deadline get the on-timeout decision. Returns the
@@ -403,38 +585,149 @@ watchdog(sgs_guard *g)
     return next;
 }
 
-/* Reads what the kernel has queued. 0, or -1 with errno. */
+/* ---- dirent events ---------------------------------------------------------------------- */
+
+/* The watched path's descriptor on the file system fsid names, for open_by_handle_at. */
 static int
-read_events(sgs_guard *g)
+mount_fd_for(const sgs_guard *g, const __kernel_fsid_t *fsid)
 {
-    /* aligned as the kernel's records are */
+    for (size_t i = 0; i < g->cfg.nwatch; i++)
+        if (g->mountfd[i] >= 0 && memcmp(&g->fsid[i], fsid, sizeof(*fsid)) == 0)
+            return g->mountfd[i];
+    return -1;
+}
+
+/* F for a signature file's name (F<suffix>, F.p7s, F.minisig) in base; 0 when it is none. */
+static int
+signed_name(const sgs_guard *g, const char *name, char *base, size_t n)
+{
+    const char *const sfx[3] = {g->e->suffix, ".p7s", ".minisig"};
+    const size_t len = strlen(name);
+    for (unsigned i = 0; i < 3; i++) {
+        const size_t sl = strlen(sfx[i]);
+        if (len > sl && len - sl < n && strcmp(name + len - sl, sfx[i]) == 0) {
+            memcpy(base, name, len - sl);
+            base[len - sl] = '\0';
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One dirent event: every file whose name changed hands is noted written (its stored verdict
+   unused for a while). The records after the metadata (rec, len bytes): the directory and the
+   name (DFID_NAME), the inode itself (FID, with FAN_REPORT_TARGET_FID). Records are 4-aligned
+   and the structs are not read in place: copied out first. */
+static void
+on_dirent(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec, size_t len)
+{
+    struct stat st;
+    size_t at = 0;
+    while (at + sizeof(struct fanotify_event_info_fid) + sizeof(struct file_handle) <= len) {
+        struct fanotify_event_info_fid info;
+        memcpy(&info, rec + at, sizeof(info));
+        const char *const raw = rec + at + sizeof(info); /* the file handle, then a name */
+        if (info.hdr.len < sizeof(info) + sizeof(struct file_handle) || info.hdr.len > len - at)
+            return;
+        const size_t room = info.hdr.len - sizeof(info); /* the handle's and the name's */
+        at += info.hdr.len;
+        union {
+            struct file_handle fh;
+            char bytes[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+        } h;
+        memcpy(&h.fh, raw, sizeof(h.fh));
+        const size_t hlen = sizeof(h.fh) + h.fh.handle_bytes;
+        const int mfd = mount_fd_for(g, &info.fsid);
+        if (mfd < 0 || h.fh.handle_bytes > MAX_HANDLE_SZ || hlen > room)
+            continue;
+        memcpy(h.bytes, raw, hlen);
+        const char *const name = raw + hlen;
+        if (info.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME &&
+            memchr(name, '\0', room - hlen) == NULL)
+            return;
+        const int fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* gone: nothing of it can be exec'd */
+        if (info.hdr.info_type == FAN_EVENT_INFO_TYPE_FID) { /* the inode itself */
+            if (fstat(fd, &st) == 0)
+                note_written(g, &st);
+        } else if (info.hdr.info_type == FAN_EVENT_INFO_TYPE_DFID_NAME) {
+            char base[NAME_MAX + 1];
+            if ((m->mask & (FAN_MOVED_TO | FAN_CREATE)) &&
+                fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                note_written(g, &st); /* what the name holds now */
+            if (signed_name(g, name, base, sizeof(base)) &&
+                fstatat(fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0)
+                note_written(g, &st); /* its signature file changed hands */
+        }
+        close(fd);
+    }
+}
+
+/* One event of the exec group: an exec, or a write. */
+static void
+on_exec_group(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec, size_t len)
+{
+    (void)rec;
+    (void)len;
+    if (m->fd < 0)
+        return;
+    if (m->mask & FAN_OPEN_EXEC_PERM) {
+        on_exec(g, m->fd, m->pid);
+        return;
+    }
+    struct stat st;
+    if (m->pid != g->self && fstat(m->fd, &st) == 0)
+        note_written(g, &st);
+    close(m->fd);
+}
+
+/* One event of the dirent group (the guard's own renames, its quarantine, are left). */
+static void
+on_dirent_group(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec,
+                size_t len)
+{
+    if (m->pid != g->self)
+        on_dirent(g, m, rec, len);
+}
+
+typedef void (*event_fn)(sgs_guard *g, const struct fanotify_event_metadata *m, const char *rec,
+                         size_t len);
+
+/* Reads what the kernel has queued on a group, each event to one() with the records after its
+   metadata. Events are 4-aligned (FID records), the metadata needs 8: each is copied out, never
+   read in place. An overflow (events lost: writes or renames unseen) keeps the store unused for
+   a while. 0, or -1 with errno. */
+static int
+read_group(sgs_guard *g, int fan, event_fn one)
+{
     _Alignas(struct fanotify_event_metadata) char buf[16384];
     for (;;) {
-        const ssize_t len = read(g->fan, buf, sizeof(buf));
+        const ssize_t len = read(fan, buf, sizeof(buf));
         if (len < 0)
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
-        const struct fanotify_event_metadata *m = (const struct fanotify_event_metadata *)buf;
-        ssize_t left = len;
-        for (; FAN_EVENT_OK(m, left); m = FAN_EVENT_NEXT(m, left)) {
-            if (m->vers != FANOTIFY_METADATA_VERSION) {
+        /* room left for more than one more event: the queue was empty (ppoll says when it is
+           not again), so no read that would only say EAGAIN */
+        const int drained = (size_t)len + 4096 < sizeof(buf);
+        size_t at = 0;
+        while (at + FAN_EVENT_METADATA_LEN <= (size_t)len) {
+            struct fanotify_event_metadata m;
+            memcpy(&m, buf + at, sizeof(m));
+            if (m.event_len < FAN_EVENT_METADATA_LEN || m.event_len > (size_t)len - at ||
+                m.metadata_len < FAN_EVENT_METADATA_LEN || m.metadata_len > m.event_len)
+                break;
+            if (m.vers != FANOTIFY_METADATA_VERSION) {
                 errno = EPROTO;
                 return -1;
             }
-            if (m->mask & FAN_Q_OVERFLOW) { /* writes may have gone unseen */
+            if (m.mask & FAN_Q_OVERFLOW)
                 g->written_overflow_until = now_ns(CLOCK_MONOTONIC) + WRITTEN_KEEP_NS;
-                continue;
-            }
-            if (m->fd < 0)
-                continue;
-            if (m->mask & FAN_OPEN_EXEC_PERM) {
-                on_exec(g, m->fd, m->pid);
-                continue;
-            }
-            struct stat st;
-            if (m->pid != g->self && fstat(m->fd, &st) == 0)
-                note_written(g, &st);
-            close(m->fd);
+            else
+                one(g, &m, buf + at + m.metadata_len, m.event_len - m.metadata_len);
+            at += m.event_len;
         }
+        if (drained)
+            return 0;
     }
 }
 
@@ -443,11 +736,11 @@ sgs_guard_run(sgs_guard *g, char *err, size_t errlen)
 {
     err[0] = '\0';
     sgs_status st = SGS_OK;
-    struct pollfd fds[2] = {{g->fan, POLLIN, 0}, {g->stopfd, POLLIN, 0}};
+    struct pollfd fds[3] = {{g->fan, POLLIN, 0}, {g->stopfd, POLLIN, 0}, {g->dirfan, POLLIN, 0}};
     for (;;) {
         const int64_t next = watchdog(g);
         struct timespec ts = {next / 1000000000LL, next % 1000000000LL};
-        const int rc = ppoll(fds, 2, next >= 0 ? &ts : NULL, NULL);
+        const int rc = ppoll(fds, g->dirfan >= 0 ? 3 : 2, next >= 0 ? &ts : NULL, NULL);
         if (rc < 0 && errno != EINTR) {
             snprintf(err, errlen, "waiting for events: %s", strerror(errno));
             st = SGS_ERR_IO;
@@ -455,7 +748,14 @@ sgs_guard_run(sgs_guard *g, char *err, size_t errlen)
         }
         if (rc > 0 && (fds[1].revents & POLLIN))
             break;
-        if (rc > 0 && (fds[0].revents & POLLIN) && read_events(g) != 0) {
+        /* the names first: a rename read in the same wakeup as an exec is noted before it */
+        if (rc > 0 && g->dirfan >= 0 && (fds[2].revents & POLLIN) &&
+            read_group(g, g->dirfan, on_dirent_group) != 0) {
+            snprintf(err, errlen, "reading fanotify dirent events: %s", strerror(errno));
+            st = SGS_ERR_IO;
+            break;
+        }
+        if (rc > 0 && (fds[0].revents & POLLIN) && read_group(g, g->fan, on_exec_group) != 0) {
             snprintf(err, errlen, "reading fanotify events: %s", strerror(errno));
             st = SGS_ERR_IO;
             break;
@@ -553,6 +853,52 @@ open_group(sgs_guard *g, char *err, size_t errlen)
     return SGS_OK;
 }
 
+/* The second group, for dirent events (FAN_REPORT_DFID_NAME needs Linux 5.9, TARGET_FID 5.17;
+   FAN_MARK_FILESYSTEM a file system with an fsid): without it, a notice, and the guard goes
+   on (the identity key alone keeps renamed files from the store). */
+static void
+open_dirent_group(sgs_guard *g)
+{
+    const unsigned mask = FAN_MOVED_FROM | FAN_MOVED_TO | FAN_CREATE | FAN_DELETE;
+    const char *what = "fanotify_init(FAN_REPORT_DFID_NAME)";
+    const char *path = "";
+    g->dirfan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+                                  FAN_REPORT_DFID_NAME_TARGET, O_RDONLY | O_CLOEXEC);
+    if (g->dirfan < 0) /* before 5.17: the names, not the inodes moved */
+        g->dirfan = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK |
+                                      FAN_REPORT_DFID_NAME, O_RDONLY | O_CLOEXEC);
+    int e = errno;
+    for (size_t i = 0; g->dirfan >= 0 && i < g->cfg.nwatch; i++) {
+        struct statfs sf;
+        path = g->watch[i];
+        /* open_by_handle_at refuses an O_PATH descriptor (EBADF) */
+        g->mountfd[i] = open(g->watch[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (g->mountfd[i] < 0 || fstatfs(g->mountfd[i], &sf) != 0) {
+            what = "open";
+        } else if (fanotify_mark(g->dirfan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD,
+                                 g->watch[i]) != 0) {
+            what = "fanotify_mark(FAN_MARK_FILESYSTEM)";
+        } else {
+            memcpy(&g->fsid[i], &sf.f_fsid, sizeof(g->fsid[i]));
+            continue;
+        }
+        e = errno;
+        close(g->dirfan);
+        g->dirfan = -1;
+    }
+    if (g->dirfan < 0)
+        snprintf(g->notice, sizeof(g->notice),
+                 "renames are not watched (%s%s%s: %s): a file put at a watched name is still "
+                 "judged anew (its identity is new), but not noted at once",
+                 what, path[0] ? " " : "", path, strerror(e));
+}
+
+const char *
+sgs_guard_notice(const sgs_guard *g)
+{
+    return g != NULL ? g->notice : "";
+}
+
 sgs_status
 sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, char *err,
                  size_t errlen)
@@ -566,6 +912,12 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
         snprintf(err, errlen, "invalid guard configuration");
         return SGS_ERR_INVALID_ARG;
     }
+    if (gc->quarantine && (!gc->enforce || e->cfg.quarantine_journal == NULL ||
+                           e->cfg.max_quarantine > SGS_GUARD_MAX_QUARANTINE)) {
+        snprintf(err, errlen, "quarantine needs enforce mode, a journal and a circuit breaker of "
+                              "at most %u files", SGS_GUARD_MAX_QUARANTINE);
+        return SGS_ERR_INVALID_ARG;
+    }
     sgs_status st = sgs_engine_prepare(e);
     if (st != SGS_OK) {
         snprintf(err, errlen, "%s", e->err);
@@ -577,11 +929,13 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     g->e = e;
     g->cfg = *gc;
     g->fan = -1;
+    g->dirfan = -1;
     g->stopfd = -1;
     g->self = getpid();
     g->timeout_allow = gc->timeout_allow >= 0 ? gc->timeout_allow != 0 : !gc->enforce;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->emit_mu, NULL);
+    pthread_mutex_init(&g->q_mu, NULL);
     pthread_cond_init(&g->cv, NULL);
     st = SGS_ERR_NOMEM;
     g->watch = resolved_paths(&e->alloc, gc->watch, gc->nwatch, "watched path", &st, err, errlen);
@@ -592,6 +946,11 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     if (g->exempt == NULL)
         goto fail;
     st = SGS_ERR_NOMEM;
+    g->quarantine = gc->quarantine;
+    g->q_max = e->cfg.max_quarantine;
+    if (g->quarantine &&
+        (g->q_ids = sgs_calloc(&e->alloc, g->q_max ? g->q_max : 1, sizeof(*g->q_ids))) == NULL)
+        goto fail;
     g->reader_w = sgs_worker_create(e);
     if (g->reader_w == NULL || !g->reader_w->ok)
         goto fail;
@@ -620,8 +979,32 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
         }
         g->nthreads++;
     }
+    st = SGS_ERR_NOMEM;
+    g->mountfd = sgs_malloc(&e->alloc, gc->nwatch * sizeof(*g->mountfd));
+    g->fsid = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->fsid));
+    if (g->mountfd == NULL || g->fsid == NULL)
+        goto fail;
+    for (size_t i = 0; i < gc->nwatch; i++)
+        g->mountfd[i] = -1;
+    /* The dirent group before the exec group, on purpose. Destroying a group waits until no
+       event is being handled anywhere (SRCU), and an exec waiting for this guard's answer is
+       being handled until the exec group goes. When the process dies (kill -9, a crash), the
+       kernel releases its descriptors last opened first (task_work, Linux 5.6+): the exec
+       group, opened last, goes first and lets the pending execs through; released first, the
+       dirent group would wait for them forever, and so would they. */
+    open_dirent_group(g);
     if ((st = open_group(g, err, errlen)) != SGS_OK)
         goto fail;
+    if (g->fan < g->dirfan) { /* a lower number was free: the exec group above it all the same */
+        const int high = fcntl(g->fan, F_DUPFD_CLOEXEC, g->dirfan + 1);
+        if (high < 0) {
+            snprintf(err, errlen, "fcntl(F_DUPFD): %s", strerror(errno));
+            st = SGS_ERR_IO;
+            goto fail;
+        }
+        close(g->fan);
+        g->fan = high;
+    }
     e->guarded = 1;
     *out = g;
     return SGS_OK;
@@ -649,12 +1032,21 @@ sgs_guard_free(sgs_guard *g)
     sgs_worker_free(e, g->reader_w);
     if (g->fan >= 0)
         close(g->fan);
+    if (g->dirfan >= 0)
+        close(g->dirfan);
+    for (size_t i = 0; g->mountfd != NULL && i < g->cfg.nwatch; i++)
+        if (g->mountfd[i] >= 0)
+            close(g->mountfd[i]);
+    sgs_free(&e->alloc, g->mountfd);
+    sgs_free(&e->alloc, g->fsid);
     if (g->stopfd >= 0)
         close(g->stopfd);
     free_paths(&e->alloc, g->watch, g->cfg.nwatch);
     free_paths(&e->alloc, g->exempt, g->cfg.nexempt);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->emit_mu);
+    pthread_mutex_destroy(&g->q_mu);
+    sgs_free(&e->alloc, g->q_ids);
     pthread_cond_destroy(&g->cv);
     sgs_free(&e->alloc, g);
 }

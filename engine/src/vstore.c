@@ -191,8 +191,9 @@ sgs_vstore_put_record(sgs_engine *e, worker *w, const struct stat *sb, const str
 }
 
 /*
- * The warm path of the persistent cache: nothing is opened. The file (fstat'ed when fd is
- * given: the guard's event descriptor, else lstat'ed by its name) and the signature file
+ * The warm path of the persistent cache: nothing is opened. The file (when fd is given, the
+ * guard's event descriptor, *fst is its fstat already, made by the caller; else lstat'ed by its
+ * name) and the signature file
  * its judgement came from (F.p7s, else F<suffix>, else none: a PE image or an unsigned file)
  * are lstat'ed once; their stat tuples, with the key set, name a raw signature's whole answer,
  * and with the key set, trust material and policy a record judged for a time range that
@@ -224,7 +225,7 @@ sgs_vstore_warm(sgs_engine *e, worker *w, const job *j, int fd, sgs_record *rec,
         }
     }
     if ((sig_file != NULL && !S_ISREG(sig.st_mode)) ||
-        (fd >= 0 ? fstat(fd, fst) : sgs_job_lstat(j, j->path, fst)) != 0 ||
+        (fd < 0 && sgs_job_lstat(j, j->path, fst) != 0) ||
         !S_ISREG(fst->st_mode) ||
         (w->max_file_size > 0 && (uint64_t)fst->st_size > w->max_file_size))
         return 0; /* (over the size limit: the job says so, as without a cache) */

@@ -36,8 +36,10 @@ trap 'kill_guard; umount -l "$mnt"; rmdir "$mnt"' EXIT
 t=$mnt/bin
 mkdir -p "$t" "$mnt/cache" "$mnt/etc"
 openssl pkey -in "$keys/rsa2048.pem" -pubout -out "$mnt/etc/pub.pem" 2>/dev/null || exit 2
-for f in signed unsigned tampered known; do cp /bin/true "$t/$f"; done
-"$bin" sign --key "$keys/rsa2048.pem" "$t/signed" "$t/tampered" "$t/known" >/dev/null 2>&1 || exit 2
+for f in signed unsigned tampered known qstore moved; do cp /bin/true "$t/$f"; done
+mkdir -p "$mnt/outside" && cp /bin/true "$mnt/outside/incoming" # same tmpfs, not watched
+"$bin" sign --key "$keys/rsa2048.pem" "$t/signed" "$t/tampered" "$t/known" "$t/moved" \
+    "$mnt/outside/incoming" >/dev/null 2>&1 || exit 2
 printf '\0' >>"$t/tampered"
 # a signed executable too large to judge within 1 ms (the trailing bytes do not change how it runs)
 { cat /bin/true; head -c $((64 << 20)) /dev/zero; } >"$t/big"
@@ -115,6 +117,8 @@ logged() {
 
 # -- enforce: signed runs, unsigned and tampered fail with EPERM ------------------------------
 start_guard --mode enforce
+cases=$((cases + 1)) # tmpfs has an fsid: the dirent group (renames) is in place
+grep -q 'renames are not watched' "$err" && fail "no dirent group on tmpfs: $(cat "$err")"
 runs "$t/signed" 0
 runs "$t/unsigned" 126 "Operation not permitted"
 runs "$t/tampered" 126 "Operation not permitted"
@@ -143,6 +147,18 @@ runs "$t/known" 0 # judged, stored
 runs "$t/known" 0 # from the store
 logged "$t/known" judged '"allow"' VALID
 logged "$t/known" store '"allow"' VALID
+# replaced by a rename after being answered from the store: judged again (FAN_MOVED_TO notes the
+# new file; its identity is new anyway) and denied
+runs "$t/moved" 0
+runs "$t/moved" 0
+logged "$t/moved" store '"allow"' VALID
+cp /bin/true "$t/moved.new" && printf '\0\0' >>"$t/moved.new" && mv "$t/moved.new" "$t/moved"
+runs "$t/moved" 126 "Operation not permitted"
+logged "$t/moved" judged '"deny"' BAD_SIGNATURE
+# a signed file moved into the tree from elsewhere on the file system: judged, allowed
+mv "$mnt/outside/incoming.sig" "$t/" && mv "$mnt/outside/incoming" "$t/"
+runs "$t/incoming" 0
+logged "$t/incoming" judged '"allow"' VALID
 cat "$t/signed" >"$t/known" # written after being stored (the same bytes): judged again
 runs "$t/known" 0
 cases=$((cases + 1))
@@ -164,6 +180,7 @@ logged "$t/big2" timeout '"allow"'
 start_guard --mode audit
 runs "$t/unsigned" 0
 runs "$t/tampered" 0
+runs "$t/qstore" 0 # judged (NO_SIGNATURE) out of its racy window: stored, for --quarantine below
 logged "$t/unsigned" judged '"allow"' NO_SIGNATURE
 logged "$t/tampered" judged '"allow"' BAD_SIGNATURE
 
@@ -178,12 +195,95 @@ runs "$t/unsigned" 0
 runs "$t/tampered" 126 "Operation not permitted"
 logged "$t/unsigned" exempt '"allow"'
 
+# -- a file system without an fsid (ramfs): no dirent group, a warning, the guard goes on --------
+mkdir -p "$mnt/ram" && mount -t ramfs -o mode=0755 sgs-guard-e2e-ram "$mnt/ram" &&
+    cp "$t/signed" "$t/signed.sig" "$mnt/ram/" && {
+    start_guard --mode enforce --watch "$mnt/ram"
+    cases=$((cases + 1))
+    grep -q 'warning: renames are not watched' "$err" || fail "no warning on ramfs: $(cat "$err")"
+    runs "$mnt/ram/signed" 0
+    runs "$t/unsigned" 126 "Operation not permitted"
+    stop_guard
+    umount "$mnt/ram"
+}
+
 # -- kill -9 leaves exec working -------------------------------------------------------------
 start_guard --mode enforce
 runs "$t/unsigned" 126 "Operation not permitted"
 kill_guard
+# ... also an exec waiting for the guard when it dies: the kernel lets it through (the exec group
+# is released before the dirent group; the other way round both would wait forever)
+start_guard --mode enforce
+kill -STOP "$guard"
+"$t/signed" & ex=$!
+for _ in $(seq 200); do grep -q fanotify "/proc/$ex/wchan" 2>/dev/null && break; sleep 0.05; done
+cases=$((cases + 1))
+grep -q fanotify "/proc/$ex/wchan" 2>/dev/null || fail "the exec did not wait for the stopped guard"
+kill -9 "$guard"
+if ! timeout 20 tail -s 0.05 --pid="$guard" -f /dev/null; then
+    fail "the guard killed with an exec pending did not exit (a group released in the wrong order)"
+    guard= # not waited for: it would never be reaped
+    echo "guard_e2e: $cases cases, $fails failed"
+    exit 1
+fi
+kill_guard
+cases=$((cases + 1))
+wait "$ex" || fail "the exec pending when the guard died did not run"
+runs "$t/unsigned" 0
 runs "$t/unsigned" 0
 runs "$t/tampered" 0
+
+# -- enforce --quarantine: a denied file is renamed <name>_invalid through the journal ----------
+jr=$mnt/quarantine.journal
+hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
+for f in q1 q2 q3 q4; do cp "$t/tampered" "$t/$f" && cp "$t/tampered.sig" "$t/$f.sig"; done
+# waits until the log has a decision line for $1 (the line comes after the rename)
+decided() { for _ in $(seq 200); do grep -qF "\"path\":\"$1\"" "$log" && return 0; sleep 0.05; done; }
+start_guard --mode enforce --quarantine --journal "$jr" --max-quarantine 3
+runs "$t/signed" 0
+runs "$t/q1" 126 "Operation not permitted"
+decided "$t/q1"
+cases=$((cases + 1))
+[[ -e $t/signed && ! -e $t/signed_invalid ]] || fail "a VALID file was renamed"
+grep -F "\"path\":\"$t/signed\"" "$log" | grep -qF '"quarantined":null,"not_quarantined":"allowed"' ||
+    fail "signed: no 'allowed, not quarantined' in its line: $(grep -F "$t/signed" "$log")"
+cases=$((cases + 1))
+[[ -e $t/q1_invalid && ! -e $t/q1 ]] || fail "q1 was not renamed q1_invalid: $(ls "$t")"
+grep -q "^Q .* $(hex "$t/q1") $(hex "$t/q1_invalid")\$" "$jr" || fail "the journal lacks q1: $(cat "$jr")"
+logged "$t/q1" judged '"deny"' BAD_SIGNATURE
+grep -F "\"path\":\"$t/q1\"" "$log" | grep -qF "\"quarantined\":\"$t/q1_invalid\"" ||
+    fail "q1's line does not name q1_invalid: $(grep -F q1 "$log")"
+# sigsweep's own quarantine, exec'd: denied, not renamed again (nor counted)
+runs "$t/q1_invalid" 126 "Operation not permitted"
+decided "$t/q1_invalid"
+cases=$((cases + 1))
+[[ -e $t/q1_invalid && ! -e $t/q1_invalid_invalid ]] || fail "q1_invalid was renamed again"
+grep -F "\"path\":\"$t/q1_invalid\"" "$log" | grep -qF 'quarantined by sigsweep already' ||
+    fail "q1_invalid: $(grep -F q1_invalid "$log")"
+# denied from the verdict store: renamed too (by a judging thread, after the answer)
+runs "$t/qstore" 126 "Operation not permitted"
+decided "$t/qstore"
+logged "$t/qstore" store '"deny"' NO_SIGNATURE
+cases=$((cases + 1))
+[[ -e $t/qstore_invalid && ! -e $t/qstore ]] || fail "qstore (from the store) was not renamed"
+# the circuit breaker: 3 renames in this guard's life (q1, qstore, q2), then denials only
+runs "$t/q2" 126 "Operation not permitted"
+runs "$t/q3" 126 "Operation not permitted"
+runs "$t/q4" 126 "Operation not permitted"
+decided "$t/q4"
+cases=$((cases + 1))
+[[ -e $t/q2_invalid && -e $t/q3 && -e $t/q4 && ! -e $t/q3_invalid ]] ||
+    fail "the breaker did not stop at 3: $(ls "$t")"
+grep -F "\"path\":\"$t/q3\"" "$log" | grep -qF '"quarantined":null,"not_quarantined":"circuit breaker' ||
+    fail "q3's line does not name the breaker: $(grep -F q3 "$log")"
+[[ $(grep -c 'circuit breaker' "$err") -eq 1 ]] || fail "the breaker is not said once on stderr: $(cat "$err")"
+stop_guard
+# restore puts them back
+cases=$((cases + 1))
+out=$("$bin" restore --journal "$jr" 2>&1) || fail "restore failed: $out"
+[[ -e $t/q1 && -e $t/q2 && -e $t/qstore && ! -e $t/q1_invalid && ! -e $t/q2_invalid ]] ||
+    fail "restore did not bring them back: $out; $(ls "$t")"
+cmp -s "$t/q1" "$t/tampered" || fail "q1 restored is not the file quarantined"
 
 # -- refusals: exit 2, a clear message, nothing left marked --------------------------------------
 refused() { # WANT_PATTERN ARGS...
@@ -199,8 +299,15 @@ refused "watched path $mnt/nowhere: No such file" \
     "$bin" guard --watch "$mnt/nowhere" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache"
 refused "give --key" "$bin" guard --watch "$t"
 refused "give at least one --watch" "$bin" guard --key "$mnt/etc/pub.pem"
-refused "--quarantine, --journal" \
-    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --quarantine
+refused "goes with --mode enforce" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --cache-dir "$mnt/cache" --quarantine
+refused "go with --quarantine" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --mode enforce --journal "$mnt/j"
+refused "cannot be overridden" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --mode enforce --quarantine --force
+refused "not a share" \
+    "$bin" guard --watch "$t" --key "$mnt/etc/pub.pem" --mode enforce --quarantine \
+    --max-quarantine 5%
 if command -v setpriv >/dev/null; then
     chmod 0755 "$mnt" "$mnt/etc"
     chmod 0644 "$mnt/etc/pub.pem"
