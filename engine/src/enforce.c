@@ -82,8 +82,8 @@ sgs_enforce_load_journal(sgs_engine *e, const char *journal)
 
 /* Verdicts that rename a file under enforcement: the file itself is judged bad. Missing,
    skipped, unreadable and changed files are not: nothing about their contents is known. */
-static int
-quarantinable(sgs_verdict v)
+int
+sgs_quarantinable(sgs_verdict v)
 {
     switch (v) {
     case SGS_V_BAD_SIGNATURE:
@@ -107,7 +107,7 @@ quarantinable(sgs_verdict v)
 int
 sgs_enforce_hold(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const struct stat *sb)
 {
-    if (e->journal == NULL || !quarantinable(rec->verdict))
+    if (e->journal == NULL || !sgs_quarantinable(rec->verdict))
         return 0;
     sgs_record fixed;
     rec->reason = w->reason;
@@ -190,7 +190,7 @@ check_breaker(sgs_engine *e)
     const uint64_t valid = atomic_load_explicit(&e->verdicts[SGS_V_VALID], memory_order_relaxed);
     uint64_t total = valid + bad;
     for (unsigned v = 0; v < SGS_VERDICT_COUNT; v++)
-        if (quarantinable((sgs_verdict)v))
+        if (sgs_quarantinable((sgs_verdict)v))
             total += atomic_load_explicit(&e->verdicts[v], memory_order_relaxed);
     const unsigned pct = e->cfg.max_quarantine_percent > 100 ? 100 : e->cfg.max_quarantine_percent;
     const uint64_t share = total / 100 * pct + (total % 100) * pct / 100;

@@ -253,6 +253,9 @@ const char *sgs_engine_shard_rel(const sgs_engine *e, const char *path);
 /* enforce.c: the journal's quarantined identities (at create); 1 when path is one of them */
 void sgs_enforce_load_journal(sgs_engine *e, const char *journal);
 int sgs_enforce_own_quarantine(const sgs_engine *e, const sgs_scan_entry *ent);
+/* 1: a verdict on the file's own contents, which quarantine renames (verify and guard):
+   never a missing, skipped, unreadable or changed file. */
+int sgs_quarantinable(sgs_verdict v);
 /* Enforcement holds a quarantinable record until the run's end (1: held). */
 int sgs_enforce_hold(sgs_engine *e, worker *w, const job *j, sgs_record *rec, const struct stat *sb);
 /* At the run's end: the circuit breaker, then every held record out with its outcome. */

@@ -242,14 +242,6 @@ live_remove(sgs_guard *g, const pend *p)
         }
 }
 
-/* The verdicts that rename a denied file: its own contents judged bad, as verify's quarantine
-   (enforce.c; DIGEST_MISMATCH, a package verdict, is never a guard's). Never an I/O error, a
-   changed or skipped file, a key mismatch: nothing about the contents is known. */
-#define GUARD_RENAMES                                                                              \
-    (1u << SGS_V_BAD_SIGNATURE | 1u << SGS_V_NO_SIGNATURE | 1u << SGS_V_MALFORMED |                \
-     1u << SGS_V_UNTRUSTED | 1u << SGS_V_EXPIRED | 1u << SGS_V_NOT_YET_VALID |                     \
-     1u << SGS_V_REVOKED | 1u << SGS_V_UNSUPPORTED)
-
 /* 1: the guard renamed (dev, ino) already (under q_mu). */
 static int
 renamed_here(const sgs_guard *g, const struct stat *st)
@@ -272,7 +264,7 @@ quarantine_denied(sgs_guard *g, const char *path, const struct stat *st, sgs_ver
     o->q = SGS_GUARD_Q_NOT;
     o->tripped = 0;
     o->newpath[0] = '\0';
-    if ((unsigned)v >= 32 || (GUARD_RENAMES & (1u << v)) == 0) {
+    if (!sgs_quarantinable(v)) { /* as verify's quarantine (enforce.c) */
         snprintf(o->why, sizeof(o->why), "%s is not a verdict on the file's contents: not renamed",
                  sgs_verdict_name(v));
         return;
@@ -282,7 +274,9 @@ quarantine_denied(sgs_guard *g, const char *path, const struct stat *st, sgs_ver
         return;
     }
     pthread_mutex_lock(&g->q_mu);
-    const int again = renamed_here(g, st) || sgs_enforce_own_quarantine(e, path);
+    /* sigsweep's own quarantine from the journal (any run's): the rename itself refuses it
+       ("not quarantined again", quarantine.c), and the count is given back */
+    const int again = renamed_here(g, st);
     const int full = !again && g->q_count >= g->q_max;
     if (full) {
         o->q = SGS_GUARD_Q_BREAKER;
