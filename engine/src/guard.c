@@ -32,6 +32,7 @@
  * run's workers share it.
  */
 #include "judge.h"
+#include "mountmap.h"
 
 #include <limits.h>
 #include <poll.h>
@@ -76,6 +77,13 @@ struct sgs_guard {
     int fan;    /* the fanotify group */
     int dirfan; /* the second group: names that change which file they hold (-1: none) */
     int *mountfd; /* per watched path: open_by_handle_at's mount descriptor (-1: none) */
+    /* per watched path: the mount it is on (its id) and its path inside its file system, for
+       execs through other mounts of that file system (another mount namespace's copies, bind
+       mounts); fsmark: the exec group marks whole file systems (else mounts: no such map) */
+    uint64_t *wmnt;
+    char **wfs;
+    dev_t *wdev;
+    int fsmark;
     __kernel_fsid_t *fsid; /* ... and its file system's id, as dirent events report it */
     char notice[512];
     int stopfd; /* eventfd: sgs_guard_stop() */
@@ -472,6 +480,44 @@ enqueue(sgs_guard *g, pend *p)
     return 1;
 }
 
+/* Is mount `id` one a watched path is on (its paths, as this process names them, are sound)? */
+static int
+watched_mount(const sgs_guard *g, uint64_t id)
+{
+    for (size_t i = 0; i < g->cfg.nwatch; i++)
+        if (g->wmnt[i] == id)
+            return 1;
+    return 0;
+}
+
+/* An exec through a mount that is not a watched path's own (another mount namespace's copy of
+   it, made by any user with a user namespace; a bind mount): where the file lies in its file
+   system, from the exec'ing process's view of that mount (path: the kernel's name of fd,
+   relative to that namespace's root). 1: under watched path i, with its path in this
+   namespace in ours; 0: outside every watched tree; -1: unknown (judged, as in a tree). */
+static int
+foreign_place(const sgs_guard *g, int32_t pid, uint64_t mnt, const char *path,
+              const struct stat *st, char *ours, size_t ourslen)
+{
+    char mi[64], root[PATH_MAX], point[PATH_MAX], fsp[PATH_MAX];
+    snprintf(mi, sizeof(mi), "/proc/%d/mountinfo", (int)pid);
+    if (path[0] != '/' || sgs_mountinfo_find(mi, mnt, root, sizeof(root), point,
+                                             sizeof(point)) != 0 ||
+        sgs_mount_fs_path(root, point, path, fsp, sizeof(fsp)) != 0)
+        return -1;
+    for (size_t i = 0; i < g->cfg.nwatch; i++) {
+        const size_t len = strlen(g->wfs[i]);
+        const int all = strcmp(g->wfs[i], "/") == 0;
+        if (g->wdev[i] != st->st_dev ||
+            !(all || (strncmp(fsp, g->wfs[i], len) == 0 && (fsp[len] == '\0' || fsp[len] == '/'))))
+            continue;
+        const int n = snprintf(ours, ourslen, "%s%s", strcmp(g->watch[i], "/") == 0 ? "" : g->watch[i],
+                               all ? fsp : fsp + len);
+        return n > 0 && (size_t)n < ourslen ? 1 : -1;
+    }
+    return 0;
+}
+
 /* One exec permission event; fd is handed on or closed. */
 static void
 on_exec(sgs_guard *g, int fd, int32_t pid)
@@ -484,17 +530,32 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     }
     char link[64], path[PATH_MAX];
     snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-    const ssize_t n = readlink(link, path, sizeof(path) - 1);
+    ssize_t n = readlink(link, path, sizeof(path) - 1);
     path[n > 0 ? n : 0] = '\0'; /* unknown: judged (its signature cannot be found) */
-    if (n > 0 && !under(path, g->watch, g->cfg.nwatch)) {
-        respond(g, fd, 1); /* on a marked mount, outside the watched trees */
-        close(fd);
-        return;
-    }
     struct stat st;
     const int have_st = fstat(fd, &st) == 0;
     if (!have_st)
         memset(&st, 0, sizeof(st));
+    uint64_t mnt = 0;
+    if (g->fsmark && (sgs_mount_id(fd, &mnt) != 0 || !watched_mount(g, mnt))) {
+        /* through another mount of a watched file system: placed by its file-system path */
+        char ours[PATH_MAX];
+        const int at = have_st ? foreign_place(g, pid, mnt, path, &st, ours, sizeof(ours))
+                               : -1;
+        if (at == 0) {
+            respond(g, fd, 1); /* on a marked file system, outside the watched trees */
+            close(fd);
+            return;
+        }
+        /* in a tree: named as in this namespace (its signature files are looked up there);
+           unknown: judged with no name (no signature can be found) */
+        n = at == 1 ? (ssize_t)strlen(ours) : 0;
+        memcpy(path, at == 1 ? ours : "", (size_t)n + 1);
+    } else if (n > 0 && !under(path, g->watch, g->cfg.nwatch)) {
+        respond(g, fd, 1); /* on a marked mount, outside the watched trees */
+        close(fd);
+        return;
+    }
     if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
         respond(g, fd, 1);
         close(fd);
@@ -830,9 +891,14 @@ open_group(sgs_guard *g, char *err, size_t errlen)
         return e == EPERM || e == EINVAL || e == ENOSYS ? SGS_ERR_PERMISSION : SGS_ERR_IO;
     }
     for (size_t i = 0; i < g->cfg.nwatch; i++) {
-        if (fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_MOUNT,
-                          FAN_OPEN_EXEC_PERM | FAN_MODIFY | FAN_CLOSE_WRITE, AT_FDCWD,
-                          g->watch[i]) == 0)
+        /* execs on the whole file system (any mount of it, in any namespace: placed by
+           foreign_place); writes on the watched mounts only (a file system's every write
+           would flood the reader; the store's identity keys cover the rest) */
+        if (fanotify_mark(g->fan,
+                          FAN_MARK_ADD | (g->fsmark ? FAN_MARK_FILESYSTEM : FAN_MARK_MOUNT),
+                          FAN_OPEN_EXEC_PERM, AT_FDCWD, g->watch[i]) == 0 &&
+            fanotify_mark(g->fan, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_MODIFY | FAN_CLOSE_WRITE,
+                          AT_FDCWD, g->watch[i]) == 0)
             continue;
         const int e = errno;
         if (e == EINVAL)
@@ -880,17 +946,52 @@ open_dirent_group(sgs_guard *g)
         close(g->dirfan);
         g->dirfan = -1;
     }
+    const size_t had = strlen(g->notice); /* after map_watched's, if any */
     if (g->dirfan < 0)
-        snprintf(g->notice, sizeof(g->notice),
-                 "renames are not watched (%s%s%s: %s): a file put at a watched name is still "
+        snprintf(g->notice + had, sizeof(g->notice) - had,
+                 "%srenames are not watched (%s%s%s: %s): a file put at a watched name is still "
                  "judged anew (its identity is new), but not noted at once",
-                 what, path[0] ? " " : "", path, strerror(e));
+                 had ? "; " : "", what, path[0] ? " " : "", path, strerror(e));
 }
 
 const char *
 sgs_guard_notice(const sgs_guard *g)
 {
     return g != NULL ? g->notice : "";
+}
+
+/* Each watched path's mount and its path inside its file system; with all of them known the
+   exec group marks whole file systems (an exec through any mount of one, in any mount
+   namespace, is seen), else mounts, with a notice. */
+static void
+map_watched(sgs_guard *g)
+{
+    const char *why = NULL;
+    for (size_t i = 0; i < g->cfg.nwatch && why == NULL; i++) {
+        char root[PATH_MAX], point[PATH_MAX], fsp[PATH_MAX];
+        struct stat sb;
+        const int fd = open(g->watch[i], O_PATH | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &sb) != 0 || sgs_mount_id(fd, &g->wmnt[i]) != 0)
+            why = "the kernel does not name the mount of a descriptor (statx STATX_MNT_ID, "
+                  "Linux 5.8)";
+        else if (sgs_mountinfo_find("/proc/self/mountinfo", g->wmnt[i], root, sizeof(root),
+                                    point, sizeof(point)) != 0 ||
+                 sgs_mount_fs_path(root, point, g->watch[i], fsp, sizeof(fsp)) != 0 ||
+                 (g->wfs[i] = sgs_malloc(&g->e->alloc, strlen(fsp) + 1)) == NULL)
+            why = "a watched path's mount is not in /proc/self/mountinfo";
+        else {
+            memcpy(g->wfs[i], fsp, strlen(fsp) + 1);
+            g->wdev[i] = sb.st_dev;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    g->fsmark = why == NULL;
+    if (why != NULL)
+        snprintf(g->notice, sizeof(g->notice),
+                 "execs through other mounts of the watched file systems are not seen (%s): "
+                 "marks on the mounts only; a user who can make a mount namespace can bypass "
+                 "them", why);
 }
 
 sgs_status
@@ -940,6 +1041,12 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
     if (g->exempt == NULL)
         goto fail;
     st = SGS_ERR_NOMEM;
+    g->wmnt = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wmnt));
+    g->wfs = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wfs));
+    g->wdev = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wdev));
+    if (g->wmnt == NULL || g->wfs == NULL || g->wdev == NULL)
+        goto fail;
+    map_watched(g);
     g->quarantine = gc->quarantine;
     g->q_max = e->cfg.max_quarantine;
     if (g->quarantine &&
@@ -1035,6 +1142,10 @@ sgs_guard_free(sgs_guard *g)
     sgs_free(&e->alloc, g->fsid);
     if (g->stopfd >= 0)
         close(g->stopfd);
+    if (g->wfs != NULL)
+        free_paths(&e->alloc, g->wfs, g->cfg.nwatch);
+    sgs_free(&e->alloc, g->wmnt);
+    sgs_free(&e->alloc, g->wdev);
     free_paths(&e->alloc, g->watch, g->cfg.nwatch);
     free_paths(&e->alloc, g->exempt, g->cfg.nexempt);
     pthread_mutex_destroy(&g->mu);

@@ -127,6 +127,29 @@ logged "$t/unsigned" judged '"deny"' NO_SIGNATURE
 logged "$t/tampered" judged '"deny"' BAD_SIGNATURE
 grep -q "DENIED $t/unsigned" "$err" || fail "no DENIED line on stderr: $(cat "$err")"
 
+# -- another mount namespace: any user with a user namespace gets copies of the marked mount,
+#    which mount marks do not cover; the whole file system is marked and the file's place in
+#    it decides (the exec'ing process's view of the mount, /proc/PID/mountinfo)
+nsrun() { setpriv --reuid=65534 --regid=65534 --clear-groups unshare -Urm "$@"; }
+if command -v setpriv >/dev/null && nsrun true 2>/dev/null; then
+    cases=$((cases + 1))
+    nsrun "$t/unsigned" 2>/dev/null && fail "an unsigned file ran from a user's own mount namespace"
+    cases=$((cases + 1))
+    nsrun "$t/signed" || fail "a signed file did not run from a user's own mount namespace"
+    cases=$((cases + 1))
+    nsrun sh -c "mount --bind '$t' '$mnt/outside' && exec '$mnt/outside/unsigned'" 2>/dev/null &&
+        fail "an unsigned file ran through a bind mount of the tree made in a user's namespace"
+    cases=$((cases + 1))
+    nsrun sh -c "mount --bind '$t' '$mnt/outside' && exec '$mnt/outside/signed'" ||
+        fail "a signed file did not run through a bind mount of the tree in a user's namespace"
+    cases=$((cases + 1))
+    nsrun "$mnt/outside/incoming" ||
+        fail "a file outside the watched tree did not run from a user's own mount namespace"
+    logged "$t/unsigned" judged '"deny"' NO_SIGNATURE
+else
+    echo "note: no unprivileged user namespaces here: the other-namespace cases are skipped"
+fi
+
 # -- a file replaced after being allowed is judged again ---------------------------------------
 cp "$t/signed" "$t/victim" && cp "$t/signed.sig" "$t/victim.sig"
 runs "$t/victim" 0

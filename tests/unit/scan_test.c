@@ -3,6 +3,7 @@
  * links reported and never followed, FIFOs reported as special, a missing root as missing, and
  * a callback's non-zero return stops the walk and is returned.
  */
+#include "mountmap.h"
 #include "scan.h"
 
 #include "sgs_test.h"
@@ -542,6 +543,45 @@ test_no_links_in_paths(void)
     CHECK(s.n == 1 && s.kind[0] == SGS_SCAN_TOO_DEEP);
 }
 
+
+/* mountmap.c: a mount's line in a mountinfo file (octal escapes undone) and a path through it
+   as a path inside its file system (the guard places execs from other mount namespaces so) */
+static void
+test_mountmap(void)
+{
+    char mi[PATH_MAX], root_f[PATH_MAX], point[PATH_MAX], out[PATH_MAX];
+    snprintf(mi, sizeof(mi), "%s/mountinfo", root);
+    static const char text[] =
+        "21 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        "35 21 8:1 /opt/app /mnt/with\\040space rw shared:2 - ext4 /dev/sda1 rw\n"
+        "36 21 0:40 / /tmp rw - tmpfs tmpfs rw\n";
+    sgs_test_write(mi, text, sizeof(text) - 1);
+    CHECK_EQ_INT(sgs_mountinfo_find(mi, 35, root_f, sizeof(root_f), point, sizeof(point)), 0);
+    CHECK_EQ_STR(root_f, "/opt/app");
+    CHECK_EQ_STR(point, "/mnt/with space");
+    CHECK_EQ_INT(sgs_mountinfo_find(mi, 99, root_f, sizeof(root_f), point, sizeof(point)), -1);
+    CHECK_EQ_INT(sgs_mountinfo_find(mi, 3, root_f, sizeof(root_f), point, sizeof(point)), -1);
+    /* a bind mount of /opt/app at /mnt/x: /mnt/x/bin/tool is /opt/app/bin/tool */
+    CHECK_EQ_INT(sgs_mount_fs_path("/opt/app", "/mnt/x", "/mnt/x/bin/tool", out, sizeof(out)), 0);
+    CHECK_EQ_STR(out, "/opt/app/bin/tool");
+    CHECK_EQ_INT(sgs_mount_fs_path("/", "/", "/usr/bin/true", out, sizeof(out)), 0);
+    CHECK_EQ_STR(out, "/usr/bin/true");
+    CHECK_EQ_INT(sgs_mount_fs_path("/", "/tmp", "/tmp", out, sizeof(out)), 0);
+    CHECK_EQ_STR(out, "/");
+    /* not below the mount point ("/mnt/xy" is not under "/mnt/x"), or not absolute */
+    CHECK_EQ_INT(sgs_mount_fs_path("/opt/app", "/mnt/x", "/mnt/xy/tool", out, sizeof(out)), -1);
+    CHECK_EQ_INT(sgs_mount_fs_path("/", "/", "tool", out, sizeof(out)), -1);
+    /* a descriptor's own mount: this test's directory is in /proc/self/mountinfo */
+    const int fd = open(root, O_PATH | O_DIRECTORY);
+    uint64_t id = 0;
+    REQUIRE(fd >= 0);
+    if (sgs_mount_id(fd, &id) == 0)
+        CHECK_EQ_INT(sgs_mountinfo_find("/proc/self/mountinfo", id, root_f, sizeof(root_f), point,
+                                        sizeof(point)),
+                     0);
+    close(fd);
+}
+
 int
 main(void)
 {
@@ -550,6 +590,7 @@ main(void)
     test_tree();
     test_roots();
     test_stop();
+    test_mountmap();
     test_presence();
     test_dir_handle();
     test_no_links_in_paths();
