@@ -81,7 +81,7 @@ struct sgs_guard {
        execs through other mounts of that file system (another mount namespace's copies, bind
        mounts); fsmark: the exec group marks whole file systems (else mounts: no such map) */
     uint64_t *wmnt;
-    char **wfs;
+    char **wmroot, **wmpoint; /* that mount's root in its file system, its mount point here */
     dev_t *wdev;
     int fsmark;
     __kernel_fsid_t *fsid; /* ... and its file system's id, as dirent events report it */
@@ -492,30 +492,46 @@ watched_mount(const sgs_guard *g, uint64_t id)
 
 /* An exec through a mount that is not a watched path's own (another mount namespace's copy of
    it, made by any user with a user namespace; a bind mount): where the file lies in its file
-   system, from the exec'ing process's view of that mount (path: the kernel's name of fd,
-   relative to that namespace's root). 1: under watched path i, with its path in this
-   namespace in ours; 0: outside every watched tree; -1: unknown (judged, as in a tree). */
+   system, from the exec'ing process's view of that mount. path is the kernel's name of the
+   descriptor, relative to that namespace's root; mountinfo's mount point is relative to the
+   process's root (a chroot), so the root (/proc/PID/root, named in the same frame) goes in
+   front of it. The place found is then checked: the same file system path through this
+   namespace's mount of it must be the very inode executed, or the place is unknown. 1: under
+   watched path i, with its path in this namespace in ours; 0: outside every watched tree;
+   -1: unknown (judged, as in a tree, with no name). */
 static int
 foreign_place(const sgs_guard *g, int32_t pid, uint64_t mnt, const char *path,
               const struct stat *st, char *ours, size_t ourslen)
 {
-    char mi[64], root[PATH_MAX], point[PATH_MAX], fsp[PATH_MAX];
-    snprintf(mi, sizeof(mi), "/proc/%d/mountinfo", (int)pid);
-    if (path[0] != '/' || sgs_mountinfo_find(mi, mnt, root, sizeof(root), point,
-                                             sizeof(point)) != 0 ||
-        sgs_mount_fs_path(root, point, path, fsp, sizeof(fsp)) != 0)
+    char proc[64], root[PATH_MAX], point[PATH_MAX], proot[PATH_MAX], full[2 * PATH_MAX],
+        fsp[PATH_MAX];
+    snprintf(proc, sizeof(proc), "/proc/%d/root", (int)pid);
+    const ssize_t rl = readlink(proc, proot, sizeof(proot) - 1);
+    snprintf(proc, sizeof(proc), "/proc/%d/mountinfo", (int)pid);
+    if (path[0] != '/' || rl <= 0 || proot[0] != '/' ||
+        sgs_mountinfo_find(proc, mnt, root, sizeof(root), point, sizeof(point)) != 0)
+        return -1;
+    proot[rl] = '\0';
+    const int fl = snprintf(full, sizeof(full), "%s%s", strcmp(proot, "/") == 0 ? "" : proot,
+                            strcmp(point, "/") == 0 && strcmp(proot, "/") != 0 ? "" : point);
+    if (fl <= 0 || (size_t)fl >= sizeof(full) ||
+        sgs_mount_fs_path(root, full, path, fsp, sizeof(fsp)) != 0)
         return -1;
     for (size_t i = 0; i < g->cfg.nwatch; i++) {
-        const size_t len = strlen(g->wfs[i]);
-        const int all = strcmp(g->wfs[i], "/") == 0;
-        if (g->wdev[i] != st->st_dev ||
-            !(all || (strncmp(fsp, g->wfs[i], len) == 0 && (fsp[len] == '\0' || fsp[len] == '/'))))
+        /* this namespace's name for fsp: through watched path i's mount, when it shows it */
+        const size_t rlen = strcmp(g->wmroot[i], "/") == 0 ? 0 : strlen(g->wmroot[i]);
+        if (g->wdev[i] != st->st_dev || strncmp(fsp, g->wmroot[i], rlen) != 0 ||
+            (fsp[rlen] != '/' && fsp[rlen] != '\0'))
             continue;
-        const int n = snprintf(ours, ourslen, "%s%s", strcmp(g->watch[i], "/") == 0 ? "" : g->watch[i],
-                               all ? fsp : fsp + len);
-        return n > 0 && (size_t)n < ourslen ? 1 : -1;
+        const int n = snprintf(ours, ourslen, "%s%s",
+                               strcmp(g->wmpoint[i], "/") == 0 ? "" : g->wmpoint[i], fsp + rlen);
+        struct stat here;
+        if (n <= 0 || (size_t)n >= ourslen || lstat(ours[0] ? ours : "/", &here) != 0 ||
+            here.st_dev != st->st_dev || here.st_ino != st->st_ino)
+            return -1; /* not the inode executed: the place is not known */
+        return under(ours, g->watch, g->cfg.nwatch) ? 1 : 0;
     }
-    return 0;
+    return -1;
 }
 
 /* One exec permission event; fd is handed on or closed. */
@@ -976,11 +992,14 @@ map_watched(sgs_guard *g)
                   "Linux 5.8)";
         else if (sgs_mountinfo_find("/proc/self/mountinfo", g->wmnt[i], root, sizeof(root),
                                     point, sizeof(point)) != 0 ||
-                 sgs_mount_fs_path(root, point, g->watch[i], fsp, sizeof(fsp)) != 0 ||
-                 (g->wfs[i] = sgs_malloc(&g->e->alloc, strlen(fsp) + 1)) == NULL)
+                 sgs_mount_fs_path(root, point, g->watch[i], fsp, sizeof(fsp)) != 0)
             why = "a watched path's mount is not in /proc/self/mountinfo";
+        else if ((g->wmroot[i] = sgs_malloc(&g->e->alloc, strlen(root) + 1)) == NULL ||
+                 (g->wmpoint[i] = sgs_malloc(&g->e->alloc, strlen(point) + 1)) == NULL)
+            why = "out of memory";
         else {
-            memcpy(g->wfs[i], fsp, strlen(fsp) + 1);
+            memcpy(g->wmroot[i], root, strlen(root) + 1);
+            memcpy(g->wmpoint[i], point, strlen(point) + 1);
             g->wdev[i] = sb.st_dev;
         }
         if (fd >= 0)
@@ -1042,9 +1061,11 @@ sgs_guard_create(sgs_engine *e, const sgs_guard_config *gc, sgs_guard **out, cha
         goto fail;
     st = SGS_ERR_NOMEM;
     g->wmnt = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wmnt));
-    g->wfs = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wfs));
     g->wdev = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wdev));
-    if (g->wmnt == NULL || g->wfs == NULL || g->wdev == NULL)
+    g->wmroot = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wmroot));
+    g->wmpoint = sgs_calloc(&e->alloc, gc->nwatch, sizeof(*g->wmpoint));
+    if (g->wmnt == NULL || g->wdev == NULL || g->wmroot == NULL ||
+        g->wmpoint == NULL)
         goto fail;
     map_watched(g);
     g->quarantine = gc->quarantine;
@@ -1142,8 +1163,8 @@ sgs_guard_free(sgs_guard *g)
     sgs_free(&e->alloc, g->fsid);
     if (g->stopfd >= 0)
         close(g->stopfd);
-    if (g->wfs != NULL)
-        free_paths(&e->alloc, g->wfs, g->cfg.nwatch);
+    free_paths(&e->alloc, g->wmroot, g->cfg.nwatch);
+    free_paths(&e->alloc, g->wmpoint, g->cfg.nwatch);
     sgs_free(&e->alloc, g->wmnt);
     sgs_free(&e->alloc, g->wdev);
     free_paths(&e->alloc, g->watch, g->cfg.nwatch);

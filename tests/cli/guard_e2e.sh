@@ -145,6 +145,16 @@ if command -v setpriv >/dev/null && nsrun true 2>/dev/null; then
     cases=$((cases + 1))
     nsrun "$mnt/outside/incoming" ||
         fail "a file outside the watched tree did not run from a user's own mount namespace"
+    # chroot in that namespace: mountinfo's mount points are then relative to the chroot (the
+    # copies of /bin/true cannot start there, no ld.so: 127 = allowed, 126 = denied)
+    cases=$((cases + 1))
+    nsrun chroot "$mnt" /bin/unsigned 2>/dev/null
+    (($? == 126)) || fail "an unsigned file was not denied under a chroot in a user's namespace"
+    cases=$((cases + 1))
+    mkdir -p "$mnt/outside/c/x"
+    nsrun sh -c "mount --bind '$t' '$mnt/outside/c/x' && exec chroot '$mnt/outside/c' /x/signed" \
+        2>/dev/null
+    (($? == 127)) || fail "a signed file was not let through under a chroot in a user's namespace"
     logged "$t/unsigned" judged '"deny"' NO_SIGNATURE
 else
     echo "note: no unprivileged user namespaces here: the other-namespace cases are skipped"
