@@ -2,7 +2,10 @@
 directory of the audited tree for a symbolic link to root's directory outside it, and the
 snapshot that shows whether anything outside the tree changed."""
 import os
+import shutil
 import subprocess
+import sys
+import tempfile
 
 NOBODY = 65534
 
@@ -67,3 +70,16 @@ def put_back(target):
         os.unlink(target)
     if os.path.isdir(target + ".real"):
         os.rename(target + ".real", target)
+
+
+def setup(name):
+    """The start of a race test: None when not root (said: the attacker runs as nobody), else
+    (the sigsweep binary from argv, a work directory nobody can traverse, the system's python:
+    one nobody can run, not a per-user install under /root)."""
+    if os.geteuid() != 0:
+        print("%s: SKIPPED: needs root (the attacker runs as nobody)" % name)
+        return None
+    work = tempfile.mkdtemp(prefix="sgs-%s-" % name)
+    os.chmod(work, 0o755)
+    py = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
+    return os.path.abspath(sys.argv[1]), work, py

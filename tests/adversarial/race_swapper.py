@@ -15,23 +15,20 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 import sgs_cli  # noqa: E402
-from race_lib import NOBODY, attacker, snapshot  # noqa: E402
+from race_lib import NOBODY, attacker, setup, snapshot  # noqa: E402
 
 RUNS = 40
 
 
 def main():
-    if os.geteuid() != 0:
-        print("race_swapper: SKIPPED: needs root (the attacker runs as nobody)")
+    started = setup("race_swapper")
+    if started is None:
         return 0
-    sgs = os.path.abspath(sys.argv[1])
+    sgs, work, py = started
     ck = sgs_cli.Checker()
-    work = tempfile.mkdtemp(prefix="sgs-race-")
-    os.chmod(work, 0o755)
     key, pub = os.path.join(work, "k.pem"), os.path.join(work, "k.pub")
     subprocess.run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", key], check=True)
     subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", pub], check=True)
@@ -58,8 +55,6 @@ def main():
     with open(os.path.join(work, "list"), "w") as f:
         f.write("tree/good\ntree/sub/x\ntree/sub/z\n")
 
-    # the system's python (one nobody can run: not a per-user install under /root)
-    py = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
     swapper = attacker(py, os.path.join(tree, "sub"), outside)
     valid_x = renamed_outside = zero = 0
     try:

@@ -35,11 +35,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 import sgs_cli  # noqa: E402
-from race_lib import SWAPPER, attacker, own_by_nobody, put_back, snapshot, write  # noqa: E402
+from race_lib import (SWAPPER, attacker, own_by_nobody, put_back, setup, snapshot,  # noqa: E402
+                      write)
 
 RUNS = 30
 
@@ -252,15 +252,11 @@ def restore_race(ck, sgs, py, work):
 
 
 def main():
-    if os.geteuid() != 0:
-        print("race_trees: SKIPPED: needs root (the attacker runs as nobody)")
+    started = setup("race_trees")
+    if started is None:
         return 0
-    sgs = os.path.abspath(sys.argv[1])
+    sgs, work, py = started
     ck = sgs_cli.Checker()
-    work = tempfile.mkdtemp(prefix="sgs-race-trees-")
-    os.chmod(work, 0o755)
-    # the system's python (one nobody can run: not a per-user install under /root)
-    py = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
     try:
         a = agents_race(ck, sgs, py, work)
         p = package_race(ck, sgs, py, work)
