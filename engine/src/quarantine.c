@@ -377,7 +377,7 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
        directory): the kernel's name for the descriptor opened, not a second lookup */
     char dir[PATH_MAX];
     const int dir_known = dfd >= 0 && dir_path_of(dfd, dir, sizeof(dir)) == 0;
-    struct stat ds, fs;
+    struct stat ds;
     sgs_quarantine_result res = SGS_QUARANTINE_FAILED;
     if (dfd < 0 && (open_err == ELOOP || open_err == ENOENT || open_err == ENOTDIR)) {
         res = SGS_QUARANTINE_NOT_THE_FILE;
@@ -395,16 +395,11 @@ sgs_quarantine_file_ex(sgs_journal *j, const char *given, const struct stat *jud
         res = SGS_QUARANTINE_NOT_THE_FILE;
         snprintf(why, whylen, "not quarantined: its directory is not the one it was judged in "
                               "(moved or replaced since)");
-    } else if (fstatat(dfd, base, &fs, AT_SYMLINK_NOFOLLOW) != 0) {
-        res = gone(dfd, given, base, judged, errno, why, whylen);
-    } else if (!S_ISREG(fs.st_mode) || !unchanged(&fs, judged)) {
-        res = SGS_QUARANTINE_NOT_THE_FILE;
-        snprintf(why, whylen, "not quarantined: the file changed or was replaced since it was "
-                              "judged");
     } else {
+        /* the judged identity (the file at the name is checked against it under the lock) */
         int own = 0;
         for (size_t i = 0; i < j->protect_count; i++)
-            own |= j->protect[i].dev == fs.st_dev && j->protect[i].ino == fs.st_ino;
+            own |= j->protect[i].dev == judged->st_dev && j->protect[i].ino == judged->st_ino;
         if (own) {
             res = SGS_QUARANTINE_NOT_THE_FILE;
             snprintf(why, whylen, "not quarantined: it is one of sigsweep's own files");
