@@ -2,7 +2,9 @@
 # bench/guard.sh - what `sigsweep guard` adds to an exec: N fork+execve (sgs_exec_loop) of a
 # signed copy of /bin/true, in one run: no guard; the guard in enforce mode with a warm verdict
 # store; the guard cold (--paranoid: the store is never asked, every exec judged through its
-# descriptor); and, with --fapolicyd ROOT (the Debian package fapolicyd 1.1.7 unpacked there:
+# descriptor); the floor (sgs_fan_floor: a responder that allows every exec unlooked-at, the
+# kernel's permission round trip and the wakeups alone, what any guard pays before its own work);
+# and, with --fapolicyd ROOT (the Debian package fapolicyd 1.1.7 unpacked there:
 # `apt-get download fapolicyd && dpkg-deb -x fapolicyd_*.deb ROOT`), fapolicyd with
 # integrity=sha256 and a file trust database (trust=file) deciding the same execs. Every leg has
 # a mount of its own and all are up at once, measured in turns (R rounds), so each shares the
@@ -28,6 +30,7 @@ n=10000
 runs=3
 sigsweep=$root/build/cli/sigsweep
 loop=$root/build/bench/sgs_exec_loop
+floor_bin=$root/build/bench/sgs_fan_floor
 fapd=
 base=
 pin=()
@@ -48,7 +51,8 @@ while (($#)); do
   esac
 done
 (($(id -u) == 0)) || { echo "guard.sh: root only (fanotify permission events)" >&2; exit 2; }
-[[ -x $sigsweep && -x $loop ]] || { echo "guard.sh: build sigsweep and sgs_exec_loop" >&2; exit 2; }
+[[ -x $sigsweep && -x $loop && -x $floor_bin ]] ||
+  { echo "guard.sh: build sigsweep, sgs_exec_loop and sgs_fan_floor" >&2; exit 2; }
 [[ -z $base || -x $base ]] || { echo "guard.sh: --base $base is not executable" >&2; exit 2; }
 if ((!inside)); then
   exec unshare --mount --propagation private bash "$0" "${args[@]}" --inside
@@ -60,6 +64,7 @@ fi
 work=$(mktemp -d /tmp/sgs-guard-bench.XXXXXX)
 mount -t tmpfs -o size=64m sgs-guard-bench "$work" # logs, keys, the stores: not marked
 pids=()
+declare -A daemon cpu0 # leg -> the pid of its daemon; its CPU time (ns) before the rounds
 stop_all() {
   local p
   for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -69,7 +74,7 @@ trap 'stop_all; umount -R -l "$work"; rmdir "$work"' EXIT
 
 key=$root/corpus/keys/rsa2048.pem
 openssl pkey -in "$key" -pubout -out "$work/pub.pem" 2>/dev/null
-legs=(none warm cold)
+legs=(none floor warm cold)
 [[ -n $base ]] && legs+=(base)
 [[ -n $fapd ]] && legs+=(fap)
 for leg in "${legs[@]}"; do
@@ -91,10 +96,16 @@ start_guard() { # LEG ARGS...: once its marks are in place
   "${pin[@]}" "$bin" guard --watch "$work/$leg" --key "$work/pub.pem" --cache-dir "$work/cache-$leg" \
     --log "$work/$leg.jsonl" --mode enforce "$@" 2>"$work/$leg.err" &
   pids+=($!)
+  daemon[$leg]=$!
   for _ in $(seq 200); do grep -q watching "$work/$leg.err" && return 0; sleep 0.05; done
   echo "guard.sh: the guard did not start: $(cat "$work/$leg.err")" >&2
   exit 1
 }
+"${pin[@]}" "$floor_bin" "$work/floor" 2>"$work/floor.err" &
+pids+=($!)
+daemon[floor]=$!
+for _ in $(seq 200); do grep -q watching "$work/floor.err" && break; sleep 0.05; done
+grep -q watching "$work/floor.err" || { echo "guard.sh: no floor: $(cat "$work/floor.err")" >&2; exit 1; }
 start_guard warm
 "$loop" 1 "$work/warm/true" >/dev/null # judged once, stored
 start_guard cold --paranoid
@@ -122,6 +133,7 @@ if [[ -n $fapd ]]; then
   mount --bind "$work/run" /run
   "${pin[@]}" "$fapd/usr/sbin/fapolicyd" --debug-deny >"$work/fapd.out" 2>&1 &
   pids+=($!)
+  daemon[fap]=$!
   for _ in $(seq 300); do
     grep -q 'Starting to listen' "$work/fapd.out" && break
     kill -0 "${pids[-1]}" 2>/dev/null ||
@@ -136,6 +148,9 @@ if [[ -n $fapd ]]; then
   fi
 fi
 
+# a daemon's CPU time in ns, all its threads, user and system (schedstat: not rounded to ticks)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%.0f\n", t}'; }
+for leg in "${!daemon[@]}"; do cpu0[$leg]=$(cpu_ns "${daemon[$leg]}"); done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for ((i = 0; i < runs; i++)); do
   for leg in "${legs[@]}"; do
@@ -143,6 +158,13 @@ for ((i = 0; i < runs; i++)); do
   done
 done
 for leg in "${legs[@]}"; do printf -v "$leg" '%s' "$(median <"$work/t.$leg")"; done
+# each daemon's CPU per exec of its leg (it is idle in the other legs' turns)
+cpu_line=
+for leg in "${legs[@]}"; do
+  [[ -n ${daemon[$leg]:-} ]] || continue
+  cpu_line+=$(printf ' %s %.1f,' "$leg" \
+    "$(echo "($(cpu_ns "${daemon[$leg]}") - ${cpu0[$leg]}) / ($n * $runs) / 1000" | bc -l)")
+done
 # the guard's own part of each exec, as it logs it: from reading the event to answering it
 latency() { grep -F "\"how\":\"$2\"" "$work/$1.jsonl" | sed 's/.*"latency_us":\([0-9.]*\).*/\1/' | median; }
 warm_lat=$(latency warm store)
@@ -157,6 +179,7 @@ printf 'exec latency, %s fork+execve of a signed /bin/true (%s bytes), median of
 printf '%-44s %10s %12s\n' "" "us/exec" "overhead us"
 printf '%-44s %10s %12s\n' "no guard" "$none" "-"
 row() { printf '%-44s %10s %12.1f\n' "$1" "$2" "$(echo "$2 - $none" | bc -l)"; }
+row "floor (allow unlooked-at: sgs_fan_floor)" "$floor"
 row "sigsweep guard, warm store" "$warm"
 row "sigsweep guard, cold (--paranoid)" "$cold"
 if [[ -n $base ]]; then
@@ -169,6 +192,9 @@ if [[ -n $fapd ]]; then
   printf 'warm guard overhead / fapolicyd overhead: %.2f\n' \
     "$(echo "($warm - $none) / ($fap - $none)" | bc -l)"
 fi
+printf 'warm guard over the floor: %.1f us/exec\n' "$(echo "$warm - $floor" | bc -l)"
+[[ -z $fapd ]] || printf 'fapolicyd over the floor: %.1f us/exec\n' "$(echo "$fap - $floor" | bc -l)"
+printf 'daemon CPU per exec (us, all threads, /proc/PID/task/*/schedstat):%s\n' "${cpu_line%,}"
 printf 'store hits in the warm leg: %s; judgements in the cold leg: %s\n' "$hits" "$judged"
 printf 'the guard answers (latency_us of its log, median): warm %s us, cold %s us\n' \
   "$warm_lat" "$cold_lat"

@@ -557,9 +557,8 @@ typedef enum sgs_guard_quarantine {
 typedef struct sgs_guard_event {
     int64_t time_ns;      /* CLOCK_REALTIME when the answer was given */
     int32_t pid;          /* the process exec'ing */
-    int64_t uid;          /* its effective uid (owner of /proc/PID), -1 when gone; STORE:
-                             read just after the answer (an allowed set-user-ID program may
-                             show its new one) */
+    int64_t uid;          /* its effective uid (owner of /proc/PID) before the answer, -1
+                             when gone */
     const char *path;
     uint64_t dev, ino, size; /* the file's identity (fstat of the descriptor) */
     int64_t mtime_ns, ctime_ns;

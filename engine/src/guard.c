@@ -549,11 +549,13 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
     ssize_t n = readlink(link, path, sizeof(path) - 1);
     path[n > 0 ? n : 0] = '\0'; /* unknown: judged (its signature cannot be found) */
     struct stat st;
-    const int have_st = fstat(fd, &st) == 0;
+    uint64_t mnt = 0;
+    /* with a file-system mark, the mount too: one statx for both */
+    const int how = g->fsmark ? sgs_mount_id(fd, &mnt, &st) : (fstat(fd, &st) == 0 ? 1 : -1);
+    const int have_st = how >= 0;
     if (!have_st)
         memset(&st, 0, sizeof(st));
-    uint64_t mnt = 0;
-    if (g->fsmark && (sgs_mount_id(fd, &mnt) != 0 || !watched_mount(g, mnt))) {
+    if (g->fsmark && (how != 0 || !watched_mount(g, mnt))) {
         /* through another mount of a watched file system: placed by its file-system path */
         char ours[PATH_MAX];
         const int at = have_st ? foreign_place(g, pid, mnt, path, &st, ours, sizeof(ours))
@@ -573,20 +575,22 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
         return;
     }
     if (n > 0 && under(path, g->exempt, g->cfg.nexempt)) {
+        const int64_t uid = process_uid(pid); /* before the answer, as every uid logged */
         respond(g, fd, 1);
         close(fd);
-        emit(g, pid, process_uid(pid), path, &st, SGS_V_UNJUDGED, "exempt path", 1,
-             SGS_GUARD_EXEMPT, t0, 0, NULL);
+        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "exempt path", 1, SGS_GUARD_EXEMPT, t0, 0,
+             NULL);
         return;
     }
     const char *const slash = strrchr(path, '/');
     job *const j = sgs_job_create(g->e, path, slash != NULL ? (size_t)(slash - path) + 1 : 0);
     pend *const p = j != NULL ? sgs_calloc(&g->e->alloc, 1, sizeof(*p)) : NULL;
     if (p == NULL) {
+        const int64_t uid = process_uid(pid);
         respond(g, fd, g->timeout_allow);
         close(fd);
-        emit(g, pid, process_uid(pid), path, &st, SGS_V_UNJUDGED, "out of memory",
-             g->timeout_allow, SGS_GUARD_TIMEOUT, t0, 0, NULL);
+        emit(g, pid, uid, path, &st, SGS_V_UNJUDGED, "out of memory", g->timeout_allow,
+             SGS_GUARD_TIMEOUT, t0, 0, NULL);
         sgs_free(&g->e->alloc, j);
         return;
     }
@@ -602,13 +606,13 @@ on_exec(sgs_guard *g, int fd, int32_t pid)
         sgs_engine_lookup_fd(g->e, g->reader_w, j, fd, &rec, &sb)) {
         const int allow = allows(g, rec.verdict);
         atomic_store_explicit(&p->answered, 1, memory_order_relaxed);
+        /* the uid, for the log, while the process still waits for its answer: after it, a short
+           program can be gone already (-1), or a set-user-ID one show its new uid */
+        p->uid = process_uid(pid);
         /* the answer's time, before writing it: the exec'ing process may run on this CPU before
            this thread does again, and that is not the guard's time */
         const int64_t answered_at = now_ns(CLOCK_MONOTONIC);
         respond(g, fd, allow);
-        /* the uid only for the log: after the answer, off its path (an exec it allowed may be
-           under way: a set-user-ID program can show its new effective uid already) */
-        p->uid = process_uid(pid);
         if (!allow && g->quarantine) { /* renamed by a judging thread, off this path */
             p->stored = 1;
             p->stored_v = rec.verdict;
@@ -987,7 +991,7 @@ map_watched(sgs_guard *g)
         char root[PATH_MAX], point[PATH_MAX], fsp[PATH_MAX];
         struct stat sb;
         const int fd = open(g->watch[i], O_PATH | O_CLOEXEC);
-        if (fd < 0 || fstat(fd, &sb) != 0 || sgs_mount_id(fd, &g->wmnt[i]) != 0)
+        if (fd < 0 || fstat(fd, &sb) != 0 || sgs_mount_id(fd, &g->wmnt[i], NULL) != 0)
             why = "the kernel does not name the mount of a descriptor (statx STATX_MNT_ID, "
                   "Linux 5.8)";
         else if (sgs_mountinfo_find("/proc/self/mountinfo", g->wmnt[i], root, sizeof(root),

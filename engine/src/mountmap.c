@@ -1,7 +1,6 @@
 /*
- * mountmap.c - a file's place in its file system from the mount it was opened through. Only
- * <linux/stat.h>'s struct statx carries stx_mnt_id (glibc's hides it in padding), so this file
- * keeps to that header and never includes <sys/stat.h>.
+ * mountmap.c - a file's place in its file system from the mount it was opened through. glibc's
+ * <sys/stat.h> takes struct statx (with stx_mnt_id) from <linux/stat.h> under _GNU_SOURCE.
  */
 #include "mountmap.h"
 
@@ -11,19 +10,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+static struct timespec
+ts(struct statx_timestamp t)
+{
+    return (struct timespec){.tv_sec = t.tv_sec, .tv_nsec = t.tv_nsec};
+}
+
 int
-sgs_mount_id(int fd, uint64_t *id)
+sgs_mount_id(int fd, uint64_t *id, struct stat *st)
 {
     struct statx sx;
     memset(&sx, 0, sizeof(sx));
-    if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) != 0)
+    const unsigned want = STATX_MNT_ID | (st != NULL ? STATX_BASIC_STATS : 0);
+    if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, want, &sx) != 0)
         return -1;
+    if (st != NULL) { /* as fstat(2) gives it: every field the kernel fills there */
+        if ((sx.stx_mask & STATX_BASIC_STATS) != STATX_BASIC_STATS) {
+            errno = ENOSYS;
+            return -1;
+        }
+        memset(st, 0, sizeof(*st));
+        st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+        st->st_ino = sx.stx_ino;
+        st->st_mode = sx.stx_mode;
+        st->st_nlink = sx.stx_nlink;
+        st->st_uid = sx.stx_uid;
+        st->st_gid = sx.stx_gid;
+        st->st_rdev = makedev(sx.stx_rdev_major, sx.stx_rdev_minor);
+        st->st_size = (off_t)sx.stx_size;
+        st->st_blksize = (blksize_t)sx.stx_blksize;
+        st->st_blocks = (blkcnt_t)sx.stx_blocks;
+        st->st_atim = ts(sx.stx_atime);
+        st->st_mtim = ts(sx.stx_mtime);
+        st->st_ctim = ts(sx.stx_ctime);
+    }
     if ((sx.stx_mask & STATX_MNT_ID) == 0) {
         errno = ENOSYS;
-        return -1;
+        return st != NULL ? 1 : -1;
     }
     *id = sx.stx_mnt_id;
     return 0;

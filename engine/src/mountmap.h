@@ -6,9 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The id of the mount fd was opened through (statx STATX_MNT_ID, Linux 5.8). 0, or -1 with
-   errno (ENOSYS: this kernel does not say). */
-int sgs_mount_id(int fd, uint64_t *id);
+struct stat;
+
+/* The id of the mount fd was opened through (statx STATX_MNT_ID, Linux 5.8) and, when st is not
+   NULL, fd's fstat(2) from the same call (one system call where two were). 0; 1 when st was
+   filled but this kernel does not say the mount (errno ENOSYS); -1 with errno otherwise. */
+int sgs_mount_id(int fd, uint64_t *id, struct stat *st);
 
 /* The line of mount `id` in a mountinfo file (/proc/PID/mountinfo): the path of the mount's
    root inside its file system (root) and its mount point as that process sees it (point),

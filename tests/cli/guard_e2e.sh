@@ -126,6 +126,14 @@ logged "$t/signed" judged '"allow"' VALID
 logged "$t/unsigned" judged '"deny"' NO_SIGNATURE
 logged "$t/tampered" judged '"deny"' BAD_SIGNATURE
 grep -q "DENIED $t/unsigned" "$err" || fail "no DENIED line on stderr: $(cat "$err")"
+# the uid logged is the exec'ing process's, read while it waits for the answer
+if command -v setpriv >/dev/null; then
+    cases=$((cases + 1))
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$t/signed" ||
+        fail "a signed file did not run as uid 65534"
+    grep -F "\"path\":\"$t/signed\"" "$log" | tail -1 | grep -qF '"uid":65534' ||
+        fail "the exec as uid 65534 is not logged with its uid: $(grep -F "$t/signed" "$log" | tail -1)"
+fi
 
 # -- another mount namespace: any user with a user namespace gets copies of the marked mount,
 #    which mount marks do not cover; the whole file system is marked and the file's place in

@@ -575,11 +575,33 @@ test_mountmap(void)
     const int fd = open(root, O_PATH | O_DIRECTORY);
     uint64_t id = 0;
     REQUIRE(fd >= 0);
-    if (sgs_mount_id(fd, &id) == 0)
+    if (sgs_mount_id(fd, &id, NULL) == 0)
         CHECK_EQ_INT(sgs_mountinfo_find("/proc/self/mountinfo", id, root_f, sizeof(root_f), point,
                                         sizeof(point)),
                      0);
     close(fd);
+    /* the stat it gives with the mount is fstat's, field for field (the verdict store is keyed
+       by the guard's copy and the walk's) */
+    char f[PATH_MAX];
+    snprintf(f, sizeof(f), "%s/statx-file", root);
+    sgs_test_write(f, "twelve bytes", 12);
+    const int ffd = open(f, O_RDONLY);
+    REQUIRE(ffd >= 0);
+    struct stat a, b;
+    memset(&b, 0x5a, sizeof(b));
+    uint64_t id2 = 0;
+    REQUIRE(fstat(ffd, &a) == 0);
+    const int how = sgs_mount_id(ffd, &id2, &b);
+    CHECK(how == 0 || how == 1);
+    CHECK(how != 0 || id2 == id);
+    CHECK(a.st_dev == b.st_dev && a.st_ino == b.st_ino && a.st_mode == b.st_mode &&
+          a.st_nlink == b.st_nlink && a.st_uid == b.st_uid && a.st_gid == b.st_gid &&
+          a.st_rdev == b.st_rdev && a.st_size == b.st_size && a.st_blocks == b.st_blocks &&
+          a.st_blksize == b.st_blksize);
+    CHECK(a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
+          a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec);
+    CHECK_EQ_INT(sgs_mount_id(-1, &id2, &b), -1);
+    close(ffd);
 }
 
 int
