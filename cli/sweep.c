@@ -398,9 +398,12 @@ const cli_opt sweep_opts_enforce[] = {
     {"max-quarantine", 0, "N|P%", set_max_quarantine, 0, 0,
      "circuit breaker: rename nothing (exit 2) when more files than\n"
      "this would be renamed, or when no file of the run is VALID;\n"
-     "default: 5% of the files judged, at least 10"},
+     "default: 5% of the files judged, at least 10\n"
+     "(guard: N files over its lifetime, default 10; then it renames\n"
+     "no more, and denies on)"},
     {"force", 0, NULL, cli_set_flag, SWEEP_FIELD(cfg.force_quarantine), 0,
-     "quarantine even when the circuit breaker would stop it"},
+     "quarantine even when the circuit breaker would stop it\n"
+     "(not guard: its breaker cannot be overridden)"},
     {"journal", 0, "FILE", cli_set_string, SWEEP_FIELD(journal), 0,
      "the journal (default $XDG_STATE_HOME/sigsweep/quarantine.journal)"},
     SWEEP_END,
