@@ -149,8 +149,14 @@ if [[ -n $fapd ]]; then
 fi
 
 # a daemon's CPU time in ns, all its threads, user and system (schedstat: not rounded to ticks)
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1} END {printf "%.0f\n", t}'; }
-for leg in "${!daemon[@]}"; do cpu0[$leg]=$(cpu_ns "${daemon[$leg]}"); done
+# (a daemon gone, or a kernel without schedstat: the benchmark stops, it never prints a 0)
+cpu_ns() {
+  local t
+  t=$(cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{t += $1; n++} END {if (n) printf "%.0f\n", t}')
+  [[ -n $t ]] || { echo "guard.sh: no CPU time for daemon $1 (exited? no /proc/PID/task/*/schedstat)" >&2; exit 1; }
+  echo "$t"
+}
+for leg in "${!daemon[@]}"; do cpu0[$leg]=$(cpu_ns "${daemon[$leg]}") || exit 1; done
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 for ((i = 0; i < runs; i++)); do
   for leg in "${legs[@]}"; do
@@ -162,8 +168,8 @@ for leg in "${legs[@]}"; do printf -v "$leg" '%s' "$(median <"$work/t.$leg")"; d
 cpu_line=
 for leg in "${legs[@]}"; do
   [[ -n ${daemon[$leg]:-} ]] || continue
-  cpu_line+=$(printf ' %s %.1f,' "$leg" \
-    "$(echo "($(cpu_ns "${daemon[$leg]}") - ${cpu0[$leg]}) / ($n * $runs) / 1000" | bc -l)")
+  t1=$(cpu_ns "${daemon[$leg]}") || exit 1
+  cpu_line+=$(printf ' %s %.1f,' "$leg" "$(echo "($t1 - ${cpu0[$leg]}) / ($n * $runs) / 1000" | bc -l)")
 done
 # the guard's own part of each exec, as it logs it: from reading the event to answering it
 latency() { grep -F "\"how\":\"$2\"" "$work/$1.jsonl" | sed 's/.*"latency_us":\([0-9.]*\).*/\1/' | median; }
