@@ -29,11 +29,10 @@ sgs_mount_id(int fd, uint64_t *id, struct stat *st)
     const unsigned want = STATX_MNT_ID | (st != NULL ? STATX_BASIC_STATS : 0);
     if (syscall(SYS_statx, fd, "", AT_EMPTY_PATH, want, &sx) != 0)
         return -1;
-    if (st != NULL) { /* as fstat(2) gives it: every field the kernel fills there */
-        if ((sx.stx_mask & STATX_BASIC_STATS) != STATX_BASIC_STATS) {
-            errno = ENOSYS;
+    if (st != NULL && (sx.stx_mask & STATX_BASIC_STATS) != STATX_BASIC_STATS) {
+        if (fstat(fd, st) != 0) /* a file system that leaves some out: fstat's own answer */
             return -1;
-        }
+    } else if (st != NULL) { /* as fstat(2) gives it: every field the kernel fills there */
         memset(st, 0, sizeof(*st));
         st->st_dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
         st->st_ino = sx.stx_ino;
