@@ -95,17 +95,17 @@ start_guard() { # LEG ARGS...: once its marks are in place
   [[ $leg == base ]] && bin=$base
   "${pin[@]}" "$bin" guard --watch "$work/$leg" --key "$work/pub.pem" --cache-dir "$work/cache-$leg" \
     --log "$work/$leg.jsonl" --mode enforce "$@" 2>"$work/$leg.err" &
-  pids+=($!)
-  daemon[$leg]=$!
-  for _ in $(seq 200); do grep -q watching "$work/$leg.err" && return 0; sleep 0.05; done
-  echo "guard.sh: the guard did not start: $(cat "$work/$leg.err")" >&2
+  started "$leg" $!
+}
+started() { # LEG PID: a daemon that says "watching" on $work/LEG.err once its marks are in place
+  pids+=("$2")
+  daemon[$1]=$2
+  for _ in $(seq 200); do grep -q watching "$work/$1.err" && return 0; sleep 0.05; done
+  echo "guard.sh: the $1 leg's daemon did not start: $(cat "$work/$1.err")" >&2
   exit 1
 }
 "${pin[@]}" "$floor_bin" "$work/floor" 2>"$work/floor.err" &
-pids+=($!)
-daemon[floor]=$!
-for _ in $(seq 200); do grep -q watching "$work/floor.err" && break; sleep 0.05; done
-grep -q watching "$work/floor.err" || { echo "guard.sh: no floor: $(cat "$work/floor.err")" >&2; exit 1; }
+started floor $!
 start_guard warm
 "$loop" 1 "$work/warm/true" >/dev/null # judged once, stored
 start_guard cold --paranoid

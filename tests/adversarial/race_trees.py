@@ -247,12 +247,13 @@ def restore_race(ck, sgs, py, work):
                      "restore run %d: the decoy is at x after verify, unexplained\n%s" % (i, vout))
         r = subprocess.run([sgs, "restore", "--journal", journal], cwd=work, capture_output=True,
                            timeout=120)
-        out = r.stdout.decode(errors="replace") + r.stderr.decode(errors="replace")
+        rout = r.stdout.decode(errors="replace")
+        out = rout + r.stderr.decode(errors="replace")
         at_x = open(x, "rb").read() if os.path.exists(x) else None
         if at_x == other and before != other:
             wrong[0] += 1
             ck.fail("restore run %d: the decoy was put back as x\n%s" % (i, out))
-        if r.returncode == 0 and "RESTORED " in r.stdout.decode(errors="replace"):
+        if r.returncode == 0 and "RESTORED " in rout:
             counts["restored"] += 1
             ck.check(at_x == bad, "restore run %d: exit 0 but x holds %r\n%s" % (i, at_x, out))
         elif r.returncode == 0:
